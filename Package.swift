@@ -1,0 +1,39 @@
+// swift-tools-version:6.0
+// swift-ddp: data-parallel neural-network training over OpenMPI, math through OpenBLAS.
+// Targets form a one-way graph: ddp -> Training -> (NN, Optim, Data, Collective) -> (Tensor, C shims).
+import PackageDescription
+
+let package = Package(
+    name: "swift-ddp",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ddp", targets: ["ddp"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
+    targets: [
+        // C doors: each imported by exactly one Swift target.
+        .systemLibrary(name: "CMPI", pkgConfig: "ompi-c", providers: [.apt(["libopenmpi-dev"])]),
+        .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+
+        .target(name: "Collective", dependencies: ["CMPI"]),
+        .target(name: "Tensor", dependencies: ["CBLAS"]),
+        .target(name: "NN", dependencies: ["Tensor"]),
+        .target(name: "Data", dependencies: ["CZlib", "Tensor"]),
+        .target(name: "Optim", dependencies: ["Tensor"]),
+        .target(name: "Training", dependencies: ["Collective", "Tensor", "NN", "Data", "Optim"]),
+        .executableTarget(name: "ddp", dependencies: [
+            "Training", "Collective",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
+        .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
+        .testTarget(name: "DataTests", dependencies: ["Data"]),
+        .testTarget(name: "OptimTests", dependencies: ["Optim", "Tensor"]),
+        // Runs the built `ddp` as a user does, alone and under a real mpirun.
+        .testTarget(name: "DDPTests", dependencies: ["Data", "ddp"]),
+    ]
+)

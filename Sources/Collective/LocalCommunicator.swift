@@ -1,0 +1,21 @@
+// A communicator of one rank: `ddp train` without mpirun, and unit tests.
+import Foundation
+
+public final class LocalCommunicator: Communicator {
+    public let rank = 0
+    public let size = 1
+    public let hostName: String
+
+    public init() {
+        hostName = ProcessInfo.processInfo.hostName
+    }
+
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) {}
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) {}
+    public func allreduceMin(_ buffer: UnsafeMutableBufferPointer<Int32>) {}
+    public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) {}
+    public func allgather(bytes local: [UInt8]) -> [[UInt8]] { [local] }
+    public func barrier() {}
+    public func abort(code: Int32) -> Never { exit(code) }
+    public func finalize() {}
+}

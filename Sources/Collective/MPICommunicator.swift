@@ -1,0 +1,72 @@
+// Communicator over OpenMPI's MPI_COMM_WORLD. Create it once per process, under mpirun or srun.
+import CMPI
+import Foundation
+
+public final class MPICommunicator: Communicator {
+    public let rank: Int
+    public let size: Int
+    public let hostName: String
+    private let world: MPI_Comm
+    private var finalized = false
+
+    public init() throws {
+        var provided: Int32 = 0
+        // FUNNELED: only the main thread calls MPI.
+        try MPIError.check(MPI_Init_thread(nil, nil, Int32(MPI_THREAD_FUNNELED), &provided), "MPI_Init_thread")
+        world = cmpi_comm_world()
+        var r: Int32 = 0, s: Int32 = 0
+        try MPIError.check(MPI_Comm_rank(world, &r), "MPI_Comm_rank")
+        try MPIError.check(MPI_Comm_size(world, &s), "MPI_Comm_size")
+        rank = Int(r)
+        size = Int(s)
+        var name = [CChar](repeating: 0, count: Int(MPI_MAX_PROCESSOR_NAME) + 1)
+        var length: Int32 = 0
+        try MPIError.check(MPI_Get_processor_name(&name, &length), "MPI_Get_processor_name")
+        hostName = String(decoding: name.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+    }
+
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) {
+        mpiCheck(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count),
+                               cmpi_float(), cmpi_sum(), world), "MPI_Allreduce")
+    }
+
+    public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) {
+        mpiCheck(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count),
+                               cmpi_double(), cmpi_sum(), world), "MPI_Allreduce")
+    }
+
+    public func allreduceMin(_ buffer: UnsafeMutableBufferPointer<Int32>) {
+        mpiCheck(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count),
+                               cmpi_int32(), cmpi_min(), world), "MPI_Allreduce")
+    }
+
+    public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) {
+        mpiCheck(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), cmpi_float(), Int32(root), world), "MPI_Bcast")
+    }
+
+    public func allgather(bytes local: [UInt8]) -> [[UInt8]] {
+        var all = [UInt8](repeating: 0, count: local.count * size)
+        local.withUnsafeBufferPointer { send in
+            all.withUnsafeMutableBufferPointer { receive in
+                mpiCheck(MPI_Allgather(send.baseAddress, Int32(local.count), cmpi_byte(),
+                                       receive.baseAddress, Int32(local.count), cmpi_byte(), world), "MPI_Allgather")
+            }
+        }
+        return (0..<size).map { Array(all[$0 * local.count ..< ($0 + 1) * local.count]) }
+    }
+
+    public func barrier() {
+        mpiCheck(MPI_Barrier(world), "MPI_Barrier")
+    }
+
+    public func abort(code: Int32) -> Never {
+        MPI_Abort(world, code)
+        exit(code)
+    }
+
+    public func finalize() {
+        guard !finalized else { return }
+        finalized = true
+        MPI_Finalize()
+    }
+}

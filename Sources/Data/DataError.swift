@@ -1,0 +1,51 @@
+// Every way the data can be wrong, each with a message that names the file and the fault.
+
+public enum DataError: Error, Equatable, CustomStringConvertible {
+    case missingFolder(String)
+    case missingFile(folder: String, names: [String])
+    case unreadable(String, reason: String)
+    case empty(String)
+    case notGzip(String)
+    case corruptGzip(String, reason: String)
+    case badMagic(String, found: [UInt8])
+    case unsupportedType(String, code: UInt8)
+    case wrongDimensions(String, expected: String, found: [Int])
+    case truncated(String, expectedBytes: Int, foundBytes: Int)
+    case trailingBytes(String, expectedBytes: Int, foundBytes: Int)
+    case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
+    case labelOutOfRange(String, index: Int, label: Int, classes: Int)
+    case shapeMismatch(train: [Int], test: [Int])
+
+    public var description: String {
+        switch self {
+        case .missingFolder(let path):
+            return "data folder \(path) does not exist"
+        case .missingFile(let folder, let names):
+            return "data folder \(folder) has no \(names.joined(separator: " or "))"
+        case .unreadable(let path, let reason):
+            return "cannot read \(path): \(reason)"
+        case .empty(let path):
+            return "\(path) is empty"
+        case .notGzip(let path):
+            return "\(path) ends in .gz but is not a gzip file"
+        case .corruptGzip(let path, let reason):
+            return "\(path) is not a valid gzip stream: \(reason)"
+        case .badMagic(let path, let found):
+            return "\(path) is not an IDX file: magic bytes \(found.map { String($0) }.joined(separator: " ")), expected 0 0 8 N"
+        case .unsupportedType(let path, let code):
+            return "\(path) holds IDX element type 0x\(String(code, radix: 16)); only unsigned bytes (0x08) are supported"
+        case .wrongDimensions(let path, let expected, let found):
+            return "\(path) has dimensions \(found), expected \(expected)"
+        case .truncated(let path, let expected, let found):
+            return "\(path) is truncated: its header promises \(expected) data bytes, found \(found)"
+        case .trailingBytes(let path, let expected, let found):
+            return "\(path) has \(found - expected) bytes after the \(expected) its header promises"
+        case .countMismatch(let images, let imageCount, let labels, let labelCount):
+            return "\(images) holds \(imageCount) images but \(labels) holds \(labelCount) labels"
+        case .labelOutOfRange(let path, let index, let label, let classes):
+            return "\(path): label \(label) at index \(index) is outside 0-\(classes - 1)"
+        case .shapeMismatch(let train, let test):
+            return "training images are \(train) but test images are \(test)"
+        }
+    }
+}

@@ -1,0 +1,54 @@
+// Gzip decoding through zlib's inflate, with truncation and corruption reported, never ignored.
+import CZlib
+
+enum Gzip {
+    static func isGzip(_ bytes: [UInt8]) -> Bool {
+        bytes.count >= 2 && bytes[0] == 0x1F && bytes[1] == 0x8B
+    }
+
+    static func decompress(_ input: [UInt8], source: String) throws -> [UInt8] {
+        guard isGzip(input) else { throw DataError.notGzip(source) }
+        // The trailer's ISIZE (size mod 2^32) is a hint for the output size; cap it against hostile files.
+        var capacity = 1 << 16
+        if input.count >= 18 {
+            let n = input.count
+            let hint = Int(input[n - 4]) | Int(input[n - 3]) << 8 | Int(input[n - 2]) << 16 | Int(input[n - 1]) << 24
+            capacity = min(max(hint, capacity), 1 << 30)
+        }
+        var output = [UInt8](repeating: 0, count: capacity)
+        var produced = 0
+        var stream = z_stream()
+        guard czlib_inflate_init_gzip(&stream) == Z_OK else {
+            throw DataError.corruptGzip(source, reason: "zlib could not start")
+        }
+        defer { inflateEnd(&stream) }
+
+        var status: Int32 = Z_OK
+        try input.withUnsafeBufferPointer { inBuffer in
+            stream.next_in = UnsafeMutablePointer(mutating: inBuffer.baseAddress)
+            stream.avail_in = UInt32(inBuffer.count)
+            while true {
+                if produced == output.count {
+                    output += [UInt8](repeating: 0, count: output.count)
+                }
+                let room = min(output.count - produced, Int(UInt32.max))
+                status = output.withUnsafeMutableBufferPointer { outBuffer in
+                    stream.next_out = outBuffer.baseAddress! + produced
+                    stream.avail_out = UInt32(room)
+                    return inflate(&stream, Z_NO_FLUSH)
+                }
+                produced += room - Int(stream.avail_out)
+                if status == Z_STREAM_END { break }
+                if status == Z_BUF_ERROR && stream.avail_in == 0 {
+                    throw DataError.corruptGzip(source, reason: "unexpected end of file (truncated)")
+                }
+                if status != Z_OK && status != Z_BUF_ERROR {
+                    let message = stream.msg.map { String(cString: $0) } ?? "error \(status)"
+                    throw DataError.corruptGzip(source, reason: message)
+                }
+            }
+        }
+        output.removeSubrange(produced...)
+        return output
+    }
+}

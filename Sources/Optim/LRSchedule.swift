@@ -1,0 +1,64 @@
+// The learning rate at every optimizer step.
+// peak = base * scale(globalBatch / referenceBatch): linear (Goyal et al. 2017, sec. 2.1) or
+// sqrt (Hoffer et al. 2017, Krizhevsky 2014). Gradual warmup (Goyal et al. 2017, sec. 2.2) ramps
+// linearly per step from base (step 0) to peak (step warmupSteps). After warmup: constant, step
+// decay (x decayFactor at each milestone) or cosine to zero at totalSteps (Loshchilov & Hutter 2017).
+import Foundation
+
+public enum LRScaling: String, Codable, CaseIterable, Sendable {
+    case none, linear, sqrt
+
+    public func factor(globalBatch: Int, referenceBatch: Int) -> Double {
+        let ratio = Double(globalBatch) / Double(referenceBatch)
+        switch self {
+        case .none: return 1
+        case .linear: return ratio
+        case .sqrt: return ratio.squareRoot()
+        }
+    }
+}
+
+public enum LRDecay: String, Codable, CaseIterable, Sendable {
+    case constant, step, cosine
+}
+
+public struct LRSchedule: Codable, Equatable, Sendable {
+    public let baseRate: Double
+    public let peakRate: Double
+    public let warmupSteps: Int
+    public let totalSteps: Int
+    public let decay: LRDecay
+    /// Steps at which step decay multiplies the rate by `decayFactor`.
+    public let milestones: [Int]
+    public let decayFactor: Double
+
+    public init(baseRate: Double, referenceBatch: Int, globalBatch: Int, scaling: LRScaling,
+                warmupSteps: Int, totalSteps: Int, decay: LRDecay, milestones: [Int] = [], decayFactor: Double = 0.1) {
+        self.baseRate = baseRate
+        self.peakRate = baseRate * scaling.factor(globalBatch: globalBatch, referenceBatch: referenceBatch)
+        self.warmupSteps = warmupSteps
+        self.totalSteps = totalSteps
+        self.decay = decay
+        self.milestones = milestones.sorted()
+        self.decayFactor = decayFactor
+    }
+
+    /// The rate for optimizer step `step` (0-based).
+    public func rate(at step: Int) -> Float {
+        if step < warmupSteps {
+            return Float(baseRate + (peakRate - baseRate) * Double(step) / Double(warmupSteps))
+        }
+        switch decay {
+        case .constant:
+            return Float(peakRate)
+        case .step:
+            var passed = 0
+            for milestone in milestones where milestone <= step { passed += 1 }
+            return Float(peakRate * pow(decayFactor, Double(passed)))
+        case .cosine:
+            let span = max(totalSteps - warmupSteps, 1)
+            let progress = min(Double(step - warmupSteps) / Double(span), 1)
+            return Float(peakRate * 0.5 * (1 + cos(Double.pi * progress)))
+        }
+    }
+}

@@ -1,0 +1,78 @@
+// A run is a folder: config.json, metrics.csv, steps.csv, timing.csv, model.safetensors,
+// summary.json. Only rank 0 creates and writes it. An existing folder with files is never reused.
+import Foundation
+
+public final class RunFolder {
+    public let path: String
+
+    /// Creates `requested`, or runs/<timestamp>[-k] when nil. Refuses a folder that holds files.
+    public static func create(_ requested: String?) throws -> RunFolder {
+        let fm = FileManager.default
+        var path: String
+        if let requested {
+            path = requested
+            if let contents = try? fm.contentsOfDirectory(atPath: path), !contents.isEmpty {
+                throw ConfigError("run folder \(path) already holds files; choose a new --run-dir (nothing was overwritten)")
+            }
+        } else {
+            let formatter = DateFormatter()
+            formatter.dateFormat = "yyyyMMdd-HHmmss"
+            let stamp = formatter.string(from: Date())
+            path = "runs/\(stamp)"
+            var k = 2
+            while fm.fileExists(atPath: path) {
+                path = "runs/\(stamp)-\(k)"
+                k += 1
+            }
+        }
+        do {
+            try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw ConfigError("cannot create run folder \(path): \((error as NSError).localizedDescription)")
+        }
+        guard fm.isWritableFile(atPath: path) else { throw ConfigError("run folder \(path) is not writable") }
+        return RunFolder(path: path)
+    }
+
+    private init(path: String) {
+        self.path = path
+    }
+
+    public func file(_ name: String) -> String {
+        (path as NSString).appendingPathComponent(name)
+    }
+
+    /// Writes through a temporary file and a rename, so a reader never sees half a file.
+    public func write(_ name: String, _ data: Data) throws {
+        do {
+            try data.write(to: URL(fileURLWithPath: file(name)), options: .atomic)
+        } catch {
+            throw ConfigError("cannot write \(file(name)): \((error as NSError).localizedDescription)")
+        }
+    }
+
+    public func writeJSON<T: Encodable>(_ name: String, _ value: T) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.keyEncodingStrategy = .convertToSnakeCase
+        try write(name, try encoder.encode(value) + Data("\n".utf8))
+    }
+
+    /// Appends lines to a CSV file, writing `header` first if the file is new.
+    public func append(_ name: String, header: String, lines: [String]) throws {
+        let path = file(name)
+        if !FileManager.default.fileExists(atPath: path) {
+            guard FileManager.default.createFile(atPath: path, contents: Data((header + "\n").utf8)) else {
+                throw ConfigError("cannot create \(path)")
+            }
+        }
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw ConfigError("cannot open \(path)") }
+        defer { try? handle.close() }
+        do {
+            try handle.seekToEnd()
+            try handle.write(contentsOf: Data(lines.map { $0 + "\n" }.joined().utf8))
+        } catch {
+            throw ConfigError("cannot append to \(path): \((error as NSError).localizedDescription)")
+        }
+    }
+}

@@ -1,0 +1,34 @@
+// The run's result in one file (summary.json): what was trained, how well, how fast, and the
+// checksum of the final parameters that every rank agreed on.
+
+public struct RunSummary: Codable, Sendable {
+    public var runDir: String
+    public var data: String
+    public var ranks: Int
+    public var hosts: [String]
+    public var globalBatch: Int
+    public var batchPerRank: Int
+    public var accumulate: Int
+    public var epochs: Int
+    public var steps: Int
+    public var peakLr: Double
+    public var trainAcc: Double
+    public var testAcc: Double
+    public var gap: Double
+    public var trainLoss: Double
+    public var testLoss: Double
+    public var lossGap: Double
+    public var samplesPerSec: Double
+    public var trainSeconds: Double
+    public var wallSeconds: Double
+    public var paramChecksum: String
+    public var rankChecksums: [String]
+    public var blasCore: String
+}
+
+/// Loss and accuracy over a whole set, in evaluation mode.
+public struct Evaluation: Sendable {
+    public var trainLoss = 0.0, trainAcc = 0.0, testLoss = 0.0, testAcc = 0.0
+    public var gap: Double { trainAcc - testAcc }
+    public var lossGap: Double { testLoss - trainLoss }
+}

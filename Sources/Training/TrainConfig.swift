@@ -1,0 +1,107 @@
+// Every setting of a training run, as the user gave it (TrainConfig) and as resolved against the
+// ranks and the data (ResolvedConfig: global batch, accumulation, steps, schedule). Both go to config.json.
+import Data
+import Optim
+
+public struct TrainConfig: Codable, Sendable {
+    /// A folder of MNIST-format files, or "synthetic".
+    public var data = MNISTFolder.fashionMNIST
+    public var hidden = [128]
+    public var epochs = 5
+    /// Stop after this many optimizer steps (overrides `epochs`).
+    public var maxSteps: Int?
+    /// The largest micro-batch one rank computes at once.
+    public var batchPerRank = 32
+    public var accumulate = 1
+    /// If set, the accumulation is derived from it instead of `accumulate`.
+    public var globalBatch: Int?
+    /// Base learning rate, right for `referenceBatch`.
+    public var learningRate = 0.01
+    public var referenceBatch = 64
+    public var lrScaling = LRScaling.none
+    public var warmupEpochs = 0.0
+    public var decay = LRDecay.constant
+    /// Epochs at which step decay multiplies the rate by 0.1 (default: half and three quarters).
+    public var decayEpochs: [Double] = []
+    public var momentum = 0.9
+    public var nesterov = false
+    public var weightDecay = 0.0
+    public var seed: UInt64 = 1
+    public var evalBatch = 1000
+    /// Run folder; nil means runs/<timestamp>.
+    public var runDir: String?
+
+    public init() {}
+}
+
+public struct ConfigError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
+
+public struct ResolvedConfig: Codable, Sendable {
+    public let settings: TrainConfig
+    public let ranks: Int
+    public let batchPerRank: Int
+    public let accumulate: Int
+    public let globalBatch: Int
+    public let stepsPerEpoch: Int
+    public let epochs: Int
+    public let totalSteps: Int
+    public let schedule: LRSchedule
+    public let trainSamples: Int
+    public let testSamples: Int
+    public let inputShape: [Int]
+    public let classes: Int
+
+    public init(_ settings: TrainConfig, ranks: Int, data: DataSplit) throws {
+        let n = data.train.count
+        guard ranks <= n else {
+            throw ConfigError("\(ranks) ranks but only \(n) training samples: every rank needs at least one")
+        }
+        var batchPerRank = settings.batchPerRank
+        var accumulate = settings.accumulate
+        if let global = settings.globalBatch {
+            guard global % ranks == 0 else {
+                throw ConfigError("--global-batch \(global) is not divisible by the \(ranks) ranks")
+            }
+            let perRank = global / ranks
+            if perRank <= batchPerRank {
+                batchPerRank = perRank
+                accumulate = 1
+            } else {
+                guard perRank % batchPerRank == 0 else {
+                    throw ConfigError("--global-batch \(global) is not a multiple of ranks x --batch-per-rank = \(ranks * batchPerRank); "
+                                      + "pick a global batch divisible by it or another --batch-per-rank")
+                }
+                accumulate = perRank / batchPerRank
+            }
+        }
+        let globalBatch = ranks * batchPerRank * accumulate
+        let stepsPerEpoch = (n + globalBatch - 1) / globalBatch
+        let totalSteps = settings.maxSteps ?? settings.epochs * stepsPerEpoch
+        let epochs = (totalSteps + stepsPerEpoch - 1) / stepsPerEpoch
+        let warmupSteps = Int((settings.warmupEpochs * Double(stepsPerEpoch)).rounded())
+        guard warmupSteps <= totalSteps else {
+            throw ConfigError("--warmup-epochs \(settings.warmupEpochs) (\(warmupSteps) steps) is longer than training (\(totalSteps) steps)")
+        }
+        let decayEpochs = settings.decayEpochs.isEmpty
+            ? [0.5, 0.75].map { $0 * Double(totalSteps) / Double(stepsPerEpoch) } : settings.decayEpochs
+        self.settings = settings
+        self.ranks = ranks
+        self.batchPerRank = batchPerRank
+        self.accumulate = accumulate
+        self.globalBatch = globalBatch
+        self.stepsPerEpoch = stepsPerEpoch
+        self.epochs = epochs
+        self.totalSteps = totalSteps
+        self.schedule = LRSchedule(
+            baseRate: settings.learningRate, referenceBatch: settings.referenceBatch, globalBatch: globalBatch,
+            scaling: settings.lrScaling, warmupSteps: warmupSteps, totalSteps: totalSteps, decay: settings.decay,
+            milestones: decayEpochs.map { Int(($0 * Double(stepsPerEpoch)).rounded()) })
+        self.trainSamples = n
+        self.testSamples = data.test.count
+        self.inputShape = [data.train.height, data.train.width]
+        self.classes = data.train.classes
+    }
+}

@@ -1,0 +1,154 @@
+// A whole run: load and check data, agree on the configuration and the model, train epoch by
+// epoch with evaluation, and leave the run folder complete. Only rank 0 prints and writes.
+import Collective
+import Data
+import Foundation
+import Tensor
+
+/// Where rank 0's output goes: lines always, progress only on a terminal.
+public struct Console: Sendable {
+    public var line: @Sendable (String) -> Void
+    public var progress: (@Sendable (String) -> Void)?
+
+    public init(line: @escaping @Sendable (String) -> Void, progress: (@Sendable (String) -> Void)? = nil) {
+        self.line = line
+        self.progress = progress
+    }
+}
+
+extension Trainer {
+    public static func loadData(_ source: String, seed: UInt64) throws -> DataSplit {
+        source == "synthetic" ? SyntheticData.make(seed: seed) : try MNISTFolder.load(source)
+    }
+
+    /// Runs training as configured. Collective: every rank calls it. Throws `TrainingFailure`.
+    public static func run(_ settings: TrainConfig, comm: Communicator, console: Console) throws -> RunSummary {
+        let wallStart = monotonicSeconds()
+        let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
+        let data = try agreed(comm) { try loadData(settings.data, seed: settings.seed) }
+        let config = try agreed(comm) { try ResolvedConfig(settings, ranks: comm.size, data: data) }
+        let folder = try agreed(comm) { comm.rank == 0 ? try RunFolder.create(settings.runDir) : nil }
+        let trainer = Trainer(config: config, data: data, comm: comm)
+        try trainer.synchronizeInitialWeights()
+        let hosts = comm.allgather(comm.hostName)
+
+        try agreed(comm) { try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName)) }
+        say(trainer.describe(hosts: hosts, runDir: folder?.path ?? ""))
+
+        var step = 0
+        var trainSeconds = 0.0
+        var trainedSamples = 0
+        var evaluation = Evaluation()
+        for epoch in 0..<config.epochs where step < config.totalSteps {
+            trainer.sampler.startEpoch(epoch)
+            let stepsThisEpoch = min(config.stepsPerEpoch, config.totalSteps - step)
+            var records: [Trainer.StepResult] = []
+            records.reserveCapacity(stepsThisEpoch)
+            var samples = 0
+            let epochStart = monotonicSeconds()
+            var lastProgress = epochStart
+            for s in 0..<stepsThisEpoch {
+                let result = trainer.trainStep(step, stepInEpoch: s)
+                records.append(result)
+                samples += result.samples
+                step += 1
+                if comm.rank == 0, let progress = console.progress, monotonicSeconds() - lastProgress > 0.25 {
+                    lastProgress = monotonicSeconds()
+                    progress(progressLine(epoch: epoch, of: config.epochs, step: s + 1, of: stepsThisEpoch,
+                                          samples: samples, seconds: lastProgress - epochStart))
+                }
+            }
+            let epochSeconds = monotonicSeconds() - epochStart
+            trainSeconds += epochSeconds
+            trainedSamples += samples
+            evaluation = trainer.evaluate()
+            trainer.timer.endEpoch()
+            let rate = Double(samples) / epochSeconds
+            let elapsed = monotonicSeconds() - wallStart
+            try agreed(comm) {
+                try folder?.append("steps.csv", header: "step,epoch,lr,loss,accuracy,samples", lines: records.enumerated().map { i, r in
+                    "\(step - records.count + i + 1),\(epoch + 1),\(r.learningRate),\(r.lossMean),\(r.accuracy),\(r.samples)"
+                })
+                try folder?.append("metrics.csv", header: MetricsRow.header, lines: [
+                    MetricsRow(epoch: epoch + 1, step: step, lr: records.last?.learningRate ?? 0, evaluation: evaluation,
+                               samplesPerSec: rate, seconds: elapsed).csv,
+                ])
+            }
+            say(String(format: "epoch %d/%d  step %d  lr %.5f  train loss %.4f acc %.4f  test loss %.4f acc %.4f  gap %+.4f  %.0f samples/s  %.1f s",
+                       epoch + 1, config.epochs, step, records.last?.learningRate ?? 0, evaluation.trainLoss, evaluation.trainAcc,
+                       evaluation.testLoss, evaluation.testAcc, evaluation.gap, rate, elapsed))
+        }
+
+        let checksums = comm.allgather(trainer.parameterChecksum).map(Checksum.hex)
+        try agreed(comm) {
+            if let bad = checksums.firstIndex(where: { $0 != checksums[0] }) {
+                throw ConfigError("replicas diverged: rank \(bad) parameter checksum \(checksums[bad]) != rank 0's \(checksums[0])")
+            }
+        }
+        let timing = TimingReport.gather(trainer.timer, comm: comm)
+        let summary = RunSummary(
+            runDir: folder?.path ?? "", data: data.name, ranks: comm.size, hosts: hosts, globalBatch: config.globalBatch,
+            batchPerRank: config.batchPerRank, accumulate: config.accumulate, epochs: config.epochs, steps: step,
+            peakLr: config.schedule.peakRate, trainAcc: evaluation.trainAcc, testAcc: evaluation.testAcc, gap: evaluation.gap,
+            trainLoss: evaluation.trainLoss, testLoss: evaluation.testLoss, lossGap: evaluation.lossGap,
+            samplesPerSec: Double(trainedSamples) / trainSeconds,
+            trainSeconds: trainSeconds, wallSeconds: monotonicSeconds() - wallStart,
+            paramChecksum: checksums[0], rankChecksums: checksums, blasCore: BLASInfo.coreName)
+        try agreed(comm) {
+            guard let folder else { return }
+            try folder.append("timing.csv", header: TimingReport.csvHeader, lines: timing.csv)
+            try folder.write("model.safetensors", Safetensors.encode(
+                layout: trainer.layout, parameters: UnsafeBufferPointer(trainer.parameters.buffer),
+                metadata: ["param_checksum": checksums[0], "model": "mlp", "hidden": settings.hidden.map(String.init).joined(separator: ",")]))
+            try folder.writeJSON("summary.json", summary)
+        }
+        say("\nper-rank time (seconds over the run)\n" + timing.table)
+        say("param_checksum \(checksums[0]) (identical on all \(comm.size) ranks)  run folder \(folder?.path ?? "")")
+        return summary
+    }
+
+    func describe(hosts: [String], runDir: String) -> String {
+        let s = config.settings
+        let distinctHosts = Array(Set(hosts)).sorted()
+        return """
+        swift-ddp train: \(comm.size) rank(s) on \(distinctHosts.joined(separator: ", ")), OpenBLAS \(BLASInfo.coreName)
+          data        \(data.name): \(config.trainSamples) train, \(config.testSamples) test, \(config.inputShape) x \(config.classes) classes
+          model       mlp \(([data.train.featureCount] + s.hidden + [data.train.classes]).map(String.init).joined(separator: "-")), \(layout.count) parameters
+          batch       global \(config.globalBatch) = \(comm.size) ranks x \(config.batchPerRank) per rank x \(config.accumulate) accumulation
+          schedule    lr \(s.learningRate) at batch \(s.referenceBatch), \(s.lrScaling.rawValue) scaling -> peak \(String(format: "%.5g", config.schedule.peakRate)), warmup \(config.schedule.warmupSteps) steps, \(s.decay.rawValue) decay
+          optimizer   sgd momentum \(s.momentum)\(s.nesterov ? " nesterov" : ""), weight decay \(s.weightDecay), seed \(s.seed)
+          training    \(config.epochs) epoch(s), \(config.totalSteps) steps (\(config.stepsPerEpoch) per epoch)
+          run folder  \(runDir)
+        """
+    }
+
+    static func progressLine(epoch: Int, of epochs: Int, step: Int, of steps: Int, samples: Int, seconds: Double) -> String {
+        let width = 30
+        let done = width * step / max(steps, 1)
+        let rate = Double(samples) / max(seconds, 1e-9)
+        let eta = seconds / Double(step) * Double(steps - step)
+        let bar = String(repeating: "=", count: done) + String(repeating: " ", count: width - done)
+        return "\repoch \(epoch + 1)/\(epochs) [\(bar)] \(step)/\(steps)  "
+            + String(format: "%.0f samples/s  ETA %.0f s ", rate, eta)
+    }
+}
+
+/// config.json: the settings, what they resolved to, and where the run ran.
+struct ConfigRecord: Encodable {
+    let config: ResolvedConfig
+    let hosts: [String]
+    let blasCore: String
+}
+
+struct MetricsRow {
+    static let header = "epoch,step,lr,train_loss,train_acc,test_loss,test_acc,gap,loss_gap,samples_per_sec,seconds"
+    let epoch: Int, step: Int, lr: Float
+    let evaluation: Evaluation
+    let samplesPerSec: Double, seconds: Double
+
+    var csv: String {
+        let e = evaluation
+        return "\(epoch),\(step),\(lr),\(fmt(e.trainLoss, 6)),\(fmt(e.trainAcc, 6)),\(fmt(e.testLoss, 6)),\(fmt(e.testAcc, 6)),"
+            + "\(fmt(e.gap, 6)),\(fmt(e.lossGap, 6)),\(fmt(samplesPerSec, 1)),\(fmt(seconds, 3))"
+    }
+}

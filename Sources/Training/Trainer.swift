@@ -1,0 +1,148 @@
+// The data-parallel training loop. Per optimizer step, on every rank:
+//   for each of K micro-batches: assemble this rank's shard, forward, loss sum, backward
+//     (parameter gradients ADD into the flat reduction buffer);
+//   one allreduce of [gradient sums | sample count, loss sum, correct count];
+//   optimizer step with the gradient scaled by 1 / global count, at the schedule's rate.
+// Nothing is allocated inside a step: every buffer is made in init.
+import Collective
+import Data
+import Foundation
+import NN
+import Optim
+import Tensor
+
+public final class Trainer {
+    /// Tail slots after the gradients in the reduction buffer.
+    enum Tail: Int, CaseIterable { case samples, loss, correct }
+
+    let comm: Communicator
+    public let config: ResolvedConfig
+    let data: DataSplit
+    let model: Sequential
+    let parameters: FloatBuffer
+    /// [gradient sums (P) | Tail]: allreduced in one call.
+    let reduction: FloatBuffer
+    let optimizer: Optimizer
+    var sampler: ShardedSampler
+    let labels: UnsafeMutablePointer<Int32>
+    var timer = PhaseTimer()
+
+    public init(config: ResolvedConfig, data: DataSplit, comm: Communicator) {
+        self.comm = comm
+        self.config = config
+        self.data = data
+        let settings = config.settings
+        model = Sequential.mlp(inputSize: data.train.featureCount, hidden: settings.hidden, classes: data.train.classes)
+        let capacity = max(config.batchPerRank, settings.evalBatch)
+        model.reserve(batch: capacity)
+        labels = .allocate(capacity: capacity)
+        parameters = FloatBuffer(count: model.layout.count)
+        reduction = FloatBuffer(count: model.layout.count + Tail.allCases.count)
+        model.bind(parameters: parameters.pointer, gradients: reduction.pointer)
+        optimizer = SGD(parameterCount: model.layout.count, momentum: Float(settings.momentum),
+                        nesterov: settings.nesterov, weightDecay: Float(settings.weightDecay))
+        sampler = ShardedSampler(sampleCount: data.train.count, seed: settings.seed, rank: comm.rank,
+                                 ranks: comm.size, batchPerRank: config.batchPerRank, accumulation: config.accumulate)
+    }
+
+    deinit {
+        labels.deallocate()
+    }
+
+    public var layout: ParameterLayout { model.layout }
+
+    /// Ranks agree on the layout, then take rank 0's seeded initial weights.
+    func synchronizeInitialWeights() throws {
+        let hashes = comm.allgather(model.layout.hash)
+        try agreed(comm) {
+            if let bad = hashes.firstIndex(where: { $0 != hashes[0] }) {
+                throw ConfigError("rank \(bad) built a different parameter layout than rank 0 "
+                                  + "(\(Checksum.hex(hashes[bad])) vs \(Checksum.hex(hashes[0])))")
+            }
+        }
+        if comm.rank == 0 { model.initialize(seed: config.settings.seed) }
+        comm.broadcast(parameters.buffer, root: 0)
+    }
+
+    struct StepResult {
+        var samples: Int
+        var lossMean: Float
+        var accuracy: Float
+        var learningRate: Float
+    }
+
+    /// One optimizer step (0-based global index `step`, `stepInEpoch` within the epoch's permutation).
+    func trainStep(_ step: Int, stepInEpoch: Int) -> StepResult {
+        reduction.zero()
+        let tail = reduction.pointer + model.layout.count
+        let classes = data.train.classes
+        for micro in 0..<config.accumulate {
+            var t = monotonicSeconds()
+            let n = sampler.withIndices(step: stepInEpoch, micro: micro) { indices in
+                data.train.assemble(indices: indices, normalizer: data.normalizer, into: model.input, labels: labels)
+                return indices.count
+            }
+            var now = monotonicSeconds()
+            timer.add(.data, now - t)
+            guard n > 0 else { continue }
+            t = now
+            let logits = model.forward(batch: n, training: true)
+            let sums = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, batch: n, classes: classes,
+                                                    gradient: model.outputGradient)
+            now = monotonicSeconds()
+            timer.add(.forward, now - t)
+            t = now
+            model.backward(batch: n)
+            timer.add(.backward, monotonicSeconds() - t)
+            tail[Tail.samples.rawValue] += Float(n)
+            tail[Tail.loss.rawValue] += Float(sums.loss)
+            tail[Tail.correct.rawValue] += Float(sums.correct)
+        }
+        var t = monotonicSeconds()
+        comm.allreduceSum(reduction.buffer)
+        var now = monotonicSeconds()
+        timer.add(.allreduce, now - t)
+        t = now
+        let samples = tail[Tail.samples.rawValue]
+        let rate = config.schedule.rate(at: step)
+        optimizer.step(parameters: parameters.pointer, gradients: reduction.pointer,
+                       gradientScale: 1 / samples, learningRate: rate)
+        now = monotonicSeconds()
+        timer.add(.optimizer, now - t)
+        timer.endStep()
+        return StepResult(samples: Int(samples), lossMean: tail[Tail.loss.rawValue] / samples,
+                          accuracy: tail[Tail.correct.rawValue] / samples, learningRate: rate)
+    }
+
+    /// Loss and accuracy over the whole training and test sets in evaluation mode, sharded over
+    /// ranks (rank r takes the r-th contiguous block) with the sums allreduced in one call.
+    func evaluate() -> Evaluation {
+        let start = monotonicSeconds()
+        var sums = [Double](repeating: 0, count: 6)
+        for (k, set) in [data.train, data.test].enumerated() {
+            let lo = comm.rank * set.count / comm.size
+            let hi = (comm.rank + 1) * set.count / comm.size
+            var begin = lo
+            while begin < hi {
+                let end = min(begin + model.capacity, hi)
+                set.assemble(range: begin..<end, normalizer: data.normalizer, into: model.input, labels: labels)
+                let logits = model.forward(batch: end - begin, training: false)
+                let s = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, batch: end - begin,
+                                                     classes: set.classes, gradient: nil)
+                sums[3 * k] += s.loss
+                sums[3 * k + 1] += Double(s.correct)
+                sums[3 * k + 2] += Double(end - begin)
+                begin = end
+            }
+        }
+        sums.withUnsafeMutableBufferPointer { comm.allreduceSum($0) }
+        timer.addOutsideStep(.evaluation, monotonicSeconds() - start)
+        return Evaluation(trainLoss: sums[0] / sums[2], trainAcc: sums[1] / sums[2],
+                          testLoss: sums[3] / sums[5], testAcc: sums[4] / sums[5])
+    }
+
+    /// FNV-1a of the parameter bytes on this rank.
+    var parameterChecksum: UInt64 {
+        Checksum.fnv1a(UnsafeBufferPointer(parameters.buffer))
+    }
+}

@@ -1,0 +1,29 @@
+// The `ddp` executable. Under mpirun every rank parses the same argv; only rank 0 prints a
+// usage error, and every rank exits with the same code, before MPI starts, so none is left waiting.
+import ArgumentParser
+import Collective
+import Foundation
+
+struct DDP: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "ddp",
+        abstract: "Data-parallel neural-network training over MPI, for studying batch-size scaling.",
+        discussion: "Launch with mpirun: `mpirun -np 2 ddp train`. Without mpirun it runs as one rank.",
+        subcommands: [Train.self])
+}
+
+@main
+enum Entry {
+    static func main() {
+        let rank = LaunchEnvironment.rank()
+        do {
+            var command = try DDP.parseAsRoot()
+            try command.run()
+        } catch {
+            if rank == 0 {
+                DDP.exit(withError: error)
+            }
+            exit(DDP.exitCode(for: error).rawValue)
+        }
+    }
+}
