@@ -29,11 +29,13 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Real IDX folders for tests (swift-numerics keeps shared test helpers in a target like this).
+        .target(name: "TestSupport", dependencies: ["Data"], path: "Tests/TestSupport"),
         .testTarget(name: "TensorTests", dependencies: ["Tensor"]),
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
-        .testTarget(name: "DataTests", dependencies: ["Data"]),
+        .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "Tensor"]),
         // Runs the built `ddp` as a user does, alone and under a real mpirun.
-        .testTarget(name: "DDPTests", dependencies: ["Data", "ddp"]),
+        .testTarget(name: "DDPTests", dependencies: ["Data", "TestSupport", "ddp"]),
     ]
 )

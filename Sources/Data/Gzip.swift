@@ -8,12 +8,13 @@ enum Gzip {
 
     static func decompress(_ input: [UInt8], source: String) throws -> [UInt8] {
         guard isGzip(input) else { throw DataError.notGzip(source) }
-        // The trailer's ISIZE (size mod 2^32) is a hint for the output size; cap it against hostile files.
+        // The trailer's ISIZE (size mod 2^32) hints the output size. Deflate expands at most ~1032:1,
+        // so a larger hint is garbage (a truncated or hostile file) and is capped.
         var capacity = 1 << 16
         if input.count >= 18 {
             let n = input.count
             let hint = Int(input[n - 4]) | Int(input[n - 3]) << 8 | Int(input[n - 2]) << 16 | Int(input[n - 1]) << 24
-            capacity = min(max(hint, capacity), 1 << 30)
+            capacity = min(max(hint, capacity), 1032 * input.count)
         }
         var output = [UInt8](repeating: 0, count: capacity)
         var produced = 0

@@ -23,21 +23,4 @@ public enum Safetensors {
         data.append(UnsafeBufferPointer(start: parameters.baseAddress, count: layout.count))
         return data
     }
-
-    /// Reads every F32 tensor by name (for tests and tools).
-    public static func decode(_ data: Data) throws -> [String: [Float]] {
-        let bytes = [UInt8](data)
-        guard bytes.count >= 8 else { throw ConfigError("safetensors file too short") }
-        let length = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
-        guard 8 + length <= bytes.count,
-              let header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as? [String: Any]
-        else { throw ConfigError("safetensors header unreadable") }
-        let body = Array(bytes[(8 + length)...])
-        var tensors: [String: [Float]] = [:]
-        for (name, value) in header where name != "__metadata__" {
-            guard let info = value as? [String: Any], let offsets = info["data_offsets"] as? [Int] else { continue }
-            tensors[name] = body[offsets[0]..<offsets[1]].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
-        }
-        return tensors
-    }
 }

@@ -1,0 +1,124 @@
+// `ddp train` as a user runs it: a good run leaves a complete run folder; each bad input ends
+// every rank non-zero with exactly one error line, and overwrites nothing.
+import Data
+import Foundation
+import TestSupport
+import XCTest
+
+final class CommandLineTests: XCTestCase {
+    func testGoodRunLeavesACompleteRunFolder() throws {
+        let dir = DDPProcess.temporaryFolder("good")
+        let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--epochs", "2", "--batch-per-rank", "64",
+                                          "--lr-scaling", "linear", "--warmup-epochs", "0.5", "--run-dir", dir], ranks: 2)
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        XCTAssertEqual(outcome.stdout.components(separatedBy: "swift-ddp train: 2 rank(s)").count, 2, "rank 0 alone prints the header")
+        XCTAssertTrue(outcome.stdout.contains("epoch 2/2"), outcome.stdout)
+        XCTAssertTrue(outcome.stdout.contains("straggler: rank"), outcome.stdout)
+
+        for file in ["config.json", "metrics.csv", "steps.csv", "timing.csv", "model.safetensors", "summary.json"] {
+            XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + file), file)
+        }
+        let metrics = try String(contentsOfFile: dir + "/metrics.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(metrics.count, 3)
+        XCTAssertTrue(metrics[0].hasPrefix("epoch,step,lr,train_loss,train_acc,test_loss,test_acc,gap,"), String(metrics[0]))
+
+        // 4096 samples / global 128 = 32 steps per epoch; linear scaling 128/64 doubles lr 0.01;
+        // warmup of 16 steps ramps from 0.01 to 0.02 per step.
+        let steps = try String(contentsOfFile: dir + "/steps.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+        XCTAssertEqual(steps.count, 64)
+        let rates = steps.map { Double($0.split(separator: ",")[2])! }
+        XCTAssertEqual(rates[0], 0.01, accuracy: 1e-7)
+        XCTAssertEqual(rates[8], 0.015, accuracy: 1e-7)
+        XCTAssertEqual(rates[16], 0.02, accuracy: 1e-7)
+        XCTAssertEqual(rates[63], 0.02, accuracy: 1e-7)
+
+        let summary = try DDPProcess.json(dir + "/summary.json")
+        XCTAssertEqual(summary["ranks"] as? Int, 2)
+        XCTAssertEqual(summary["global_batch"] as? Int, 128)
+        XCTAssertEqual(summary["steps"] as? Int, 64)
+        let trainAcc = summary["train_acc"] as! Double, testAcc = summary["test_acc"] as! Double
+        XCTAssertEqual(summary["gap"] as! Double, trainAcc - testAcc, accuracy: 1e-12)
+        XCTAssertGreaterThan(testAcc, 0.3, "learned the synthetic classes (chance is 0.1)")
+
+        let timing = try String(contentsOfFile: dir + "/timing.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(timing[0], "rank,host,epoch,phase,total_seconds,mean_per_step,max_per_step")
+        XCTAssertEqual(timing.count, 1 + 2 * 2 * 6, "2 ranks x 2 epochs x 6 phases")
+        XCTAssertEqual(Set(timing.dropFirst().map { $0.split(separator: ",")[0] }), ["0", "1"])
+
+        let config = try DDPProcess.json(dir + "/config.json")
+        XCTAssertEqual((config["config"] as? [String: Any])?["global_batch"] as? Int, 128)
+    }
+
+    /// One error line naming the problem, non-zero exit, under 2 ranks.
+    func expectFailure(_ arguments: [String], mentioning text: String, ranks: Int = 2,
+                       file: StaticString = #filePath, line: UInt = #line) throws {
+        let outcome = try DDPProcess.run(["train"] + arguments, ranks: ranks)
+        XCTAssertNotEqual(outcome.status, 0, outcome.all, file: file, line: line)
+        XCTAssertEqual(outcome.errorLines.count, 1, outcome.all, file: file, line: line)
+        XCTAssertTrue(outcome.errorLines.first?.contains(text) ?? false, outcome.all, file: file, line: line)
+    }
+
+    func testBadFlagsGiveOneMessageAndNonZeroExit() throws {
+        let dir = DDPProcess.temporaryFolder("flags")
+        let base = ["--data", "synthetic", "--run-dir", dir]
+        try expectFailure(base + ["--batch-per-rank", "0"], mentioning: "--batch-per-rank must be at least 1")
+        try expectFailure(base + ["--lr", "0"], mentioning: "--lr must be positive")
+        try expectFailure(base + ["--lr=-0.1"], mentioning: "--lr must be positive")
+        try expectFailure(base + ["--accumulate", "0"], mentioning: "--accumulate must be at least 1")
+        try expectFailure(base + ["--epochs", "1", "--warmup-epochs", "3"], mentioning: "longer than training")
+        try expectFailure(base + ["--global-batch", "100", "--batch-per-rank", "32"], mentioning: "not a multiple")
+        try expectFailure(base + ["--bogus"], mentioning: "Unknown option '--bogus'")
+        try expectFailure(base + ["--lr-scaling", "cubic"], mentioning: "cubic")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "no run folder for a refused run")
+    }
+
+    func testBadDataGivesOneMessageFromOneRank() throws {
+        try expectFailure(["--data", "/nonexistent/fashion"], mentioning: "data folder /nonexistent/fashion does not exist")
+
+        let corrupt = IDXFolder()
+        corrupt.writeDataset(train: 8, test: 4)
+        corrupt.write("train-images-idx3-ubyte", [0x50, 0x4B, 3, 4, 1, 2, 3])
+        try expectFailure(["--data", corrupt.path], mentioning: "is not an IDX file")
+
+        let truncated = IDXFolder()
+        truncated.writeDataset(train: 8, test: 4)
+        let images = try Data(contentsOf: URL(fileURLWithPath: truncated.file("t10k-images-idx3-ubyte")))
+        truncated.write("t10k-images-idx3-ubyte", Array(images.dropLast(5)))
+        try expectFailure(["--data", truncated.path], mentioning: "is truncated")
+
+        let badLabel = IDXFolder()
+        badLabel.writeDataset(train: 8, test: 4)
+        badLabel.write("train-labels-idx1-ubyte", IDX.encode(IDXArray(dimensions: [8], bytes: [0, 1, 2, 3, 4, 5, 6, 12])))
+        try expectFailure(["--data", badLabel.path], mentioning: "label 12 at index 7 is outside 0-9")
+
+        let notGzip = IDXFolder()
+        notGzip.writeDataset(train: 8, test: 4)
+        try FileManager.default.moveItem(atPath: notGzip.file("train-labels-idx1-ubyte"), toPath: notGzip.file("train-labels-idx1-ubyte.gz"))
+        try expectFailure(["--data", notGzip.path], mentioning: "ends in .gz but is not a gzip file")
+
+        let tiny = IDXFolder()
+        tiny.writeDataset(train: 1, test: 1)
+        try expectFailure(["--data", tiny.path, "--run-dir", DDPProcess.temporaryFolder("tiny")],
+                          mentioning: "2 ranks but only 1 training samples")
+    }
+
+    func testExistingRunFolderIsNeverOverwritten() throws {
+        let dir = DDPProcess.temporaryFolder("existing")
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        try Data("precious".utf8).write(to: URL(fileURLWithPath: dir + "/metrics.csv"))
+        try expectFailure(["--data", "synthetic", "--steps", "2", "--run-dir", dir], mentioning: "already holds files")
+        XCTAssertEqual(try String(contentsOfFile: dir + "/metrics.csv", encoding: .utf8), "precious")
+    }
+
+    func testFashionMNISTReachesTheBenchmarkMLPAccuracyInFiveEpochs() throws {
+        guard FileManager.default.fileExists(atPath: "/usr/share/datasets/fashion-mnist") else {
+            throw XCTSkip("dataset-fashion-mnist is not installed (launch/setup.sh installs it)")
+        }
+        let dir = DDPProcess.temporaryFolder("fashion")
+        let outcome = try DDPProcess.run(["train", "--epochs", "5", "--run-dir", dir], ranks: 2)
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        let summary = try DDPProcess.json(dir + "/summary.json")
+        XCTAssertGreaterThanOrEqual(summary["test_acc"] as! Double, 0.87, outcome.stdout)
+        XCTAssertEqual(summary["steps"] as? Int, 5 * 938)
+    }
+}

@@ -1,0 +1,76 @@
+// Runs the built `ddp` as a user does: alone, or under a real mpirun with N ranks.
+import Data
+import Foundation
+import XCTest
+
+struct Outcome {
+    let status: Int32
+    let stdout: String
+    let stderr: String
+    var all: String { stdout + stderr }
+
+    /// How many lines our program printed as errors (mpirun's own banners are not counted).
+    var errorLines: [String] {
+        all.split(separator: "\n").map(String.init).filter { $0.hasPrefix("error: ") || $0.hasPrefix("Error: ") }
+    }
+}
+
+enum DDPProcess {
+    /// The `ddp` built beside this test bundle (.build/<triple>/debug).
+    static var executable: String {
+        let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
+        for candidate in [bundle, bundle.deletingLastPathComponent()] {
+            let path = candidate.appendingPathComponent("ddp").path
+            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        }
+        return Bundle.main.bundleURL.appendingPathComponent("ddp").path
+    }
+
+    static var mpirun: String? {
+        ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
+    }
+
+    /// `ddp args` under `mpirun -np ranks` (nil: without mpirun).
+    static func run(_ arguments: [String], ranks: Int? = nil) throws -> Outcome {
+        let process = Process()
+        var environment = ProcessInfo.processInfo.environment
+        environment["OPENBLAS_NUM_THREADS"] = "1"
+        environment["SWIFT_BACKTRACE"] = "enable=no"
+        environment["CI"] = "true"
+        if let ranks {
+            guard let mpirun else { throw XCTSkip("mpirun is not installed (launch/setup.sh installs it)") }
+            process.executableURL = URL(fileURLWithPath: mpirun)
+            var flags = ["-np", String(ranks), "--oversubscribe", "--bind-to", "none",
+                         "-x", "OPENBLAS_NUM_THREADS", "-x", "SWIFT_BACKTRACE", "-x", "CI"]
+            if getuid() == 0 { flags.append("--allow-run-as-root") }
+            process.arguments = flags + [executable] + arguments
+        } else {
+            process.executableURL = URL(fileURLWithPath: executable)
+            process.arguments = arguments
+        }
+        process.environment = environment
+        // stdout through a pipe read to its end before waiting; stderr to a file, so neither can fill and stall.
+        let out = Pipe()
+        let errPath = temporaryFolder("stderr")
+        FileManager.default.createFile(atPath: errPath, contents: nil)
+        let err = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        defer { try? FileManager.default.removeItem(atPath: errPath) }
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try err.close()
+        return Outcome(status: process.terminationStatus,
+                       stdout: String(decoding: outData, as: UTF8.self),
+                       stderr: try String(contentsOfFile: errPath, encoding: .utf8))
+    }
+
+    static func temporaryFolder(_ name: String) -> String {
+        NSTemporaryDirectory() + "ddp-\(name)-" + UUID().uuidString
+    }
+
+    static func json(_ path: String) throws -> [String: Any] {
+        try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
+    }
+}

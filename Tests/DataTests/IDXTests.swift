@@ -1,0 +1,119 @@
+// IDX files as written to disk (raw and gzip by the system's gzip): good ones round-trip, and each
+// malformed case gives its own error.
+@testable import Data
+import Foundation
+import TestSupport
+import XCTest
+
+final class IDXTests: XCTestCase {
+    func testRawAndGzipFoldersLoadTheSameBytes() throws {
+        let raw = IDXFolder(), gz = IDXFolder()
+        raw.writeDataset(train: 12, test: 5)
+        gz.writeDataset(train: 12, test: 5, gzipped: true)
+        let a = try MNISTFolder.load(raw.path), b = try MNISTFolder.load(gz.path)
+        XCTAssertEqual(a.train.images, b.train.images)
+        XCTAssertEqual(a.test.labels, b.test.labels)
+        XCTAssertEqual(a.train.count, 12)
+        XCTAssertEqual(a.test.count, 5)
+        XCTAssertEqual(a.train.featureCount, 16)
+        XCTAssertEqual(a.train.images[17], 17)
+        XCTAssertEqual(a.train.labels[11], 1)
+    }
+
+    func testEncodeParseRoundTrip() throws {
+        let array = IDXArray(dimensions: [2, 3], bytes: [1, 2, 3, 4, 5, 6])
+        XCTAssertEqual(try IDX.parse(IDX.encode(array), source: "x"), array)
+    }
+
+    func expect(_ bytes: [UInt8], name: String = "f", _ expected: DataError, file: StaticString = #filePath, line: UInt = #line) {
+        let folder = IDXFolder()
+        folder.write(name, bytes)
+        XCTAssertThrowsError(try IDX.read(path: folder.file(name)), file: file, line: line) { error in
+            XCTAssertEqual(error as? DataError, expected.relocated(to: folder.path), file: file, line: line)
+        }
+    }
+
+    func testEachMalformedFileHasItsOwnError() {
+        let good = IDX.encode(IDXArray(dimensions: [2, 2], bytes: [1, 2, 3, 4]))
+        expect([], .empty("f"))
+        expect([0x50, 0x4B, 3, 4, 0, 0], .badMagic("f", found: [0x50, 0x4B, 3, 4]))
+        expect([0, 0, 0x0D, 1, 0, 0, 0, 1, 0, 0, 0, 0], .unsupportedType("f", code: 0x0D))
+        expect(Array(good.dropLast()), .truncated("f", expectedBytes: 4, foundBytes: 3))
+        expect(Array(good.prefix(6)), .truncated("f", expectedBytes: 12, foundBytes: 6))
+        expect(good + [9], .trailingBytes("f", expectedBytes: 4, foundBytes: 5))
+        expect(good, name: "f.gz", .notGzip("f.gz"))
+        expect([], name: "f.gz", .empty("f.gz"))
+    }
+
+    func testTruncatedGzipIsReported() throws {
+        let folder = IDXFolder()
+        folder.write("g", IDX.encode(IDXArray(dimensions: [4096], bytes: (0..<4096).map { UInt8(($0 * 7919) % 251) })))
+        folder.gzip("g")
+        let whole = try Data(contentsOf: URL(fileURLWithPath: folder.file("g.gz")))
+        folder.write("g.gz", Array(whole.prefix(whole.count / 2)))
+        XCTAssertThrowsError(try IDX.read(path: folder.file("g.gz"))) { error in
+            guard case .corruptGzip(_, let reason)? = error as? DataError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("truncated"), reason)
+        }
+    }
+
+    func testFolderLevelFaults() {
+        XCTAssertThrowsError(try MNISTFolder.load("/nonexistent/data")) {
+            XCTAssertEqual($0 as? DataError, .missingFolder("/nonexistent/data"))
+        }
+        let empty = IDXFolder()
+        XCTAssertThrowsError(try MNISTFolder.load(empty.path)) {
+            guard case .missingFile? = $0 as? DataError else { return XCTFail("\($0)") }
+        }
+
+        let mismatch = IDXFolder()
+        mismatch.writeDataset(train: 6, test: 3)
+        mismatch.write("train-labels-idx1-ubyte", IDX.encode(IDXArray(dimensions: [5], bytes: [0, 1, 2, 3, 4])))
+        XCTAssertThrowsError(try MNISTFolder.load(mismatch.path)) {
+            guard case .countMismatch(_, 6, _, 5)? = $0 as? DataError else { return XCTFail("\($0)") }
+        }
+
+        let badLabel = IDXFolder()
+        badLabel.writeDataset(train: 6, test: 3)
+        badLabel.write("t10k-labels-idx1-ubyte", IDX.encode(IDXArray(dimensions: [3], bytes: [0, 10, 2])))
+        XCTAssertThrowsError(try MNISTFolder.load(badLabel.path)) {
+            guard case .labelOutOfRange(_, 1, 10, 10)? = $0 as? DataError else { return XCTFail("\($0)") }
+        }
+
+        let flat = IDXFolder()
+        flat.writeDataset(train: 6, test: 3)
+        flat.write("train-images-idx3-ubyte", IDX.encode(IDXArray(dimensions: [6, 16], bytes: [UInt8](repeating: 0, count: 96))))
+        XCTAssertThrowsError(try MNISTFolder.load(flat.path)) {
+            guard case .wrongDimensions(_, _, [6, 16])? = $0 as? DataError else { return XCTFail("\($0)") }
+        }
+    }
+
+    func testFashionMNISTFromDebianLoadsWithItsKnownShape() throws {
+        guard FileManager.default.fileExists(atPath: MNISTFolder.fashionMNIST) else {
+            throw XCTSkip("dataset-fashion-mnist is not installed (launch/setup.sh installs it)")
+        }
+        let split = try MNISTFolder.load(MNISTFolder.fashionMNIST)
+        XCTAssertEqual(split.train.count, 60000)
+        XCTAssertEqual(split.test.count, 10000)
+        XCTAssertEqual(split.train.featureCount, 784)
+        // Fashion-MNIST is balanced: 6000 training images per class.
+        XCTAssertEqual(split.train.labels.filter { $0 == 3 }.count, 6000)
+        XCTAssertEqual(split.normalizer.mean, 0.2860, accuracy: 1e-3)
+    }
+}
+
+extension DataError {
+    /// The same error with "f"-style names placed in `folder` (expectations are written folder-free).
+    func relocated(to folder: String) -> DataError {
+        func p(_ name: String) -> String { folder + "/" + name }
+        switch self {
+        case .empty(let n): return .empty(p(n))
+        case .notGzip(let n): return .notGzip(p(n))
+        case .badMagic(let n, let f): return .badMagic(p(n), found: f)
+        case .unsupportedType(let n, let c): return .unsupportedType(p(n), code: c)
+        case .truncated(let n, let e, let f): return .truncated(p(n), expectedBytes: e, foundBytes: f)
+        case .trailingBytes(let n, let e, let f): return .trailingBytes(p(n), expectedBytes: e, foundBytes: f)
+        default: return self
+        }
+    }
+}

@@ -1,0 +1,44 @@
+// Test support shared by the test targets: real IDX files (raw or gzip) in a temporary folder.
+import Data
+import Foundation
+
+/// Writes IDX files into a fresh temporary folder.
+public struct IDXFolder {
+    public let path: String
+
+    public init() {
+        path = NSTemporaryDirectory() + "idx-" + UUID().uuidString
+        try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    public func file(_ name: String) -> String { path + "/" + name }
+
+    public func write(_ name: String, _ bytes: [UInt8]) {
+        FileManager.default.createFile(atPath: file(name), contents: Data(bytes))
+    }
+
+    /// gzip-compresses a written file in place (real gzip), leaving name.gz.
+    public func gzip(_ name: String) {
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        p.arguments = ["-f", file(name)]
+        try! p.run()
+        p.waitUntilExit()
+        precondition(p.terminationStatus == 0)
+    }
+
+    /// A complete MNIST-format folder: `train` and `test` samples of h x w, labels i % classes.
+    public func writeDataset(train: Int, test: Int, height: Int = 4, width: Int = 4, classes: Int = 10, gzipped: Bool = false) {
+        for (prefix, count) in [("train", train), ("t10k", test)] {
+            let images = IDXArray(dimensions: [count, height, width], bytes: (0..<(count * height * width)).map { UInt8($0 % 256) })
+            let labels = IDXArray(dimensions: [count], bytes: (0..<count).map { UInt8($0 % classes) })
+            write("\(prefix)-images-idx3-ubyte", IDX.encode(images))
+            write("\(prefix)-labels-idx1-ubyte", IDX.encode(labels))
+            if gzipped {
+                gzip("\(prefix)-images-idx3-ubyte")
+                gzip("\(prefix)-labels-idx1-ubyte")
+            }
+        }
+    }
+}
+

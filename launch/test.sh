@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# The whole test suite on a fresh machine: install what is missing, then swift test
+# (unit tests, and the built ddp under real mpirun). README and .ci/run call this.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH"
+bash launch/setup.sh
+swift test
