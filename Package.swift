@@ -25,7 +25,7 @@ let package = Package(
         .target(name: "Optim", dependencies: ["Tensor"]),
         .target(name: "Training", dependencies: ["Collective", "Tensor", "NN", "Data", "Optim"]),
         .executableTarget(name: "ddp", dependencies: [
-            "Training", "Collective",
+            "Training", "Collective", "NN", "Optim", "Tensor",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -27,4 +27,17 @@ public enum SyntheticData {
         let test = sample(testCount)
         return DataSplit(name: "synthetic", train: train, test: test)
     }
+
+    /// Seed article 003's data: uniform random features (1000 x 20 train, 200 x 20 test) with
+    /// random 0/1 labels. Nothing generalizes; a model can only memorize, so the gap is the story.
+    public static func randomBinary(seed: UInt64 = 7, trainCount: Int = 1000, testCount: Int = 200, features: Int = 20) -> DataSplit {
+        var rng = SplitMix64(seed: seed, stream: 4)
+        func sample(_ count: Int) -> Dataset {
+            let images = (0..<(count * features)).map { _ in UInt8(truncatingIfNeeded: rng.next() >> 56) }
+            let labels = (0..<count).map { _ in UInt8(rng.below(2)) }
+            return Dataset(images: images, labels: labels, height: 1, width: features, classes: 2)
+        }
+        let train = sample(trainCount)
+        return DataSplit(name: "synthetic-binary", train: train, test: sample(testCount))
+    }
 }

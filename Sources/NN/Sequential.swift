@@ -7,6 +7,7 @@ public final class Sequential {
     public let layers: [Layer]
     public let layout: ParameterLayout
     public private(set) var capacity = 0
+    public private(set) var trainingCapacity = 0
     /// activations[0] is the input (N, inputSize); activations[i + 1] is layer i's output.
     private var activations: [FloatBuffer] = []
     /// gradients[i] is d(loss)/d(activations[i]) for i >= 1.
@@ -24,13 +25,16 @@ public final class Sequential {
     public var inputSize: Int { layers[0].inputSize }
     public var outputSize: Int { layers[layers.count - 1].outputSize }
 
-    /// Makes every buffer for batches up to `batch` (only grows; never called inside a step).
-    public func reserve(batch: Int) {
-        guard batch > capacity else { return }
+    /// Makes every buffer: activations for batches up to `batch` (evaluation may use more than
+    /// training), activation gradients for `trainingBatch`. Never called inside a step.
+    public func reserve(batch: Int, trainingBatch: Int? = nil) {
+        let training = min(trainingBatch ?? batch, batch)
+        guard batch > capacity || training > trainingCapacity else { return }
         capacity = batch
+        trainingCapacity = training
         let sizes = [inputSize] + layers.map(\.outputSize)
         activations = sizes.map { FloatBuffer(count: batch * $0) }
-        activationGradients = sizes.map { FloatBuffer(count: batch * $0) }
+        activationGradients = sizes.map { FloatBuffer(count: training * $0) }
         for layer in layers { layer.reserve(batch: batch) }
     }
 
@@ -63,6 +67,7 @@ public final class Sequential {
     }
 
     public func backward(batch: Int) {
+        precondition(batch <= trainingCapacity, "batch \(batch) exceeds reserved training capacity \(trainingCapacity)")
         for index in stride(from: layers.count - 1, through: 0, by: -1) {
             layers[index].backward(input: activations[index].pointer,
                                    output: activations[index + 1].pointer,

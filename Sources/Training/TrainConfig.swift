@@ -6,6 +6,9 @@ import Optim
 public struct TrainConfig: Codable, Sendable {
     /// A folder of MNIST-format files, or "synthetic".
     public var data = MNISTFolder.fashionMNIST
+    /// `mlp`, `cnn`, or a layer spec such as conv32k3-pool2-fc10 (see ModelSpec).
+    public var model = "mlp"
+    /// Hidden widths of `mlp`.
     public var hidden = [128]
     public var epochs = 5
     /// Stop after this many optimizer steps (overrides `epochs`).
@@ -23,11 +26,10 @@ public struct TrainConfig: Codable, Sendable {
     public var decay = LRDecay.constant
     /// Epochs at which step decay multiplies the rate by 0.1 (default: half and three quarters).
     public var decayEpochs: [Double] = []
-    public var momentum = 0.9
-    public var nesterov = false
-    public var weightDecay = 0.0
+    public var optimizer = OptimizerKind.sgd
+    public var optim = OptimizerKind.Settings()
     public var seed: UInt64 = 1
-    public var evalBatch = 1000
+    public var evalBatch = 256
     /// Run folder; nil means runs/<timestamp>.
     public var runDir: String?
 

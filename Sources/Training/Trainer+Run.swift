@@ -3,6 +3,7 @@
 import Collective
 import Data
 import Foundation
+import NN
 import Tensor
 
 /// Where rank 0's output goes: lines always, progress only on a terminal.
@@ -18,7 +19,17 @@ public struct Console: Sendable {
 
 extension Trainer {
     public static func loadData(_ source: String, seed: UInt64) throws -> DataSplit {
-        source == "synthetic" ? SyntheticData.make(seed: seed) : try MNISTFolder.load(source)
+        switch source {
+        case "synthetic": return SyntheticData.make(seed: seed)
+        case "synthetic-binary": return SyntheticData.randomBinary(seed: seed)
+        default: return try MNISTFolder.load(source)
+        }
+    }
+
+    /// The model `settings.model` names, over the data's input shape.
+    public static func buildModel(_ settings: TrainConfig, data: DataSplit) throws -> Sequential {
+        let specs = try ModelSpec.parse(settings.model, hidden: settings.hidden, classes: data.train.classes)
+        return try ModelSpec.build(specs, channels: 1, height: data.train.height, width: data.train.width, classes: data.train.classes)
     }
 
     /// Runs training as configured. Collective: every rank calls it. Throws `TrainingFailure`.
@@ -28,7 +39,8 @@ extension Trainer {
         let data = try agreed(comm) { try loadData(settings.data, seed: settings.seed) }
         let config = try agreed(comm) { try ResolvedConfig(settings, ranks: comm.size, data: data) }
         let folder = try agreed(comm) { comm.rank == 0 ? try RunFolder.create(settings.runDir) : nil }
-        let trainer = Trainer(config: config, data: data, comm: comm)
+        let model = try agreed(comm) { try buildModel(settings, data: data) }
+        let trainer = Trainer(config: config, data: data, model: model, comm: comm)
         try trainer.synchronizeInitialWeights()
         let hosts = comm.allgather(comm.hostName)
 
@@ -99,7 +111,7 @@ extension Trainer {
             try folder.append("timing.csv", header: TimingReport.csvHeader, lines: timing.csv)
             try folder.write("model.safetensors", Safetensors.encode(
                 layout: trainer.layout, parameters: UnsafeBufferPointer(trainer.parameters.buffer),
-                metadata: ["param_checksum": checksums[0], "model": "mlp", "hidden": settings.hidden.map(String.init).joined(separator: ",")]))
+                metadata: ["param_checksum": checksums[0], "model": trainer.modelDescription]))
             try folder.writeJSON("summary.json", summary)
         }
         say("\nper-rank time (seconds over the run)\n" + timing.table)
@@ -113,13 +125,26 @@ extension Trainer {
         return """
         swift-ddp train: \(comm.size) rank(s) on \(distinctHosts.joined(separator: ", ")), OpenBLAS \(BLASInfo.coreName)
           data        \(data.name): \(config.trainSamples) train, \(config.testSamples) test, \(config.inputShape) x \(config.classes) classes
-          model       mlp \(([data.train.featureCount] + s.hidden + [data.train.classes]).map(String.init).joined(separator: "-")), \(layout.count) parameters
+          model       \(modelDescription) on \(config.inputShape), \(layout.count) parameters
           batch       global \(config.globalBatch) = \(comm.size) ranks x \(config.batchPerRank) per rank x \(config.accumulate) accumulation
           schedule    lr \(s.learningRate) at batch \(s.referenceBatch), \(s.lrScaling.rawValue) scaling -> peak \(String(format: "%.5g", config.schedule.peakRate)), warmup \(config.schedule.warmupSteps) steps, \(s.decay.rawValue) decay
-          optimizer   sgd momentum \(s.momentum)\(s.nesterov ? " nesterov" : ""), weight decay \(s.weightDecay), seed \(s.seed)
+          optimizer   \(optimizerDescription), seed \(s.seed)
           training    \(config.epochs) epoch(s), \(config.totalSteps) steps (\(config.stepsPerEpoch) per epoch)
           run folder  \(runDir)
         """
+    }
+
+    var modelDescription: String {
+        (try? ModelSpec.describe(ModelSpec.parse(config.settings.model, hidden: config.settings.hidden, classes: config.classes)))
+            ?? config.settings.model
+    }
+
+    var optimizerDescription: String {
+        let (kind, o) = (config.settings.optimizer, config.settings.optim)
+        switch kind {
+        case .sgd: return "sgd momentum \(o.momentum)\(o.nesterov ? " nesterov" : ""), weight decay \(o.weightDecay)"
+        case .adam, .adamw: return "\(kind.rawValue) betas (\(o.beta1), \(o.beta2)), eps \(o.epsilon), weight decay \(o.weightDecay)"
+        }
     }
 
     static func progressLine(epoch: Int, of epochs: Int, step: Int, of steps: Int, samples: Int, seconds: Double) -> String {

@@ -27,20 +27,19 @@ public final class Trainer {
     let labels: UnsafeMutablePointer<Int32>
     var timer = PhaseTimer()
 
-    public init(config: ResolvedConfig, data: DataSplit, comm: Communicator) {
+    public init(config: ResolvedConfig, data: DataSplit, model: Sequential, comm: Communicator) {
         self.comm = comm
         self.config = config
         self.data = data
+        self.model = model
         let settings = config.settings
-        model = Sequential.mlp(inputSize: data.train.featureCount, hidden: settings.hidden, classes: data.train.classes)
         let capacity = max(config.batchPerRank, settings.evalBatch)
-        model.reserve(batch: capacity)
+        model.reserve(batch: capacity, trainingBatch: config.batchPerRank)
         labels = .allocate(capacity: capacity)
         parameters = FloatBuffer(count: model.layout.count)
         reduction = FloatBuffer(count: model.layout.count + Tail.allCases.count)
         model.bind(parameters: parameters.pointer, gradients: reduction.pointer)
-        optimizer = SGD(parameterCount: model.layout.count, momentum: Float(settings.momentum),
-                        nesterov: settings.nesterov, weightDecay: Float(settings.weightDecay))
+        optimizer = settings.optimizer.make(parameterCount: model.layout.count, settings.optim)
         sampler = ShardedSampler(sampleCount: data.train.count, seed: settings.seed, rank: comm.rank,
                                  ranks: comm.size, batchPerRank: config.batchPerRank, accumulation: config.accumulate)
     }

@@ -4,10 +4,12 @@ import Collective
 import Foundation
 import Optim
 import Tensor
+import NN
 import Training
 
 extension LRScaling: ExpressibleByArgument {}
 extension LRDecay: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
 
 /// A comma-separated list of numbers, e.g. `--hidden 256,128`.
 func parseList<T: LosslessStringConvertible>(_ text: String) throws -> [T] {
@@ -28,10 +30,13 @@ struct Train: ParsableCommand {
         --warmup-epochs of linear warmup (Goyal et al. 2017), then --decay. Results go to --run-dir.
         """)
 
-    @Option(help: "Folder with the four MNIST-format IDX files (raw or .gz), or 'synthetic'.")
+    @Option(help: "Folder with the four MNIST-format IDX files (raw or .gz), 'synthetic' (learnable, 10 classes) or 'synthetic-binary' (random 1000 x 20, 2 classes).")
     var data = "/usr/share/datasets/fashion-mnist"
 
-    @Option(help: "Hidden layer widths, comma-separated (e.g. 256,128).", transform: parseList)
+    @Option(help: "mlp, cnn (conv32k3-pool2-fc10, Adam in the seed articles), or a spec: \(ModelSpec.grammar).")
+    var model = "mlp"
+
+    @Option(help: "Hidden layer widths of mlp, comma-separated (e.g. 256,128).", transform: parseList)
     var hidden: [Int] = [128]
 
     @Option(help: "Epochs to train.")
@@ -49,8 +54,8 @@ struct Train: ParsableCommand {
     @Option(help: "Global batch; derives --accumulate (and a smaller --batch-per-rank if needed).")
     var globalBatch: Int?
 
-    @Option(help: "Base learning rate, right for --reference-batch (inputs are standardised, so SGD wants less than on [0, 1] pixels).")
-    var lr = 0.01
+    @Option(help: "Base learning rate, right for --reference-batch (default 0.01 for sgd, 0.001 for adam/adamw; inputs are standardised).")
+    var lr: Double?
 
     @Option(help: "The global batch at which --lr is right.")
     var referenceBatch = 64
@@ -67,14 +72,26 @@ struct Train: ParsableCommand {
     @Option(help: "Epochs where step decay applies, comma-separated (default: 50% and 75% of training).", transform: parseList)
     var decayEpochs: [Double] = []
 
+    @Option(help: "sgd, adam or adamw. With Adam, prefer --lr-scaling sqrt (Hoffer et al. 2017).")
+    var optimizer = OptimizerKind.sgd
+
     @Option(help: "SGD momentum.")
     var momentum = 0.9
 
     @Flag(help: "Nesterov momentum.")
     var nesterov = false
 
-    @Option(help: "L2 weight decay.")
+    @Option(help: "Weight decay: L2 for sgd and adam, decoupled for adamw.")
     var weightDecay = 0.0
+
+    @Option(help: "Adam's first-moment decay.")
+    var beta1 = 0.9
+
+    @Option(help: "Adam's second-moment decay.")
+    var beta2 = 0.999
+
+    @Option(help: "Adam's epsilon.")
+    var eps = 1e-8
 
     @Option(help: "Seed for weights, shuffling and synthetic data.")
     var seed: UInt64 = 1
@@ -98,7 +115,7 @@ struct Train: ParsableCommand {
         try require(batchPerRank >= 1, "--batch-per-rank must be at least 1 (got \(batchPerRank))")
         try require(accumulate >= 1, "--accumulate must be at least 1 (got \(accumulate))")
         try require(globalBatch.map { $0 >= 1 } ?? true, "--global-batch must be at least 1")
-        try require(lr > 0 && lr.isFinite, "--lr must be positive (got \(lr))")
+        try require(lr.map { $0 > 0 && $0.isFinite } ?? true, "--lr must be positive (got \(lr ?? 0))")
         try require(epochs >= 1, "--epochs must be at least 1 (got \(epochs))")
         try require(steps.map { $0 >= 1 } ?? true, "--steps must be at least 1")
         try require(referenceBatch >= 1, "--reference-batch must be at least 1")
@@ -109,26 +126,33 @@ struct Train: ParsableCommand {
         try require(!hidden.isEmpty && hidden.allSatisfy { $0 >= 1 }, "--hidden widths must be at least 1")
         try require(decayEpochs.allSatisfy { $0 >= 0 }, "--decay-epochs must be 0 or more")
         try require(blasThreads >= 1, "--blas-threads must be at least 1")
+        try require(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "--beta1 and --beta2 must be in [0, 1)")
+        try require(eps > 0, "--eps must be positive")
     }
 
     var settings: TrainConfig {
         var c = TrainConfig()
         c.data = data
+        c.model = model
         c.hidden = hidden
         c.epochs = epochs
         c.maxSteps = steps
         c.batchPerRank = batchPerRank
         c.accumulate = accumulate
         c.globalBatch = globalBatch
-        c.learningRate = lr
+        c.learningRate = lr ?? (optimizer == .sgd ? 0.01 : 0.001)
         c.referenceBatch = referenceBatch
         c.lrScaling = lrScaling
         c.warmupEpochs = warmupEpochs
         c.decay = decay
         c.decayEpochs = decayEpochs
-        c.momentum = momentum
-        c.nesterov = nesterov
-        c.weightDecay = weightDecay
+        c.optimizer = optimizer
+        c.optim.momentum = momentum
+        c.optim.nesterov = nesterov
+        c.optim.weightDecay = weightDecay
+        c.optim.beta1 = beta1
+        c.optim.beta2 = beta2
+        c.optim.epsilon = eps
         c.seed = seed
         c.evalBatch = evalBatch
         c.runDir = runDir

@@ -1,0 +1,65 @@
+// Max pooling over P x P windows with stride P (the remainder rows/columns are dropped, as in Keras).
+// Shapes: x (N, C, H, W), y (N, C, H/P, W/P). The argmax of each window is kept for backward.
+import Tensor
+
+public final class MaxPool: Layer {
+    public let channels: Int, height: Int, width: Int, size: Int
+    private var argmax: UnsafeMutablePointer<Int32>?
+    private var capacity = 0
+
+    public init(channels: Int, height: Int, width: Int, size: Int) {
+        self.channels = channels
+        self.height = height
+        self.width = width
+        self.size = size
+    }
+
+    deinit { argmax?.deallocate() }
+
+    public var outHeight: Int { height / size }
+    public var outWidth: Int { width / size }
+    public var inputSize: Int { channels * height * width }
+    public var outputSize: Int { channels * outHeight * outWidth }
+    public var outputShape: [Int] { [channels, outHeight, outWidth] }
+    public var parameterShapes: [(name: String, shape: [Int])] { [] }
+
+    public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
+    public func initialize(_ rng: inout SplitMix64) {}
+
+    public func reserve(batch: Int) {
+        guard batch > capacity else { return }
+        argmax?.deallocate()
+        argmax = .allocate(capacity: batch * outputSize)
+        capacity = batch
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, training: Bool) {
+        precondition(batch <= capacity, "MaxPool used before reserve(batch:)")
+        let argmax = argmax!
+        for plane in 0..<(batch * channels) {
+            let source = x + plane * height * width
+            for oy in 0..<outHeight {
+                for ox in 0..<outWidth {
+                    var best = (oy * size) * width + ox * size
+                    for dy in 0..<size {
+                        for dx in 0..<size {
+                            let i = (oy * size + dy) * width + ox * size + dx
+                            if source[i] > source[best] { best = i }
+                        }
+                    }
+                    let o = plane * outHeight * outWidth + oy * outWidth + ox
+                    y[o] = source[best]
+                    argmax[o] = Int32(plane * height * width + best)
+                }
+            }
+        }
+    }
+
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                         outputGradient dy: UnsafeMutablePointer<Float>,
+                         inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {
+        guard let dx, let argmax else { return }
+        dx.update(repeating: 0, count: batch * inputSize)
+        for o in 0..<(batch * outputSize) { dx[Int(argmax[o])] += dy[o] }
+    }
+}

@@ -1,0 +1,63 @@
+// Adam (Kingma & Ba 2015, Algorithm 1) with bias correction, and AdamW (Loshchilov & Hutter 2019):
+//   m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g^2;  p -= lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
+// Adam's weight decay is L2 added to g (torch.optim.Adam); AdamW's is decoupled: p -= lr * wd * p first.
+// With Adam, scale the rate by sqrt of the batch ratio (Hoffer et al. 2017; Malladi et al. 2022).
+import Foundation
+import Tensor
+
+public final class Adam: Optimizer {
+    public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
+    public let decoupled: Bool
+    /// First and second moment estimates, same layout as the parameters.
+    public let m: FloatBuffer, v: FloatBuffer
+    public private(set) var stepCount = 0
+
+    public init(parameterCount: Int, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
+                weightDecay: Float = 0, decoupled: Bool = false) {
+        self.beta1 = beta1
+        self.beta2 = beta2
+        self.epsilon = epsilon
+        self.weightDecay = weightDecay
+        self.decoupled = decoupled
+        m = FloatBuffer(count: parameterCount)
+        v = FloatBuffer(count: parameterCount)
+    }
+
+    public func step(parameters p: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
+                     gradientScale scale: Float, learningRate lr: Float) {
+        stepCount += 1
+        let correction1 = 1 - Float(pow(Double(beta1), Double(stepCount)))
+        let correction2 = 1 - Float(pow(Double(beta2), Double(stepCount)))
+        let (b1, b2, eps) = (beta1, beta2, epsilon)
+        let l2: Float = decoupled ? 0 : weightDecay
+        let shrink: Float = decoupled ? 1 - lr * weightDecay : 1
+        let (m, v) = (m.pointer, v.pointer)
+        for i in 0..<self.m.count {
+            let g = scale * gradients[i] + l2 * p[i]
+            m[i] = b1 * m[i] + (1 - b1) * g
+            v[i] = b2 * v[i] + (1 - b2) * g * g
+            p[i] = shrink * p[i] - lr * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + eps)
+        }
+    }
+}
+
+/// The optimizers `--optimizer` offers.
+public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
+    case sgd, adam, adamw
+
+    public struct Settings: Codable, Sendable {
+        public var momentum = 0.9, nesterov = false, weightDecay = 0.0
+        public var beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8
+        public init() {}
+    }
+
+    public func make(parameterCount: Int, _ s: Settings) -> Optimizer {
+        switch self {
+        case .sgd:
+            return SGD(parameterCount: parameterCount, momentum: Float(s.momentum), nesterov: s.nesterov, weightDecay: Float(s.weightDecay))
+        case .adam, .adamw:
+            return Adam(parameterCount: parameterCount, beta1: Float(s.beta1), beta2: Float(s.beta2), epsilon: Float(s.epsilon),
+                        weightDecay: Float(s.weightDecay), decoupled: self == .adamw)
+        }
+    }
+}

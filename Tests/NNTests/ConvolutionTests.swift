@@ -1,0 +1,150 @@
+// Conv2D against the naive direct convolution, and finite-difference checks of Conv2D (several
+// shapes, strides, paddings) and MaxPool, each through the summed softmax cross-entropy.
+import NN
+import Tensor
+import XCTest
+
+final class ConvolutionTests: XCTestCase {
+    struct Case {
+        let channels: Int, height: Int, width: Int, filters: Int, kernel: Int, stride: Int, same: Bool
+        var geometry: ConvGeometry {
+            ConvGeometry(channels: channels, height: height, width: width, kernel: kernel, stride: stride, same: same)
+        }
+    }
+
+    let cases = [
+        Case(channels: 1, height: 6, width: 6, filters: 3, kernel: 3, stride: 1, same: false),
+        Case(channels: 2, height: 7, width: 5, filters: 4, kernel: 3, stride: 2, same: false),
+        Case(channels: 2, height: 5, width: 6, filters: 2, kernel: 3, stride: 1, same: true),
+        Case(channels: 3, height: 7, width: 7, filters: 2, kernel: 2, stride: 2, same: true),
+        Case(channels: 1, height: 8, width: 8, filters: 2, kernel: 5, stride: 2, same: true),
+    ]
+
+    func testGeometryMatchesTensorFlowPaddingRules() {
+        let same = ConvGeometry(channels: 1, height: 28, width: 28, kernel: 3, stride: 2, same: true)
+        XCTAssertEqual([same.outHeight, same.outWidth, same.padTop, same.padLeft], [14, 14, 0, 0])
+        let same1 = ConvGeometry(channels: 1, height: 28, width: 28, kernel: 3, stride: 1, same: true)
+        XCTAssertEqual([same1.outHeight, same1.padTop], [28, 1])
+        let valid = ConvGeometry(channels: 1, height: 28, width: 28, kernel: 3, stride: 1, same: false)
+        XCTAssertEqual([valid.outHeight, valid.outWidth], [26, 26])
+    }
+
+    func testForwardMatchesDirectConvolution() {
+        var rng = SplitMix64(seed: 21)
+        for c in cases {
+            let g = c.geometry
+            let layer = Conv2D(geometry: g, filters: c.filters, activation: .none)
+            let p = FloatBuffer(count: layer.parameterCount), grads = FloatBuffer(count: layer.parameterCount)
+            layer.bind(parameters: p.pointer, gradients: grads.pointer)
+            for i in 0..<p.count { p[i] = rng.uniform(-1, 1) }
+            let batch = 2
+            let x = (0..<(batch * layer.inputSize)).map { _ in rng.uniform(-1, 1) }
+            var y = [Float](repeating: 0, count: batch * layer.outputSize)
+            layer.forward(x, into: &y, batch: batch, training: true)
+            let weights = Array(p.array.prefix(c.filters * g.patchSize)), bias = Array(p.array.suffix(c.filters))
+            for n in 0..<batch {
+                let sample = Array(x[(n * layer.inputSize)..<((n + 1) * layer.inputSize)])
+                let expected = Conv2D.referenceForward(x: sample, weight: weights, bias: bias, filters: c.filters, geometry: g)
+                let got = y[(n * layer.outputSize)..<((n + 1) * layer.outputSize)]
+                XCTAssertLessThan(zip(got, expected).map { abs($0 - $1) }.max()!, 1e-5, "\(c)")
+            }
+        }
+    }
+
+    /// A model [Dense, Conv2D, optional MaxPool, Dense] whose parameter gradients are checked.
+    func gradientError(_ c: Case, activation: Dense.Activation = .relu, pool: Int?, seed: UInt64) -> (worst: Double, inputWorst: Double) {
+        var layers: [Layer] = [Conv2D(geometry: c.geometry, filters: c.filters, activation: activation)]
+        var shape = (c.filters, c.geometry.outHeight, c.geometry.outWidth)
+        if let pool {
+            let p = MaxPool(channels: shape.0, height: shape.1, width: shape.2, size: pool)
+            layers.append(p)
+            shape = (shape.0, p.outHeight, p.outWidth)
+        }
+        layers.append(Dense(inputSize: shape.0 * shape.1 * shape.2, outputSize: 3, activation: .none))
+        // A linear first layer in front lets us check the conv's input gradient too.
+        layers.insert(Dense(inputSize: 4, outputSize: layers[0].inputSize, activation: .none), at: 0)
+        let model = Sequential(layers: layers)
+        let batch = 3
+        model.reserve(batch: batch)
+        let params = FloatBuffer(count: model.layout.count), grads = FloatBuffer(count: model.layout.count)
+        model.bind(parameters: params.pointer, gradients: grads.pointer)
+        model.initialize(seed: seed)
+        var rng = SplitMix64(seed: seed + 7)
+        for i in 0..<params.count { params[i] += rng.uniform(-0.05, 0.05) }
+        let x = (0..<(batch * 4)).map { _ in rng.uniform(-1, 1) }
+        let labels = (0..<batch).map { _ in Int32(rng.below(3)) }
+        func loss(_ gradient: Bool) -> Double {
+            model.input.update(from: x, count: x.count)
+            let logits = model.forward(batch: batch, training: true)
+            return SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, batch: batch, classes: 3,
+                                                gradient: gradient ? model.outputGradient : nil).loss
+        }
+        grads.zero()
+        _ = loss(true)
+        model.backward(batch: batch)
+        let analytic = grads.array
+        var worst = 0.0, inputWorst = 0.0
+        let firstConvOffset = model.layout.slices[2].offset    // after the leading Dense's weight and bias
+        let h: Float = 2e-3
+        for i in 0..<analytic.count {
+            let saved = params[i]
+            params[i] = saved + h; let up = loss(false)
+            params[i] = saved - h; let down = loss(false)
+            params[i] = saved
+            let numeric = (up - down) / Double(2 * h)
+            let error = abs(numeric - Double(analytic[i])) / max(1, abs(numeric))
+            if i < firstConvOffset { inputWorst = max(inputWorst, error) } else { worst = max(worst, error) }
+        }
+        return (worst, inputWorst)
+    }
+
+    func testConv2DGradientsMatchFiniteDifferences() {
+        for (i, c) in cases.enumerated() {
+            let (worst, inputWorst) = gradientError(c, pool: nil, seed: UInt64(i + 1))
+            XCTAssertLessThan(worst, 1e-2, "conv weights \(c)")
+            XCTAssertLessThan(inputWorst, 1e-2, "conv input gradient (through the leading Dense) \(c)")
+        }
+    }
+
+    func testMaxPoolGradientsMatchFiniteDifferences() {
+        let c = Case(channels: 1, height: 6, width: 7, filters: 2, kernel: 3, stride: 1, same: true)
+        // Behind a linear conv: ReLU zeros would tie inside windows, where max has no derivative.
+        let (worst, inputWorst) = gradientError(c, activation: .none, pool: 2, seed: 5)
+        XCTAssertLessThan(worst, 1e-2)
+        XCTAssertLessThan(inputWorst, 1e-2)
+    }
+
+    func testMaxPoolPicksTheMaximumAndRoutesTheGradientToIt() {
+        let pool = MaxPool(channels: 1, height: 2, width: 4, size: 2)
+        pool.reserve(batch: 1)
+        let x: [Float] = [1, 5, -1, -3,
+                          2, 0, -2, -4]
+        var y = [Float](repeating: 0, count: 2)
+        pool.forward(x, into: &y, batch: 1, training: false)
+        XCTAssertEqual(y, [5, -1])
+        var dy: [Float] = [10, 20], dx = [Float](repeating: 7, count: 8)
+        pool.backward(input: x, output: y, outputGradient: &dy, inputGradient: &dx, batch: 1)
+        XCTAssertEqual(dx, [0, 10, 20, 0, 0, 0, 0, 0])
+    }
+
+    func testModelSpecParsesBuildsAndRejects() throws {
+        let specs = try ModelSpec.parse("conv32k3-pool2-conv64k3s2same-flatten-fc128-fc10")
+        XCTAssertEqual(specs, [.conv(filters: 32, kernel: 3, stride: 1, same: false), .pool(2),
+                               .conv(filters: 64, kernel: 3, stride: 2, same: true), .flatten, .dense(128), .dense(10)])
+        let model = try ModelSpec.build(specs, channels: 1, height: 28, width: 28, classes: 10)
+        // 28 -conv3-> 26 -pool2-> 13 -conv3 s2 same-> 7: 64 * 7 * 7 = 3136 into fc128.
+        XCTAssertEqual(model.layers[3].inputSize, 3136)
+        XCTAssertEqual(model.layout.count, (32 * 9 + 32) + (64 * 32 * 9 + 64) + (3136 * 128 + 128) + (128 * 10 + 10))
+        XCTAssertEqual(ModelSpec.describe(try ModelSpec.parse("cnn")), "conv32k3-pool2-flatten-fc10")
+        let cnn = try ModelSpec.build(try ModelSpec.parse("cnn"), channels: 1, height: 28, width: 28, classes: 10)
+        XCTAssertEqual(cnn.layout.count, 32 * 9 + 32 + 5408 * 10 + 10)
+
+        XCTAssertThrowsError(try ModelSpec.parse("conv32k3-bogus-fc10")) {
+            XCTAssertTrue("\($0)".contains("unknown model spec token 'bogus'"), "\($0)")
+        }
+        XCTAssertThrowsError(try ModelSpec.build(try ModelSpec.parse("fc128-fc5"), channels: 1, height: 28, width: 28, classes: 10)) {
+            XCTAssertTrue("\($0)".contains("must end with fc10"), "\($0)")
+        }
+        XCTAssertThrowsError(try ModelSpec.build(try ModelSpec.parse("conv8k9-fc10"), channels: 1, height: 4, width: 4, classes: 10))
+    }
+}
