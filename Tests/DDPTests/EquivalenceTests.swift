@@ -12,9 +12,9 @@ final class EquivalenceTests: XCTestCase {
         let finalTrainLoss: Double
     }
 
-    func train(ranks: Int?, _ arguments: [String]) throws -> Run {
+    func train(ranks: Int?, _ arguments: [String], steps: Int = 20, lr: String = "0.05") throws -> Run {
         let dir = DDPProcess.temporaryFolder("equiv")
-        let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--steps", "20", "--lr", "0.05",
+        let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--steps", String(steps), "--lr", lr,
                                           "--seed", "3", "--run-dir", dir] + arguments, ranks: ranks)
         XCTAssertEqual(outcome.status, 0, outcome.all)
         let model = try Data(contentsOf: URL(fileURLWithPath: dir + "/model.safetensors"))
@@ -58,6 +58,16 @@ final class EquivalenceTests: XCTestCase {
             XCTAssertEqual(Set(checksums).count, 1, "every rank holds the same parameters")
             XCTAssertEqual(checksums[0], run.summary["param_checksum"] as? String)
         }
+    }
+
+    func testCNNWithAdamTwoRanksBy16EqualOneRankBy32() throws {
+        let cnn = ["--model", "cnn", "--optimizer", "adam"]
+        let reference = try train(ranks: 1, cnn + ["--batch-per-rank", "32"], steps: 10, lr: "0.0001")
+        let twoRanks = try train(ranks: 2, cnn + ["--batch-per-rank", "16"], steps: 10, lr: "0.0001")
+        XCTAssertLessThan(reference.finalTrainLoss, reference.firstStepLoss)
+        XCTAssertLessThan(relativeDifference(twoRanks.parameters, reference.parameters), 1e-4)
+        XCTAssertEqual(Set(twoRanks.summary["rank_checksums"] as! [String]).count, 1)
+        XCTAssertEqual(twoRanks.parameters["layers.0.weight"]?.count, 32 * 9)
     }
 
     func testWithoutMPIRunsAsOneRankAndMatchesMpirunOneRank() throws {
