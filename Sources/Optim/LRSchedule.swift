@@ -1,7 +1,7 @@
 // The learning rate at every optimizer step.
 // peak = base * scale(globalBatch / referenceBatch): linear (Goyal et al. 2017, sec. 2.1) or
 // sqrt (Hoffer et al. 2017, Krizhevsky 2014). Gradual warmup (Goyal et al. 2017, sec. 2.2) ramps
-// linearly per step from base (step 0) to peak (step warmupSteps). After warmup: constant, step
+// linearly per step from base (or a chosen start rate) at step 0 to peak at step warmupSteps. After warmup: constant, step
 // decay (x decayFactor at each milestone) or cosine to zero at totalSteps (Loshchilov & Hutter 2017).
 import Foundation
 
@@ -25,6 +25,8 @@ public enum LRDecay: String, Codable, CaseIterable, Sendable {
 public struct LRSchedule: Codable, Equatable, Sendable {
     public let baseRate: Double
     public let peakRate: Double
+    /// Where warmup starts: the base rate (Goyal et al.), or a chosen rate (Keras-style warmup from lr / k).
+    public let warmupStartRate: Double
     public let warmupSteps: Int
     public let totalSteps: Int
     public let decay: LRDecay
@@ -33,9 +35,11 @@ public struct LRSchedule: Codable, Equatable, Sendable {
     public let decayFactor: Double
 
     public init(baseRate: Double, referenceBatch: Int, globalBatch: Int, scaling: LRScaling,
-                warmupSteps: Int, totalSteps: Int, decay: LRDecay, milestones: [Int] = [], decayFactor: Double = 0.1) {
+                warmupSteps: Int, warmupStartRate: Double? = nil, totalSteps: Int, decay: LRDecay,
+                milestones: [Int] = [], decayFactor: Double = 0.1) {
         self.baseRate = baseRate
         self.peakRate = baseRate * scaling.factor(globalBatch: globalBatch, referenceBatch: referenceBatch)
+        self.warmupStartRate = warmupStartRate ?? baseRate
         self.warmupSteps = warmupSteps
         self.totalSteps = totalSteps
         self.decay = decay
@@ -46,7 +50,7 @@ public struct LRSchedule: Codable, Equatable, Sendable {
     /// The rate for optimizer step `step` (0-based).
     public func rate(at step: Int) -> Float {
         if step < warmupSteps {
-            return Float(baseRate + (peakRate - baseRate) * Double(step) / Double(warmupSteps))
+            return Float(warmupStartRate + (peakRate - warmupStartRate) * Double(step) / Double(warmupSteps))
         }
         switch decay {
         case .constant:

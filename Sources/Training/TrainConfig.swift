@@ -23,6 +23,8 @@ public struct TrainConfig: Codable, Sendable {
     public var referenceBatch = 64
     public var lrScaling = LRScaling.none
     public var warmupEpochs = 0.0
+    /// The rate at step 0 of warmup; nil means `learningRate` (Goyal et al.: from the base to the scaled rate).
+    public var warmupStartRate: Double?
     public var decay = LRDecay.constant
     /// Epochs at which step decay multiplies the rate by 0.1 (default: half and three quarters).
     public var decayEpochs: [Double] = []
@@ -67,23 +69,20 @@ public struct ResolvedConfig: Codable, Sendable {
             guard global % ranks == 0 else {
                 throw ConfigError("--global-batch \(global) is not divisible by the \(ranks) ranks")
             }
+            // The largest micro-batch up to --batch-per-rank that divides this rank's share exactly,
+            // so the global batch is reached by accumulation with no sample dropped or repeated.
             let perRank = global / ranks
-            if perRank <= batchPerRank {
-                batchPerRank = perRank
-                accumulate = 1
-            } else {
-                guard perRank % batchPerRank == 0 else {
-                    throw ConfigError("--global-batch \(global) is not a multiple of ranks x --batch-per-rank = \(ranks * batchPerRank); "
-                                      + "pick a global batch divisible by it or another --batch-per-rank")
-                }
-                accumulate = perRank / batchPerRank
-            }
+            batchPerRank = stride(from: min(batchPerRank, perRank), through: 1, by: -1).first { perRank % $0 == 0 }!
+            accumulate = perRank / batchPerRank
         }
         let globalBatch = ranks * batchPerRank * accumulate
         let stepsPerEpoch = (n + globalBatch - 1) / globalBatch
         let totalSteps = settings.maxSteps ?? settings.epochs * stepsPerEpoch
         let epochs = (totalSteps + stepsPerEpoch - 1) / stepsPerEpoch
         let warmupSteps = Int((settings.warmupEpochs * Double(stepsPerEpoch)).rounded())
+        if settings.warmupStartRate != nil && warmupSteps == 0 {
+            throw ConfigError("--warmup-start-lr needs --warmup-epochs greater than 0")
+        }
         guard warmupSteps <= totalSteps else {
             throw ConfigError("--warmup-epochs \(settings.warmupEpochs) (\(warmupSteps) steps) is longer than training (\(totalSteps) steps)")
         }
@@ -99,7 +98,8 @@ public struct ResolvedConfig: Codable, Sendable {
         self.totalSteps = totalSteps
         self.schedule = LRSchedule(
             baseRate: settings.learningRate, referenceBatch: settings.referenceBatch, globalBatch: globalBatch,
-            scaling: settings.lrScaling, warmupSteps: warmupSteps, totalSteps: totalSteps, decay: settings.decay,
+            scaling: settings.lrScaling, warmupSteps: warmupSteps, warmupStartRate: settings.warmupStartRate,
+            totalSteps: totalSteps, decay: settings.decay,
             milestones: decayEpochs.map { Int(($0 * Double(stepsPerEpoch)).rounded()) })
         self.trainSamples = n
         self.testSamples = data.test.count

@@ -22,6 +22,13 @@ extension Trainer {
         switch source {
         case "synthetic": return SyntheticData.make(seed: seed)
         case "synthetic-binary": return SyntheticData.randomBinary(seed: seed)
+        case let s where s.hasPrefix("synthetic-binary:"):
+            // synthetic-binary:NxF, e.g. 100x10 (seed article 001); the test set is a fifth as large.
+            let size = s.dropFirst("synthetic-binary:".count).split(separator: "x").compactMap { Int($0) }
+            guard size.count == 2, size[0] >= 1, size[1] >= 1 else {
+                throw ConfigError("--data \(s): expected synthetic-binary:SAMPLESxFEATURES, e.g. synthetic-binary:100x10")
+            }
+            return SyntheticData.randomBinary(seed: seed, trainCount: size[0], testCount: max(size[0] / 5, 1), features: size[1])
         default: return try MNISTFolder.load(source)
         }
     }
@@ -38,8 +45,9 @@ extension Trainer {
         let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
         let data = try agreed(comm) { try loadData(settings.data, seed: settings.seed) }
         let config = try agreed(comm) { try ResolvedConfig(settings, ranks: comm.size, data: data) }
-        let folder = try agreed(comm) { comm.rank == 0 ? try RunFolder.create(settings.runDir) : nil }
         let model = try agreed(comm) { try buildModel(settings, data: data) }
+        // Last of the checks, so a refused run leaves no folder behind.
+        let folder = try agreed(comm) { comm.rank == 0 ? try RunFolder.create(settings.runDir) : nil }
         let trainer = Trainer(config: config, data: data, model: model, comm: comm)
         try trainer.synchronizeInitialWeights()
         let hosts = comm.allgather(comm.hostName)

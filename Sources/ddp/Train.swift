@@ -66,6 +66,9 @@ struct Train: ParsableCommand {
     @Option(help: "Epochs of linear warmup from --lr to the scaled rate (fractions allowed).")
     var warmupEpochs = 0.0
 
+    @Option(help: "The rate warmup starts from (default --lr, as in Goyal et al.); e.g. lr / 5 for Keras-style warmup without scaling.")
+    var warmupStartLr: Double?
+
     @Option(help: "After warmup: constant, step (x0.1 at --decay-epochs) or cosine.")
     var decay = LRDecay.constant
 
@@ -124,6 +127,7 @@ struct Train: ParsableCommand {
         try require(weightDecay >= 0, "--weight-decay must be 0 or more (got \(weightDecay))")
         try require(evalBatch >= 1, "--eval-batch must be at least 1")
         try require(!hidden.isEmpty && hidden.allSatisfy { $0 >= 1 }, "--hidden widths must be at least 1")
+        try require(warmupStartLr.map { $0 > 0 } ?? true, "--warmup-start-lr must be positive")
         try require(decayEpochs.allSatisfy { $0 >= 0 }, "--decay-epochs must be 0 or more")
         try require(blasThreads >= 1, "--blas-threads must be at least 1")
         try require(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "--beta1 and --beta2 must be in [0, 1)")
@@ -144,6 +148,7 @@ struct Train: ParsableCommand {
         c.referenceBatch = referenceBatch
         c.lrScaling = lrScaling
         c.warmupEpochs = warmupEpochs
+        c.warmupStartRate = warmupStartLr
         c.decay = decay
         c.decayEpochs = decayEpochs
         c.optimizer = optimizer

@@ -43,15 +43,17 @@ final class EquivalenceTests: XCTestCase {
         let twoRanks = try train(ranks: 2, ["--batch-per-rank", "32"])
         let accumulated = try train(ranks: 1, ["--batch-per-rank", "32", "--accumulate", "2"])
         let fourRanks = try train(ranks: 4, ["--batch-per-rank", "16"])
-        let derived = try train(ranks: 2, ["--batch-per-rank", "16", "--global-batch", "64"])
+        // 32 per rank with micro-batches of at most 12: the largest divisor is 8, so 4 accumulation steps.
+        let derived = try train(ranks: 2, ["--batch-per-rank", "12", "--global-batch", "64"])
 
         // Training happened: the loss fell from the first step.
         XCTAssertLessThan(reference.finalTrainLoss, 0.8 * reference.firstStepLoss)
-        for (name, run) in [("2 x 32", twoRanks), ("1 x 32 x 2", accumulated), ("4 x 16", fourRanks), ("2 x 16 x 2 derived", derived)] {
+        for (name, run) in [("2 x 32", twoRanks), ("1 x 32 x 2", accumulated), ("4 x 16", fourRanks), ("2 x 8 x 4 derived", derived)] {
             XCTAssertLessThan(relativeDifference(run.parameters, reference.parameters), 1e-4, name)
             XCTAssertEqual(run.summary["global_batch"] as? Int, 64, name)
         }
-        XCTAssertEqual(derived.summary["accumulate"] as? Int, 2)
+        XCTAssertEqual(derived.summary["accumulate"] as? Int, 4)
+        XCTAssertEqual(derived.summary["batch_per_rank"] as? Int, 8)
         for (run, ranks) in [(twoRanks, 2), (fourRanks, 4)] {
             let checksums = run.summary["rank_checksums"] as! [String]
             XCTAssertEqual(checksums.count, ranks)

@@ -25,6 +25,15 @@ final class LRScheduleTests: XCTestCase {
         XCTAssertEqual(s.rate(at: 99), 0.4, accuracy: 1e-7)
     }
 
+    func testWarmupFromAChosenStartRateWithoutScaling() {
+        // Seed article 003: no scaling, warmup from lr / 5 to lr.
+        let s = LRSchedule(baseRate: 0.001, referenceBatch: 64, globalBatch: 256, scaling: .none,
+                           warmupSteps: 4, warmupStartRate: 0.0002, totalSteps: 20, decay: .constant)
+        XCTAssertEqual(s.rate(at: 0), 0.0002, accuracy: 1e-9)
+        XCTAssertEqual(s.rate(at: 2), 0.0006, accuracy: 1e-9)
+        XCTAssertEqual(s.rate(at: 4), 0.001, accuracy: 1e-9)
+    }
+
     func testStepDecayAtMilestones() {
         let s = schedule(.sqrt, decay: .step, milestones: [50, 75])
         XCTAssertEqual(s.rate(at: 49), 0.2, accuracy: 1e-7)
