@@ -92,6 +92,11 @@ public enum ModelSpec {
         return Sequential(layers: layers)
     }
 
+    /// Multilayer perceptron inputSize -> hidden... (ReLU) -> classes, built like `--model mlp`.
+    public static func mlp(inputSize: Int, hidden: [Int], classes: Int) throws -> Sequential {
+        try build(parse("mlp", hidden: hidden, classes: classes), channels: 1, height: 1, width: inputSize, classes: classes)
+    }
+
     /// The spec written back out, e.g. "conv32k3-pool2-fc10" (for logs and config.json).
     public static func describe(_ specs: [LayerSpec]) -> String {
         specs.map { spec in

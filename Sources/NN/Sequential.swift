@@ -87,17 +87,3 @@ public final class Sequential {
         return offsets
     }
 }
-
-extension Sequential {
-    /// Multilayer perceptron: inputSize -> hidden... (ReLU) -> classes (logits).
-    public static func mlp(inputSize: Int, hidden: [Int], classes: Int) -> Sequential {
-        var layers: [Layer] = []
-        var width = inputSize
-        for h in hidden {
-            layers.append(Dense(inputSize: width, outputSize: h, activation: .relu))
-            width = h
-        }
-        layers.append(Dense(inputSize: width, outputSize: classes, activation: .none))
-        return Sequential(layers: layers)
-    }
-}

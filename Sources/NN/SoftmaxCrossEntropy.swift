@@ -25,16 +25,21 @@ public enum SoftmaxCrossEntropy {
                 best = c
             }
             var total: Float = 0
-            for c in 0..<classes { total += expf(row[c] - maximum) }
-            let logTotal = logf(total)
-            sums.loss += Double(logTotal - (row[label] - maximum))
-            if best == label { sums.correct += 1 }
             if let gradient {
+                // Keep each exp in the gradient row, so training computes it once.
                 let g = gradient + n * classes
+                for c in 0..<classes {
+                    g[c] = expf(row[c] - maximum)
+                    total += g[c]
+                }
                 let inverse = 1 / total
-                for c in 0..<classes { g[c] = expf(row[c] - maximum) * inverse }
+                for c in 0..<classes { g[c] *= inverse }
                 g[label] -= 1
+            } else {
+                for c in 0..<classes { total += expf(row[c] - maximum) }
             }
+            sums.loss += Double(logf(total) - (row[label] - maximum))
+            if best == label { sums.correct += 1 }
         }
         return sums
     }

@@ -15,7 +15,7 @@ final class GradientCheckTests: XCTestCase {
         let batch: Int
 
         init(hidden: [Int], inputSize: Int = 6, classes: Int = 4, batch: Int = 5, seed: UInt64 = 1) {
-            model = Sequential.mlp(inputSize: inputSize, hidden: hidden, classes: classes)
+            model = try! ModelSpec.mlp(inputSize: inputSize, hidden: hidden, classes: classes)
             model.reserve(batch: batch)
             parameters = FloatBuffer(count: model.layout.count)
             gradients = FloatBuffer(count: model.layout.count)
@@ -114,13 +114,13 @@ final class GradientCheckTests: XCTestCase {
         XCTAssertEqual(gradient, [-0.5, 0.5, 0, 0])
     }
 
-    func testLayoutNamesShapesAndHash() {
-        let a = Sequential.mlp(inputSize: 784, hidden: [128], classes: 10)
+    func testLayoutNamesShapesAndHash() throws {
+        let a = try ModelSpec.mlp(inputSize: 784, hidden: [128], classes: 10)
         XCTAssertEqual(a.layout.count, 784 * 128 + 128 + 128 * 10 + 10)
         XCTAssertEqual(a.layout.slices.map(\.name), ["layers.0.weight", "layers.0.bias", "layers.1.weight", "layers.1.bias"])
         XCTAssertEqual(a.layout.slices[2].offset, 784 * 128 + 128)
-        let b = Sequential.mlp(inputSize: 784, hidden: [64, 64], classes: 10)
+        let b = try ModelSpec.mlp(inputSize: 784, hidden: [64, 64], classes: 10)
         XCTAssertNotEqual(a.layout.hash, b.layout.hash)
-        XCTAssertEqual(a.layout.hash, Sequential.mlp(inputSize: 784, hidden: [128], classes: 10).layout.hash)
+        XCTAssertEqual(a.layout.hash, try ModelSpec.mlp(inputSize: 784, hidden: [128], classes: 10).layout.hash)
     }
 }
