@@ -35,6 +35,7 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "Tensor"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Collective", "Data", "NN", "Tensor"]),
         // Runs the built `ddp` as a user does, alone and under a real mpirun.
         .testTarget(name: "DDPTests", dependencies: ["Data", "TestSupport", "ddp"]),
     ]

@@ -40,24 +40,3 @@ public final class Adam: Optimizer {
         }
     }
 }
-
-/// The optimizers `--optimizer` offers.
-public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
-    case sgd, adam, adamw
-
-    public struct Settings: Codable, Sendable {
-        public var momentum = 0.9, nesterov = false, weightDecay = 0.0
-        public var beta1 = 0.9, beta2 = 0.999, epsilon = 1e-8
-        public init() {}
-    }
-
-    public func make(parameterCount: Int, _ s: Settings) -> Optimizer {
-        switch self {
-        case .sgd:
-            return SGD(parameterCount: parameterCount, momentum: Float(s.momentum), nesterov: s.nesterov, weightDecay: Float(s.weightDecay))
-        case .adam, .adamw:
-            return Adam(parameterCount: parameterCount, beta1: Float(s.beta1), beta2: Float(s.beta2), epsilon: Float(s.epsilon),
-                        weightDecay: Float(s.weightDecay), decoupled: self == .adamw)
-        }
-    }
-}

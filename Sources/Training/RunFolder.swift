@@ -12,18 +12,10 @@ public final class RunFolder {
         if let requested {
             path = requested
             if let contents = try? fm.contentsOfDirectory(atPath: path), !contents.isEmpty {
-                throw ConfigError("run folder \(path) already holds files; choose a new --run-dir (nothing was overwritten)")
+                throw ConfigError("run folder \(path) already holds files; choose another folder (nothing was overwritten)")
             }
         } else {
-            let formatter = DateFormatter()
-            formatter.dateFormat = "yyyyMMdd-HHmmss"
-            let stamp = formatter.string(from: Date())
-            path = "runs/\(stamp)"
-            var k = 2
-            while fm.fileExists(atPath: path) {
-                path = "runs/\(stamp)-\(k)"
-                k += 1
-            }
+            path = defaultPath(prefix: "runs")
         }
         do {
             try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
@@ -32,6 +24,20 @@ public final class RunFolder {
         }
         guard fm.isWritableFile(atPath: path) else { throw ConfigError("run folder \(path) is not writable") }
         return RunFolder(path: path)
+    }
+
+    /// PREFIX/<timestamp>, with -2, -3, ... if taken.
+    public static func defaultPath(prefix: String) -> String {
+        let formatter = DateFormatter()
+        formatter.dateFormat = "yyyyMMdd-HHmmss"
+        let stamp = "\(prefix)/" + formatter.string(from: Date())
+        var path = stamp
+        var k = 2
+        while FileManager.default.fileExists(atPath: path) {
+            path = "\(stamp)-\(k)"
+            k += 1
+        }
+        return path
     }
 
     private init(path: String) {

@@ -11,13 +11,28 @@ public struct RunSummary: Codable, Sendable {
     public var accumulate: Int
     public var epochs: Int
     public var steps: Int
+    /// Scaling rule (none, linear, sqrt; +warmup; lars+) and optimizer, as a sweep lists them.
+    public var rule: String
+    public var optimizer: String
+    public var seed: UInt64
     public var peakLr: Double
+    public var warmupEpochs: Double
     public var trainAcc: Double
     public var testAcc: Double
     public var gap: Double
     public var trainLoss: Double
     public var testLoss: Double
     public var lossGap: Double
+    public var bestTestAcc: Double?
+    public var target: Double?
+    /// First evaluated step with test accuracy >= target.
+    public var stepsToTarget: Int?
+    public var diverged: Bool
+    public var divergedStep: Int?
+    /// Gradient noise scale B_simple at the end (McCandlish et al. 2018), if measured.
+    public var gns: Double?
+    /// Keskar et al. (2017) sharpness in percent, if measured (--sharpness).
+    public var sharpness: Double?
     public var samplesPerSec: Double
     public var trainSeconds: Double
     public var wallSeconds: Double

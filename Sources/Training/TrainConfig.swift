@@ -32,10 +32,27 @@ public struct TrainConfig: Codable, Sendable {
     public var optim = OptimizerKind.Settings()
     public var seed: UInt64 = 1
     public var evalBatch = 256
+    /// Evaluations (train and test sets) per epoch; more give finer steps-to-target.
+    public var evalsPerEpoch = 1
+    /// Test accuracy whose first crossing is reported as steps-to-target (Shallue et al. 2018).
+    public var target: Double?
+    /// Measure the gradient noise scale every step (two dot products).
+    public var noiseScale = true
+    /// Keskar et al. (2017) sharpness in a box of this relative size, measured after training.
+    public var sharpness: Double?
+    public var sharpnessSamples = 10000
+    public var sharpnessSteps = 10
+    /// Stop when the step loss is not finite or exceeds this multiple of the first step's loss.
+    public var divergenceFactor = 10.0
     /// Run folder; nil means runs/<timestamp>.
     public var runDir: String?
 
     public init() {}
+
+    /// The scaling rule as a sweep names it: none, linear, sqrt, with "+warmup" and a "lars+" prefix.
+    public var ruleName: String {
+        (optimizer == .lars ? "lars+" : "") + lrScaling.rawValue + (warmupEpochs > 0 ? "+warmup" : "")
+    }
 }
 
 public struct ConfigError: Error, CustomStringConvertible {
@@ -105,5 +122,13 @@ public struct ResolvedConfig: Codable, Sendable {
         self.testSamples = data.test.count
         self.inputShape = [data.train.height, data.train.width]
         self.classes = data.train.classes
+    }
+
+    /// 1-based steps within an epoch after which to evaluate: `evalsPerEpoch` evenly spaced points
+    /// of a full epoch that fall inside this one, and always its last step.
+    func evaluationPoints(stepsThisEpoch: Int) -> Set<Int> {
+        let k = max(settings.evalsPerEpoch, 1)
+        let points = (1...k).map { ($0 * stepsPerEpoch + k - 1) / k }.filter { $0 >= 1 && $0 < stepsThisEpoch }
+        return Set(points + [stepsThisEpoch])
     }
 }

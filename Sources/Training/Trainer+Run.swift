@@ -40,10 +40,13 @@ extension Trainer {
     }
 
     /// Runs training as configured. Collective: every rank calls it. Throws `TrainingFailure`.
-    public static func run(_ settings: TrainConfig, comm: Communicator, console: Console) throws -> RunSummary {
+    /// `data`: already loaded and checked by every rank (a sweep loads it once).
+    public static func run(_ settings: TrainConfig, comm: Communicator, console: Console,
+                           data preloaded: DataSplit? = nil) throws -> RunSummary {
         let wallStart = monotonicSeconds()
         let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
-        let data = try agreed(comm) { try loadData(settings.data, seed: settings.seed) }
+        let data: DataSplit
+        if let preloaded { data = preloaded } else { data = try agreed(comm) { try loadData(settings.data, seed: settings.seed) } }
         let config = try agreed(comm) { try ResolvedConfig(settings, ranks: comm.size, data: data) }
         let model = try agreed(comm) { try buildModel(settings, data: data) }
         // Last of the checks, so a refused run leaves no folder behind.
@@ -55,48 +58,64 @@ extension Trainer {
         try agreed(comm) { try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName)) }
         say(trainer.describe(hosts: hosts, runDir: folder?.path ?? ""))
 
+        var progress = RunProgress(settings: settings)
         var step = 0
         var trainSeconds = 0.0
         var trainedSamples = 0
-        var evaluation = Evaluation()
-        for epoch in 0..<config.epochs where step < config.totalSteps {
+        epochs: for epoch in 0..<config.epochs where step < config.totalSteps {
             trainer.sampler.startEpoch(epoch)
             let stepsThisEpoch = min(config.stepsPerEpoch, config.totalSteps - step)
+            let evaluationPoints = config.evaluationPoints(stepsThisEpoch: stepsThisEpoch)
             var records: [Trainer.StepResult] = []
             records.reserveCapacity(stepsThisEpoch)
-            var samples = 0
-            let epochStart = monotonicSeconds()
-            var lastProgress = epochStart
+            var segmentSamples = 0
+            var segmentStart = monotonicSeconds()
+            var lastProgress = segmentStart
             for s in 0..<stepsThisEpoch {
                 let result = trainer.trainStep(step, stepInEpoch: s)
                 records.append(result)
-                samples += result.samples
+                segmentSamples += result.samples
                 step += 1
-                if comm.rank == 0, let progress = console.progress, monotonicSeconds() - lastProgress > 0.25 {
+                progress.observe(loss: result.lossMean, step: step)
+                if comm.rank == 0, let show = console.progress, monotonicSeconds() - lastProgress > 0.25 {
                     lastProgress = monotonicSeconds()
-                    progress(progressLine(epoch: epoch, of: config.epochs, step: s + 1, of: stepsThisEpoch,
-                                          samples: samples, seconds: lastProgress - epochStart))
+                    show(progressLine(epoch: epoch, of: config.epochs, step: s + 1, of: stepsThisEpoch,
+                                      samples: segmentSamples, seconds: lastProgress - segmentStart))
                 }
+                guard progress.divergedStep != nil || evaluationPoints.contains(s + 1) else { continue }
+                // End of a segment: write its steps, evaluate (unless the weights are already gone), write metrics.
+                let seconds = monotonicSeconds() - segmentStart
+                trainSeconds += seconds
+                trainedSamples += segmentSamples
+                try agreed(comm) {
+                    try folder?.append("steps.csv", header: StepRow.header, lines: records.enumerated().map { i, r in
+                        StepRow(step: step - records.count + i + 1, epoch: epoch + 1, result: r).csv
+                    })
+                }
+                records.removeAll(keepingCapacity: true)
+                if let diverged = progress.divergedStep {
+                    say("diverged at step \(diverged): loss \(progress.lastLoss) (first step \(progress.firstLoss ?? 0)); stopping this run")
+                    trainer.timer.endEpoch()
+                    break epochs
+                }
+                let evaluation = trainer.evaluate()
+                progress.record(evaluation, step: step)
+                let row = MetricsRow(epoch: Double(step) / Double(config.stepsPerEpoch), step: step, lr: result.learningRate,
+                                     evaluation: evaluation, noiseScale: result.noiseScale,
+                                     samplesPerSec: Double(segmentSamples) / seconds, seconds: monotonicSeconds() - wallStart)
+                try agreed(comm) { try folder?.append("metrics.csv", header: MetricsRow.header, lines: [row.csv]) }
+                say(row.line(epochs: config.epochs))
+                segmentSamples = 0
+                segmentStart = monotonicSeconds()
             }
-            let epochSeconds = monotonicSeconds() - epochStart
-            trainSeconds += epochSeconds
-            trainedSamples += samples
-            evaluation = trainer.evaluate()
             trainer.timer.endEpoch()
-            let rate = Double(samples) / epochSeconds
-            let elapsed = monotonicSeconds() - wallStart
-            try agreed(comm) {
-                try folder?.append("steps.csv", header: "step,epoch,lr,loss,accuracy,samples", lines: records.enumerated().map { i, r in
-                    "\(step - records.count + i + 1),\(epoch + 1),\(r.learningRate),\(r.lossMean),\(r.accuracy),\(r.samples)"
-                })
-                try folder?.append("metrics.csv", header: MetricsRow.header, lines: [
-                    MetricsRow(epoch: epoch + 1, step: step, lr: records.last?.learningRate ?? 0, evaluation: evaluation,
-                               samplesPerSec: rate, seconds: elapsed).csv,
-                ])
-            }
-            say(String(format: "epoch %d/%d  step %d  lr %.5f  train loss %.4f acc %.4f  test loss %.4f acc %.4f  gap %+.4f  %.0f samples/s  %.1f s",
-                       epoch + 1, config.epochs, step, records.last?.learningRate ?? 0, evaluation.trainLoss, evaluation.trainAcc,
-                       evaluation.testLoss, evaluation.testAcc, evaluation.gap, rate, elapsed))
+        }
+
+        var sharpness: Double?
+        if let epsilon = settings.sharpness, progress.divergedStep == nil {
+            sharpness = trainer.sharpness(epsilon: epsilon, samples: settings.sharpnessSamples, steps: settings.sharpnessSteps)
+            say(String(format: "sharpness (Keskar et al. 2017, eps %g, %d ascent steps on %d train samples): %.4g",
+                       epsilon, settings.sharpnessSteps, min(settings.sharpnessSamples, data.train.count), sharpness!))
         }
 
         let checksums = comm.allgather(trainer.parameterChecksum).map(Checksum.hex)
@@ -106,12 +125,18 @@ extension Trainer {
             }
         }
         let timing = TimingReport.gather(trainer.timer, comm: comm)
+        let evaluation = progress.last
         let summary = RunSummary(
             runDir: folder?.path ?? "", data: data.name, ranks: comm.size, hosts: hosts, globalBatch: config.globalBatch,
             batchPerRank: config.batchPerRank, accumulate: config.accumulate, epochs: config.epochs, steps: step,
-            peakLr: config.schedule.peakRate, trainAcc: evaluation.trainAcc, testAcc: evaluation.testAcc, gap: evaluation.gap,
+            rule: settings.ruleName, optimizer: settings.optimizer.rawValue, seed: settings.seed,
+            peakLr: config.schedule.peakRate, warmupEpochs: settings.warmupEpochs,
+            trainAcc: evaluation.trainAcc, testAcc: evaluation.testAcc, gap: evaluation.gap,
             trainLoss: evaluation.trainLoss, testLoss: evaluation.testLoss, lossGap: evaluation.lossGap,
-            samplesPerSec: Double(trainedSamples) / trainSeconds,
+            bestTestAcc: progress.bestTestAcc, target: settings.target, stepsToTarget: progress.stepsToTarget,
+            diverged: progress.divergedStep != nil, divergedStep: progress.divergedStep,
+            gns: trainer.noiseScale.value, sharpness: sharpness,
+            samplesPerSec: Double(trainedSamples) / max(trainSeconds, 1e-9),
             trainSeconds: trainSeconds, wallSeconds: monotonicSeconds() - wallStart,
             paramChecksum: checksums[0], rankChecksums: checksums, blasCore: BLASInfo.coreName)
         try agreed(comm) {
@@ -152,6 +177,7 @@ extension Trainer {
         switch kind {
         case .sgd: return "sgd momentum \(o.momentum)\(o.nesterov ? " nesterov" : ""), weight decay \(o.weightDecay)"
         case .adam, .adamw: return "\(kind.rawValue) betas (\(o.beta1), \(o.beta2)), eps \(o.epsilon), weight decay \(o.weightDecay)"
+        case .lars: return "lars momentum \(o.momentum), trust coefficient \(o.trustCoefficient), weight decay \(o.weightDecay)"
         }
     }
 
@@ -174,14 +200,42 @@ struct ConfigRecord: Encodable {
 }
 
 struct MetricsRow {
-    static let header = "epoch,step,lr,train_loss,train_acc,test_loss,test_acc,gap,loss_gap,samples_per_sec,seconds"
-    let epoch: Int, step: Int, lr: Float
+    static let header = "epoch,step,lr,train_loss,train_acc,test_loss,test_acc,gap,loss_gap,gns,samples_per_sec,seconds"
+    /// Fractional when there are several evaluations per epoch.
+    let epoch: Double, step: Int, lr: Float
     let evaluation: Evaluation
+    let noiseScale: Double?
     let samplesPerSec: Double, seconds: Double
 
     var csv: String {
         let e = evaluation
-        return "\(epoch),\(step),\(lr),\(fmt(e.trainLoss, 6)),\(fmt(e.trainAcc, 6)),\(fmt(e.testLoss, 6)),\(fmt(e.testAcc, 6)),"
-            + "\(fmt(e.gap, 6)),\(fmt(e.lossGap, 6)),\(fmt(samplesPerSec, 1)),\(fmt(seconds, 3))"
+        return "\(epochLabel(epoch)),\(step),\(lr),\(fmt(e.trainLoss, 6)),\(fmt(e.trainAcc, 6)),\(fmt(e.testLoss, 6)),\(fmt(e.testAcc, 6)),"
+            + "\(fmt(e.gap, 6)),\(fmt(e.lossGap, 6)),\(noiseScale.map { fmt($0, 2) } ?? ""),\(fmt(samplesPerSec, 1)),\(fmt(seconds, 3))"
     }
+
+    /// The console line for this evaluation.
+    func line(epochs: Int) -> String {
+        let e = evaluation
+        let gns = noiseScale.map { String(format: "  gns %.0f", $0) } ?? ""
+        return String(format: "epoch %@/%d  step %d  lr %.5f  train loss %.4f acc %.4f  test loss %.4f acc %.4f  gap %+.4f%@  %.0f samples/s  %.1f s",
+                      epochLabel(epoch), epochs, step, lr, e.trainLoss, e.trainAcc, e.testLoss, e.testAcc, e.gap, gns, samplesPerSec, seconds)
+    }
+}
+
+/// One optimizer step in steps.csv.
+struct StepRow {
+    static let header = "step,epoch,lr,loss,accuracy,samples,gns"
+    let step: Int, epoch: Int
+    let result: Trainer.StepResult
+
+    var csv: String {
+        let r = result
+        return "\(step),\(epoch),\(r.learningRate),\(r.lossMean),\(r.accuracy),\(r.samples),\(r.noiseScale.map { fmt($0, 2) } ?? "")"
+    }
+}
+
+/// "3" at an epoch's end, "2.25" within one.
+func epochLabel(_ epoch: Double) -> String {
+    let rounded = (epoch * 1000).rounded() / 1000
+    return rounded == rounded.rounded() ? String(Int(rounded)) : String(rounded)
 }

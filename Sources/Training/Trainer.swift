@@ -1,8 +1,10 @@
 // The data-parallel training loop. Per optimizer step, on every rank:
 //   for each of K micro-batches: assemble this rank's shard, forward, loss sum, backward
 //     (parameter gradients ADD into the flat reduction buffer);
-//   one allreduce of [gradient sums | sample count, loss sum, correct count];
+//   one allreduce of [gradient sums | sample count, loss sum, correct count, noise-scale terms];
 //   optimizer step with the gradient scaled by 1 / global count, at the schedule's rate.
+// The gradient noise scale costs two dot products per step: |first micro-batch gradient|^2
+// before the allreduce and |step gradient|^2 after it (see GradientNoiseScale).
 // Nothing is allocated inside a step: every buffer is made in init.
 import Collective
 import Data
@@ -13,7 +15,11 @@ import Tensor
 
 public final class Trainer {
     /// Tail slots after the gradients in the reduction buffer.
-    enum Tail: Int, CaseIterable { case samples, loss, correct }
+    enum Tail: Int, CaseIterable {
+        case samples, loss, correct
+        /// Sums over ranks of |g_r|^2 and 1/b_r for the first micro-batch, and how many ranks had one.
+        case smallSquaredNorm, smallInverseBatch, smallContributors
+    }
 
     let comm: Communicator
     public let config: ResolvedConfig
@@ -26,6 +32,9 @@ public final class Trainer {
     var sampler: ShardedSampler
     let labels: UnsafeMutablePointer<Int32>
     var timer = PhaseTimer()
+    var noiseScale: GradientNoiseScale
+    /// Two different batch sizes exist only with several ranks or accumulation.
+    let measuresNoiseScale: Bool
 
     public init(config: ResolvedConfig, data: DataSplit, model: Sequential, comm: Communicator) {
         self.comm = comm
@@ -39,7 +48,10 @@ public final class Trainer {
         parameters = FloatBuffer(count: model.layout.count)
         reduction = FloatBuffer(count: model.layout.count + Tail.allCases.count)
         model.bind(parameters: parameters.pointer, gradients: reduction.pointer)
-        optimizer = settings.optimizer.make(parameterCount: model.layout.count, settings.optim)
+        optimizer = settings.optimizer.make(segments: model.layout.slices.map { $0.offset ..< $0.offset + $0.count },
+                                             settings.optim)
+        measuresNoiseScale = settings.noiseScale && (comm.size > 1 || config.accumulate > 1)
+        noiseScale = GradientNoiseScale(populationSize: data.train.count)
         sampler = ShardedSampler(sampleCount: data.train.count, seed: settings.seed, rank: comm.rank,
                                  ranks: comm.size, batchPerRank: config.batchPerRank, accumulation: config.accumulate)
     }
@@ -68,6 +80,8 @@ public final class Trainer {
         var lossMean: Float
         var accuracy: Float
         var learningRate: Float
+        /// B_simple after this step, once defined.
+        var noiseScale: Double?
     }
 
     /// One optimizer step (0-based global index `step`, `stepInEpoch` within the epoch's permutation).
@@ -92,6 +106,13 @@ public final class Trainer {
             timer.add(.forward, now - t)
             t = now
             model.backward(batch: n)
+            if micro == 0 && measuresNoiseScale {
+                // Before later micro-batches add in: the buffer holds this micro-batch's sum alone.
+                let norm = sumOfSquares(reduction.pointer, count: model.layout.count) / Double(n * n)
+                tail[Tail.smallSquaredNorm.rawValue] = Float(norm)
+                tail[Tail.smallInverseBatch.rawValue] = 1 / Float(n)
+                tail[Tail.smallContributors.rawValue] = 1
+            }
             timer.add(.backward, monotonicSeconds() - t)
             tail[Tail.samples.rawValue] += Float(n)
             tail[Tail.loss.rawValue] += Float(sums.loss)
@@ -103,6 +124,13 @@ public final class Trainer {
         timer.add(.allreduce, now - t)
         t = now
         let samples = tail[Tail.samples.rawValue]
+        let contributors = Double(tail[Tail.smallContributors.rawValue])
+        if contributors > 0 {
+            let big = sumOfSquares(reduction.pointer, count: model.layout.count) / (Double(samples) * Double(samples))
+            noiseScale.update(smallSquaredNorm: Double(tail[Tail.smallSquaredNorm.rawValue]) / contributors,
+                              smallInverseBatch: Double(tail[Tail.smallInverseBatch.rawValue]) / contributors,
+                              bigSquaredNorm: big, bigBatch: Double(samples))
+        }
         let rate = config.schedule.rate(at: step)
         optimizer.step(parameters: parameters.pointer, gradients: reduction.pointer,
                        gradientScale: 1 / samples, learningRate: rate)
@@ -110,7 +138,8 @@ public final class Trainer {
         timer.add(.optimizer, now - t)
         timer.endStep()
         return StepResult(samples: Int(samples), lossMean: tail[Tail.loss.rawValue] / samples,
-                          accuracy: tail[Tail.correct.rawValue] / samples, learningRate: rate)
+                          accuracy: tail[Tail.correct.rawValue] / samples, learningRate: rate,
+                          noiseScale: noiseScale.value)
     }
 
     /// Loss and accuracy over the whole training and test sets in evaluation mode, sharded over

@@ -1,0 +1,37 @@
+// What a run has shown so far: the last and best evaluation, the first step at which test
+// accuracy reached the target (Shallue et al. 2018 count steps to a target), and divergence.
+// Every rank holds the same values: they come from allreduced sums.
+
+struct RunProgress {
+    let target: Double?
+    let divergenceFactor: Float
+    private(set) var last = Evaluation()
+    /// nil until the first evaluation.
+    private(set) var bestTestAcc: Double?
+    private(set) var stepsToTarget: Int?
+    private(set) var firstLoss: Float?
+    private(set) var lastLoss: Float = 0
+    private(set) var divergedStep: Int?
+
+    init(settings: TrainConfig) {
+        target = settings.target
+        divergenceFactor = Float(settings.divergenceFactor)
+    }
+
+    /// A step's mean loss: diverged when it is not finite or has grown `divergenceFactor`-fold.
+    mutating func observe(loss: Float, step: Int) {
+        lastLoss = loss
+        if firstLoss == nil { firstLoss = loss }
+        if divergedStep == nil, !loss.isFinite || loss > divergenceFactor * firstLoss! {
+            divergedStep = step
+        }
+    }
+
+    mutating func record(_ evaluation: Evaluation, step: Int) {
+        last = evaluation
+        bestTestAcc = max(bestTestAcc ?? 0, evaluation.testAcc)
+        if let target, stepsToTarget == nil, evaluation.testAcc >= target {
+            stepsToTarget = step
+        }
+    }
+}

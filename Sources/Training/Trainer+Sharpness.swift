@@ -1,0 +1,62 @@
+// Sharpness of the minimum reached (Keskar et al. 2017, "On Large-Batch Training for Deep
+// Learning: Generalization Gap and Sharp Minima", metric 2.1, eq. 3, with A = I):
+//   C = { y : |y_i| <= eps (|x_i| + 1) },   phi = 100 (max_{y in C} f(x + y) - f(x)) / (1 + f(x)),
+// f the mean training loss. Keskar et al. solve the inner max with L-BFGS-B; here it is
+// `steps` of projected sign-gradient ascent (steepest ascent for a box), step 2.5 eps (|x_i| + 1)
+// / steps (the PGD step of Madry et al. 2018), keeping the largest loss seen.
+import Data
+import NN
+import Tensor
+
+extension Trainer {
+    /// Collective: every rank calls it. f is taken over the first `samples` training samples.
+    /// The weights are restored bit for bit afterwards.
+    func sharpness(epsilon: Double, samples: Int, steps: Int) -> Double {
+        let count = model.layout.count
+        let p = parameters.pointer
+        let origin = FloatBuffer(count: count)
+        origin.pointer.update(from: p, count: count)
+        let offset = FloatBuffer(count: count)
+        let x = origin.pointer, y = offset.pointer, g = reduction.pointer
+        let eps = Float(epsilon)
+        let stepFactor = 2.5 * eps / Float(max(steps, 1))
+
+        let start = lossAndGradient(samples: samples)
+        var highest = start
+        for _ in 0..<steps {
+            for i in 0..<count {
+                let box = eps * (abs(x[i]) + 1)
+                let direction: Float = g[i] > 0 ? 1 : (g[i] < 0 ? -1 : 0)
+                y[i] = min(max(y[i] + stepFactor * (abs(x[i]) + 1) * direction, -box), box)
+                p[i] = x[i] + y[i]
+            }
+            highest = max(highest, lossAndGradient(samples: samples))
+        }
+        p.update(from: x, count: count)
+        return 100 * (highest - start) / (1 + start)
+    }
+
+    /// Mean loss over the first `samples` training samples (sharded over ranks, allreduced), with
+    /// the gradient sum left in the reduction buffer.
+    private func lossAndGradient(samples: Int) -> Double {
+        reduction.zero()
+        let tail = reduction.pointer + model.layout.count
+        let total = min(samples, data.train.count)
+        let hi = (comm.rank + 1) * total / comm.size
+        var begin = comm.rank * total / comm.size
+        var loss = 0.0
+        while begin < hi {
+            let end = min(begin + config.batchPerRank, hi)
+            data.train.assemble(range: begin..<end, normalizer: data.normalizer, into: model.input, labels: labels)
+            let logits = model.forward(batch: end - begin, training: true)
+            loss += SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, batch: end - begin,
+                                                 classes: data.train.classes, gradient: model.outputGradient).loss
+            model.backward(batch: end - begin)
+            begin = end
+        }
+        tail[Tail.loss.rawValue] = Float(loss)
+        tail[Tail.samples.rawValue] = Float(hi - comm.rank * total / comm.size)
+        comm.allreduceSum(reduction.buffer)
+        return Double(tail[Tail.loss.rawValue]) / Double(tail[Tail.samples.rawValue])
+    }
+}

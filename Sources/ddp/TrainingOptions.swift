@@ -1,0 +1,159 @@
+// Flags that `train` and `sweep` share: data, model, optimizer, evaluation, measurements.
+// What a sweep varies (batch, rule, seed, budget) is in each command's own flags.
+import ArgumentParser
+import Foundation
+import NN
+import Optim
+import Training
+
+extension LRScaling: ExpressibleByArgument {}
+extension LRDecay: ExpressibleByArgument {}
+extension OptimizerKind: ExpressibleByArgument {}
+
+/// A comma-separated list of numbers, e.g. `--hidden 256,128`.
+func parseList<T: LosslessStringConvertible>(_ text: String) throws -> [T] {
+    try text.split(separator: ",").map {
+        guard let value = T(String($0).trimmingCharacters(in: .whitespaces)) else {
+            throw ValidationError("'\(text)' is not a comma-separated list of numbers")
+        }
+        return value
+    }
+}
+
+struct TrainingOptions: ParsableArguments {
+    @Option(help: "Folder with the four MNIST-format IDX files (raw or .gz), 'synthetic' (learnable, 10 classes) or 'synthetic-binary[:NxF]' (random 1000 x 20, 2 classes).")
+    var data = "/usr/share/datasets/fashion-mnist"
+
+    @Option(help: "mlp, cnn (conv32k3-pool2-fc10, Adam in the seed articles), or a spec: \(ModelSpec.grammar).")
+    var model = "mlp"
+
+    @Option(help: "Hidden layer widths of mlp, comma-separated (e.g. 256,128).", transform: parseList)
+    var hidden: [Int] = [128]
+
+    @Option(help: "Samples per rank per micro-batch (the largest batch a rank computes at once).")
+    var batchPerRank = 32
+
+    @Option(help: "Base learning rate, right for --reference-batch (default 0.01 for sgd, 0.001 for adam/adamw, 0.1 for lars; inputs are standardised).")
+    var lr: Double?
+
+    @Option(help: "The global batch at which --lr is right.")
+    var referenceBatch = 64
+
+    @Option(help: "After warmup: constant, step (x0.1 at --decay-epochs) or cosine.")
+    var decay = LRDecay.constant
+
+    @Option(help: "Epochs where step decay applies, comma-separated (default: 50% and 75% of training).", transform: parseList)
+    var decayEpochs: [Double] = []
+
+    @Option(help: "sgd, adam, adamw or lars (You et al. 2017: per-tensor rates). With Adam, prefer --lr-scaling sqrt (Hoffer et al. 2017).")
+    var optimizer = OptimizerKind.sgd
+
+    @Option(help: "SGD and LARS momentum.")
+    var momentum = 0.9
+
+    @Flag(help: "Nesterov momentum.")
+    var nesterov = false
+
+    @Option(help: "Weight decay: L2 for sgd, adam and lars, decoupled for adamw.")
+    var weightDecay = 0.0
+
+    @Option(help: "Adam's first-moment decay.")
+    var beta1 = 0.9
+
+    @Option(help: "Adam's second-moment decay.")
+    var beta2 = 0.999
+
+    @Option(help: "Adam's epsilon.")
+    var eps = 1e-8
+
+    @Option(help: "LARS trust coefficient eta (You et al. 2017): each tensor's rate is lr x eta x |w| / |grad|.")
+    var trustCoefficient = 0.001
+
+    @Option(help: "Samples per forward pass in evaluation.")
+    var evalBatch = 1000
+
+    @Option(help: "Evaluations of train and test accuracy per epoch (more give finer steps-to-target).")
+    var evalsPerEpoch = 1
+
+    @Option(help: "Test accuracy whose first crossing is reported as steps-to-target (Shallue et al. 2018).")
+    var target: Double?
+
+    @Flag(inversion: .prefixedNo, help: "Measure the gradient noise scale B_simple every step (McCandlish et al. 2018).")
+    var noiseScale = true
+
+    @Option(help: "After training, measure sharpness (Keskar et al. 2017) in a box of this relative size, e.g. 1e-3.")
+    var sharpness: Double?
+
+    @Option(help: "Training samples the sharpness loss is taken over.")
+    var sharpnessSamples = 10000
+
+    @Option(help: "Projected gradient-ascent steps of the sharpness measurement.")
+    var sharpnessSteps = 10
+
+    @Option(help: "A run has diverged when its step loss is not finite or this many times its first step's loss.")
+    var divergenceFactor = 10.0
+
+    @Flag(inversion: .prefixedNo, help: "Live progress line (default: when stdout is a terminal and CI is unset; mpirun always gives rank 0 a terminal).")
+    var progress: Bool?
+
+    @Option(help: "OpenBLAS threads per rank (1 is fastest when ranks fill the cores).")
+    var blasThreads = 1
+
+    func validate() throws {
+        try require(batchPerRank >= 1, "--batch-per-rank must be at least 1 (got \(batchPerRank))")
+        try require(lr.map { $0 > 0 && $0.isFinite } ?? true, "--lr must be positive (got \(lr ?? 0))")
+        try require(referenceBatch >= 1, "--reference-batch must be at least 1")
+        try require(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got \(momentum))")
+        try require(weightDecay >= 0, "--weight-decay must be 0 or more (got \(weightDecay))")
+        try require(evalBatch >= 1, "--eval-batch must be at least 1")
+        try require(evalsPerEpoch >= 1, "--evals-per-epoch must be at least 1")
+        try require(target.map { $0 > 0 && $0 <= 1 } ?? true, "--target is a test accuracy in (0, 1]")
+        try require(sharpness.map { $0 > 0 && $0.isFinite } ?? true, "--sharpness must be positive, e.g. 1e-3")
+        try require(sharpnessSamples >= 1 && sharpnessSteps >= 1, "--sharpness-samples and --sharpness-steps must be at least 1")
+        try require(divergenceFactor > 1, "--divergence-factor must be more than 1")
+        try require(!hidden.isEmpty && hidden.allSatisfy { $0 >= 1 }, "--hidden widths must be at least 1")
+        try require(decayEpochs.allSatisfy { $0 >= 0 }, "--decay-epochs must be 0 or more")
+        try require(blasThreads >= 1, "--blas-threads must be at least 1")
+        try require(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "--beta1 and --beta2 must be in [0, 1)")
+        try require(eps > 0, "--eps must be positive")
+        try require(trustCoefficient > 0 && trustCoefficient.isFinite, "--trust-coefficient must be positive (got \(trustCoefficient))")
+    }
+
+    /// The shared part of a TrainConfig; the command fills in the rest.
+    var settings: TrainConfig {
+        var c = TrainConfig()
+        c.data = data
+        c.model = model
+        c.hidden = hidden
+        c.batchPerRank = batchPerRank
+        c.learningRate = lr ?? OptimizerKind.defaultLearningRate(optimizer)
+        c.referenceBatch = referenceBatch
+        c.decay = decay
+        c.decayEpochs = decayEpochs
+        c.optimizer = optimizer
+        c.optim.momentum = momentum
+        c.optim.nesterov = nesterov
+        c.optim.weightDecay = weightDecay
+        c.optim.beta1 = beta1
+        c.optim.beta2 = beta2
+        c.optim.epsilon = eps
+        c.optim.trustCoefficient = trustCoefficient
+        c.evalBatch = evalBatch
+        c.evalsPerEpoch = evalsPerEpoch
+        c.target = target
+        c.noiseScale = noiseScale
+        c.sharpness = sharpness
+        c.sharpnessSamples = sharpnessSamples
+        c.sharpnessSteps = sharpnessSteps
+        c.divergenceFactor = divergenceFactor
+        return c
+    }
+
+    var showProgress: Bool {
+        progress ?? (isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["CI"] == nil)
+    }
+}
+
+func require(_ condition: Bool, _ message: String) throws {
+    if !condition { throw ValidationError(message) }
+}

@@ -1,0 +1,68 @@
+// `ddp sweep` through a real mpirun: one launch trains the whole grid, each point re-made from its
+// seed (so it equals the same `ddp train` run bit for bit), a diverged point is recorded and the
+// sweep goes on, and results.csv has one row per run.
+import Foundation
+import XCTest
+
+final class SweepTests: XCTestCase {
+    func testSweepRunsTheGridAndEachPointEqualsAStandaloneRun() throws {
+        let dir = DDPProcess.temporaryFolder("sweep")
+        // lr 1 trains at batch 64; linear scaling makes it 4 at batch 256, and that point diverges.
+        let common = ["--data", "synthetic", "--batch-per-rank", "32", "--lr", "1", "--reference-batch", "64", "--momentum", "0"]
+        let outcome = try DDPProcess.run(["sweep"] + common + ["--global-batch", "64,256", "--rules", "none,linear+warmup",
+                                          "--seeds", "1,2", "--budget", "steps:12", "--warmup-epochs", "0.1",
+                                          "--target", "0.3", "--out", dir], ranks: 2)
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        XCTAssertEqual(outcome.stdout.components(separatedBy: "swift-ddp sweep: 8 runs").count, 2, "rank 0 alone prints")
+
+        let lines = try String(contentsOfFile: dir + "/results.csv", encoding: .utf8).split(separator: "\n").map(String.init)
+        XCTAssertEqual(lines.count, 9, lines.joined(separator: "\n"))
+        let header = lines[0].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        let rows = lines.dropFirst().map { line -> [String: String] in
+            Dictionary(uniqueKeysWithValues: zip(header, line.split(separator: ",", omittingEmptySubsequences: false).map(String.init)))
+        }
+        XCTAssertEqual(Set(rows.map { $0["global_batch"]! }), ["64", "256"])
+        XCTAssertEqual(Set(rows.map { $0["rule"]! }), ["none", "linear+warmup"])
+        XCTAssertEqual(Set(rows.map { $0["seed"]! }), ["1", "2"])
+        for row in rows {
+            // Batch 256 on 2 ranks x 32 is reached by accumulating 4 micro-batches: same step count.
+            XCTAssertEqual(row["steps"], row["diverged"] == "yes" ? row["steps"] : "12", row.description)
+            let expectedLr = row["rule"] == "none" ? 1.0 : 1.0 * Double(row["global_batch"]!)! / 64
+            XCTAssertEqual(Double(row["peak_lr"]!)!, expectedLr, accuracy: 1e-9)
+            XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir)/\(row["run"]!)/summary.json"), row["run"]!)
+        }
+        let diverged = rows.filter { $0["diverged"] == "yes" }
+        XCTAssertFalse(diverged.isEmpty, "lr 4 diverges")
+        XCTAssertTrue(diverged.allSatisfy { $0["rule"] == "linear+warmup" && $0["global_batch"] == "256" }, diverged.description)
+
+        // The point (64, none, seed 1) equals a standalone run with the same flags (synthetic data is made
+        // from the first seed in a sweep, so seed 1 is the like-for-like standalone run).
+        let alone = DDPProcess.temporaryFolder("sweep-alone")
+        let single = try DDPProcess.run(["train"] + common + ["--global-batch", "64", "--seed", "1", "--steps", "12", "--run-dir", alone], ranks: 2)
+        XCTAssertEqual(single.status, 0, single.all)
+        let fromSweep = try DDPProcess.json("\(dir)/b00064-none-s1/summary.json")
+        let standalone = try DDPProcess.json(alone + "/summary.json")
+        XCTAssertEqual(fromSweep["param_checksum"] as? String, standalone["param_checksum"] as? String)
+        XCTAssertNotNil(fromSweep["gns"] as? Double, "2 ranks give two batch sizes, so the noise scale is measured")
+    }
+
+    func testABadRuleIsRefusedBeforeAnythingRuns() throws {
+        let dir = DDPProcess.temporaryFolder("sweep-bad")
+        let outcome = try DDPProcess.run(["sweep", "--data", "synthetic", "--rules", "none,cubic", "--out", dir], ranks: 2)
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertEqual(outcome.errorLines.count, 1, outcome.all)
+        XCTAssertTrue(outcome.all.contains("rule 'cubic'"), outcome.all)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
+    }
+
+    func testDivergedTrainRunSaysSoOnceAndExitsNonZero() throws {
+        let dir = DDPProcess.temporaryFolder("diverge")
+        let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--lr", "50", "--momentum", "0", "--steps", "30",
+                                          "--run-dir", dir], ranks: 2)
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertEqual(outcome.errorLines.count, 1, outcome.all)
+        XCTAssertTrue(outcome.errorLines[0].contains("diverged at step"), outcome.all)
+        let summary = try DDPProcess.json(dir + "/summary.json")
+        XCTAssertEqual(summary["diverged"] as? Bool, true)
+    }
+}
