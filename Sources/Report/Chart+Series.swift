@@ -40,10 +40,10 @@ extension Chart {
     }
 
     /// A vertical bar from lo to hi at x, with caps.
-    mutating func errorBar(x: Double, lo: Double, hi: Double, colour: String, series: String) {
+    mutating func errorBar(x: Double, lo: Double, hi: Double, colour: String, series: String, dodge: Double = 0) {
         guard drawable(Point(x, lo)), drawable(Point(x, hi)) else { return }
         let c = Format.coordinate
-        let (cx, y1, y2) = (px(x), py(lo), py(hi))
+        let (cx, y1, y2) = (px(x) + dodge, py(lo), py(hi))
         body.append("<path d=\"M\(c(cx)) \(c(y1))V\(c(y2))M\(c(cx - 4)) \(c(y1))H\(c(cx + 4))M\(c(cx - 4)) \(c(y2))H\(c(cx + 4))\" "
                     + "stroke=\"\(Format.escape(colour))\" stroke-width=\"1.2\" fill=\"none\" data-role=\"range\" "
                     + "data-series=\"\(Format.escape(series))\" data-x=\"\(Format.exact(x))\" data-lo=\"\(Format.exact(lo))\" data-hi=\"\(Format.exact(hi))\"/>")
@@ -66,7 +66,7 @@ extension Chart {
         guard finite(a), finite(b) else { return }
         let c = Format.coordinate
         body.append("<line x1=\"\(c(px(a.x)))\" y1=\"\(c(py(a.y)))\" x2=\"\(c(px(b.x)))\" y2=\"\(c(py(b.y)))\" stroke=\"\(Palette.reference)\" "
-                    + "stroke-width=\"1.4\" stroke-dasharray=\"2 3\" data-role=\"\(role)\"/>")
+                    + "stroke-width=\"1.4\" stroke-dasharray=\"\(Chart.dotted)\" data-role=\"\(role)\"/>")
     }
 
     /// Text at a data point (clipped with the plot).

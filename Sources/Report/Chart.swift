@@ -4,7 +4,7 @@
 import Foundation
 
 struct LegendEntry {
-    enum Key { case line(dashed: Bool), marker, cross, swatch, triangle }
+    enum Key { case line(dashed: Bool), dotted, marker, cross, swatch, triangle }
     let label: String
     let colour: String
     let key: Key
@@ -20,6 +20,7 @@ struct Chart {
     let y: Scale
     var width = 560.0
     var height = 340.0
+    /// Margins around the plot area; set them before drawing anything, since marks are placed in pixels.
     var left = 62.0, right = 138.0, top = 32.0, bottom = 46.0
     /// Ticks on x other than the scale's own (bar charts label their groups).
     var xTicks: [Tick]?
@@ -129,6 +130,8 @@ struct Chart {
             case .line(let dashed):
                 out.append("<line x1=\"\(c(x0))\" y1=\"\(c(ty))\" x2=\"\(c(x0 + 20))\" y2=\"\(c(ty))\" stroke=\"\(colour)\" stroke-width=\"2\""
                            + (dashed ? " stroke-dasharray=\"5 3\"" : "") + "/>")
+            case .dotted:
+                out.append("<line x1=\"\(c(x0))\" y1=\"\(c(ty))\" x2=\"\(c(x0 + 20))\" y2=\"\(c(ty))\" stroke=\"\(colour)\" stroke-width=\"1.4\" stroke-dasharray=\"\(Chart.dotted)\"/>")
             case .marker:
                 out.append("<line x1=\"\(c(x0))\" y1=\"\(c(ty))\" x2=\"\(c(x0 + 20))\" y2=\"\(c(ty))\" stroke=\"\(colour)\" stroke-width=\"2\"/>")
                 out.append("<circle cx=\"\(c(x0 + 10))\" cy=\"\(c(ty))\" r=\"3.5\" fill=\"\(colour)\"/>")
@@ -144,6 +147,8 @@ struct Chart {
         out.append("</g>")
         return out
     }
+
+    static let dotted = "2 3"
 
     /// An x-shaped marker of half-size 4.5 centred on (cx, cy).
     static func cross(_ cx: Double, _ cy: Double, colour: String, attributes: String = "") -> String {

@@ -13,7 +13,8 @@ struct CurveRun {
 
 enum Figures {
     static let mainSize = (width: 600.0, height: 340.0)
-    static let smallSize = (width: 440.0, height: 280.0)
+    /// Small multiples share one key above them (`HTMLPage.key`), so they carry no legend.
+    static let smallSize = (width: 400.0, height: 270.0)
 
     /// A results.csv column against global batch on a log2 axis: one line per rule through the
     /// mean over seeds, a min-max bar where seeds differ, and an x on the edge for each run
@@ -28,16 +29,18 @@ enum Figures {
         let batches = sweep.batches
         let ys = stats.flatMap { [$0.min, $0.max] }
         let x = Scale.log2(covering: batches)
-        let y = logY ? Scale.log2(covering: ys) : Scale.linear(covering: ys, includeZero: includeZero)
+        let y = logY ? Scale.log2(covering: ys, subdivide: true) : Scale.linear(covering: ys, includeZero: includeZero)
         var chart = Chart(id: id, title: title, xLabel: "global batch (samples, log2 scale)", yLabel: yLabel,
                           x: x, y: y, width: mainSize.width, height: mainSize.height)
         let rules = sweep.rules
-        for rule in rules {
+        for (k, rule) in rules.enumerated() {
             let colour = Palette.colour(rule, among: rules)
             let mine = stats.filter { $0.rule == rule }.sorted { $0.batch < $1.batch }
             guard !mine.isEmpty || excluded.contains(where: { $0.rule == rule }) else { continue }
+            // Bars of different rules at one batch are set a few pixels apart so they do not hide each other.
+            let dodge = (Double(k) - Double(rules.count - 1) / 2) * min(3, 24 / Double(rules.count))
             for s in mine where s.count > 1 && s.max > s.min {
-                chart.errorBar(x: s.batch, lo: s.min, hi: s.max, colour: colour, series: rule)
+                chart.errorBar(x: s.batch, lo: s.min, hi: s.max, colour: colour, series: rule, dodge: dodge)
             }
             chart.line(mine.map { Point($0.batch, $0.mean) }, colour: colour, series: rule, width: 2)
             chart.markers(mine.map { Point($0.batch, $0.mean) }, colour: colour, series: rule)
@@ -53,7 +56,8 @@ enum Figures {
                             atTop: excludedAtTop, offset: Double((k + 1) / 2) * 7 * (k % 2 == 0 ? 1 : -1))
         }
         if !excluded.isEmpty {
-            chart.legend.append(LegendEntry(label: excludedLabel, colour: Palette.axis, key: .cross))
+            let label = excluded.allSatisfy(\.diverged) || excludedLabel != "diverged" ? excludedLabel : "diverged / no value"
+            chart.legend.append(LegendEntry(label: label, colour: Palette.axis, key: .cross))
         }
         return chart
     }
@@ -74,16 +78,19 @@ enum Figures {
         guard !all.isEmpty else { return nil }
         let size = small ? smallSize : mainSize
         var chart = Chart(id: id, title: title, xLabel: "epoch", yLabel: yLabel,
-                          x: .linear(covering: all.map(\.x) + [0], includeZero: true, pad: 0.02),
+                          x: .linear(covering: all.map(\.x) + [0], includeZero: true, pad: 0),
                           y: .linear(covering: all.map(\.y)), width: size.width, height: size.height)
+        if small { chart.right = 16 }  // before drawing: the margins fix where data lands
         let opacity = runs.count > 4 ? 0.75 : 1
         for (run, train, test) in series {
             chart.line(train, colour: run.colour, series: run.name, dashed: true, width: 1.3, opacity: opacity)
             chart.line(test, colour: run.colour, series: run.name, width: 1.6, opacity: opacity)
         }
-        chart.legend = legend(runs)
-        chart.legend.append(LegendEntry(label: "test", colour: Palette.axis, key: .line(dashed: false)))
-        chart.legend.append(LegendEntry(label: "train", colour: Palette.axis, key: .line(dashed: true)))
+        if !small {
+            chart.legend = legend(runs)
+            chart.legend.append(LegendEntry(label: "test", colour: Palette.axis, key: .line(dashed: false)))
+            chart.legend.append(LegendEntry(label: "train", colour: Palette.axis, key: .line(dashed: true)))
+        }
         return chart
     }
 
@@ -95,12 +102,13 @@ enum Figures {
         guard !all.isEmpty else { return nil }
         let size = small ? smallSize : mainSize
         var chart = Chart(id: id, title: title, xLabel: "optimizer step", yLabel: yLabel,
-                          x: .linear(covering: all.map(\.x) + [0], includeZero: true, pad: 0.02),
+                          x: .linear(covering: all.map(\.x) + [0], includeZero: true, pad: 0),
                           y: .linear(covering: all.map(\.y), includeZero: true), width: size.width, height: size.height)
+        if small { chart.right = 16 }  // before drawing: the margins fix where data lands
         for (run, points) in series {
             chart.line(points, colour: run.colour, series: run.name, width: 1.6)
         }
-        chart.legend = legend(runs)
+        if !small { chart.legend = legend(runs) }
         return chart
     }
 
@@ -125,7 +133,7 @@ enum Figures {
                           x: Scale(kind: .linear, lo: 0, hi: max(slots, 1)),
                           y: .linear(covering: [0, tallest * 1.08], includeZero: true, pad: 0),
                           width: mainSize.width, height: mainSize.height + 20)
-        chart.bottom = 62
+        chart.bottom = 62  // before drawing, as above
         var ticks: [Tick] = []
         var position = 0.0
         let labelRanks = groups.map(\.ranks.count).reduce(0, +) <= 40

@@ -50,7 +50,7 @@ struct HTMLPage {
     svg.chart text.note { font-size: 10px; fill: #555; }
     table { border-collapse: collapse; font-size: 12px; margin: 6px 0; }
     th, td { border: 1px solid #ddd; padding: 3px 7px; text-align: left; white-space: nowrap; }
-    th { background: #f0f0f0; position: sticky; top: 0; }
+    th { background: #f0f0f0; position: sticky; top: 0; white-space: normal; vertical-align: bottom; }
     td.num { text-align: right; font-variant-numeric: tabular-nums; }
     tr.diverged td { background: #fdecec; color: #8b1a1a; }
     .table-wrap { overflow-x: auto; max-width: 100%; }
@@ -58,6 +58,10 @@ struct HTMLPage {
     dl.summary dt { color: #666; }
     dl.summary dd { margin: 0; font-variant-numeric: tabular-nums; }
     .swatch { display: inline-block; width: 10px; height: 10px; margin-right: 4px; vertical-align: baseline; }
+    .stroke { display: inline-block; width: 22px; margin-right: 4px; vertical-align: middle; border-top: 2px solid #333; }
+    .stroke.dashed { border-top-style: dashed; }
+    p.key { font-size: 13px; margin: 4px 0 10px; }
+    .figures + .figures { margin-top: 18px; }
     details { margin: 8px 0; }
     details pre { background: #f6f6f6; padding: 8px; font-size: 12px; overflow-x: auto; max-height: 480px; }
     code { font-size: 12.5px; }
@@ -72,12 +76,19 @@ struct HTMLPage {
     /// A chart and its one-sentence caption; a note in its place when there is nothing to draw.
     static func figure(_ chart: Chart?, caption: String, missing: String) -> String {
         guard let chart else { return note(missing) }
-        return "<figure>\n\(chart.svg)\n<figcaption>\(Format.escape(caption))</figcaption>\n</figure>"
+        return "<figure style=\"max-width:\(Int(chart.width))px\">\n\(chart.svg)\n<figcaption>\(Format.escape(caption))</figcaption>\n</figure>"
     }
 
     /// Figures side by side, wrapping.
     static func row(_ figures: [String]) -> String {
         "<div class=\"figures\">\n" + figures.joined(separator: "\n") + "\n</div>"
+    }
+
+    /// The shared key of a row of small multiples: each rule's colour, and line styles if given.
+    static func key(rules: [String], styles: [(label: String, dashed: Bool)] = []) -> String {
+        let colours = rules.map { "<span class=\"swatch\" style=\"background:\(Palette.colour($0, among: rules))\"></span>\(Format.escape($0))" }
+        let lines = styles.map { "<span class=\"stroke\(($0.dashed ? " dashed" : ""))\"></span>\(Format.escape($0.label))" }
+        return "<p class=\"key\">" + (colours + lines).joined(separator: " &nbsp; ") + "</p>"
     }
 
     static func note(_ text: String) -> String {
@@ -86,12 +97,17 @@ struct HTMLPage {
 
     /// A table of text cells; `numeric` cells are right-aligned; `rowClass` marks rows (diverged).
     static func table(header: [String], rows: [[String]], rowClass: (Int) -> String? = { _ in nil }) -> String {
-        var out = ["<div class=\"table-wrap\"><table>", "<thead><tr>" + header.map { "<th>\(Format.escape($0))</th>" }.joined() + "</tr></thead>", "<tbody>"]
+        // A long name may break after an underscore; a long number shows six significant digits, in full on hover.
+        let names = header.map { Format.escape($0).replacingOccurrences(of: "_", with: "_<wbr>") }
+        var out = ["<div class=\"table-wrap\"><table>", "<thead><tr>" + names.map { "<th>\($0)</th>" }.joined() + "</tr></thead>", "<tbody>"]
         for (i, row) in rows.enumerated() {
             let cls = rowClass(i).map { " class=\"\(Format.escape($0))\"" } ?? ""
             out.append("<tr\(cls)>" + row.map { cell in
-                let numeric = Double(cell) != nil
-                return "<td\(numeric ? " class=\"num\"" : "")>\(Format.escape(cell))</td>"
+                guard let value = Double(cell) else { return "<td>\(Format.escape(cell))</td>" }
+                let short = String(format: "%.6g", value)
+                let shown = short.count < cell.count ? short : cell
+                let title = shown == cell ? "" : " title=\"\(Format.escape(cell))\""
+                return "<td class=\"num\"\(title)>\(Format.escape(shown))</td>"
             }.joined() + "</tr>")
         }
         out.append("</tbody></table></div>")

@@ -12,6 +12,10 @@ struct Scale {
     let kind: Kind
     /// The data range shown, lo < hi (for log2 both positive).
     let lo: Double, hi: Double
+    /// Distance between linear ticks (nil: about five round steps over the range).
+    var step: Double? = nil
+    /// On log2: also tick 1.5 times each power of two when the axis spans fewer than three doublings.
+    var subdivide = false
 
     /// Linear over the data with a little room, widened to round tick values.
     static func linear(covering values: [Double], includeZero: Bool = false, pad: Double = 0.05) -> Scale {
@@ -27,14 +31,14 @@ struct Scale {
         if !(includeZero && lo == 0) { lo -= room }
         hi += room
         let step = niceStep((hi - lo) / 5)
-        return Scale(kind: .linear, lo: (lo / step).rounded(.down) * step, hi: (hi / step).rounded(.up) * step)
+        return Scale(kind: .linear, lo: (lo / step).rounded(.down) * step, hi: (hi / step).rounded(.up) * step, step: step)
     }
 
     /// Log2 over positive values, half a doubling of room at each end.
-    static func log2(covering values: [Double]) -> Scale {
+    static func log2(covering values: [Double], subdivide: Bool = false) -> Scale {
         let positive = values.filter { $0.isFinite && $0 > 0 }
-        guard let lo = positive.min(), let hi = positive.max() else { return Scale(kind: .log2, lo: 1, hi: 2) }
-        return Scale(kind: .log2, lo: lo / 2.0.squareRoot(), hi: hi * 2.0.squareRoot())
+        guard let lo = positive.min(), let hi = positive.max() else { return Scale(kind: .log2, lo: 1, hi: 2, subdivide: subdivide) }
+        return Scale(kind: .log2, lo: lo / 2.0.squareRoot(), hi: hi * 2.0.squareRoot(), subdivide: subdivide)
     }
 
     /// 0 at `lo`, 1 at `hi`.
@@ -53,7 +57,7 @@ struct Scale {
     var ticks: [Tick] {
         switch kind {
         case .linear:
-            let step = Scale.niceStep((hi - lo) / 5)
+            let step = self.step ?? Scale.niceStep((hi - lo) / 5)
             let digits = max(0, -Int(Foundation.log10(step).rounded(.down)))
             var values: [Double] = []
             var k = (lo / step).rounded(.up)
@@ -64,10 +68,13 @@ struct Scale {
             return values.map { Tick(value: $0, label: String(format: "%.\(digits)f", abs($0) < step * 1e-9 ? 0 : $0)) }
         case .log2:
             let first = Int(Foundation.log2(lo).rounded(.up)), last = Int(Foundation.log2(hi).rounded(.down))
-            guard first <= last else { return [] }
-            let exponents = Array(first...last)
-            let every = exponents.count > 9 ? 2 : 1
-            return exponents.enumerated().map { i, e in
+            let powers = first <= last ? Array(first...last) : []
+            if subdivide, Foundation.log2(hi / lo) < 3 {
+                let values = (first - 1...last).flatMap { e in [Foundation.pow(2.0, Double(e)), 1.5 * Foundation.pow(2.0, Double(e))] }
+                return values.filter { $0 >= lo && $0 <= hi }.map { Tick(value: $0, label: Format.number($0)) }
+            }
+            let every = powers.count > 9 ? 2 : 1
+            return powers.enumerated().map { i, e in
                 let value = Foundation.pow(2.0, Double(e))
                 return Tick(value: value, label: (i % every == 0) ? Scale.powerOfTwoLabel(e) : nil)
             }

@@ -69,12 +69,12 @@ enum SweepReport {
             let runs = curveRuns(sweep, sweep.runs.filter { $0.globalBatch == batch })
             return HTMLPage.figure(
                 Figures.accuracyCurves(runs, id: "curves-b\(label(batch))", title: "Accuracy during training, batch \(label(batch))"),
-                caption: "Every seed of every rule at batch \(label(batch)): where solid (test) and dashed (train) lines part, the model starts to overfit.",
+                caption: "Batch \(label(batch)), every seed: where test (solid) and train (dashed) part, the model overfits.",
                 missing: "Batch \(label(batch)): no metrics.csv in its run folders.")
         }
         return HTMLPage.section("Training curves", id: "curves",
-            lead: "One chart per global batch; colour is the rule, solid is test accuracy, dashed is train accuracy, measured on the whole sets at each evaluation.",
-            [HTMLPage.row(figures)])
+            lead: "One chart per global batch, every seed; accuracy measured on the whole training and test sets at each evaluation.",
+            [HTMLPage.key(rules: sweep.rules, styles: [("test", false), ("train", true)]), HTMLPage.row(figures)])
     }
 
     static func stepsToTarget(_ sweep: SweepData) -> String {
@@ -97,7 +97,7 @@ enum SweepReport {
             let at = reached.filter { $0.0 == b0 }.map(\.1)
             let s0 = at.reduce(0, +) / Double(at.count)
             chart.referenceLine(from: Point(chart.x.lo, s0 * b0 / chart.x.lo), to: Point(chart.x.hi, s0 * b0 / chart.x.hi), role: "perfect-scaling")
-            chart.legend.append(LegendEntry(label: "perfect scaling", colour: Palette.reference, key: .line(dashed: true)))
+            chart.legend.append(LegendEntry(label: "perfect scaling", colour: Palette.reference, key: .dotted))
             referenceText = " The dotted line is perfect scaling, steps ∝ 1/batch, through the mean \(Format.number(s0)) steps at batch \(label(b0))."
         }
         return HTMLPage.section("Steps to target", id: "steps-to-target",
@@ -112,11 +112,12 @@ enum SweepReport {
             return HTMLPage.figure(
                 Figures.perStep(runs, column: "lr", id: "lr-b\(label(batch))", title: "Learning rate as run, batch \(label(batch))",
                                 yLabel: "learning rate"),
-                caption: "The rate each rule actually used at batch \(label(batch)) (one seed per rule): check the scaled peak and the warmup ramp.",
+                caption: "Batch \(label(batch)): check each rule's scaled peak and warmup ramp.",
                 missing: "Batch \(label(batch)): no steps.csv in its run folders.")
         }
         return HTMLPage.section("Learning-rate schedules", id: "schedules",
-            lead: "From steps.csv, one seed per rule, at most 500 points per line (first and last step kept).", [HTMLPage.row(figures)])
+            lead: "The rate each rule actually used, from steps.csv: one seed per rule, at most 500 points per line (first and last step kept).",
+            [HTMLPage.key(rules: sweep.rules), HTMLPage.row(figures)])
     }
 
     static func timing(_ sweep: SweepData) -> String {
@@ -143,7 +144,7 @@ enum SweepReport {
             return HTMLPage.figure(
                 Figures.perStep(runs, column: "gns", id: "gns-b\(label(batch))", title: "Gradient noise scale, batch \(label(batch))",
                                 yLabel: "B_simple (samples)"),
-                caption: "B_simple during training at batch \(label(batch)) (one seed per rule): batches well below it scale almost perfectly (McCandlish et al. 2018).",
+                caption: "Batch \(label(batch)): the noise scale as training goes on, one seed per rule.",
                 missing: "Batch \(label(batch)): no gns values in steps.csv.")
         }
         let positive = sweep.runs.compactMap { sweep.value($0, "gns") }.filter(\.isFinite)
@@ -152,26 +153,26 @@ enum SweepReport {
                                         yLabel: "B_simple (samples\(logY ? ", log2 scale" : ""))", column: "gns", logY: logY)
         if logY, var chart = final {
             chart.referenceLine(from: Point(chart.x.lo, chart.x.lo), to: Point(chart.x.hi, chart.x.hi), role: "batch-equals-noise")
-            chart.legend.append(LegendEntry(label: "B = B_simple", colour: Palette.reference, key: .line(dashed: true)))
+            chart.legend.append(LegendEntry(label: "B = B_simple", colour: Palette.reference, key: .dotted))
             final = chart
         }
-        var content = [HTMLPage.row(figures)]
-        content.append(HTMLPage.row([HTMLPage.figure(final,
+        var finals = [HTMLPage.figure(final,
             caption: "Points above the dotted diagonal ran at a batch below the noise scale, where a bigger batch still buys fewer steps; below it, extra batch is mostly wasted.",
-            missing: "No gns values in results.csv.")]))
+            missing: "No gns values in results.csv.")]
         if let sharp = Figures.versusBatch(sweep, id: "sharpness-vs-batch", title: "Sharpness vs global batch",
                                            yLabel: "sharpness (as measured by the trainer)", column: "sharpness") {
-            content.append(HTMLPage.row([HTMLPage.figure(sharp,
-                caption: "Sharpness rising with batch is Keskar et al.'s large-batch runs settling in sharper minima.", missing: "")]))
+            finals.append(HTMLPage.figure(sharp,
+                caption: "Sharpness rising with batch is Keskar et al.'s large-batch runs settling in sharper minima.", missing: ""))
         }
         return HTMLPage.section("Gradient noise scale", id: "noise-scale",
-            lead: "B_simple = tr(Σ)/|G|², estimated from each rank's local gradient against the allreduced one.", content)
+            lead: "B_simple = tr(Σ)/|G|², estimated from each rank's local gradient against the allreduced one; a batch well below it scales almost perfectly (McCandlish et al. 2018).",
+            [HTMLPage.key(rules: sweep.rules), HTMLPage.row(figures), HTMLPage.row(finals)])
     }
 
     static func table(_ sweep: SweepData) -> String {
         let results = sweep.results
         let rows = results.rows.map { row in results.header.indices.map { j in j < row.count ? (row[j] ?? "") : "" } }
-        return HTMLPage.section("Every run", id: "runs", lead: "results.csv as written; diverged runs are shaded.",
+        return HTMLPage.section("Every run", id: "runs", lead: "Every row of results.csv (numbers to six significant digits, in full on hover); diverged runs are shaded.",
                                 [HTMLPage.table(header: results.header, rows: rows) { sweep.runs[$0].diverged ? "diverged" : nil }])
     }
 

@@ -132,8 +132,14 @@ final class SweepReportTests: XCTestCase {
         let lines = chart.all("polyline")
         XCTAssertEqual(lines.map { $0.attributes["data-series"] }, ["linear-b128-s1", "sqrt-warmup-b128-s1"], "one seed per rule, not the diverged one")
         let warmup = lines[1].attributes["points"]!.split(separator: " ").map { $0.split(separator: ",").map { Double($0)! } }
+        XCTAssertEqual(chart.dataX(warmup.first![0]), 1, accuracy: 0.01, "step 1")
         XCTAssertEqual(chart.dataY(warmup.first![1]), 0.01 + (0.01 * 2.0.squareRoot() - 0.01) / 25, accuracy: 1e-5)
+        XCTAssertEqual(chart.dataX(warmup.last![0]), 100, accuracy: 0.01, "the last of 100 steps")
         XCTAssertEqual(chart.dataY(warmup.last![1]), 0.01 * 2.0.squareRoot(), accuracy: 1e-5)
+        let curves = try SVGReader.chart("curves-b64", in: charts)
+        let test = try XCTUnwrap(curves.all("polyline").first { !($0.attributes["stroke-dasharray"] != nil) }?.attributes["points"])
+        let last = try XCTUnwrap(test.split(separator: " ").last?.split(separator: ",").map { Double($0)! })
+        XCTAssertEqual(curves.dataX(last[0]), 2, accuracy: 0.01, "the last evaluation at epoch 2")
     }
 
     func testNeitherFolderAndExistingOutputAreRefused() throws {
