@@ -5,7 +5,7 @@ import Foundation
 enum RunReport {
     static func html(_ run: RunData) -> String {
         let name = (run.path as NSString).lastPathComponent
-        let rule = run.rule ?? "run"
+        let rule = run.rule ?? "this run"
         let one = [CurveRun(name: name, rule: rule, colour: Palette.colour(rule), data: run)]
         var page = HTMLPage(title: "Training run: \(name)")
         page.subtitle = header(run)
