@@ -1,6 +1,6 @@
 // swift-tools-version:6.0
 // swift-ddp: data-parallel neural-network training over OpenMPI, math through OpenBLAS.
-// Targets form a one-way graph: ddp -> Training -> (NN, Optim, Data, Collective) -> (Tensor, C shims).
+// Targets form a one-way graph: ddp -> (Training, Report) and Training -> (NN, Optim, Data, Collective) -> (Tensor, C shims).
 import PackageDescription
 
 let package = Package(
@@ -24,8 +24,10 @@ let package = Package(
         .target(name: "Data", dependencies: ["CZlib", "Tensor"]),
         .target(name: "Optim", dependencies: ["Tensor"]),
         .target(name: "Training", dependencies: ["Collective", "Tensor", "NN", "Data", "Optim"]),
+        // Reads run and sweep folders and writes one HTML page; Foundation only.
+        .target(name: "Report"),
         .executableTarget(name: "ddp", dependencies: [
-            "Training", "Collective", "NN", "Optim", "Tensor",
+            "Training", "Collective", "NN", "Optim", "Tensor", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
@@ -36,6 +38,7 @@ let package = Package(
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "Tensor"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training", "Collective", "Data", "NN", "Tensor"]),
+        .testTarget(name: "ReportTests", dependencies: ["Report"]),
         // Runs the built `ddp` as a user does, alone and under a real mpirun.
         .testTarget(name: "DDPTests", dependencies: ["Data", "TestSupport", "ddp"]),
     ]
