@@ -18,3 +18,6 @@ fi
   --batch-per-rank 256 --target 0.85 --evals-per-epoch 2 --sharpness 1e-3 \
   --out "$out" "$@"
 "$here/.build/release/ddp" report "$out"
+# The main pictures as standalone SVG files (README's docs/study/ holds this machine's copy).
+python3 "$here/launch/extract_figures.py" "$out/report.html" "$out/figures" \
+  test-acc-vs-batch gap-vs-batch steps-to-target-vs-batch gns-vs-batch sharpness-vs-batch

@@ -18,10 +18,10 @@ struct Chart {
     let yLabel: String
     let x: Scale
     let y: Scale
-    var width = 560.0
+    var width = 580.0
     var height = 340.0
     /// Margins around the plot area; set them before drawing anything, since marks are placed in pixels.
-    var left = 62.0, right = 138.0, top = 32.0, bottom = 46.0
+    var left = 62.0, right = 158.0, top = 32.0, bottom = 46.0
     /// Ticks on x other than the scale's own (bar charts label their groups).
     var xTicks: [Tick]?
     /// Fragments inside the plot area, drawn in order over the grid.
@@ -31,7 +31,7 @@ struct Chart {
     var legend: [LegendEntry] = []
 
     init(id: String, title: String, xLabel: String, yLabel: String, x: Scale, y: Scale,
-         width: Double = 560, height: Double = 340) {
+         width: Double = 580, height: Double = 340) {
         self.id = id
         self.title = title
         self.xLabel = xLabel
