@@ -37,7 +37,9 @@ let package = Package(
         .testTarget(name: "NNTests", dependencies: ["NN", "Tensor"]),
         .testTarget(name: "DataTests", dependencies: ["Data", "TestSupport"]),
         .testTarget(name: "OptimTests", dependencies: ["Optim", "Tensor"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Collective", "Data", "NN", "Tensor"]),
+        // Interposes malloc in the test executable to count allocations inside the training step.
+        .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Collective", "Data", "NN", "Tensor", "CAllocationCounter"]),
         .testTarget(name: "ReportTests", dependencies: ["Report"]),
         // Runs the built `ddp` as a user does, alone and under a real mpirun.
         .testTarget(name: "DDPTests", dependencies: ["Data", "TestSupport", "ddp"]),

@@ -85,4 +85,12 @@ public final class Conv2D: Layer {
             }
         }
     }
+
+    /// Per sample: y = W cols, dW += dy cols^T, and cols = W^T dy for dx.
+    public func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape] {
+        let (patch, pixels) = (geometry.patchSize, geometry.outPixels)
+        return [GEMMShape(m: filters, n: pixels, k: patch, count: batch),
+                GEMMShape(transposeB: true, m: filters, n: patch, k: pixels, count: batch)]
+            + (inputGradient ? [GEMMShape(transposeA: true, m: patch, n: pixels, k: filters, count: batch)] : [])
+    }
 }

@@ -70,4 +70,11 @@ public final class Dense: Layer {
                  a: dy, lda: outputSize, b: weight, ldb: inputSize, beta: 0, c: dx, ldc: inputSize)
         }
     }
+
+    /// The three calls above: y = x W^T, dW += dy^T x, dx = dy W.
+    public func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape] {
+        [GEMMShape(transposeB: true, m: batch, n: outputSize, k: inputSize),
+         GEMMShape(transposeA: true, m: outputSize, n: inputSize, k: batch)]
+            + (inputGradient ? [GEMMShape(m: batch, n: inputSize, k: outputSize)] : [])
+    }
 }

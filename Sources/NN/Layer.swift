@@ -22,6 +22,10 @@ public protocol Layer: AnyObject {
     func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                   outputGradient dy: UnsafeMutablePointer<Float>,
                   inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int)
+
+    /// The matrix products one forward and backward pass of `batch` samples makes (for `ddp bench`:
+    /// the step's FLOPs and its GEMM ceiling). `inputGradient`: whether backward computes dx.
+    func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape]
 }
 
 extension Layer {
@@ -30,4 +34,6 @@ extension Layer {
     }
 
     public func reserve(batch: Int) {}
+
+    public func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape] { [] }
 }

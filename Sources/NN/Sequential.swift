@@ -60,8 +60,9 @@ public final class Sequential {
     @discardableResult
     public func forward(batch: Int, training: Bool) -> UnsafeMutablePointer<Float> {
         precondition(batch <= capacity, "batch \(batch) exceeds reserved capacity \(capacity)")
-        for (index, layer) in layers.enumerated() {
-            layer.forward(activations[index].pointer, into: activations[index + 1].pointer, batch: batch, training: training)
+        // Index loops: enumerated() over existentials allocates per element in unoptimised builds.
+        for index in 0..<layers.count {
+            layers[index].forward(activations[index].pointer, into: activations[index + 1].pointer, batch: batch, training: training)
         }
         return activations[layers.count].pointer
     }
@@ -75,6 +76,11 @@ public final class Sequential {
                                    inputGradient: index == 0 ? nil : activationGradients[index].pointer,
                                    batch: batch)
         }
+    }
+
+    /// Every matrix product of one training pass over `batch` samples (the first layer makes no dx).
+    public func matrixProducts(batch: Int) -> [GEMMShape] {
+        layers.enumerated().flatMap { index, layer in layer.matrixProducts(batch: batch, inputGradient: index > 0) }
     }
 
     private var layerOffsets: [Int] {

@@ -30,6 +30,8 @@ struct PhaseTimer {
     private(set) var epochs: [EpochTiming] = []
     private var current = EpochTiming()
     private var step = [Double](repeating: 0, count: Phase.allCases.count)
+    /// The phase times of the step that ended last (for per-step statistics in `ddp bench`).
+    private(set) var lastStep = [Double](repeating: 0, count: Phase.allCases.count)
 
     mutating func add(_ phase: Phase, _ seconds: Double) {
         step[phase.rawValue] += seconds
@@ -40,6 +42,7 @@ struct PhaseTimer {
         for p in 0..<step.count {
             current.totals[p] += step[p]
             current.maxima[p] = max(current.maxima[p], step[p])
+            lastStep[p] = step[p]
             step[p] = 0
         }
         current.steps += 1

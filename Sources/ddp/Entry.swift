@@ -9,7 +9,7 @@ struct DDP: ParsableCommand {
         commandName: "ddp",
         abstract: "Data-parallel neural-network training over MPI, for studying batch-size scaling.",
         discussion: "Launch with mpirun: `mpirun -np 2 ddp train`. Without mpirun it runs as one rank.",
-        subcommands: [Train.self, SweepCommand.self, ReportCommand.self])
+        subcommands: [Train.self, SweepCommand.self, ReportCommand.self, BenchCommand.self])
 }
 
 @main

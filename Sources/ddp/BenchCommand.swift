@@ -1,0 +1,67 @@
+// `ddp bench`: training-step speed per batch per rank against the GEMM ceiling (see Benchmark).
+import ArgumentParser
+import Foundation
+import Training
+
+struct BenchCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "bench",
+        abstract: "Time the training step per batch per rank on real data, against its GEMM ceiling; write bench.json.",
+        discussion: """
+        Run under mpirun like train: launch/local.sh 2 bench --model mlp --batch-per-rank 32,128,512 --scaling
+        Prints samples/s (median step), per-phase ms per step, the allreduce share, achieved GFLOP/s of the
+        step's matrix products and its fraction of the ceiling (the same products alone through cblas_sgemm,
+        measured first by every rank at once), and with --scaling the weak-scaling efficiency against rank 0 alone.
+        """)
+
+    @OptionGroup var options: TrainingOptions
+
+    @Option(name: .customLong("batches"), help: "Batches per rank to time, comma-separated (overrides --batch-per-rank).", transform: parseList)
+    var batches: [Int] = []
+
+    @Option(help: "Timed optimizer steps per batch.")
+    var steps = 200
+
+    @Option(help: "Untimed steps first.")
+    var warmup = 20
+
+    @Flag(help: "Also time rank 0 alone at the same batch per rank (weak-scaling efficiency).")
+    var scaling = false
+
+    @Option(help: "Where to write the figures as JSON; an existing file is refused.")
+    var out = "bench.json"
+
+    @Option(help: "Seed.")
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        try require(batches.allSatisfy { $0 >= 1 }, "--batches must be at least 1 each")
+        try require(steps >= 5, "--steps must be at least 5")
+        try require(warmup >= 0, "--warmup must be 0 or more")
+        try require(!FileManager.default.fileExists(atPath: out), "\(out) already exists; choose another --out (nothing was overwritten)")
+    }
+
+    func run() throws {
+        var base = options.settings
+        base.seed = seed
+        let settings = BenchSettings(base: base, batchesPerRank: batches.isEmpty ? [options.batchPerRank] : batches,
+                                     steps: steps, warmup: warmup, scaling: scaling)
+        try runCollective(blasThreads: options.blasThreads) { comm in
+            let console = Console.standardOutput(progress: false)
+            let record = try Benchmark.run(settings, comm: comm, console: console)
+            if comm.rank == 0 {
+                console.line(Benchmark.table(record))
+                let encoder = JSONEncoder()
+                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+                encoder.keyEncodingStrategy = .convertToSnakeCase
+                do {
+                    try (encoder.encode(record) + Data("\n".utf8)).write(to: URL(fileURLWithPath: out), options: .withoutOverwriting)
+                } catch {
+                    writeError("cannot write \(out): \(error.localizedDescription)")
+                    throw ExitCode.failure
+                }
+                console.line("figures: \(out)")
+            }
+        }
+    }
+}

@@ -1,0 +1,8 @@
+// Counts heap allocations made by the calling thread between start and stop, by interposing
+// malloc and friends in the test executable and forwarding to glibc's own (__libc_*).
+// Linked only into tests: it proves "no allocation inside the training step" by counting.
+#pragma once
+
+void allocation_counter_start(void);
+/// Allocations (malloc, calloc, realloc, memalign family) since start, on this thread.
+long allocation_counter_stop(void);

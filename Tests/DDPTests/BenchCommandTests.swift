@@ -1,0 +1,34 @@
+// `ddp bench` through a real mpirun: the figures file has one result per batch with the exact
+// FLOP count of the step, phases that fit in the step, and weak scaling when asked. No speed is
+// asserted (speed is for BENCHMARKS.md, measured on a quiet machine).
+import Foundation
+import XCTest
+
+final class BenchCommandTests: XCTestCase {
+    func testBenchWritesFiguresForEveryBatch() throws {
+        let out = DDPProcess.temporaryFolder("bench") + ".json"
+        let outcome = try DDPProcess.run(["bench", "--data", "synthetic", "--batches", "16,64", "--steps", "20", "--warmup", "2",
+                                          "--scaling", "--out", out], ranks: 2)
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        XCTAssertTrue(outcome.stdout.contains("of ceiling"), outcome.stdout)
+        let record = try DDPProcess.json(out)
+        XCTAssertEqual(record["ranks"] as? Int, 2)
+        XCTAssertEqual((record["peak_resident_mb"] as? [Double])?.count, 2)
+        let results = try XCTUnwrap(record["results"] as? [[String: Any]])
+        XCTAssertEqual(results.map { $0["batch_per_rank"] as? Int }, [16, 64])
+        for result in results {
+            let b = result["batch_per_rank"] as! Int
+            XCTAssertEqual(result["global_batch"] as? Int, 2 * b)
+            XCTAssertEqual(result["flops_per_rank_step"] as? Double, Double(409088 * b), "MLP 784-128-10, hand-counted")
+            let step = result["median_step_seconds"] as! Double
+            XCTAssertEqual(result["samples_per_sec"] as! Double, Double(2 * b) / step, accuracy: 1e-6 * Double(2 * b) / step)
+            let share = result["allreduce_share"] as! Double
+            XCTAssertTrue(share > 0 && share < 1, "allreduce share \(share)")
+            XCTAssertNotNil(result["weak_scaling_efficiency"] as? Double)
+        }
+        // The file is never overwritten.
+        let again = try DDPProcess.run(["bench", "--data", "synthetic", "--out", out], ranks: 2)
+        XCTAssertNotEqual(again.status, 0)
+        XCTAssertEqual(again.errorLines.count, 1, again.all)
+    }
+}
