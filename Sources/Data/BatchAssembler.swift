@@ -15,18 +15,31 @@ extension Dataset {
     }
 
     @inline(__always)
-    private func fill<S: Sequence>(_ indices: S, _ normalizer: PixelNormalizer,
+    private func fill<S: Sequence>(_ indices: S, _ normalize: PixelNormalizer,
                                    _ batch: UnsafeMutablePointer<Float>, _ out: UnsafeMutablePointer<Int32>)
     where S.Element: BinaryInteger {
         let features = featureCount
-        normalizer.table.withUnsafeBufferPointer { table in
-            images.withUnsafeBufferPointer { pixels in
-                for (row, index) in indices.enumerated() {
-                    let source = pixels.baseAddress! + Int(index) * features
-                    let destination = batch + row * features
-                    for f in 0..<features { destination[f] = table[Int(source[f])] }
-                    out[row] = Int32(labels[Int(index)])
+        let (scale, offset) = (normalize.scale, normalize.offset)
+        images.withUnsafeBufferPointer { pixels in
+            var row = 0
+            for index in indices {
+                let source = pixels.baseAddress! + Int(index) * features
+                let destination = batch + row * features
+                // 16 pixels per iteration (the same arithmetic as the scalar tail, so results do not
+                // depend on where a pixel falls): a third of the step's data time at 512 per rank.
+                var f = 0
+                while f + 16 <= features {
+                    let bytes = UnsafeRawPointer(source + f).loadUnaligned(as: SIMD16<UInt8>.self)
+                    let values = SIMD16<Float>(SIMD16<Int32>(truncatingIfNeeded: bytes)) * scale + offset
+                    UnsafeMutableRawPointer(destination + f).storeBytes(of: values, as: SIMD16<Float>.self)
+                    f += 16
                 }
+                while f < features {
+                    destination[f] = normalize(source[f])
+                    f += 1
+                }
+                out[row] = Int32(labels[Int(index)])
+                row += 1
             }
         }
     }

@@ -38,11 +38,13 @@ public struct DataSplit: Sendable {
     }
 }
 
-/// Maps a pixel byte to (v / 255 - mean) / std with the training set's mean and std, by table.
+/// Maps a pixel byte v to (v / 255 - mean) / std with the training set's mean and std, as the
+/// affine v * scale + offset, so a batch converts 16 pixels at a time (BatchAssembler).
 public struct PixelNormalizer: Sendable {
     public let mean: Float
     public let std: Float
-    public let table: [Float]
+    public let scale: Float
+    public let offset: Float
 
     public init(fitting pixels: [UInt8]) {
         var histogram = [Int](repeating: 0, count: 256)
@@ -58,6 +60,10 @@ public struct PixelNormalizer: Sendable {
         let std = max((sumSquares / n - mean * mean).squareRoot(), 1e-3)
         self.mean = Float(mean)
         self.std = Float(std)
-        self.table = (0..<256).map { Float((Double($0) / 255 - mean) / std) }
+        self.scale = Float(1 / (255 * std))
+        self.offset = Float(-mean / std)
     }
+
+    @inline(__always)
+    public func callAsFunction(_ pixel: UInt8) -> Float { Float(pixel) * scale + offset }
 }

@@ -13,8 +13,9 @@ public struct IDXArray: Equatable {
 }
 
 public enum IDX {
-    /// Parses IDX bytes; `source` names the file in errors.
-    public static func parse(_ data: [UInt8], source: String) throws -> IDXArray {
+    /// Parses IDX bytes; `source` names the file in errors. Takes the buffer and strips the header
+    /// in place, so a 47 MB image file is never held twice (peak memory, issue 5).
+    public static func parse(_ data: consuming [UInt8], source: String) throws -> IDXArray {
         guard !data.isEmpty else { throw DataError.empty(source) }
         guard data.count >= 4, data[0] == 0, data[1] == 0, data[3] >= 1, data[3] <= 4 else {
             throw DataError.badMagic(source, found: Array(data.prefix(4)))
@@ -41,7 +42,8 @@ public enum IDX {
         if expected < found {
             throw DataError.trailingBytes(source, expectedBytes: expected, foundBytes: found)
         }
-        return IDXArray(dimensions: dimensions, bytes: Array(data[headerSize...]))
+        data.removeSubrange(0..<headerSize)
+        return IDXArray(dimensions: dimensions, bytes: data)
     }
 
     /// Reads a raw or gzip-compressed IDX file. A name ending in .gz must be gzip.
@@ -54,9 +56,10 @@ public enum IDX {
         }
         if path.hasSuffix(".gz") {
             guard !bytes.isEmpty else { throw DataError.empty(path) }
-            return try parse(Gzip.decompress(bytes, source: path), source: path)
+            // The compressed bytes are released before the parse.
+            return try parse(Gzip.decompress(consume bytes, source: path), source: path)
         }
-        return try parse(bytes, source: path)
+        return try parse(consume bytes, source: path)
     }
 
     /// Encodes an unsigned-byte IDX array (tests and tools write small files with it).
