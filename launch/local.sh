@@ -3,7 +3,7 @@
 #   launch/local.sh N [ddp arguments]      e.g. launch/local.sh 2 train --epochs 5
 # One BLAS thread per rank; root flags only as root; oversubscription without binding when N
 # exceeds the cores (else ranks pile onto core 0); AVX-512 OpenBLAS kernels where the CPU has
-# them and OPENBLAS_CORETYPE is unset (Debian's OpenBLAS 0.3.21 would pick AVX2 on Zen 4/5).
+# them (launch/blas-env.sh: Debian's OpenBLAS 0.3.21 would pick AVX2 on Zen 4/5).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 ranks=${1:?usage: launch/local.sh RANKS [ddp arguments]}
@@ -11,11 +11,8 @@ shift
 ddp=${DDP:-$here/.build/release/ddp}
 [ -x "$ddp" ] || { echo "launch/local.sh: $ddp not built; run: swift build -c release" >&2; exit 1; }
 
-if [ -z "${OPENBLAS_CORETYPE:-}" ] && grep -qw avx512f /proc/cpuinfo && grep -qw avx512bw /proc/cpuinfo \
-   && grep -qw avx512vl /proc/cpuinfo && grep -qw avx512dq /proc/cpuinfo; then
-  export OPENBLAS_CORETYPE=SkylakeX
-fi
-export OPENBLAS_NUM_THREADS=1 SWIFT_BACKTRACE=enable=no
+source "$here/launch/blas-env.sh"
+export SWIFT_BACKTRACE=enable=no
 
 flags=(-np "$ranks" --quiet -x OPENBLAS_NUM_THREADS -x SWIFT_BACKTRACE)
 [ -n "${OPENBLAS_CORETYPE:-}" ] && flags+=(-x OPENBLAS_CORETYPE)
