@@ -12,12 +12,16 @@ public final class Conv2D: Layer {
     var biasGradient: UnsafeMutablePointer<Float>!
     /// One sample's im2col matrix (C*K*K, Ho*Wo), reused for every sample and in backward.
     let columns: FloatBuffer
+    /// Ho*Wo ones: the bias gradient is dy times this.
+    let ones: FloatBuffer
 
     public init(geometry: ConvGeometry, filters: Int, activation: Dense.Activation) {
         self.geometry = geometry
         self.filters = filters
         self.activation = activation
         self.columns = FloatBuffer(count: geometry.patchSize * geometry.outPixels)
+        self.ones = FloatBuffer(count: geometry.outPixels)
+        for i in 0..<ones.count { ones[i] = 1 }
     }
 
     public var inputSize: Int { geometry.channels * geometry.height * geometry.width }
@@ -53,7 +57,7 @@ public final class Conv2D: Layer {
                  a: weight, lda: patch, b: columns.pointer, ldb: pixels, beta: 1, c: out, ldc: pixels)
         }
         if activation == .relu {
-            for i in 0..<(batch * outputSize) where y[i] < 0 { y[i] = 0 }
+            applyReLU(y, count: batch * outputSize)
         }
     }
 
@@ -62,7 +66,7 @@ public final class Conv2D: Layer {
                          inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {
         let (patch, pixels) = (geometry.patchSize, geometry.outPixels)
         if activation == .relu {
-            for i in 0..<(batch * outputSize) where y[i] <= 0 { dy[i] = 0 }
+            maskReLUGradient(dy, output: y, count: batch * outputSize)
         }
         for n in 0..<batch {
             let g = dy + n * outputSize
@@ -70,11 +74,9 @@ public final class Conv2D: Layer {
             // dW (F, CKK) += dy_n (F, HoWo) cols^T (HoWo, CKK)
             gemm(transposeA: false, transposeB: true, m: filters, n: patch, k: pixels,
                  a: g, lda: pixels, b: columns.pointer, ldb: pixels, beta: 1, c: weightGradient, ldc: patch)
-            for f in 0..<filters {
-                var sum: Float = 0
-                for p in 0..<pixels { sum += g[f * pixels + p] }
-                biasGradient[f] += sum
-            }
+            // db (F) += dy_n (F, HoWo) 1: a serial float sum per filter was a fifth of the CNN's step.
+            gemm(transposeA: false, transposeB: false, m: filters, n: 1, k: pixels,
+                 a: g, lda: pixels, b: ones.pointer, ldb: 1, beta: 1, c: biasGradient, ldc: 1)
             if let dx {
                 // dcols (CKK, HoWo) = W^T (CKK, F) dy_n (F, HoWo), then scatter back to the image.
                 gemm(transposeA: true, transposeB: false, m: patch, n: pixels, k: filters,

@@ -45,7 +45,7 @@ public final class Dense: Layer {
         gemm(transposeA: false, transposeB: true, m: batch, n: outputSize, k: inputSize,
              a: x, lda: inputSize, b: weight, ldb: inputSize, beta: 1, c: y, ldc: outputSize)
         if activation == .relu {
-            for i in 0..<(batch * outputSize) where y[i] < 0 { y[i] = 0 }
+            applyReLU(y, count: batch * outputSize)
         }
     }
 
@@ -54,7 +54,7 @@ public final class Dense: Layer {
                          inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {
         if activation == .relu {
             // d relu: pass where the output was positive.
-            for i in 0..<(batch * outputSize) where y[i] <= 0 { dy[i] = 0 }
+            maskReLUGradient(dy, output: y, count: batch * outputSize)
         }
         // dW (O, I) += dy^T (O, N) x (N, I)
         gemm(transposeA: true, transposeB: false, m: outputSize, n: inputSize, k: batch,

@@ -30,6 +30,12 @@ public struct ConvGeometry: Equatable, Sendable {
     }
 
     public var patchSize: Int { channels * kernel * kernel }
+
+    /// With stride 1: the output columns ox whose input column ox + kj - padLeft lies inside the image.
+    @inline(__always)
+    func insideColumns(_ kj: Int) -> (lo: Int, hi: Int) {
+        (max(padLeft - kj, 0), min(width + padLeft - kj, outWidth))
+    }
     public var outPixels: Int { outHeight * outWidth }
 }
 
@@ -49,6 +55,14 @@ func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, into columns: Unsa
                         continue
                     }
                     let line = plane + y * g.width
+                    if g.stride == 1 {
+                        // One contiguous run of the image line, zeros where the kernel hangs over the edge.
+                        let (lo, hi) = g.insideColumns(kj)
+                        out.update(repeating: 0, count: lo)
+                        if hi > lo { out.advanced(by: lo).update(from: line + lo + kj - g.padLeft, count: hi - lo) }
+                        out.advanced(by: max(hi, lo)).update(repeating: 0, count: g.outWidth - max(hi, lo))
+                        continue
+                    }
                     for ox in 0..<g.outWidth {
                         let x = ox * g.stride + kj - g.padLeft
                         out[ox] = x >= 0 && x < g.width ? line[x] : 0
@@ -73,6 +87,12 @@ func col2im(_ columns: UnsafePointer<Float>, _ g: ConvGeometry, addingInto image
                     guard y >= 0 && y < g.height else { continue }
                     let line = plane + y * g.width
                     let source = row + oy * g.outWidth
+                    if g.stride == 1 {
+                        let (lo, hi) = g.insideColumns(kj)
+                        let target = line + kj - g.padLeft
+                        for ox in lo..<max(hi, lo) { target[ox] += source[ox] }
+                        continue
+                    }
                     for ox in 0..<g.outWidth {
                         let x = ox * g.stride + kj - g.padLeft
                         if x >= 0 && x < g.width { line[x] += source[ox] }
