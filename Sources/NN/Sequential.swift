@@ -23,6 +23,8 @@ public final class Sequential {
     }
 
     public var inputSize: Int { layers[0].inputSize }
+    /// Floats of activation one sample needs, input included (what `reserve` multiplies by the batch).
+    public var activationsPerSample: Int { inputSize + layers.reduce(0) { $0 + $1.outputSize } }
     public var outputSize: Int { layers[layers.count - 1].outputSize }
 
     /// Makes every buffer: activations for batches up to `batch` (evaluation may use more than

@@ -42,7 +42,10 @@ public final class Trainer {
         self.data = data
         self.model = model
         let settings = config.settings
-        let capacity = max(config.batchPerRank, settings.evalBatch)
+        // Evaluation runs forward only, in chunks of --eval-batch, but no chunk's activations may
+        // exceed 32 MB: the seed CNN at 1000 samples would hold 110 MB of them (the peak-memory target).
+        let evaluationLimit = max(1, (32 << 20) / (4 * model.activationsPerSample))
+        let capacity = max(config.batchPerRank, min(settings.evalBatch, evaluationLimit))
         model.reserve(batch: capacity, trainingBatch: config.batchPerRank)
         labels = .allocate(capacity: capacity)
         parameters = FloatBuffer(count: model.layout.count)
