@@ -7,6 +7,8 @@ public protocol Communicator: AnyObject {
     var size: Int { get }
     /// The host this rank runs on (for timing tables and traces).
     var hostName: String { get }
+    /// Whether a collective may be issued from a thread other than the main one (never concurrently).
+    var allowsCollectivesOffMainThread: Bool { get }
 
     /// In-place elementwise sum over ranks.
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>)

@@ -5,6 +5,7 @@ public final class LocalCommunicator: Communicator {
     public let rank = 0
     public let size = 1
     public let hostName: String
+    public let allowsCollectivesOffMainThread = true
 
     public init() {
         hostName = ProcessInfo.processInfo.hostName

@@ -6,13 +6,17 @@ public final class MPICommunicator: Communicator {
     public let rank: Int
     public let size: Int
     public let hostName: String
+    /// SERIALIZED was granted: one thread at a time may call MPI, so an allreduce may run on a
+    /// worker thread while the main thread does other work (BackgroundAllreduce).
+    public let allowsCollectivesOffMainThread: Bool
     private let world: MPI_Comm
     private var finalized = false
 
     public init() throws {
         var provided: Int32 = 0
-        // FUNNELED: only the main thread calls MPI.
-        try MPIError.check(MPI_Init_thread(nil, nil, Int32(MPI_THREAD_FUNNELED), &provided), "MPI_Init_thread")
+        // SERIALIZED: MPI calls never overlap, but the step's allreduce may come from a worker thread.
+        try MPIError.check(MPI_Init_thread(nil, nil, Int32(MPI_THREAD_SERIALIZED), &provided), "MPI_Init_thread")
+        allowsCollectivesOffMainThread = provided >= Int32(MPI_THREAD_SERIALIZED)
         world = cmpi_comm_world()
         var r: Int32 = 0, s: Int32 = 0
         try MPIError.check(MPI_Comm_rank(world, &r), "MPI_Comm_rank")

@@ -39,6 +39,7 @@ extension Trainer {
     /// Mean loss over the first `samples` training samples (sharded over ranks, allreduced), with
     /// the gradient sum left in the reduction buffer.
     private func lossAndGradient(samples: Int) -> Double {
+        prefetched = nil  // this overwrites the model's input
         reduction.zero()
         let tail = reduction.pointer + model.layout.count
         let total = min(samples, data.train.count)

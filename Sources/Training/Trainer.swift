@@ -35,6 +35,10 @@ public final class Trainer {
     var noiseScale: GradientNoiseScale
     /// Two different batch sizes exist only with several ranks or accumulation.
     let measuresNoiseScale: Bool
+    /// With --overlap: the allreduce runs on a worker thread while the next step's first
+    /// micro-batch is assembled, which then waits in `model.input` (`prefetched` says for what).
+    let background: BackgroundAllreduce?
+    var prefetched: (epoch: Int, step: Int, count: Int)?
 
     public init(config: ResolvedConfig, data: DataSplit, model: Sequential, comm: Communicator) {
         self.comm = comm
@@ -55,11 +59,14 @@ public final class Trainer {
                                              settings.optim)
         measuresNoiseScale = settings.noiseScale && (comm.size > 1 || config.accumulate > 1)
         noiseScale = GradientNoiseScale(populationSize: data.train.count)
+        background = settings.overlap && comm.size > 1 && comm.allowsCollectivesOffMainThread
+            ? BackgroundAllreduce(comm: comm) : nil
         sampler = ShardedSampler(sampleCount: data.train.count, seed: settings.seed, rank: comm.rank,
                                  ranks: comm.size, batchPerRank: config.batchPerRank, accumulation: config.accumulate)
     }
 
     deinit {
+        background?.stop()
         labels.deallocate()
     }
 
@@ -94,10 +101,13 @@ public final class Trainer {
         let classes = data.train.classes
         for micro in 0..<config.accumulate {
             var t = monotonicSeconds()
-            let n = sampler.withIndices(step: stepInEpoch, micro: micro) { indices in
-                data.train.assemble(indices: indices, normalizer: data.normalizer, into: model.input, labels: labels)
-                return indices.count
+            let n: Int
+            if micro == 0, let p = prefetched, p.epoch == sampler.epoch, p.step == stepInEpoch {
+                n = p.count
+            } else {
+                n = assemble(stepInEpoch: stepInEpoch, micro: micro)
             }
+            prefetched = nil
             var now = monotonicSeconds()
             timer.add(.data, now - t)
             guard n > 0 else { continue }
@@ -122,7 +132,19 @@ public final class Trainer {
             tail[Tail.correct.rawValue] += Float(sums.correct)
         }
         var t = monotonicSeconds()
-        comm.allreduceSum(reduction.buffer)
+        if let background {
+            background.begin(reduction.buffer)
+            if stepInEpoch + 1 < config.stepsPerEpoch {
+                let count = assemble(stepInEpoch: stepInEpoch + 1, micro: 0)
+                prefetched = (sampler.epoch, stepInEpoch + 1, count)
+                let assembled = monotonicSeconds()
+                timer.add(.data, assembled - t)
+                t = assembled
+            }
+            background.finish()  // allreduce time is what remains exposed after the prefetch
+        } else {
+            comm.allreduceSum(reduction.buffer)
+        }
         var now = monotonicSeconds()
         timer.add(.allreduce, now - t)
         t = now
@@ -145,9 +167,18 @@ public final class Trainer {
                           noiseScale: noiseScale.value)
     }
 
+    /// This rank's samples of (step, micro-batch) into the model's input; returns how many.
+    private func assemble(stepInEpoch: Int, micro: Int) -> Int {
+        sampler.withIndices(step: stepInEpoch, micro: micro) { indices in
+            data.train.assemble(indices: indices, normalizer: data.normalizer, into: model.input, labels: labels)
+            return indices.count
+        }
+    }
+
     /// Loss and accuracy over the whole training and test sets in evaluation mode, sharded over
     /// ranks (rank r takes the r-th contiguous block) with the sums allreduced in one call.
     func evaluate() -> Evaluation {
+        prefetched = nil  // evaluation overwrites the model's input
         let start = monotonicSeconds()
         var sums = [Double](repeating: 0, count: 6)
         for (k, set) in [data.train, data.test].enumerated() {

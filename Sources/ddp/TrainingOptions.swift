@@ -93,6 +93,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "A run has diverged when its step loss is not finite or this many times its first step's loss.")
     var divergenceFactor = 10.0
 
+    @Flag(inversion: .prefixedNo, help: "Run each step's allreduce on a worker thread while the next batch is assembled (needs a spare hardware thread per rank to win; see BENCHMARKS.md).")
+    var overlap = false
+
     @Flag(inversion: .prefixedNo, help: "Live progress line (default: when stdout is a terminal and CI is unset; mpirun always gives rank 0 a terminal).")
     var progress: Bool?
 
@@ -146,6 +149,7 @@ struct TrainingOptions: ParsableArguments {
         c.sharpnessSamples = sharpnessSamples
         c.sharpnessSteps = sharpnessSteps
         c.divergenceFactor = divergenceFactor
+        c.overlap = overlap
         return c
     }
 

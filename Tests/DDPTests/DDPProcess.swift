@@ -40,7 +40,8 @@ enum DDPProcess {
         if let ranks {
             guard let mpirun else { throw XCTSkip("mpirun is not installed (launch/setup.sh installs it)") }
             process.executableURL = URL(fileURLWithPath: mpirun)
-            var flags = ["-np", String(ranks), "--oversubscribe", "--bind-to", "none",
+            // --quiet as launch/local.sh: mpirun's own abort banner could otherwise split rank 0's error line.
+            var flags = ["-np", String(ranks), "--quiet", "--oversubscribe", "--bind-to", "none",
                          "-x", "OPENBLAS_NUM_THREADS", "-x", "SWIFT_BACKTRACE", "-x", "CI"]
             if getuid() == 0 { flags.append("--allow-run-as-root") }
             process.arguments = flags + [executable] + arguments

@@ -72,6 +72,16 @@ final class EquivalenceTests: XCTestCase {
         XCTAssertEqual(twoRanks.parameters["layers.0.weight"]?.count, 32 * 9)
     }
 
+    func testOverlappedAllreduceGivesTheSameParametersBitForBit() throws {
+        // The worker-thread allreduce with the next batch prefetched must not change a bit, across
+        // epoch ends (64 steps an epoch here) and mid-epoch evaluations, which invalidate the prefetch.
+        let common = ["--batch-per-rank", "32", "--evals-per-epoch", "3", "--accumulate", "2"]
+        let plain = try train(ranks: 2, common, steps: 100)
+        let overlapped = try train(ranks: 2, common + ["--overlap"], steps: 100)
+        XCTAssertEqual(overlapped.summary["param_checksum"] as? String, plain.summary["param_checksum"] as? String)
+        XCTAssertEqual(overlapped.summary["test_acc"] as? Double, plain.summary["test_acc"] as? Double)
+    }
+
     func testWithoutMPIRunsAsOneRankAndMatchesMpirunOneRank() throws {
         let plain = try train(ranks: nil, ["--batch-per-rank", "64"])
         let underMPI = try train(ranks: 1, ["--batch-per-rank", "64"])
