@@ -17,6 +17,7 @@ public protocol Communicator: AnyObject {
     func allreduceMin(_ buffer: UnsafeMutableBufferPointer<Int32>)
     /// Copies `root`'s buffer to every rank.
     func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int)
+    func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int)
     /// Every rank contributes `local` (same length on every rank); returns all of them, rank order.
     func allgather(bytes local: [UInt8]) -> [[UInt8]]
     func barrier()
@@ -27,6 +28,15 @@ public protocol Communicator: AnyObject {
 }
 
 extension Communicator {
+    /// `root`'s bytes on every rank (other ranks pass anything; the length travels first).
+    public func broadcast(bytes: [UInt8], root: Int) -> [UInt8] {
+        var length = [Double(bytes.count)]
+        length.withUnsafeMutableBytes { broadcast($0, root: root) }
+        var all = rank == root ? bytes : [UInt8](repeating: 0, count: Int(length[0]))
+        all.withUnsafeMutableBytes { broadcast($0, root: root) }
+        return all
+    }
+
     public func allgather(_ local: [Double]) -> [[Double]] {
         let bytes = local.withUnsafeBytes { Array($0) }
         return allgather(bytes: bytes).map { row in

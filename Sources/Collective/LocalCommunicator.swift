@@ -15,6 +15,7 @@ public final class LocalCommunicator: Communicator {
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) {}
     public func allreduceMin(_ buffer: UnsafeMutableBufferPointer<Int32>) {}
     public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) {}
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) {}
     public func allgather(bytes local: [UInt8]) -> [[UInt8]] { [local] }
     public func barrier() {}
     public func abort(code: Int32) -> Never { exit(code) }

@@ -48,6 +48,11 @@ public final class MPICommunicator: Communicator {
         mpiCheck(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), cmpi_float(), Int32(root), world), "MPI_Bcast")
     }
 
+    public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) {
+        guard buffer.count > 0 else { return }
+        mpiCheck(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), cmpi_byte(), Int32(root), world), "MPI_Bcast")
+    }
+
     public func allgather(bytes local: [UInt8]) -> [[UInt8]] {
         var all = [UInt8](repeating: 0, count: local.count * size)
         local.withUnsafeBufferPointer { send in

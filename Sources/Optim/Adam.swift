@@ -11,6 +11,11 @@ public final class Adam: Optimizer {
     /// First and second moment estimates, same layout as the parameters.
     public let m: FloatBuffer, v: FloatBuffer
     public private(set) var stepCount = 0
+    public var stateBuffers: [FloatBuffer] { [m, v] }
+    public var counters: [Int] {
+        get { [stepCount] }
+        set { stepCount = newValue.first ?? 0 }
+    }
 
     public init(parameterCount: Int, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
                 weightDecay: Float = 0, decoupled: Bool = false) {

@@ -12,6 +12,8 @@ public final class LARS: Optimizer {
     public let segments: [Range<Int>]
     /// Velocity, same layout as the parameters.
     public let velocity: FloatBuffer
+    public var stateBuffers: [FloatBuffer] { [velocity] }
+    public var counters: [Int] { get { [] } set {} }
 
     public init(segments: [Range<Int>], momentum: Float = 0.9, trustCoefficient: Float = 0.001, weightDecay: Float = 0) {
         var end = 0

@@ -9,6 +9,8 @@ public final class SGD: Optimizer {
     public let weightDecay: Float
     /// Velocity, same layout as the parameters.
     public let velocity: FloatBuffer
+    public var stateBuffers: [FloatBuffer] { [velocity] }
+    public var counters: [Int] { get { [] } set {} }
 
     public init(parameterCount: Int, momentum: Float, nesterov: Bool, weightDecay: Float) {
         self.momentum = momentum

@@ -94,12 +94,12 @@ public enum Benchmark {
                 }
                 comm.barrier()
             }
-            let stepTotal = Phase.allCases.filter { $0 != .evaluation }.reduce(0) { $0 + phases[$1.rawValue] }  // sum of medians
+            let stepTotal = Phase.allCases.filter { !$0.isOutsideStep }.reduce(0) { $0 + phases[$1.rawValue] }  // sum of medians
             let samplesPerSec = Double(config.globalBatch) / medianStep
             var result = BenchResult(
                 batchPerRank: batch, globalBatch: config.globalBatch, samplesPerSec: samplesPerSec,
                 medianStepSeconds: medianStep,
-                phaseSeconds: Dictionary(uniqueKeysWithValues: Phase.allCases.filter { $0 != .evaluation }.map { ($0.name, phases[$0.rawValue]) }),
+                phaseSeconds: Dictionary(uniqueKeysWithValues: Phase.allCases.filter { !$0.isOutsideStep }.map { ($0.name, phases[$0.rawValue]) }),
                 allreduceShare: phases[Phase.allreduce.rawValue] / stepTotal,
                 flopsPerRankStep: flops, achievedGflops: flops / medianStep / 1e9,
                 gemmSeconds: gemmSeconds, ceilingGflops: flops / gemmSeconds / 1e9,

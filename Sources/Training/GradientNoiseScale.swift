@@ -14,7 +14,7 @@
 // Each estimate is unbiased but noisy (and can be negative), so numerator and denominator are
 // smoothed separately by a debiased EMA, and B_simple is their ratio.
 
-public struct GradientNoiseScale: Sendable {
+public struct GradientNoiseScale: Codable, Sendable {
     /// EMA decay per step.
     public let smoothing: Double
     private var trace = 0.0

@@ -2,9 +2,11 @@
 // Fixed-size storage, no allocation while recording.
 
 public enum Phase: Int, CaseIterable, Sendable {
-    case data, forward, backward, allreduce, optimizer, evaluation
+    case data, forward, backward, allreduce, optimizer, evaluation, checkpoint
 
     public var name: String { String(describing: self) }
+    /// Evaluation and checkpoints run between steps; the rest are parts of a step.
+    public var isOutsideStep: Bool { self == .evaluation || self == .checkpoint }
 }
 
 struct EpochTiming {

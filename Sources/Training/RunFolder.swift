@@ -26,6 +26,57 @@ public final class RunFolder {
         return RunFolder(path: path)
     }
 
+    /// An existing run folder, to continue a run in (`--resume`).
+    public static func open(_ path: String) throws -> RunFolder {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+            throw ConfigError("run folder \(path) does not exist")
+        }
+        guard FileManager.default.isWritableFile(atPath: path) else { throw ConfigError("run folder \(path) is not writable") }
+        return RunFolder(path: path)
+    }
+
+    /// Writes `name` so that a crash at any moment leaves either the old file or the new one:
+    /// a temporary file, fsync, then rename over the old (the old one stays until the new is whole).
+    public func writeDurably(_ name: String, _ bytes: [UInt8]) throws {
+        let target = file(name), temporary = file(name + ".tmp")
+        let fd = Foundation.open(temporary, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        guard fd >= 0 else { throw ConfigError("cannot write \(temporary): \(String(cString: strerror(errno)))") }
+        var written = 0
+        while written < bytes.count {
+            let n = bytes.withUnsafeBytes { Foundation.write(fd, $0.baseAddress! + written, bytes.count - written) }
+            if n <= 0 {
+                let reason = String(cString: strerror(errno))
+                close(fd)
+                unlink(temporary)
+                throw ConfigError("cannot write \(temporary): \(reason) (the previous \(name) is kept)")
+            }
+            written += n
+        }
+        let synced = fsync(fd) == 0
+        close(fd)
+        guard synced, rename(temporary, target) == 0 else {
+            unlink(temporary)
+            throw ConfigError("cannot complete \(target): \(String(cString: strerror(errno))) (the previous \(name) is kept)")
+        }
+    }
+
+    /// Drops the rows of a CSV whose first column (a step) is above `step`: what a run wrote after
+    /// its last checkpoint, which the resumed run writes again.
+    public func truncateRows(_ name: String, afterStep step: Int, column: Int) throws {
+        let path = file(name)
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return }
+        var lines = text.split(separator: "\n", omittingEmptySubsequences: true).map(String.init)
+        guard !lines.isEmpty else { return }
+        let header = lines.removeFirst()
+        let kept = lines.filter { line in
+            let fields = line.split(separator: ",", omittingEmptySubsequences: false)
+            return fields.count > column && (Int(fields[column]) ?? Int.max) <= step
+        }
+        guard kept.count < lines.count else { return }
+        try write(name, Data(([header] + kept).map { $0 + "\n" }.joined().utf8))
+    }
+
     /// PREFIX/<timestamp>, with -2, -3, ... if taken.
     public static func defaultPath(prefix: String) -> String {
         let formatter = DateFormatter()

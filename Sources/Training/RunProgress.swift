@@ -2,7 +2,7 @@
 // accuracy reached the target (Shallue et al. 2018 count steps to a target), and divergence.
 // Every rank holds the same values: they come from allreduced sums.
 
-struct RunProgress {
+struct RunProgress: Codable, Sendable {
     let target: Double?
     let divergenceFactor: Float
     private(set) var last = Evaluation()

@@ -42,7 +42,7 @@ public struct RunSummary: Codable, Sendable {
 }
 
 /// Loss and accuracy over a whole set, in evaluation mode.
-public struct Evaluation: Sendable {
+public struct Evaluation: Codable, Sendable {
     public var trainLoss = 0.0, trainAcc = 0.0, testLoss = 0.0, testAcc = 0.0
     public var gap: Double { trainAcc - testAcc }
     public var lossGap: Double { testLoss - trainLoss }

@@ -26,7 +26,7 @@ struct TimingReport {
             for (epoch, timing) in epochs.enumerated() {
                 for phase in Phase.allCases {
                     let total = timing.totals[phase.rawValue]
-                    let perStep = phase == .evaluation ? total : total / Double(max(timing.steps, 1))
+                    let perStep = phase.isOutsideStep ? total : total / Double(max(timing.steps, 1))
                     lines.append("\(rank),\(hosts[rank]),\(epoch + 1),\(phase.name),"
                                  + "\(fmt(total, 6)),\(fmt(perStep, 6)),\(fmt(timing.maxima[phase.rawValue], 6))")
                 }

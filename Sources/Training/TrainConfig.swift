@@ -42,6 +42,8 @@ public struct TrainConfig: Codable, Sendable {
     public var sharpness: Double?
     public var sharpnessSamples = 10000
     public var sharpnessSteps = 10
+    /// Also checkpoint every this many steps (0: only at each epoch's end).
+    public var checkpointEvery = 0
     /// Sum gradients on a worker thread while the next batch is assembled (`--overlap`).
     public var overlap = false
     /// Stop when the step loss is not finite or exceeds this multiple of the first step's loss.

@@ -40,9 +40,10 @@ extension Trainer {
     }
 
     /// Runs training as configured. Collective: every rank calls it. Throws `TrainingFailure`.
-    /// `data`: already loaded and checked by every rank (a sweep loads it once).
+    /// `data`: already loaded and checked by every rank (a sweep loads it once). `resume`: continue
+    /// from this checkpoint in its run folder (`settings` must be the checkpoint's).
     public static func run(_ settings: TrainConfig, comm: Communicator, console: Console,
-                           data preloaded: DataSplit? = nil) throws -> RunSummary {
+                           data preloaded: DataSplit? = nil, resume: Checkpoint? = nil) throws -> RunSummary {
         let wallStart = monotonicSeconds()
         let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
         let data: DataSplit
@@ -50,28 +51,55 @@ extension Trainer {
         let config = try agreed(comm) { try ResolvedConfig(settings, ranks: comm.size, data: data) }
         let model = try agreed(comm) { try buildModel(settings, data: data) }
         // Last of the checks, so a refused run leaves no folder behind.
-        let folder = try agreed(comm) { comm.rank == 0 ? try RunFolder.create(settings.runDir) : nil }
+        let folder = try agreed(comm) { () -> RunFolder? in
+            guard comm.rank == 0 else { return nil }
+            guard let resume else { return try RunFolder.create(settings.runDir) }
+            let folder = try RunFolder.open(settings.runDir ?? ".")
+            if FileManager.default.fileExists(atPath: folder.file("summary.json")) {
+                throw ConfigError("run \(folder.path) already finished (it has summary.json); nothing to resume")
+            }
+            // Rows written after the checkpoint are written again by the resumed run.
+            try folder.truncateRows("steps.csv", afterStep: resume.state.step, column: 0)
+            try folder.truncateRows("metrics.csv", afterStep: resume.state.step, column: 1)
+            return folder
+        }
         let trainer = Trainer(config: config, data: data, model: model, comm: comm)
-        try trainer.synchronizeInitialWeights()
         let hosts = comm.allgather(comm.hostName)
-
-        try agreed(comm) { try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName)) }
+        if let resume {
+            try agreed(comm) { try trainer.restore(resume, source: folder?.file(Checkpoint.fileName) ?? "checkpoint") }
+            say("resuming \(folder?.path ?? "") at epoch \(resume.state.epoch + 1), step \(resume.state.step)")
+        } else {
+            try trainer.synchronizeInitialWeights()
+            try agreed(comm) { try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName)) }
+        }
         say(trainer.describe(hosts: hosts, runDir: folder?.path ?? ""))
 
-        var progress = RunProgress(settings: settings)
-        var step = 0
-        var trainSeconds = 0.0
-        var trainedSamples = 0
-        epochs: for epoch in 0..<config.epochs where step < config.totalSteps {
+        var progress = resume?.state.progress ?? RunProgress(settings: settings)
+        var step = resume?.state.step ?? 0
+        var trainSeconds = resume?.state.trainSeconds ?? 0
+        var trainedSamples = resume?.state.trainedSamples ?? 0
+        let startEpoch = resume?.state.epoch ?? 0
+        epochs: for epoch in startEpoch..<config.epochs where step < config.totalSteps {
             trainer.sampler.startEpoch(epoch)
-            let stepsThisEpoch = min(config.stepsPerEpoch, config.totalSteps - step)
+            let stepsThisEpoch = min(config.stepsPerEpoch, config.totalSteps - epoch * config.stepsPerEpoch)
             let evaluationPoints = config.evaluationPoints(stepsThisEpoch: stepsThisEpoch)
             var records: [Trainer.StepResult] = []
             records.reserveCapacity(stepsThisEpoch)
             var segmentSamples = 0
             var segmentStart = monotonicSeconds()
             var lastProgress = segmentStart
-            for s in 0..<stepsThisEpoch {
+            // Folds the segment so far into the totals and writes its steps (before an evaluation or a checkpoint).
+            func flush() throws {
+                trainSeconds += monotonicSeconds() - segmentStart
+                trainedSamples += segmentSamples
+                try agreed(comm) {
+                    try folder?.append("steps.csv", header: StepRow.header, lines: records.enumerated().map { i, r in
+                        StepRow(step: step - records.count + i + 1, epoch: epoch + 1, result: r).csv
+                    })
+                }
+                records.removeAll(keepingCapacity: true)
+            }
+            for s in (epoch == startEpoch ? resume?.state.stepInEpoch ?? 0 : 0)..<stepsThisEpoch {
                 let result = trainer.trainStep(step, stepInEpoch: s)
                 records.append(result)
                 segmentSamples += result.samples
@@ -82,29 +110,32 @@ extension Trainer {
                     show(progressLine(epoch: epoch, of: config.epochs, step: s + 1, of: stepsThisEpoch,
                                       samples: segmentSamples, seconds: lastProgress - segmentStart))
                 }
-                guard progress.divergedStep != nil || evaluationPoints.contains(s + 1) else { continue }
-                // End of a segment: write its steps, evaluate (unless the weights are already gone), write metrics.
+                defer { FaultInjection.check(step: step, rank: comm.rank) }
+                let evaluationDue = progress.divergedStep != nil || evaluationPoints.contains(s + 1)
+                let checkpointDue = s + 1 == stepsThisEpoch || (settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0)
+                guard evaluationDue || checkpointDue else { continue }
                 let seconds = monotonicSeconds() - segmentStart
-                trainSeconds += seconds
-                trainedSamples += segmentSamples
-                try agreed(comm) {
-                    try folder?.append("steps.csv", header: StepRow.header, lines: records.enumerated().map { i, r in
-                        StepRow(step: step - records.count + i + 1, epoch: epoch + 1, result: r).csv
-                    })
-                }
-                records.removeAll(keepingCapacity: true)
+                let samples = segmentSamples
+                try flush()
                 if let diverged = progress.divergedStep {
                     say("diverged at step \(diverged): loss \(progress.lastLoss) (first step \(progress.firstLoss ?? 0)); stopping this run")
                     trainer.timer.endEpoch()
                     break epochs
                 }
-                let evaluation = trainer.evaluate()
-                progress.record(evaluation, step: step)
-                let row = MetricsRow(epoch: Double(step) / Double(config.stepsPerEpoch), step: step, lr: result.learningRate,
-                                     evaluation: evaluation, noiseScale: result.noiseScale,
-                                     samplesPerSec: Double(segmentSamples) / seconds, seconds: monotonicSeconds() - wallStart)
-                try agreed(comm) { try folder?.append("metrics.csv", header: MetricsRow.header, lines: [row.csv]) }
-                say(row.line(epochs: config.epochs))
+                if evaluationDue {
+                    let evaluation = trainer.evaluate()
+                    progress.record(evaluation, step: step)
+                    let row = MetricsRow(epoch: Double(step) / Double(config.stepsPerEpoch), step: step, lr: result.learningRate,
+                                         evaluation: evaluation, noiseScale: result.noiseScale,
+                                         samplesPerSec: Double(samples) / seconds, seconds: monotonicSeconds() - wallStart)
+                    try agreed(comm) { try folder?.append("metrics.csv", header: MetricsRow.header, lines: [row.csv]) }
+                    say(row.line(epochs: config.epochs))
+                }
+                if checkpointDue {
+                    let next = s + 1 == stepsThisEpoch ? (epoch + 1, 0) : (epoch, s + 1)
+                    try trainer.saveCheckpoint(to: folder, epoch: next.0, stepInEpoch: next.1, step: step,
+                                               trainSeconds: trainSeconds, trainedSamples: trainedSamples, progress: progress)
+                }
                 segmentSamples = 0
                 segmentStart = monotonicSeconds()
             }

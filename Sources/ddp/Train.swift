@@ -44,6 +44,9 @@ struct Train: ParsableCommand {
     @Option(help: "Run folder (default runs/<timestamp>); an existing folder with files is refused.")
     var runDir: String?
 
+    @Option(help: "Continue a run from its checkpoint (a run folder or a checkpoint.ddp): every setting comes from the checkpoint, the run folder is the checkpoint's, and the ranks must be as many as before; other training flags are ignored.")
+    var resume: String?
+
     func validate() throws {
         try require(accumulate >= 1, "--accumulate must be at least 1 (got \(accumulate))")
         try require(globalBatch.map { $0 >= 1 } ?? true, "--global-batch must be at least 1")
@@ -69,7 +72,16 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try runCollective(blasThreads: options.blasThreads) { comm in
-            let summary = try Trainer.run(settings, comm: comm, console: .standardOutput(progress: options.showProgress))
+            var settings = self.settings
+            var checkpoint: Checkpoint?
+            if let resume {
+                checkpoint = try Trainer.loadCheckpoint(resume, comm: comm)
+                settings = checkpoint!.state.settings
+                settings.runDir = (Checkpoint.location(resume) as NSString).deletingLastPathComponent
+                if settings.runDir?.isEmpty ?? true { settings.runDir = "." }
+            }
+            let summary = try Trainer.run(settings, comm: comm, console: .standardOutput(progress: options.showProgress),
+                                          resume: checkpoint)
             // Every rank knows (the loss is allreduced); rank 0 says it.
             if summary.diverged {
                 if comm.rank == 0 {

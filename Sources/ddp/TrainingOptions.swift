@@ -93,6 +93,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "A run has diverged when its step loss is not finite or this many times its first step's loss.")
     var divergenceFactor = 10.0
 
+    @Option(help: "Also write checkpoint.ddp every N optimizer steps (it is always written at each epoch's end).")
+    var checkpointEvery = 0
+
     @Flag(inversion: .prefixedNo, help: "Run each step's allreduce on a worker thread while the next batch is assembled (needs a spare hardware thread per rank to win; see BENCHMARKS.md).")
     var overlap = false
 
@@ -113,6 +116,7 @@ struct TrainingOptions: ParsableArguments {
         try require(target.map { $0 > 0 && $0 <= 1 } ?? true, "--target is a test accuracy in (0, 1]")
         try require(sharpness.map { $0 > 0 && $0.isFinite } ?? true, "--sharpness must be positive, e.g. 1e-3")
         try require(sharpnessSamples >= 1 && sharpnessSteps >= 1, "--sharpness-samples and --sharpness-steps must be at least 1")
+        try require(checkpointEvery >= 0, "--checkpoint-every must be 0 (epoch ends only) or more")
         try require(divergenceFactor > 1, "--divergence-factor must be more than 1")
         try require(!hidden.isEmpty && hidden.allSatisfy { $0 >= 1 }, "--hidden widths must be at least 1")
         try require(decayEpochs.allSatisfy { $0 >= 0 }, "--decay-epochs must be 0 or more")
@@ -150,6 +154,7 @@ struct TrainingOptions: ParsableArguments {
         c.sharpnessSteps = sharpnessSteps
         c.divergenceFactor = divergenceFactor
         c.overlap = overlap
+        c.checkpointEvery = checkpointEvery
         return c
     }
 

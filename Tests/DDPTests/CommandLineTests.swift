@@ -15,7 +15,7 @@ final class CommandLineTests: XCTestCase {
         XCTAssertTrue(outcome.stdout.contains("epoch 2/2"), outcome.stdout)
         XCTAssertTrue(outcome.stdout.contains("straggler: rank"), outcome.stdout)
 
-        for file in ["config.json", "metrics.csv", "steps.csv", "timing.csv", "model.safetensors", "summary.json"] {
+        for file in ["config.json", "metrics.csv", "steps.csv", "timing.csv", "model.safetensors", "summary.json", "checkpoint.ddp"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: dir + "/" + file), file)
         }
         let metrics = try String(contentsOfFile: dir + "/metrics.csv", encoding: .utf8).split(separator: "\n")
@@ -42,7 +42,7 @@ final class CommandLineTests: XCTestCase {
 
         let timing = try String(contentsOfFile: dir + "/timing.csv", encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(timing[0], "rank,host,epoch,phase,total_seconds,mean_per_step,max_per_step")
-        XCTAssertEqual(timing.count, 1 + 2 * 2 * 6, "2 ranks x 2 epochs x 6 phases")
+        XCTAssertEqual(timing.count, 1 + 2 * 2 * 7, "2 ranks x 2 epochs x 7 phases (evaluation and checkpoint included)")
         XCTAssertEqual(Set(timing.dropFirst().map { $0.split(separator: ",")[0] }), ["0", "1"])
 
         let config = try DDPProcess.json(dir + "/config.json")

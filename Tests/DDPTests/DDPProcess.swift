@@ -31,9 +31,9 @@ enum DDPProcess {
     }
 
     /// `ddp args` under `mpirun -np ranks` (nil: without mpirun).
-    static func run(_ arguments: [String], ranks: Int? = nil) throws -> Outcome {
+    static func run(_ arguments: [String], ranks: Int? = nil, environment extra: [String: String] = [:]) throws -> Outcome {
         let process = Process()
-        var environment = ProcessInfo.processInfo.environment
+        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         environment["OPENBLAS_NUM_THREADS"] = "1"
         environment["SWIFT_BACKTRACE"] = "enable=no"
         environment["CI"] = "true"

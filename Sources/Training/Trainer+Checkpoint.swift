@@ -1,0 +1,73 @@
+// Taking and restoring checkpoints. Every rank holds the same state (the parameters are checked
+// identical at the end, the optimizer's state follows from them), so rank 0 writes the file,
+// and on resume rank 0 reads it and broadcasts its bytes: the run folder need not be shared.
+import Collective
+import Foundation
+import Tensor
+
+extension Trainer {
+    func checkpoint(epoch: Int, stepInEpoch: Int, step: Int, trainSeconds: Double, trainedSamples: Int,
+                    progress: RunProgress) -> Checkpoint {
+        let arrays = [parameters.array] + optimizer.stateBuffers.map(\.array)
+        let state = CheckpointState(
+            settings: config.settings, configHash: Checkpoint.configHash(config.settings), ranks: comm.size,
+            layoutHash: Checksum.hex(layout.hash), epoch: epoch, stepInEpoch: stepInEpoch, step: step,
+            trainSeconds: trainSeconds, trainedSamples: trainedSamples, progress: progress, noiseScale: noiseScale,
+            optimizerCounters: optimizer.counters, arrayLengths: arrays.map(\.count))
+        return Checkpoint(state: state, arrays: arrays)
+    }
+
+    /// Rank 0 writes the checkpoint durably; never from weights that are not all finite, so the
+    /// last good checkpoint survives a numerical fault. Collective.
+    func saveCheckpoint(to folder: RunFolder?, epoch: Int, stepInEpoch: Int, step: Int, trainSeconds: Double,
+                        trainedSamples: Int, progress: RunProgress) throws {
+        guard sumOfSquares(parameters.pointer, count: parameters.count).isFinite else { return }
+        let start = monotonicSeconds()
+        try agreed(comm) {
+            guard let folder else { return }
+            let file = checkpoint(epoch: epoch, stepInEpoch: stepInEpoch, step: step, trainSeconds: trainSeconds,
+                                  trainedSamples: trainedSamples, progress: progress)
+            try folder.writeDurably(Checkpoint.fileName, try file.encode())
+        }
+        timer.addOutsideStep(.checkpoint, monotonicSeconds() - start)
+    }
+
+    /// Loads the parameters and optimizer state; refuses a checkpoint of another model or run.
+    func restore(_ checkpoint: Checkpoint, source: String) throws {
+        let state = checkpoint.state
+        guard state.layoutHash == Checksum.hex(layout.hash) else {
+            throw ConfigError("checkpoint \(source) is of another model (layout \(state.layoutHash), this run builds \(Checksum.hex(layout.hash)))")
+        }
+        let buffers = [parameters] + optimizer.stateBuffers
+        guard checkpoint.arrays.count == buffers.count, zip(checkpoint.arrays, buffers).allSatisfy({ $0.count == $1.count }) else {
+            throw ConfigError("checkpoint \(source) holds optimizer state of another shape (was it made with another --optimizer?)")
+        }
+        for (array, buffer) in zip(checkpoint.arrays, buffers) {
+            array.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: array.count) }
+        }
+        optimizer.counters = state.optimizerCounters
+        noiseScale = state.noiseScale
+    }
+
+    /// Reads `path` on rank 0 and hands every rank the same checkpoint; an unreadable or damaged
+    /// file is one error from rank 0.
+    public static func loadCheckpoint(_ path: String, comm: Communicator) throws -> Checkpoint {
+        let bytes = try agreed(comm) { () -> [UInt8] in
+            guard comm.rank == 0 else { return [] }
+            let file = Checkpoint.location(path)
+            guard let data = FileManager.default.contents(atPath: file) else {
+                throw ConfigError("cannot read checkpoint \(file) (missing or unreadable)")
+            }
+            return [UInt8](data)
+        }
+        let shared = comm.broadcast(bytes: bytes, root: 0)
+        return try agreed(comm) {
+            let checkpoint = try Checkpoint.decode(shared, source: Checkpoint.location(path))
+            guard checkpoint.state.ranks == comm.size else {
+                throw ConfigError("the checkpoint was made by \(checkpoint.state.ranks) ranks and this launch has \(comm.size): "
+                                  + "the data each rank takes would change, so resume with -np \(checkpoint.state.ranks)")
+            }
+            return checkpoint
+        }
+    }
+}

@@ -1,0 +1,87 @@
+// Nothing lost: a rank killed mid-run ends the job at once, and the run resumed from its last
+// checkpoint ends with the same parameters, bit for bit, as the run that was never interrupted,
+// with metrics.csv and steps.csv continuing without a duplicate row. Damaged checkpoints are
+// one clear error.
+import Foundation
+import XCTest
+
+final class ResumeTests: XCTestCase {
+    // 4096 synthetic samples / (2 ranks x 64) = 32 steps an epoch; checkpoints every 10 steps and
+    // at epoch ends; evaluations twice an epoch.
+    let flags = ["--data", "synthetic", "--steps", "100", "--batch-per-rank", "64", "--checkpoint-every", "10",
+                 "--evals-per-epoch", "2", "--optimizer", "adam"]
+
+    func rows(_ path: String) throws -> [[String]] {
+        try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+    }
+
+    func testKilledRankEndsTheJobAndResumeMatchesTheUninterruptedRun() throws {
+        let whole = DDPProcess.temporaryFolder("whole"), cut = DDPProcess.temporaryFolder("cut")
+        let uninterrupted = try DDPProcess.run(["train"] + flags + ["--run-dir", whole], ranks: 2)
+        XCTAssertEqual(uninterrupted.status, 0, uninterrupted.all)
+
+        // Rank 1 SIGKILLs itself after step 45: the last checkpoint is step 40's.
+        let start = Date()
+        let killed = try DDPProcess.run(["train"] + flags + ["--run-dir", cut], ranks: 2, environment: ["DDP_FAULT": "kill:45:1"])
+        XCTAssertNotEqual(killed.status, 0)
+        XCTAssertLessThan(Date().timeIntervalSince(start), 10 + 5, "the job ends promptly (training itself takes a few seconds)")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: cut + "/summary.json"))
+
+        let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 2)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertTrue(resumed.stdout.contains("resuming \(cut) at epoch 2, step 40"), resumed.stdout)
+
+        let a = try DDPProcess.json(whole + "/summary.json"), b = try DDPProcess.json(cut + "/summary.json")
+        XCTAssertEqual(b["param_checksum"] as? String, a["param_checksum"] as? String, "bit-identical to the uninterrupted run")
+        XCTAssertEqual(b["test_acc"] as? Double, a["test_acc"] as? Double)
+        XCTAssertEqual(b["gns"] as? Double, a["gns"] as? Double, "the noise-scale EMA is part of the checkpoint")
+
+        // Every step once, and the metrics rows equal but for the timing columns.
+        XCTAssertEqual(try rows(cut + "/steps.csv").map { $0[0] }, (1...100).map(String.init))
+        XCTAssertEqual(try rows(cut + "/steps.csv").map { $0[3] }, try rows(whole + "/steps.csv").map { $0[3] }, "losses")
+        let timing = 10  // samples_per_sec, seconds follow it
+        XCTAssertEqual(try rows(cut + "/metrics.csv").map { Array($0.prefix(timing)) },
+                       try rows(whole + "/metrics.csv").map { Array($0.prefix(timing)) })
+    }
+
+    func testResumeRefusesAnotherRankCountAndAFinishedRun() throws {
+        let dir = DDPProcess.temporaryFolder("ranks")
+        XCTAssertEqual(try DDPProcess.run(["train", "--data", "synthetic", "--steps", "40", "--run-dir", dir], ranks: 2).status, 0)
+        let finished = try DDPProcess.run(["train", "--resume", dir], ranks: 2)
+        XCTAssertNotEqual(finished.status, 0)
+        XCTAssertEqual(finished.errorLines.count, 1, finished.all)
+        XCTAssertTrue(finished.all.contains("already finished"), finished.all)
+
+        try FileManager.default.removeItem(atPath: dir + "/summary.json")
+        let fewer = try DDPProcess.run(["train", "--resume", dir], ranks: 1)
+        XCTAssertNotEqual(fewer.status, 0)
+        XCTAssertEqual(fewer.errorLines.count, 1, fewer.all)
+        XCTAssertTrue(fewer.all.contains("resume with -np 2"), fewer.all)
+    }
+
+    func testDamagedCheckpointsAreOneClearError() throws {
+        let dir = DDPProcess.temporaryFolder("damaged")
+        XCTAssertEqual(try DDPProcess.run(["train", "--data", "synthetic", "--steps", "40", "--run-dir", dir], ranks: 2).status, 0)
+        try FileManager.default.removeItem(atPath: dir + "/summary.json")
+        let good = try Data(contentsOf: URL(fileURLWithPath: dir + "/checkpoint.ddp"))
+        var flipped = good
+        flipped[good.count / 2] ^= 0x40
+        let cases: [(String, Data, String)] = [
+            ("truncated", good.prefix(good.count - 100), "corrupt or truncated"),
+            ("flipped", flipped, "corrupt or truncated"),
+            ("foreign", Data("model weights, honestly".utf8), "not a swift-ddp checkpoint"),
+            ("empty", Data(), "not a swift-ddp checkpoint"),
+        ]
+        for (name, bytes, message) in cases {
+            try bytes.write(to: URL(fileURLWithPath: dir + "/checkpoint.ddp"))
+            let outcome = try DDPProcess.run(["train", "--resume", dir], ranks: 2)
+            XCTAssertNotEqual(outcome.status, 0, name)
+            XCTAssertEqual(outcome.errorLines.count, 1, "\(name): \(outcome.all)")
+            XCTAssertTrue(outcome.all.contains(message), "\(name): \(outcome.all)")
+        }
+        let missing = try DDPProcess.run(["train", "--resume", dir + "/nothing-here"], ranks: 2)
+        XCTAssertEqual(missing.errorLines.count, 1, missing.all)
+        XCTAssertTrue(missing.all.contains("cannot read checkpoint"), missing.all)
+    }
+}
