@@ -12,10 +12,30 @@ struct RunProgress: Codable, Sendable {
     private(set) var firstLoss: Float?
     private(set) var lastLoss: Float = 0
     private(set) var divergedStep: Int?
+    /// Set when the run stopped on a NaN or infinite loss or gradient: the first rank that had one.
+    private(set) var nonFiniteRank: Int?
+    /// Steps skipped for a non-finite loss or gradient under --on-nan skip.
+    private(set) var skippedSteps = 0
+    let skipsNonFinite: Bool
 
     init(settings: TrainConfig) {
         target = settings.target
         divergenceFactor = Float(settings.divergenceFactor)
+        skipsNonFinite = settings.onNaN == .skip
+    }
+
+    /// A step's result: a non-finite one is skipped or stops the run; otherwise its loss is observed.
+    mutating func observe(_ result: Trainer.StepResult, step: Int) {
+        if let rank = result.nonFiniteRank {
+            if skipsNonFinite {
+                skippedSteps += 1
+            } else if divergedStep == nil {
+                nonFiniteRank = rank
+                divergedStep = step
+            }
+            return
+        }
+        observe(loss: result.lossMean, step: step)
     }
 
     /// A step's mean loss: diverged when it is not finite or has grown `divergenceFactor`-fold.

@@ -29,6 +29,10 @@ public struct RunSummary: Codable, Sendable {
     public var stepsToTarget: Int?
     public var diverged: Bool
     public var divergedStep: Int?
+    /// The first rank with a NaN or infinite loss or gradient, when that stopped the run.
+    public var nonFiniteRank: Int?
+    /// Steps whose update was skipped under --on-nan skip.
+    public var skippedSteps: Int
     /// Gradient noise scale B_simple at the end (McCandlish et al. 2018), if measured.
     public var gns: Double?
     /// Keskar et al. (2017) sharpness in percent, if measured (--sharpness).

@@ -42,6 +42,8 @@ public struct TrainConfig: Codable, Sendable {
     public var sharpness: Double?
     public var sharpnessSamples = 10000
     public var sharpnessSteps = 10
+    /// What a NaN or infinite loss or gradient does: stop the run, or skip that step's update.
+    public var onNaN = NaNPolicy.stop
     /// Also checkpoint every this many steps (0: only at each epoch's end).
     public var checkpointEvery = 0
     /// Sum gradients on a worker thread while the next batch is assembled (`--overlap`).
@@ -57,6 +59,10 @@ public struct TrainConfig: Codable, Sendable {
     public var ruleName: String {
         (optimizer == .lars ? "lars+" : "") + lrScaling.rawValue + (warmupEpochs > 0 ? "+warmup" : "")
     }
+}
+
+public enum NaNPolicy: String, Codable, CaseIterable, Sendable {
+    case stop, skip
 }
 
 public struct ConfigError: Error, CustomStringConvertible {

@@ -27,7 +27,12 @@ extension Trainer {
             guard let folder else { return }
             let file = checkpoint(epoch: epoch, stepInEpoch: stepInEpoch, step: step, trainSeconds: trainSeconds,
                                   trainedSamples: trainedSamples, progress: progress)
-            try folder.writeDurably(Checkpoint.fileName, try file.encode())
+            let bytes = try file.encode()
+            if FaultInjection.due(.torn, step: step, rank: comm.rank) {
+                try? Data(bytes.prefix(bytes.count / 2)).write(to: URL(fileURLWithPath: folder.file(Checkpoint.fileName + ".tmp")))
+                kill(getpid(), SIGKILL)
+            }
+            try folder.writeDurably(Checkpoint.fileName, bytes)
         }
         timer.addOutsideStep(.checkpoint, monotonicSeconds() - start)
     }

@@ -104,7 +104,7 @@ extension Trainer {
                 records.append(result)
                 segmentSamples += result.samples
                 step += 1
-                progress.observe(loss: result.lossMean, step: step)
+                progress.observe(result, step: step)
                 if comm.rank == 0, let show = console.progress, monotonicSeconds() - lastProgress > 0.25 {
                     lastProgress = monotonicSeconds()
                     show(progressLine(epoch: epoch, of: config.epochs, step: s + 1, of: stepsThisEpoch,
@@ -118,7 +118,11 @@ extension Trainer {
                 let samples = segmentSamples
                 try flush()
                 if let diverged = progress.divergedStep {
-                    say("diverged at step \(diverged): loss \(progress.lastLoss) (first step \(progress.firstLoss ?? 0)); stopping this run")
+                    if let rank = progress.nonFiniteRank {
+                        say("non-finite loss or gradient at step \(diverged) on rank \(rank); the update was not applied; stopping this run")
+                    } else {
+                        say("diverged at step \(diverged): loss \(progress.lastLoss) (first step \(progress.firstLoss ?? 0)); stopping this run")
+                    }
                     trainer.timer.endEpoch()
                     break epochs
                 }
@@ -127,7 +131,8 @@ extension Trainer {
                     progress.record(evaluation, step: step)
                     let row = MetricsRow(epoch: Double(step) / Double(config.stepsPerEpoch), step: step, lr: result.learningRate,
                                          evaluation: evaluation, noiseScale: result.noiseScale,
-                                         samplesPerSec: Double(samples) / seconds, seconds: monotonicSeconds() - wallStart)
+                                         samplesPerSec: Double(samples) / seconds, seconds: monotonicSeconds() - wallStart,
+                                         skippedSteps: progress.skippedSteps)
                     try agreed(comm) { try folder?.append("metrics.csv", header: MetricsRow.header, lines: [row.csv]) }
                     say(row.line(epochs: config.epochs))
                 }
@@ -166,6 +171,7 @@ extension Trainer {
             trainLoss: evaluation.trainLoss, testLoss: evaluation.testLoss, lossGap: evaluation.lossGap,
             bestTestAcc: progress.bestTestAcc, target: settings.target, stepsToTarget: progress.stepsToTarget,
             diverged: progress.divergedStep != nil, divergedStep: progress.divergedStep,
+            nonFiniteRank: progress.nonFiniteRank, skippedSteps: progress.skippedSteps,
             gns: trainer.noiseScale.value, sharpness: sharpness,
             samplesPerSec: Double(trainedSamples) / max(trainSeconds, 1e-9),
             trainSeconds: trainSeconds, wallSeconds: monotonicSeconds() - wallStart,
@@ -231,17 +237,18 @@ struct ConfigRecord: Encodable {
 }
 
 struct MetricsRow {
-    static let header = "epoch,step,lr,train_loss,train_acc,test_loss,test_acc,gap,loss_gap,gns,samples_per_sec,seconds"
+    static let header = "epoch,step,lr,train_loss,train_acc,test_loss,test_acc,gap,loss_gap,gns,samples_per_sec,seconds,skipped_steps"
     /// Fractional when there are several evaluations per epoch.
     let epoch: Double, step: Int, lr: Float
     let evaluation: Evaluation
     let noiseScale: Double?
     let samplesPerSec: Double, seconds: Double
+    let skippedSteps: Int
 
     var csv: String {
         let e = evaluation
         return "\(epochLabel(epoch)),\(step),\(lr),\(fmt(e.trainLoss, 6)),\(fmt(e.trainAcc, 6)),\(fmt(e.testLoss, 6)),\(fmt(e.testAcc, 6)),"
-            + "\(fmt(e.gap, 6)),\(fmt(e.lossGap, 6)),\(noiseScale.map { fmt($0, 2) } ?? ""),\(fmt(samplesPerSec, 1)),\(fmt(seconds, 3))"
+            + "\(fmt(e.gap, 6)),\(fmt(e.lossGap, 6)),\(noiseScale.map { fmt($0, 2) } ?? ""),\(fmt(samplesPerSec, 1)),\(fmt(seconds, 3)),\(skippedSteps)"
     }
 
     /// The console line for this evaluation.

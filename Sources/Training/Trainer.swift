@@ -19,6 +19,8 @@ public final class Trainer {
         case samples, loss, correct
         /// Sums over ranks of |g_r|^2 and 1/b_r for the first micro-batch, and how many ranks had one.
         case smallSquaredNorm, smallInverseBatch, smallContributors
+        /// Ranks whose loss or first micro-batch gradient was NaN or infinite this step.
+        case nonFinite
     }
 
     let comm: Communicator
@@ -39,6 +41,8 @@ public final class Trainer {
     /// micro-batch is assembled, which then waits in `model.input` (`prefetched` says for what).
     let background: BackgroundAllreduce?
     var prefetched: (epoch: Int, step: Int, count: Int)?
+    /// This rank's own part of Tail.nonFinite in the current step.
+    var localNonFinite = false
 
     public init(config: ResolvedConfig, data: DataSplit, model: Sequential, comm: Communicator) {
         self.comm = comm
@@ -92,11 +96,14 @@ public final class Trainer {
         var learningRate: Float
         /// B_simple after this step, once defined.
         var noiseScale: Double?
+        /// The lowest rank whose loss or gradient was not finite; the update was not applied.
+        var nonFiniteRank: Int?
     }
 
     /// One optimizer step (0-based global index `step`, `stepInEpoch` within the epoch's permutation).
     func trainStep(_ step: Int, stepInEpoch: Int) -> StepResult {
         reduction.zero()
+        localNonFinite = false
         let tail = reduction.pointer + model.layout.count
         let classes = data.train.classes
         for micro in 0..<config.accumulate {
@@ -108,6 +115,9 @@ public final class Trainer {
                 n = assemble(stepInEpoch: stepInEpoch, micro: micro)
             }
             prefetched = nil
+            if micro == 0 && n > 0 && FaultInjection.current != nil && FaultInjection.due(.nan, step: step + 1, rank: comm.rank) {
+                model.input[0] = .nan
+            }
             var now = monotonicSeconds()
             timer.add(.data, now - t)
             guard n > 0 else { continue }
@@ -127,6 +137,10 @@ public final class Trainer {
                 tail[Tail.smallContributors.rawValue] = 1
             }
             timer.add(.backward, monotonicSeconds() - t)
+            if !sums.loss.isFinite || !tail[Tail.smallSquaredNorm.rawValue].isFinite {
+                tail[Tail.nonFinite.rawValue] = 1
+                localNonFinite = true
+            }
             tail[Tail.samples.rawValue] += Float(n)
             tail[Tail.loss.rawValue] += Float(sums.loss)
             tail[Tail.correct.rawValue] += Float(sums.correct)
@@ -149,6 +163,15 @@ public final class Trainer {
         timer.add(.allreduce, now - t)
         t = now
         let samples = tail[Tail.samples.rawValue]
+        if tail[Tail.nonFinite.rawValue] != 0 {
+            // Every rank sees the same count, so all take this path; one more collective finds who.
+            // The update is not applied: the weights (and the last checkpoint) stay finite.
+            let local = localNonFinite
+            let rank = comm.firstFailingRank(local) ?? 0
+            timer.endStep()
+            return StepResult(samples: Int(samples), lossMean: .nan, accuracy: 0, learningRate: config.schedule.rate(at: step),
+                              noiseScale: noiseScale.value, nonFiniteRank: rank)
+        }
         let contributors = Double(tail[Tail.smallContributors.rawValue])
         if contributors > 0 {
             let big = sumOfSquares(reduction.pointer, count: model.layout.count) / (Double(samples) * Double(samples))

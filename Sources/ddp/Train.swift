@@ -84,8 +84,11 @@ struct Train: ParsableCommand {
                                           resume: checkpoint)
             // Every rank knows (the loss is allreduced); rank 0 says it.
             if summary.diverged {
-                if comm.rank == 0 {
-                    writeError("training diverged at step \(summary.divergedStep ?? summary.steps) (loss not finite or over "
+                if comm.rank == 0, let rank = summary.nonFiniteRank {
+                    writeError("non-finite loss or gradient at step \(summary.divergedStep ?? summary.steps) on rank \(rank); the update "
+                               + "was not applied and the last checkpoint in \(summary.runDir) holds finite weights (--on-nan skip skips such steps)")
+                } else if comm.rank == 0 {
+                    writeError("training diverged at step \(summary.divergedStep ?? summary.steps) (loss over "
                                + "\(options.divergenceFactor)x its first value); results so far are in \(summary.runDir)")
                 }
                 throw ExitCode.failure

@@ -9,6 +9,7 @@ import Training
 extension LRScaling: ExpressibleByArgument {}
 extension LRDecay: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
+extension NaNPolicy: ExpressibleByArgument {}
 
 /// A comma-separated list of numbers, e.g. `--hidden 256,128`.
 func parseList<T: LosslessStringConvertible>(_ text: String) throws -> [T] {
@@ -93,6 +94,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "A run has diverged when its step loss is not finite or this many times its first step's loss.")
     var divergenceFactor = 10.0
 
+    @Option(help: "A NaN or infinite loss or gradient: stop (naming the step and rank) or skip that step's update (counted in metrics.csv).")
+    var onNan = NaNPolicy.stop
+
     @Option(help: "Also write checkpoint.ddp every N optimizer steps (it is always written at each epoch's end).")
     var checkpointEvery = 0
 
@@ -155,6 +159,7 @@ struct TrainingOptions: ParsableArguments {
         c.divergenceFactor = divergenceFactor
         c.overlap = overlap
         c.checkpointEvery = checkpointEvery
+        c.onNaN = onNan
         return c
     }
 

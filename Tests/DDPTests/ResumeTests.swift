@@ -45,6 +45,41 @@ final class ResumeTests: XCTestCase {
                        try rows(whole + "/metrics.csv").map { Array($0.prefix(timing)) })
     }
 
+    func testAWriterKilledMidCheckpointLeavesThePreviousOneLoadable() throws {
+        let whole = DDPProcess.temporaryFolder("whole"), torn = DDPProcess.temporaryFolder("torn")
+        XCTAssertEqual(try DDPProcess.run(["train"] + flags + ["--run-dir", whole], ranks: 2).status, 0)
+        // Rank 0 dies halfway through writing step 50's checkpoint: step 40's must survive whole.
+        let killed = try DDPProcess.run(["train"] + flags + ["--run-dir", torn], ranks: 2, environment: ["DDP_FAULT": "torn:50:0"])
+        XCTAssertNotEqual(killed.status, 0)
+        XCTAssertTrue(FileManager.default.fileExists(atPath: torn + "/checkpoint.ddp.tmp"), "the torn write was real")
+        let resumed = try DDPProcess.run(["train", "--resume", torn], ranks: 2)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertTrue(resumed.stdout.contains("at epoch 2, step 40"), resumed.stdout)
+        XCTAssertEqual(try DDPProcess.json(torn + "/summary.json")["param_checksum"] as? String,
+                       try DDPProcess.json(whole + "/summary.json")["param_checksum"] as? String)
+    }
+
+    func testNaNStopsNamingStepAndRankOrIsSkipped() throws {
+        let stop = DDPProcess.temporaryFolder("nan-stop"), skip = DDPProcess.temporaryFolder("nan-skip")
+        let common = ["train", "--data", "synthetic", "--steps", "60", "--checkpoint-every", "10"]
+        let stopped = try DDPProcess.run(common + ["--run-dir", stop], ranks: 2, environment: ["DDP_FAULT": "nan:30:1"])
+        XCTAssertNotEqual(stopped.status, 0)
+        XCTAssertEqual(stopped.errorLines.count, 1, stopped.all)
+        XCTAssertTrue(stopped.errorLines[0].contains("at step 30 on rank 1"), stopped.all)
+        // The update was not applied, so the last checkpoint (step 20) and the weights are finite: it resumes.
+        try FileManager.default.removeItem(atPath: stop + "/summary.json")
+        let resumed = try DDPProcess.run(["train", "--resume", stop], ranks: 2)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertTrue(resumed.stdout.contains("step 20"), resumed.stdout)
+
+        let skipped = try DDPProcess.run(common + ["--on-nan", "skip", "--run-dir", skip], ranks: 2, environment: ["DDP_FAULT": "nan:30:1"])
+        XCTAssertEqual(skipped.status, 0, skipped.all)
+        let summary = try DDPProcess.json(skip + "/summary.json")
+        XCTAssertEqual(summary["skipped_steps"] as? Int, 1)
+        XCTAssertEqual(summary["steps"] as? Int, 60)
+        XCTAssertEqual(try rows(skip + "/metrics.csv").last?.last, "1", "skipped steps are counted in metrics.csv")
+    }
+
     func testResumeRefusesAnotherRankCountAndAFinishedRun() throws {
         let dir = DDPProcess.temporaryFolder("ranks")
         XCTAssertEqual(try DDPProcess.run(["train", "--data", "synthetic", "--steps", "40", "--run-dir", dir], ranks: 2).status, 0)
