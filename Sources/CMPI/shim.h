@@ -12,3 +12,5 @@ static inline MPI_Op cmpi_min(void) { return MPI_MIN; }
 static inline MPI_Op cmpi_max(void) { return MPI_MAX; }
 static inline void *cmpi_in_place(void) { return MPI_IN_PLACE; }
 static inline MPI_Errhandler cmpi_errors_return(void) { return MPI_ERRORS_RETURN; }
+static inline MPI_Datatype cmpi_int64(void) { return MPI_INT64_T; }
+static inline MPI_Status *cmpi_status_ignore(void) { return MPI_STATUS_IGNORE; }

@@ -9,6 +9,8 @@ public protocol Communicator: AnyObject {
     var hostName: String { get }
     /// Whether a collective may be issued from a thread other than the main one (never concurrently).
     var allowsCollectivesOffMainThread: Bool { get }
+    /// What the caller is doing, for the collective watchdog's message (no allocation).
+    func setContext(_ phase: StaticString, step: Int)
 
     /// In-place elementwise sum over ranks.
     func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>)

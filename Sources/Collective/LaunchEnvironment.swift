@@ -17,7 +17,7 @@ public enum LaunchEnvironment {
     }
 
     /// The communicator for this process: MPI under a launcher, one local rank otherwise.
-    public static func makeCommunicator() throws -> Communicator {
-        underMPI() ? try MPICommunicator() : LocalCommunicator()
+    public static func makeCommunicator(collectiveTimeout: Double? = nil) throws -> Communicator {
+        underMPI() ? try MPICommunicator(collectiveTimeout: collectiveTimeout) : LocalCommunicator()
     }
 }

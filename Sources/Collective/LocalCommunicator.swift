@@ -18,6 +18,7 @@ public final class LocalCommunicator: Communicator {
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) {}
     public func allgather(bytes local: [UInt8]) -> [[UInt8]] { [local] }
     public func barrier() {}
+    public func setContext(_ phase: StaticString, step: Int) {}
     public func abort(code: Int32) -> Never { exit(code) }
     public func finalize() {}
 }

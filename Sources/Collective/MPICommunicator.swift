@@ -12,10 +12,15 @@ public final class MPICommunicator: Communicator {
     private let world: MPI_Comm
     private var finalized = false
 
-    public init() throws {
+    private var watchdog: CollectiveWatchdog?
+
+    /// `collectiveTimeout`: abort the job when a collective waits longer (CollectiveWatchdog).
+    public init(collectiveTimeout: Double? = nil) throws {
         var provided: Int32 = 0
         // SERIALIZED: MPI calls never overlap, but the step's allreduce may come from a worker thread.
-        try MPIError.check(MPI_Init_thread(nil, nil, Int32(MPI_THREAD_SERIALIZED), &provided), "MPI_Init_thread")
+        // MULTIPLE with the watchdog, whose thread talks to the other ranks while a collective waits.
+        let wanted = collectiveTimeout == nil ? MPI_THREAD_SERIALIZED : MPI_THREAD_MULTIPLE
+        try MPIError.check(MPI_Init_thread(nil, nil, Int32(wanted), &provided), "MPI_Init_thread")
         allowsCollectivesOffMainThread = provided >= Int32(MPI_THREAD_SERIALIZED)
         world = cmpi_comm_world()
         var r: Int32 = 0, s: Int32 = 0
@@ -27,33 +32,55 @@ public final class MPICommunicator: Communicator {
         var length: Int32 = 0
         try MPIError.check(MPI_Get_processor_name(&name, &length), "MPI_Get_processor_name")
         hostName = String(decoding: name.prefix(Int(length)).map { UInt8(bitPattern: $0) }, as: UTF8.self)
+        if let collectiveTimeout {
+            guard provided >= Int32(MPI_THREAD_MULTIPLE) else {
+                throw CommunicatorError("this MPI does not provide MPI_THREAD_MULTIPLE, which --collective-timeout needs")
+            }
+            watchdog = try CollectiveWatchdog(timeout: collectiveTimeout, world: world, rank: rank, size: size, hostName: hostName)
+        }
+    }
+
+    public func setContext(_ phase: StaticString, step: Int) {
+        watchdog?.setContext(phase, step: step)
     }
 
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Float>) {
+        watchdog?.enter("MPI_Allreduce")
+        defer { watchdog?.leave() }
         mpiCheck(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count),
                                cmpi_float(), cmpi_sum(), world), "MPI_Allreduce")
     }
 
     public func allreduceSum(_ buffer: UnsafeMutableBufferPointer<Double>) {
+        watchdog?.enter("MPI_Allreduce")
+        defer { watchdog?.leave() }
         mpiCheck(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count),
                                cmpi_double(), cmpi_sum(), world), "MPI_Allreduce")
     }
 
     public func allreduceMin(_ buffer: UnsafeMutableBufferPointer<Int32>) {
+        watchdog?.enter("MPI_Allreduce")
+        defer { watchdog?.leave() }
         mpiCheck(MPI_Allreduce(cmpi_in_place(), buffer.baseAddress, Int32(buffer.count),
                                cmpi_int32(), cmpi_min(), world), "MPI_Allreduce")
     }
 
     public func broadcast(_ buffer: UnsafeMutableBufferPointer<Float>, root: Int) {
+        watchdog?.enter("MPI_Bcast")
+        defer { watchdog?.leave() }
         mpiCheck(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), cmpi_float(), Int32(root), world), "MPI_Bcast")
     }
 
     public func broadcast(_ buffer: UnsafeMutableRawBufferPointer, root: Int) {
+        watchdog?.enter("MPI_Bcast")
+        defer { watchdog?.leave() }
         guard buffer.count > 0 else { return }
         mpiCheck(MPI_Bcast(buffer.baseAddress, Int32(buffer.count), cmpi_byte(), Int32(root), world), "MPI_Bcast")
     }
 
     public func allgather(bytes local: [UInt8]) -> [[UInt8]] {
+        watchdog?.enter("MPI_Allgather")
+        defer { watchdog?.leave() }
         var all = [UInt8](repeating: 0, count: local.count * size)
         local.withUnsafeBufferPointer { send in
             all.withUnsafeMutableBufferPointer { receive in
@@ -65,6 +92,8 @@ public final class MPICommunicator: Communicator {
     }
 
     public func barrier() {
+        watchdog?.enter("MPI_Barrier")
+        defer { watchdog?.leave() }
         mpiCheck(MPI_Barrier(world), "MPI_Barrier")
     }
 

@@ -24,3 +24,9 @@ public struct MPIError: Error, CustomStringConvertible {
 func mpiCheck(_ code: Int32, _ function: StaticString) {
     precondition(code == MPI_SUCCESS, "\(function) failed with MPI error \(code)")
 }
+
+/// A communicator that cannot be set up as asked (not an MPI return code).
+public struct CommunicatorError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

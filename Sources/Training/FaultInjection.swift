@@ -1,13 +1,14 @@
 // Faults on purpose, for the tests that prove nothing is lost. DDP_FAULT=KIND:STEP:RANK:
 //   kill  that rank SIGKILLs itself right after optimizer step STEP (and any checkpoint due there);
 //   nan   that rank's input batch of step STEP (1-based) gets a NaN, so its loss and gradient do;
+//   stop  that rank SIGSTOPs itself after step STEP: it stalls, for the collective watchdog;
 //   torn  rank 0 dies halfway through writing the checkpoint of step STEP (half the bytes in the
 //         temporary file, then SIGKILL).
 // Read once from the environment; without the variable it costs one comparison a step.
 import Foundation
 
 struct FaultInjection {
-    enum Kind: String { case kill, nan, torn }
+    enum Kind: String { case kill, nan, torn, stop }
     let kind: Kind
     let step: Int
     let rank: Int
@@ -26,8 +27,9 @@ struct FaultInjection {
         return fault.kind == kind && fault.step == step && fault.rank == rank
     }
 
-    /// Kills this process if it is the chosen rank at the chosen step.
+    /// Kills or stops this process if it is the chosen rank at the chosen step.
     static func check(step: Int, rank: Int) {
         if due(.kill, step: step, rank: rank) { kill(getpid(), SIGKILL) }
+        if due(.stop, step: step, rank: rank) { kill(getpid(), SIGSTOP) }
     }
 }

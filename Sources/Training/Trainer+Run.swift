@@ -145,6 +145,7 @@ extension Trainer {
                 segmentStart = monotonicSeconds()
             }
             trainer.timer.endEpoch()
+            _ = try trainer.agreeOnReplicas()  // drift is caught within an epoch of happening
         }
 
         var sharpness: Double?
@@ -154,12 +155,7 @@ extension Trainer {
                        epsilon, settings.sharpnessSteps, min(settings.sharpnessSamples, data.train.count), sharpness!))
         }
 
-        let checksums = comm.allgather(trainer.parameterChecksum).map(Checksum.hex)
-        try agreed(comm) {
-            if let bad = checksums.firstIndex(where: { $0 != checksums[0] }) {
-                throw ConfigError("replicas diverged: rank \(bad) parameter checksum \(checksums[bad]) != rank 0's \(checksums[0])")
-            }
-        }
+        let checksums = try trainer.agreeOnReplicas()
         let timing = TimingReport.gather(trainer.timer, comm: comm)
         let evaluation = progress.last
         let summary = RunSummary(
@@ -187,6 +183,18 @@ extension Trainer {
         say("\nper-rank time (seconds over the run)\n" + timing.table)
         say("param_checksum \(checksums[0]) (identical on all \(comm.size) ranks)  run folder \(folder?.path ?? "")")
         return summary
+    }
+
+    /// Every rank's parameter checksum, after checking they are all equal (replica drift would mean
+    /// a bug or a hardware fault: fail loudly rather than train on). Collective.
+    func agreeOnReplicas() throws -> [String] {
+        let checksums = comm.allgather(parameterChecksum).map(Checksum.hex)
+        try agreed(comm) {
+            if let bad = checksums.firstIndex(where: { $0 != checksums[0] }) {
+                throw ConfigError("replicas diverged: rank \(bad) parameter checksum \(checksums[bad]) != rank 0's \(checksums[0])")
+            }
+        }
+        return checksums
     }
 
     func describe(hosts: [String], runDir: String) -> String {

@@ -104,6 +104,7 @@ public final class Trainer {
     func trainStep(_ step: Int, stepInEpoch: Int) -> StepResult {
         reduction.zero()
         localNonFinite = false
+        comm.setContext("a training step", step: step + 1)
         let tail = reduction.pointer + model.layout.count
         let classes = data.train.classes
         for micro in 0..<config.accumulate {
@@ -202,6 +203,7 @@ public final class Trainer {
     /// ranks (rank r takes the r-th contiguous block) with the sums allreduced in one call.
     func evaluate() -> Evaluation {
         prefetched = nil  // evaluation overwrites the model's input
+        comm.setContext("evaluation", step: -1)
         let start = monotonicSeconds()
         var sums = [Double](repeating: 0, count: 6)
         for (k, set) in [data.train, data.test].enumerated() {

@@ -46,7 +46,7 @@ struct BenchCommand: ParsableCommand {
         base.seed = seed
         let settings = BenchSettings(base: base, batchesPerRank: batches.isEmpty ? [options.batchPerRank] : batches,
                                      steps: steps, warmup: warmup, scaling: scaling)
-        try runCollective(blasThreads: options.blasThreads) { comm in
+        try runCollective(blasThreads: options.blasThreads, collectiveTimeout: options.watchdogTimeout) { comm in
             let console = Console.standardOutput(progress: false)
             let record = try Benchmark.run(settings, comm: comm, console: console)
             if comm.rank == 0 {

@@ -58,7 +58,7 @@ struct SweepCommand: ParsableCommand {
 
     func run() throws {
         let plan = try plan()
-        try runCollective(blasThreads: options.blasThreads) { comm in
+        try runCollective(blasThreads: options.blasThreads, collectiveTimeout: options.watchdogTimeout) { comm in
             try Sweep.run(plan, comm: comm, console: .standardOutput(progress: options.showProgress))
         }
     }

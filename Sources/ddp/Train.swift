@@ -71,7 +71,7 @@ struct Train: ParsableCommand {
     }
 
     func run() throws {
-        try runCollective(blasThreads: options.blasThreads) { comm in
+        try runCollective(blasThreads: options.blasThreads, collectiveTimeout: options.watchdogTimeout) { comm in
             var settings = self.settings
             var checkpoint: Checkpoint?
             if let resume {
@@ -98,11 +98,11 @@ struct Train: ParsableCommand {
 }
 
 /// Starts MPI, runs `body` on every rank, and turns agreed failures into one message and exit 1.
-func runCollective(blasThreads: Int, _ body: (Communicator) throws -> Void) throws {
+func runCollective(blasThreads: Int, collectiveTimeout: Double?, _ body: (Communicator) throws -> Void) throws {
     BLASInfo.setThreads(blasThreads)
     let comm: Communicator
     do {
-        comm = try LaunchEnvironment.makeCommunicator()
+        comm = try LaunchEnvironment.makeCommunicator(collectiveTimeout: collectiveTimeout)
     } catch {
         writeError("cannot start MPI: \(error)")
         throw ExitCode.failure

@@ -94,6 +94,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "A run has diverged when its step loss is not finite or this many times its first step's loss.")
     var divergenceFactor = 10.0
 
+    @Option(help: "Abort the job, naming the phase and the ranks that never arrived, when a collective waits longer than this many seconds (a stalled rank); 0 turns the watchdog off.")
+    var collectiveTimeout = 600.0
+
     @Option(help: "A NaN or infinite loss or gradient: stop (naming the step and rank) or skip that step's update (counted in metrics.csv).")
     var onNan = NaNPolicy.stop
 
@@ -120,6 +123,7 @@ struct TrainingOptions: ParsableArguments {
         try require(target.map { $0 > 0 && $0 <= 1 } ?? true, "--target is a test accuracy in (0, 1]")
         try require(sharpness.map { $0 > 0 && $0.isFinite } ?? true, "--sharpness must be positive, e.g. 1e-3")
         try require(sharpnessSamples >= 1 && sharpnessSteps >= 1, "--sharpness-samples and --sharpness-steps must be at least 1")
+        try require(collectiveTimeout >= 0 && collectiveTimeout.isFinite, "--collective-timeout must be 0 (off) or a positive number of seconds")
         try require(checkpointEvery >= 0, "--checkpoint-every must be 0 (epoch ends only) or more")
         try require(divergenceFactor > 1, "--divergence-factor must be more than 1")
         try require(!hidden.isEmpty && hidden.allSatisfy { $0 >= 1 }, "--hidden widths must be at least 1")
@@ -162,6 +166,9 @@ struct TrainingOptions: ParsableArguments {
         c.onNaN = onNan
         return c
     }
+
+    /// The watchdog's timeout, nil when turned off.
+    var watchdogTimeout: Double? { collectiveTimeout > 0 ? collectiveTimeout : nil }
 
     var showProgress: Bool {
         progress ?? (isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["CI"] == nil)

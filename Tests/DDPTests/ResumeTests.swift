@@ -120,3 +120,19 @@ final class ResumeTests: XCTestCase {
         XCTAssertTrue(missing.all.contains("cannot read checkpoint"), missing.all)
     }
 }
+
+final class WatchdogTests: XCTestCase {
+    func testAStalledRankIsNamedAndTheJobEndsWithinTheTimeout() throws {
+        // Rank 1 SIGSTOPs itself after step 20: rank 0 waits in the allreduce of step 21.
+        let start = Date()
+        let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--steps", "60", "--collective-timeout", "3",
+                                          "--run-dir", DDPProcess.temporaryFolder("stall")],
+                                         ranks: 2, environment: ["DDP_FAULT": "stop:20:1"])
+        XCTAssertLessThan(Date().timeIntervalSince(start), 3 + 10 + 5, "timeout + 10 s (+ the run's own start-up)")
+        XCTAssertNotEqual(outcome.status, 0)
+        XCTAssertEqual(outcome.errorLines.count, 1, outcome.all)
+        let line = outcome.errorLines.first ?? ""
+        XCTAssertTrue(line.contains("MPI_Allreduce in a training step (step 21)"), line)
+        XCTAssertTrue(line.contains("rank(s) 1 did not arrive"), line)
+    }
+}
