@@ -70,6 +70,9 @@ final class CommandLineTests: XCTestCase {
         try expectFailure(base + ["--model", "conv32k3-blob-fc10"], mentioning: "unknown model spec token 'blob'")
         try expectFailure(base + ["--bogus"], mentioning: "Unknown option '--bogus'")
         try expectFailure(base + ["--lr-scaling", "cubic"], mentioning: "cubic")
+        try expectFailure(base + ["--checkpoint-every=-1"], mentioning: "--checkpoint-every must be 0")
+        try expectFailure(base + ["--collective-timeout=-5"], mentioning: "--collective-timeout must be 0")
+        try expectFailure(base + ["--on-nan", "ignore"], mentioning: "ignore")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "no run folder for a refused run")
     }
 
@@ -97,10 +100,41 @@ final class CommandLineTests: XCTestCase {
         try FileManager.default.moveItem(atPath: notGzip.file("train-labels-idx1-ubyte"), toPath: notGzip.file("train-labels-idx1-ubyte.gz"))
         try expectFailure(["--data", notGzip.path], mentioning: "ends in .gz but is not a gzip file")
 
+        let empty = IDXFolder()
+        empty.writeDataset(train: 8, test: 4)
+        empty.write("t10k-labels-idx1-ubyte", [])
+        try expectFailure(["--data", empty.path], mentioning: "is empty")
+
+        let mismatch = IDXFolder()
+        mismatch.writeDataset(train: 8, test: 4)
+        mismatch.write("train-labels-idx1-ubyte", IDX.encode(IDXArray(dimensions: [7], bytes: [0, 1, 2, 3, 4, 5, 6])))
+        try expectFailure(["--data", mismatch.path], mentioning: "7")
+
         let tiny = IDXFolder()
         tiny.writeDataset(train: 1, test: 1)
         try expectFailure(["--data", tiny.path, "--run-dir", DDPProcess.temporaryFolder("tiny")],
                           mentioning: "2 ranks but only 1 training samples")
+    }
+
+    func testAFullDiskIsOneErrorAndNoHang() throws {
+        // A 256 KB tmpfs: config.json and the first rows fit, the 800 KB checkpoint does not.
+        let mountPoint = DDPProcess.temporaryFolder("full")
+        try FileManager.default.createDirectory(atPath: mountPoint, withIntermediateDirectories: true)
+        let mount = Process()
+        mount.executableURL = URL(fileURLWithPath: "/bin/mount")
+        mount.arguments = ["-t", "tmpfs", "-o", "size=256k", "tmpfs", mountPoint]
+        try mount.run()
+        mount.waitUntilExit()
+        guard mount.terminationStatus == 0 else { throw XCTSkip("cannot mount a small tmpfs here (needs root and mount rights)") }
+        defer {
+            let umount = Process()
+            umount.executableURL = URL(fileURLWithPath: "/bin/umount")
+            umount.arguments = [mountPoint]
+            try? umount.run()
+            umount.waitUntilExit()
+        }
+        try expectFailure(["--data", "synthetic", "--steps", "40", "--checkpoint-every", "10", "--run-dir", mountPoint + "/run"],
+                          mentioning: "No space left on device")
     }
 
     func testExistingRunFolderIsNeverOverwritten() throws {

@@ -1,5 +1,6 @@
 // The checkpoint format: a round trip keeps every value, and random damage to a valid file is
 // always a thrown error, never a crash or a silently different checkpoint.
+import Collective
 import Tensor
 @testable import Training
 import XCTest
@@ -38,6 +39,27 @@ final class CheckpointTests: XCTestCase {
             default: bytes.removeSubrange(rng.below(bytes.count / 2)..<(bytes.count / 2 + rng.below(bytes.count / 2)))
             }
             XCTAssertThrowsError(try Checkpoint.decode(bytes, source: "mutant \(trial)"), "mutation \(trial) was accepted")
+        }
+    }
+
+    func testACheckpointOfAnotherModelOrOptimizerIsRefused() throws {
+        var settings = TrainConfig()
+        settings.data = "synthetic"
+        let data = try Trainer.loadData(settings.data, seed: 1)
+        let trainer = Trainer(config: try ResolvedConfig(settings, ranks: 1, data: data),
+                              data: data, model: try Trainer.buildModel(settings, data: data), comm: LocalCommunicator())
+        var good = trainer.checkpoint(epoch: 0, stepInEpoch: 0, step: 0, trainSeconds: 0, trainedSamples: 0,
+                                      progress: RunProgress(settings: settings))
+        XCTAssertNoThrow(try trainer.restore(good, source: "good"))
+
+        var otherModel = good
+        otherModel.state.layoutHash = "feedfacefeedface"
+        XCTAssertThrowsError(try trainer.restore(otherModel, source: "other")) {
+            XCTAssertTrue("\($0)".contains("is of another model"), "\($0)")
+        }
+        good.arrays.append([Float](repeating: 0, count: trainer.layout.count))  // Adam's second moment
+        XCTAssertThrowsError(try trainer.restore(good, source: "adam")) {
+            XCTAssertTrue("\($0)".contains("optimizer state of another shape"), "\($0)")
         }
     }
 }
