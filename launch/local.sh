@@ -14,7 +14,7 @@ ddp=${DDP:-$here/.build/release/ddp}
 source "$here/launch/blas-env.sh"
 export SWIFT_BACKTRACE=enable=no
 
-flags=(-np "$ranks" --quiet -x OPENBLAS_NUM_THREADS -x SWIFT_BACKTRACE)
+flags=(-np "$ranks" -x OPENBLAS_NUM_THREADS -x SWIFT_BACKTRACE)
 [ -n "${OPENBLAS_CORETYPE:-}" ] && flags+=(-x OPENBLAS_CORETYPE)
 [ "$(id -u)" -eq 0 ] && flags+=(--allow-run-as-root)
 if [ "$ranks" -gt "$(nproc)" ]; then
@@ -22,4 +22,9 @@ if [ "$ranks" -gt "$(nproc)" ]; then
 else
   flags+=(--bind-to core)
 fi
-exec mpirun "${flags[@]}" "$ddp" "$@"
+# mpirun's stderr through a filter: a crashed rank is named ("mpirun noticed that process rank 1
+# ... exited on signal 9"), the banners that only repeat our own error line are dropped.
+# (stdout goes straight to fd 3, the terminal; only stderr goes through the pipe.)
+set +e
+{ mpirun "${flags[@]}" "$ddp" "$@" 2>&1 1>&3 3>&- | awk -f "$here/launch/mpirun-filter.awk" >&2; } 3>&1
+exit "${PIPESTATUS[0]}"

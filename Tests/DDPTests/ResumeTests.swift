@@ -136,3 +136,38 @@ final class WatchdogTests: XCTestCase {
         XCTAssertTrue(line.contains("rank(s) 1 did not arrive"), line)
     }
 }
+
+final class LauncherTests: XCTestCase {
+    /// launch/local.sh, as users run it, with the ddp this test bundle was built with.
+    func local(_ arguments: [String], environment: [String: String] = [:]) throws -> Outcome {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = [root.appendingPathComponent("launch/local.sh").path] + arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(environment.merging(["DDP": DDPProcess.executable, "CI": "true"]) { $1 }) { $1 }
+        let out = Pipe(), err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile(), errData = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Outcome(status: process.terminationStatus, stdout: String(decoding: outData, as: UTF8.self),
+                       stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    func testACrashedRankIsNamedAndBadInputIsOneLine() throws {
+        guard DDPProcess.mpirun != nil else { throw XCTSkip("mpirun is not installed") }
+        let crashed = try local(["2", "train", "--data", "synthetic", "--steps", "60", "--run-dir", DDPProcess.temporaryFolder("crash")],
+                                environment: ["DDP_FAULT": "kill:30:1"])
+        XCTAssertEqual(crashed.status, 137, crashed.all)
+        XCTAssertTrue(crashed.stderr.contains("process rank 1") && crashed.stderr.contains("signal 9"), crashed.stderr)
+        XCTAssertFalse(crashed.stderr.contains("Primary job"), crashed.stderr)
+
+        let bad = try local(["2", "train", "--data", "/nonexistent/folder"])
+        XCTAssertEqual(bad.status, 1)
+        let lines = bad.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, "our one line, no mpirun banner: \(bad.stderr)")
+        XCTAssertTrue(lines.first?.hasPrefix("error: rank 0 on ") ?? false, bad.stderr)
+        XCTAssertTrue(lines.first?.hasSuffix("data folder /nonexistent/folder does not exist") ?? false, bad.stderr)
+    }
+}
