@@ -10,9 +10,11 @@ public enum Sweep {
     public static let resultsHeader = "run,global_batch,rule,seed,optimizer,peak_lr,warmup_epochs,epochs,steps,test_acc,best_test_acc,"
         + "train_acc,gap,test_loss,train_loss,target,steps_to_target,wall_seconds,samples_per_sec,diverged,gns,sharpness"
 
-    /// Collective: every rank calls it. Returns the summaries in grid order.
+    /// Collective: every rank calls it. Returns the summaries in grid order. `resuming`: continue
+    /// the sweep in `plan.directory`: finished points are kept, a point with a checkpoint continues
+    /// from it, a point cut before its first checkpoint is moved aside and run again.
     @discardableResult
-    public static func run(_ plan: SweepPlan, comm: Communicator, console: Console) throws -> [RunSummary] {
+    public static func run(_ plan: SweepPlan, comm: Communicator, console: Console, resuming: Bool = false) throws -> [RunSummary] {
         let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
         let data = try agreed(comm) { try Trainer.loadData(plan.base.data, seed: plan.seeds[0]) }
         let directory = plan.directory ?? RunFolder.defaultPath(prefix: "sweeps")
@@ -28,24 +30,86 @@ public enum Sweep {
                 }
             }
         }
-        let folder = try agreed(comm) { comm.rank == 0 ? try RunFolder.create(directory) : nil }
-        try agreed(comm) { try folder?.writeJSON("sweep.json", plan) }
+        let folder = try agreed(comm) { () -> RunFolder? in
+            guard comm.rank == 0 else { return nil }
+            return resuming ? try RunFolder.open(directory) : try RunFolder.create(directory)
+        }
+        if !resuming { try agreed(comm) { try folder?.writeJSON("sweep.json", plan) } }
+        let states = try pointStates(points, folder: folder, comm: comm, resuming: resuming)
         say("swift-ddp sweep: \(points.count) runs (\(plan.globalBatches.count) batches x \(plan.rules.count) rules x "
-            + "\(plan.seeds.count) seeds, \(plan.budget)) on \(comm.size) rank(s) -> \(directory)")
+            + "\(plan.seeds.count) seeds, \(plan.budget)) on \(comm.size) rank(s) -> \(directory)"
+            + (resuming ? " (resuming: \(states.filter { $0.summary != nil }.count) done, \(states.filter(\.hasCheckpoint).count) to continue)" : ""))
 
         // Runs print nothing of their own; the sweep prints one line per run.
         let quiet = Console(line: { _ in }, progress: console.progress)
         var summaries: [RunSummary] = []
-        for (index, point) in points.enumerated() {
-            let summary = try Trainer.run(point.settings, comm: comm, console: quiet, data: data)
-            summaries.append(summary)
-            try agreed(comm) {
-                try folder?.append("results.csv", header: resultsHeader, lines: [resultsRow(point.name, summary)])
+        for (index, (point, state)) in zip(points, states).enumerated() {
+            let summary: RunSummary
+            if let done = state.summary {
+                summary = done
+            } else if state.hasCheckpoint {
+                let checkpoint = try Trainer.loadCheckpoint(point.settings.runDir!, comm: comm)
+                summary = try Trainer.run(point.settings, comm: comm, console: quiet, data: data, resume: checkpoint)
+            } else {
+                summary = try Trainer.run(point.settings, comm: comm, console: quiet, data: data)
             }
-            say(resultLine(index: index, of: points.count, name: point.name, summary))
+            summaries.append(summary)
+            if !state.hasRow {
+                try agreed(comm) {
+                    try folder?.append("results.csv", header: resultsHeader, lines: [resultsRow(point.name, summary)])
+                }
+            }
+            say(resultLine(index: index, of: points.count, name: point.name, summary) + (state.summary != nil ? "  (done before)" : ""))
         }
         say("results: \(folder?.file("results.csv") ?? "")   report: ddp report \(directory)")
         return summaries
+    }
+
+    /// Where each point stands, decided by rank 0 from the files and shared with every rank.
+    struct PointState: Codable {
+        var summary: RunSummary?
+        var hasCheckpoint = false
+        var hasRow = false
+    }
+
+    static func pointStates(_ points: [SweepPlan.Point], folder: RunFolder?, comm: Communicator, resuming: Bool) throws -> [PointState] {
+        guard resuming else { return points.map { _ in PointState() } }
+        let encoded = try agreed(comm) { () -> [UInt8] in
+            guard let folder else { return [] }
+            let fm = FileManager.default
+            let rows = (try? String(contentsOfFile: folder.file("results.csv"), encoding: .utf8))?
+                .split(separator: "\n").dropFirst().map { String($0.prefix { $0 != "," }) } ?? []
+            let decoder = JSONDecoder()
+            decoder.keyDecodingStrategy = .convertFromSnakeCase
+            var states: [PointState] = []
+            for point in points {
+                let run = folder.file(point.name)
+                var state = PointState(hasRow: rows.contains(point.name))
+                if let data = fm.contents(atPath: run + "/summary.json") {
+                    state.summary = try decoder.decode(RunSummary.self, from: data)
+                } else if fm.fileExists(atPath: run + "/" + Checkpoint.fileName) {
+                    state.hasCheckpoint = true
+                    state.hasRow = false
+                } else if fm.fileExists(atPath: run) {
+                    // Cut before its first checkpoint: kept aside, never overwritten, and run again.
+                    var aside = run + ".incomplete"
+                    var k = 2
+                    while fm.fileExists(atPath: aside) {
+                        aside = run + ".incomplete-\(k)"
+                        k += 1
+                    }
+                    try fm.moveItem(atPath: run, toPath: aside)
+                }
+                states.append(state)
+            }
+            let encoder = JSONEncoder()
+            encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+            return [UInt8](try encoder.encode(states))
+        }
+        let shared = comm.broadcast(bytes: encoded, root: 0)
+        let decoder = JSONDecoder()
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
+        return try decoder.decode([PointState].self, from: Data(shared))
     }
 
     static func resultsRow(_ name: String, _ s: RunSummary) -> String {

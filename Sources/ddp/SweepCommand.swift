@@ -1,5 +1,6 @@
 // `ddp sweep`: a grid of global batch x scaling rule x seed in one mpirun launch (see Sweep).
 import ArgumentParser
+import Collective
 import Foundation
 import Training
 
@@ -37,11 +38,15 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Sweep folder (default sweeps/<timestamp>); an existing folder with files is refused.")
     var out: String?
 
+    @Option(help: "Continue a cut sweep in this folder: its sweep.json gives the grid (other grid flags are ignored); finished runs are kept, runs with a checkpoint continue from it, the rest run.")
+    var resume: String?
+
     func validate() throws {
         try require(!globalBatch.isEmpty && globalBatch.allSatisfy { $0 >= 1 }, "--global-batch sizes must be at least 1")
         try require(!seeds.isEmpty, "--seeds needs at least one seed")
         try require(warmupEpochs > 0 && warmupEpochs.isFinite, "--warmup-epochs must be positive")
         try require(larsLr > 0 && larsLr.isFinite, "--lars-lr must be positive")
+        if resume != nil { return }
         do {
             _ = try plan()
         } catch {
@@ -57,9 +62,23 @@ struct SweepCommand: ParsableCommand {
     }
 
     func run() throws {
-        let plan = try plan()
+        var plan: SweepPlan
+        if let resume {
+            do {
+                let data = try Data(contentsOf: URL(fileURLWithPath: (resume as NSString).appendingPathComponent("sweep.json")))
+                let decoder = JSONDecoder()
+                decoder.keyDecodingStrategy = .convertFromSnakeCase
+                plan = try decoder.decode(SweepPlan.self, from: data)
+            } catch {
+                if LaunchEnvironment.rank() == 0 { writeError("cannot resume \(resume): no readable sweep.json there (\(error.localizedDescription))") }
+                throw ExitCode.failure
+            }
+            plan.directory = resume
+        } else {
+            plan = try self.plan()
+        }
         try runCollective(blasThreads: options.blasThreads, collectiveTimeout: options.watchdogTimeout) { comm in
-            try Sweep.run(plan, comm: comm, console: .standardOutput(progress: options.showProgress))
+            try Sweep.run(plan, comm: comm, console: .standardOutput(progress: options.showProgress), resuming: resume != nil)
         }
     }
 }

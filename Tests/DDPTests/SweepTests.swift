@@ -46,6 +46,29 @@ final class SweepTests: XCTestCase {
         XCTAssertNotNil(fromSweep["gns"] as? Double, "2 ranks give two batch sizes, so the noise scale is measured")
     }
 
+    func testACutSweepResumesAndEndsAsIfUncut() throws {
+        let grid = ["sweep", "--data", "synthetic", "--global-batch", "64,128", "--rules", "none", "--seeds", "1",
+                    "--budget", "steps:40", "--checkpoint-every", "10"]
+        let whole = DDPProcess.temporaryFolder("sweep-whole"), cut = DDPProcess.temporaryFolder("sweep-cut")
+        XCTAssertEqual(try DDPProcess.run(grid + ["--out", whole], ranks: 2).status, 0)
+        // Rank 1 dies after step 25 of the first point (its last checkpoint is step 20).
+        let killed = try DDPProcess.run(grid + ["--out", cut], ranks: 2, environment: ["DDP_FAULT": "kill:25:1"])
+        XCTAssertNotEqual(killed.status, 0)
+        let resumed = try DDPProcess.run(["sweep", "--resume", cut], ranks: 2)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertTrue(resumed.stdout.contains("1 to continue"), resumed.stdout)
+        let rows = try String(contentsOfFile: cut + "/results.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(rows.count, 3, "one row per point, none twice")
+        for point in ["b00064-none-s1", "b00128-none-s1"] {
+            XCTAssertEqual(try DDPProcess.json("\(cut)/\(point)/summary.json")["param_checksum"] as? String,
+                           try DDPProcess.json("\(whole)/\(point)/summary.json")["param_checksum"] as? String, point)
+        }
+        // Resuming a finished sweep runs nothing and adds no row.
+        let again = try DDPProcess.run(["sweep", "--resume", cut], ranks: 2)
+        XCTAssertEqual(again.status, 0, again.all)
+        XCTAssertEqual(try String(contentsOfFile: cut + "/results.csv", encoding: .utf8).split(separator: "\n").count, 3)
+    }
+
     func testABadRuleIsRefusedBeforeAnythingRuns() throws {
         let dir = DDPProcess.temporaryFolder("sweep-bad")
         let outcome = try DDPProcess.run(["sweep", "--data", "synthetic", "--rules", "none,cubic", "--out", dir], ranks: 2)
