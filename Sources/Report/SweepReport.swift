@@ -106,15 +106,21 @@ enum SweepReport {
                              missing: "")])
     }
 
-    static func schedules(_ sweep: SweepData) -> String {
-        let figures = sweep.batches.map { batch in
+    /// One small chart per batch of a steps.csv column over steps, one seed per rule.
+    static func perStepFigures(_ sweep: SweepData, column: String, idPrefix: String, title: String, yLabel: String,
+                               caption: String, missing: String) -> [String] {
+        sweep.batches.map { batch in
             let runs = curveRuns(sweep, sweep.representatives { $0.globalBatch == batch })
             return HTMLPage.figure(
-                Figures.perStep(runs, column: "lr", id: "lr-b\(label(batch))", title: "Learning rate as run, batch \(label(batch))",
-                                yLabel: "learning rate"),
-                caption: "Batch \(label(batch)): check each rule's scaled peak and warmup ramp.",
-                missing: "Batch \(label(batch)): no steps.csv in its run folders.")
+                Figures.perStep(runs, column: column, id: "\(idPrefix)-b\(label(batch))", title: "\(title), batch \(label(batch))",
+                                yLabel: yLabel),
+                caption: "Batch \(label(batch)): " + caption, missing: "Batch \(label(batch)): " + missing)
         }
+    }
+
+    static func schedules(_ sweep: SweepData) -> String {
+        let figures = perStepFigures(sweep, column: "lr", idPrefix: "lr", title: "Learning rate as run", yLabel: "learning rate",
+                                     caption: "check each rule's scaled peak and warmup ramp.", missing: "no steps.csv in its run folders.")
         return HTMLPage.section("Learning-rate schedules", id: "schedules",
             lead: "The rate each rule actually used, from steps.csv: one seed per rule, at most 500 points per line (first and last step kept).",
             [HTMLPage.key(rules: sweep.rules), HTMLPage.row(figures)])
@@ -139,14 +145,8 @@ enum SweepReport {
     }
 
     static func noiseScale(_ sweep: SweepData) -> String {
-        let figures = sweep.batches.map { batch in
-            let runs = curveRuns(sweep, sweep.representatives { $0.globalBatch == batch })
-            return HTMLPage.figure(
-                Figures.perStep(runs, column: "gns", id: "gns-b\(label(batch))", title: "Gradient noise scale, batch \(label(batch))",
-                                yLabel: "B_simple (samples)"),
-                caption: "Batch \(label(batch)): the noise scale as training goes on, one seed per rule.",
-                missing: "Batch \(label(batch)): no gns values in steps.csv.")
-        }
+        let figures = perStepFigures(sweep, column: "gns", idPrefix: "gns", title: "Gradient noise scale", yLabel: "B_simple (samples)",
+                                     caption: "the noise scale as training goes on, one seed per rule.", missing: "no gns values in steps.csv.")
         let positive = sweep.runs.compactMap { sweep.value($0, "gns") }.filter(\.isFinite)
         let logY = !positive.isEmpty && positive.allSatisfy { $0 > 0 }
         var final = Figures.versusBatch(sweep, id: "gns-vs-batch", title: "Final gradient noise scale vs global batch",
