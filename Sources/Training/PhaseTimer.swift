@@ -30,6 +30,8 @@ struct EpochTiming {
 
 struct PhaseTimer {
     private(set) var epochs: [EpochTiming] = []
+    /// Events of a window of steps, when --trace-steps asks for them.
+    var trace: StepTrace?
     private var current = EpochTiming()
     private var step = [Double](repeating: 0, count: Phase.allCases.count)
     /// The phase times of the step that ended last (for per-step statistics in `ddp bench`).
@@ -37,6 +39,12 @@ struct PhaseTimer {
 
     mutating func add(_ phase: Phase, _ seconds: Double) {
         step[phase.rawValue] += seconds
+    }
+
+    /// A phase of the step from `start` to `end` (monotonic seconds): timed, and traced in the window.
+    mutating func record(_ phase: Phase, from start: Double, to end: Double) {
+        step[phase.rawValue] += end - start
+        trace?.record(phase, from: start, to: end)
     }
 
     /// Folds the step's phase times into the epoch: totals and per-step maxima.
@@ -50,10 +58,11 @@ struct PhaseTimer {
         current.steps += 1
     }
 
-    /// Time spent outside steps (evaluation), counted in the epoch's total only.
-    mutating func addOutsideStep(_ phase: Phase, _ seconds: Double) {
-        current.totals[phase.rawValue] += seconds
-        current.maxima[phase.rawValue] = max(current.maxima[phase.rawValue], seconds)
+    /// Time spent outside steps (evaluation, checkpoints), counted in the epoch's total only.
+    mutating func recordOutsideStep(_ phase: Phase, from start: Double, to end: Double) {
+        current.totals[phase.rawValue] += end - start
+        current.maxima[phase.rawValue] = max(current.maxima[phase.rawValue], end - start)
+        trace?.record(phase, from: start, to: end)
     }
 
     mutating func endEpoch() {

@@ -1,5 +1,7 @@
 // Every rank's phase times, gathered to all ranks (one allgather), written by rank 0 to
-// timing.csv and summarised as a table over ranks (min / median / max), naming the slowest rank.
+// timing.csv and summarised as a table over ranks (min / median / max), naming the slowest rank,
+// then per host; and the imbalance step by step: in each step the rank that spent least time in
+// the allreduce arrived last (the straggler), and every other rank waited for it the difference.
 import Collective
 import Foundation
 
@@ -7,9 +9,14 @@ struct TimingReport {
     let hosts: [String]
     /// perRank[r][e] = rank r's timing for epoch e.
     let perRank: [[EpochTiming]]
+    /// Seconds each rank waited in allreduces for later ranks, summed over steps.
+    let waits: [Double]
+    /// Steps in which each rank arrived last at the allreduce.
+    let stragglerSteps: [Int]
 
-    /// Collective: every rank must call it with the same number of epochs.
-    static func gather(_ timer: PhaseTimer, comm: Communicator) -> TimingReport {
+    /// Collective: every rank must call it with the same number of epochs and steps.
+    /// `allreduceSeconds[s]`: this rank's time in step s's allreduce (0 for steps not run here).
+    static func gather(_ timer: PhaseTimer, allreduceSeconds: [Double], comm: Communicator) -> TimingReport {
         let hosts = comm.allgather(comm.hostName)
         let rows = comm.allgather(timer.epochs.flatMap(\.flattened))
         let perRank = rows.map { row in
@@ -17,7 +24,22 @@ struct TimingReport {
                 EpochTiming(flattened: row[$0 ..< $0 + EpochTiming.flatCount])
             }
         }
-        return TimingReport(hosts: hosts, perRank: perRank)
+        let allreduces = comm.allgather(allreduceSeconds)
+        var waits = [Double](repeating: 0, count: comm.size)
+        var straggler = [Int](repeating: 0, count: comm.size)
+        for step in allreduceSeconds.indices where comm.size > 1 && allreduces.allSatisfy({ $0[step] > 0 }) {
+            let times = allreduces.map { $0[step] }
+            let last = times.indices.min { times[$0] < times[$1] }!
+            straggler[last] += 1
+            for r in times.indices { waits[r] += times[r] - times[last] }
+        }
+        return TimingReport(hosts: hosts, perRank: perRank, waits: waits, stragglerSteps: straggler)
+    }
+
+    /// rank,host,wait_seconds,straggler_steps (imbalance.csv).
+    static let imbalanceHeader = "rank,host,wait_seconds,straggler_steps"
+    var imbalanceCSV: [String] {
+        waits.indices.map { "\($0),\(hosts[$0]),\(fmt(waits[$0], 6)),\(stragglerSteps[$0])" }
     }
 
     var csv: [String] {
@@ -61,6 +83,23 @@ struct TimingReport {
             let lead = compute[slowest] - (others.min() ?? compute[slowest])
             lines.append("straggler: rank \(slowest) @ \(hosts[slowest]) (compute \(fmt(compute[slowest], 3)) s, "
                          + "\(fmt(lead, 3)) s more than the fastest rank, which waited in allreduce)")
+        }
+        if perRank.count > 1 {
+            let steps = stragglerSteps.reduce(0, +)
+            lines.append("waited in allreduce for later ranks: " + waits.indices.map {
+                "rank \($0) \(fmt(waits[$0], 3)) s (last to arrive in \(stragglerSteps[$0]) of \(steps) steps)"
+            }.joined(separator: ", "))
+        }
+        // Per host: the same phases summed over the host's ranks.
+        let hostNames = Array(Set(hosts)).sorted()
+        if hostNames.count > 1 || perRank.count > 1 {
+            for host in hostNames {
+                let ranks = hosts.indices.filter { hosts[$0] == host }
+                let sum: (Phase) -> Double = { phase in ranks.reduce(0) { $0 + self.totals(phase)[$1] } }
+                lines.append("host \(host) (ranks \(ranks.map(String.init).joined(separator: ","))): compute "
+                             + fmt(sum(.data) + sum(.forward) + sum(.backward) + sum(.optimizer), 3) + " s, allreduce "
+                             + fmt(sum(.allreduce), 3) + " s, waited " + fmt(ranks.reduce(0) { $0 + waits[$1] }, 3) + " s")
+            }
         }
         return lines.joined(separator: "\n")
     }

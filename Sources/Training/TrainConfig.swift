@@ -44,6 +44,8 @@ public struct TrainConfig: Codable, Sendable {
     public var sharpnessSteps = 10
     /// What a NaN or infinite loss or gradient does: stop the run, or skip that step's update.
     public var onNaN = NaNPolicy.stop
+    /// Optimizer steps (1-based, inclusive) whose phases go to trace.json; nil: no trace.
+    public var traceSteps: ClosedRange<Int>? = 1...20
     /// Also checkpoint every this many steps (0: only at each epoch's end).
     public var checkpointEvery = 0
     /// Sum gradients on a worker thread while the next batch is assembled (`--overlap`).

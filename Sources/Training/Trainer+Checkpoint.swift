@@ -34,7 +34,7 @@ extension Trainer {
             }
             try folder.writeDurably(Checkpoint.fileName, bytes)
         }
-        timer.addOutsideStep(.checkpoint, monotonicSeconds() - start)
+        timer.recordOutsideStep(.checkpoint, from: start, to: monotonicSeconds())
     }
 
     /// Loads the parameters and optimizer state; refuses a checkpoint of another model or run.

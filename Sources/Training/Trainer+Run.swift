@@ -156,7 +156,8 @@ extension Trainer {
         }
 
         let checksums = try trainer.agreeOnReplicas()
-        let timing = TimingReport.gather(trainer.timer, comm: comm)
+        let timing = TimingReport.gather(trainer.timer, allreduceSeconds: trainer.allreduceSeconds, comm: comm)
+        let trace = trainer.timer.trace?.gatherJSON(comm: comm, hosts: hosts)
         let evaluation = progress.last
         let summary = RunSummary(
             runDir: folder?.path ?? "", data: data.name, ranks: comm.size, hosts: hosts, globalBatch: config.globalBatch,
@@ -175,6 +176,8 @@ extension Trainer {
         try agreed(comm) {
             guard let folder else { return }
             try folder.append("timing.csv", header: TimingReport.csvHeader, lines: timing.csv)
+            try folder.append("imbalance.csv", header: TimingReport.imbalanceHeader, lines: timing.imbalanceCSV)
+            if let trace { try folder.write("trace.json", trace) }
             try folder.write("model.safetensors", Safetensors.encode(
                 layout: trainer.layout, parameters: UnsafeBufferPointer(trainer.parameters.buffer),
                 metadata: ["param_checksum": checksums[0], "model": trainer.modelDescription]))

@@ -43,6 +43,9 @@ public final class Trainer {
     var prefetched: (epoch: Int, step: Int, count: Int)?
     /// This rank's own part of Tail.nonFinite in the current step.
     var localNonFinite = false
+    /// Seconds this rank spent in each step's allreduce (exposed time with --overlap), for the
+    /// step-by-step imbalance. Made once, one slot per step of the run.
+    var allreduceSeconds: [Double]
 
     public init(config: ResolvedConfig, data: DataSplit, model: Sequential, comm: Communicator) {
         self.comm = comm
@@ -62,6 +65,8 @@ public final class Trainer {
         optimizer = settings.optimizer.make(segments: model.layout.slices.map { $0.offset ..< $0.offset + $0.count },
                                              settings.optim)
         measuresNoiseScale = settings.noiseScale && (comm.size > 1 || config.accumulate > 1)
+        allreduceSeconds = [Double](repeating: 0, count: config.totalSteps)
+        if let window = settings.traceSteps { timer.trace = StepTrace(window: window, accumulate: config.accumulate) }
         noiseScale = GradientNoiseScale(populationSize: data.train.count)
         background = settings.overlap && comm.size > 1 && comm.allowsCollectivesOffMainThread
             ? BackgroundAllreduce(comm: comm) : nil
@@ -105,6 +110,7 @@ public final class Trainer {
         reduction.zero()
         localNonFinite = false
         comm.setContext("a training step", step: step + 1)
+        timer.trace?.step = step + 1
         let tail = reduction.pointer + model.layout.count
         let classes = data.train.classes
         for micro in 0..<config.accumulate {
@@ -120,14 +126,14 @@ public final class Trainer {
                 model.input[0] = .nan
             }
             var now = monotonicSeconds()
-            timer.add(.data, now - t)
+            timer.record(.data, from: t, to: now)
             guard n > 0 else { continue }
             t = now
             let logits = model.forward(batch: n, training: true)
             let sums = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, batch: n, classes: classes,
                                                     gradient: model.outputGradient)
             now = monotonicSeconds()
-            timer.add(.forward, now - t)
+            timer.record(.forward, from: t, to: now)
             t = now
             model.backward(batch: n)
             if micro == 0 && measuresNoiseScale {
@@ -137,7 +143,7 @@ public final class Trainer {
                 tail[Tail.smallInverseBatch.rawValue] = 1 / Float(n)
                 tail[Tail.smallContributors.rawValue] = 1
             }
-            timer.add(.backward, monotonicSeconds() - t)
+            timer.record(.backward, from: t, to: monotonicSeconds())
             if !sums.loss.isFinite || !tail[Tail.smallSquaredNorm.rawValue].isFinite {
                 tail[Tail.nonFinite.rawValue] = 1
                 localNonFinite = true
@@ -153,7 +159,7 @@ public final class Trainer {
                 let count = assemble(stepInEpoch: stepInEpoch + 1, micro: 0)
                 prefetched = (sampler.epoch, stepInEpoch + 1, count)
                 let assembled = monotonicSeconds()
-                timer.add(.data, assembled - t)
+                timer.record(.data, from: t, to: assembled)
                 t = assembled
             }
             background.finish()  // allreduce time is what remains exposed after the prefetch
@@ -161,7 +167,8 @@ public final class Trainer {
             comm.allreduceSum(reduction.buffer)
         }
         var now = monotonicSeconds()
-        timer.add(.allreduce, now - t)
+        timer.record(.allreduce, from: t, to: now)
+        if step < allreduceSeconds.count { allreduceSeconds[step] = now - t }
         t = now
         let samples = tail[Tail.samples.rawValue]
         if tail[Tail.nonFinite.rawValue] != 0 {
@@ -184,7 +191,7 @@ public final class Trainer {
         optimizer.step(parameters: parameters.pointer, gradients: reduction.pointer,
                        gradientScale: 1 / samples, learningRate: rate)
         now = monotonicSeconds()
-        timer.add(.optimizer, now - t)
+        timer.record(.optimizer, from: t, to: now)
         timer.endStep()
         return StepResult(samples: Int(samples), lossMean: tail[Tail.loss.rawValue] / samples,
                           accuracy: tail[Tail.correct.rawValue] / samples, learningRate: rate,
@@ -223,7 +230,7 @@ public final class Trainer {
             }
         }
         sums.withUnsafeMutableBufferPointer { comm.allreduceSum($0) }
-        timer.addOutsideStep(.evaluation, monotonicSeconds() - start)
+        timer.recordOutsideStep(.evaluation, from: start, to: monotonicSeconds())
         return Evaluation(trainLoss: sums[0] / sums[2], trainAcc: sums[1] / sums[2],
                           testLoss: sums[3] / sums[5], testAcc: sums[4] / sums[5])
     }

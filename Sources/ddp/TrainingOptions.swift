@@ -97,6 +97,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Abort the job, naming the phase and the ranks that never arrived, when a collective waits longer than this many seconds (a stalled rank); 0 turns the watchdog off.")
     var collectiveTimeout = 600.0
 
+    @Option(help: "Optimizer steps A:B (1-based, inclusive) whose per-rank phases go to trace.json (Chrome trace format: Perfetto, chrome://tracing); 'none' writes no trace.")
+    var traceSteps = "1:20"
+
     @Option(help: "A NaN or infinite loss or gradient: stop (naming the step and rank) or skip that step's update (counted in metrics.csv).")
     var onNan = NaNPolicy.stop
 
@@ -124,6 +127,7 @@ struct TrainingOptions: ParsableArguments {
         try require(sharpness.map { $0 > 0 && $0.isFinite } ?? true, "--sharpness must be positive, e.g. 1e-3")
         try require(sharpnessSamples >= 1 && sharpnessSteps >= 1, "--sharpness-samples and --sharpness-steps must be at least 1")
         try require(collectiveTimeout >= 0 && collectiveTimeout.isFinite, "--collective-timeout must be 0 (off) or a positive number of seconds")
+        try require(traceWindow != nil || traceSteps == "none", "--trace-steps takes A:B with 1 <= A <= B (e.g. 100:120), or none")
         try require(checkpointEvery >= 0, "--checkpoint-every must be 0 (epoch ends only) or more")
         try require(divergenceFactor > 1, "--divergence-factor must be more than 1")
         try require(!hidden.isEmpty && hidden.allSatisfy { $0 >= 1 }, "--hidden widths must be at least 1")
@@ -164,7 +168,15 @@ struct TrainingOptions: ParsableArguments {
         c.overlap = overlap
         c.checkpointEvery = checkpointEvery
         c.onNaN = onNan
+        c.traceSteps = traceWindow
         return c
+    }
+
+    /// --trace-steps as a range, nil for none or a malformed value.
+    var traceWindow: ClosedRange<Int>? {
+        let parts = traceSteps.split(separator: ":").compactMap { Int($0) }
+        guard parts.count == 2, parts[0] >= 1, parts[0] <= parts[1] else { return nil }
+        return parts[0]...parts[1]
     }
 
     /// The watchdog's timeout, nil when turned off.

@@ -1,0 +1,46 @@
+// trace.json as Perfetto and chrome://tracing read it: a JSON object with traceEvents, one
+// process row per rank named "rank R @ host", complete events (ph X) with non-negative times for
+// the phases of exactly the asked window of steps, and clocks aligned so that the ranks leave
+// each allreduce together. Also the per-step imbalance file.
+import Foundation
+import XCTest
+
+final class TraceTests: XCTestCase {
+    func testTraceIsValidChromeTraceForTheWindow() throws {
+        let dir = DDPProcess.temporaryFolder("trace")
+        let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--steps", "30", "--accumulate", "2",
+                                          "--trace-steps", "3:6", "--run-dir", dir], ranks: 2)
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        let trace = try XCTUnwrap(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: dir + "/trace.json"))) as? [String: Any])
+        let events = try XCTUnwrap(trace["traceEvents"] as? [[String: Any]])
+        let names = events.filter { $0["ph"] as? String == "M" && $0["name"] as? String == "process_name" }
+        XCTAssertEqual(Set(names.compactMap { ($0["args"] as? [String: Any])?["name"] as? String }.map { String($0.prefix(9)) }),
+                       ["rank 0 @ ", "rank 1 @ "])
+        let complete = events.filter { $0["ph"] as? String == "X" }
+        XCTAssertFalse(complete.isEmpty)
+        for event in complete {
+            XCTAssertTrue([0, 1].contains(event["pid"] as? Int), "\(event)")
+            XCTAssertGreaterThanOrEqual(event["ts"] as? Double ?? -1, 0, "\(event)")
+            XCTAssertGreaterThanOrEqual(event["dur"] as? Double ?? -1, 0, "\(event)")
+            XCTAssertTrue(["data", "forward", "backward", "allreduce", "optimizer", "evaluation", "checkpoint"].contains(event["name"] as? String))
+        }
+        let steps = Set(complete.compactMap { ($0["args"] as? [String: Any])?["step"] as? Int })
+        XCTAssertEqual(steps, [3, 4, 5, 6])
+        // Per rank and step: 2 micro-batches give 2 data, 2 forward and 2 backward events, then one allreduce.
+        let rank0step4 = complete.filter { $0["pid"] as? Int == 0 && ($0["args"] as? [String: Any])?["step"] as? Int == 4 }
+        XCTAssertEqual(rank0step4.filter { $0["name"] as? String == "forward" }.count, 2)
+        XCTAssertEqual(rank0step4.filter { $0["name"] as? String == "allreduce" }.count, 1)
+        // Aligned clocks: both ranks leave each allreduce within a millisecond of each other.
+        for step in 3...6 {
+            let ends = complete.filter { $0["name"] as? String == "allreduce" && ($0["args"] as? [String: Any])?["step"] as? Int == step }
+                .map { ($0["ts"] as! Double) + ($0["dur"] as! Double) }
+            XCTAssertEqual(ends.count, 2)
+            XCTAssertLessThan(abs(ends[0] - ends[1]), 1000, "step \(step): \(ends) us")
+        }
+
+        let imbalance = try String(contentsOfFile: dir + "/imbalance.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(imbalance.first, "rank,host,wait_seconds,straggler_steps")
+        let stragglerSteps = imbalance.dropFirst().map { Int($0.split(separator: ",")[3])! }
+        XCTAssertEqual(stragglerSteps.reduce(0, +), 30, "each step has one last arrival")
+    }
+}
