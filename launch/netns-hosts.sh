@@ -6,6 +6,7 @@
 #   launch/netns-hosts.sh down DIR       end their processes, delete the namespaces and DIR's files
 #   DIR/mpirun -np 2 ... ddp train ...   mpirun on host 1 with the flags these hosts need
 #
+# DDP_NETNS_SLOTS (default 1): ranks per host in the hostfile.
 # Layout: namespaces ddp-ns-TAG-1..N (TAG: $DDP_NETNS_TAG, else this script's pid), each with lo up
 # and eth0 at 10.213.7.K/24, its veth peer hK on bridge br0 in a namespace ddp-ns-TAG-br of its
 # own, so no link, address or route is added to the machine's namespace. The subnet is seen only
@@ -23,10 +24,12 @@ down() {
   [ -f "$dir/namespaces" ] || return 0
   while read -r ns; do
     [ -e "/run/netns/$ns" ] || continue
-    # mpirun, orted and ranks still inside (a failed or cut run): TERM, then KILL.
+    # mpirun, orted and ranks still inside (a failed or cut run): TERM (and CONT, so a stopped
+    # rank sees it), then KILL.
     pids=$(ip netns pids "$ns" || true)
     if [ -n "$pids" ]; then
       kill -TERM $pids 2>/dev/null || true
+      kill -CONT $pids 2>/dev/null || true
       for _ in 1 2 3 4 5 6 7 8 9 10; do
         left=$(ip netns pids "$ns" || true)
         [ -z "$left" ] && break
@@ -42,8 +45,8 @@ down() {
 }
 
 up() {
-  local count=$1 dir=$2 tag=${DDP_NETNS_TAG:-$$} k ns bridge
-  [[ "$count" =~ ^[1-9][0-9]?$ ]] && [ "$count" -le 250 ] || usage
+  local count=$1 dir=$2 tag=${DDP_NETNS_TAG:-$$} slots=${DDP_NETNS_SLOTS:-1} k ns bridge
+  [[ "$count" =~ ^[1-9][0-9]{0,2}$ ]] && [ "$count" -le 250 ] && [[ "$slots" =~ ^[1-9][0-9]*$ ]] || usage
   command -v ip >/dev/null && command -v unshare >/dev/null \
     || { echo "netns-hosts: needs ip (iproute2) and unshare (util-linux)" >&2; exit 77; }
   down "$dir"   # up twice on one DIR gives one fresh set, not two
@@ -78,7 +81,7 @@ up() {
     ip -n "$bridge" link set "h$k" master br0 up
     ip -n "$ns" addr add "$subnet.$k/24" dev eth0
     ip -n "$ns" link set eth0 up
-    echo "$subnet.$k slots=1" >> "$dir/hostfile"
+    echo "$subnet.$k slots=$slots" >> "$dir/hostfile"
   done
 
   # host-exec K CMD...: CMD in host K's network namespace under hostname ddp-host-K.
@@ -124,7 +127,7 @@ EOF
   for k in $(seq 1 "$count"); do echo "  ddp-host-$k  $subnet.$k  namespace ddp-ns-$tag-$k"; done
   echo "  hostfile  $dir/hostfile"
   echo "  agent     $dir/rsh-agent"
-  echo "  mpirun    $dir/mpirun -np $count ...   (down: launch/netns-hosts.sh down $dir)"
+  echo "  mpirun    $dir/mpirun -np $((count * slots)) ...   (down: launch/netns-hosts.sh down $dir)"
 }
 
 case "${1:-}" in
