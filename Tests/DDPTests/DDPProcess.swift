@@ -30,26 +30,28 @@ enum DDPProcess {
         ["/usr/bin/mpirun", "/usr/local/bin/mpirun"].first { FileManager.default.isExecutableFile(atPath: $0) }
     }
 
+    /// What every ddp run gets: one BLAS thread per rank, one-line crash reports, no progress line.
+    static let rankEnvironment = ["OPENBLAS_NUM_THREADS": "1", "SWIFT_BACKTRACE": "enable=no", "CI": "true"]
+
+    /// `-x NAME` for each of `rankEnvironment`, so mpirun hands them to ranks on every host.
+    static var exportFlags: [String] { rankEnvironment.keys.sorted().flatMap { ["-x", $0] } }
+
     /// `ddp args` under `mpirun -np ranks` (nil: without mpirun).
     static func run(_ arguments: [String], ranks: Int? = nil, environment extra: [String: String] = [:]) throws -> Outcome {
+        guard let ranks else { return try capture(executable, arguments, environment: extra) }
+        guard let mpirun else { throw XCTSkip("mpirun is not installed (launch/setup.sh installs it)") }
+        // --quiet as launch/local.sh: mpirun's own abort banner could otherwise split rank 0's error line.
+        var flags = ["-np", String(ranks), "--quiet", "--oversubscribe", "--bind-to", "none"] + exportFlags
+        if getuid() == 0 { flags.append("--allow-run-as-root") }
+        return try capture(mpirun, flags + [executable] + arguments, environment: extra)
+    }
+
+    /// Runs a program with `rankEnvironment` and `extra` over this process's environment, to its end.
+    static func capture(_ program: String, _ arguments: [String], environment extra: [String: String] = [:]) throws -> Outcome {
         let process = Process()
-        var environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
-        environment["OPENBLAS_NUM_THREADS"] = "1"
-        environment["SWIFT_BACKTRACE"] = "enable=no"
-        environment["CI"] = "true"
-        if let ranks {
-            guard let mpirun else { throw XCTSkip("mpirun is not installed (launch/setup.sh installs it)") }
-            process.executableURL = URL(fileURLWithPath: mpirun)
-            // --quiet as launch/local.sh: mpirun's own abort banner could otherwise split rank 0's error line.
-            var flags = ["-np", String(ranks), "--quiet", "--oversubscribe", "--bind-to", "none",
-                         "-x", "OPENBLAS_NUM_THREADS", "-x", "SWIFT_BACKTRACE", "-x", "CI"]
-            if getuid() == 0 { flags.append("--allow-run-as-root") }
-            process.arguments = flags + [executable] + arguments
-        } else {
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = arguments
-        }
-        process.environment = environment
+        process.executableURL = URL(fileURLWithPath: program)
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }.merging(rankEnvironment) { $1 }
         // stdout through a pipe read to its end before waiting; stderr to a file, so neither can fill and stall.
         let out = Pipe()
         let errPath = temporaryFolder("stderr")

@@ -1,0 +1,59 @@
+// A multi-host run on one machine: two network namespaces as two hosts (launch/netns-hosts.sh),
+// mpirun's daemon reached through an rsh agent, ranks talking TCP over a private subnet.
+// Skipped where namespaces cannot be made (not root, or a container without the capability).
+import Foundation
+import XCTest
+
+final class MultiHostTests: XCTestCase {
+    struct HostsFailed: Error { let message: String }
+
+    static let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("launch/netns-hosts.sh").path
+
+    /// Brings up `count` hosts in a new folder and takes them down when the test ends, passed or not.
+    func hosts(_ count: Int) throws -> String {
+        guard getuid() == 0 else { throw XCTSkip("network namespaces need root (ip netns add); running as uid \(getuid())") }
+        guard DDPProcess.mpirun != nil else { throw XCTSkip("mpirun is not installed (launch/setup.sh installs it)") }
+        let folder = DDPProcess.temporaryFolder("hosts")
+        // Registered first: `down` is idempotent and also ends what a failed or hung run left inside.
+        addTeardownBlock {
+            let down = try? DDPProcess.capture("/bin/bash", [Self.script, "down", folder])
+            XCTAssertEqual(down?.status, 0, "netns-hosts.sh down: \(down?.all ?? "did not start")")
+        }
+        let up = try DDPProcess.capture("/bin/bash", [Self.script, "up", String(count), folder])
+        if up.status == 77 { throw XCTSkip("cannot make network or UTS namespaces here: \(up.stderr)") }
+        guard up.status == 0 else { throw HostsFailed(message: "netns-hosts.sh up \(count) exited \(up.status): \(up.all)") }
+        return folder
+    }
+
+    func testTwoHostsOverTCPGiveTheParametersOfTwoRanksOnOneHost() throws {
+        let folder = try hosts(2)
+        let flags = ["train", "--data", "synthetic", "--steps", "20", "--seed", "3"]
+        let multiDir = DDPProcess.temporaryFolder("multihost")
+        // The folder's mpirun: on host 1, --hostfile, the rsh agent, btl self,tcp and both
+        // *_if_include on the private subnet, --bind-to none. --timeout bounds a hang (a run takes 2 s).
+        let multi = try DDPProcess.capture(folder + "/mpirun", ["-np", "2", "--timeout", "45"] + DDPProcess.exportFlags
+                                           + [DDPProcess.executable] + flags + ["--run-dir", multiDir])
+        XCTAssertEqual(multi.status, 0, multi.all)
+        let summary = try DDPProcess.json(multiDir + "/summary.json")
+
+        // Each rank names its own host (MPI_Get_processor_name under the namespace's hostname).
+        XCTAssertEqual(summary["hosts"] as? [String], ["ddp-host-1", "ddp-host-2"], multi.all)
+        XCTAssertEqual((try DDPProcess.json(multiDir + "/config.json"))["hosts"] as? [String], ["ddp-host-1", "ddp-host-2"])
+        XCTAssertEqual(summary["steps"] as? Int, 20)
+        let checksums = summary["rank_checksums"] as? [String] ?? []
+        XCTAssertEqual(checksums.count, 2)
+        XCTAssertEqual(Set(checksums).count, 1, "both hosts hold the same parameters: \(checksums)")
+        XCTAssertEqual(checksums.first, summary["param_checksum"] as? String)
+
+        // Two ranks on one host, shared memory instead of TCP: a sum of two floats is the same
+        // either way, so the parameters must agree bit for bit.
+        let singleDir = DDPProcess.temporaryFolder("onehost")
+        let single = try DDPProcess.run(flags + ["--run-dir", singleDir], ranks: 2)
+        XCTAssertEqual(single.status, 0, single.all)
+        let reference = try DDPProcess.json(singleDir + "/summary.json")
+        XCTAssertEqual(Set(reference["hosts"] as? [String] ?? []).count, 1, "the reference ran on one host")
+        XCTAssertEqual(summary["param_checksum"] as? String, reference["param_checksum"] as? String)
+        XCTAssertEqual(summary["train_loss"] as? Double, reference["train_loss"] as? Double)
+    }
+}
