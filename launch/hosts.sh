@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Runs ddp with N ranks across the hosts of an OpenMPI hostfile (launch/hostfile.example).
 #   launch/hosts.sh HOSTFILE N [ddp arguments]      e.g. launch/hosts.sh my-hosts 4 train --epochs 5
-# Every host needs OpenMPI 4.1, the Swift runtime at /opt/swift (ddp's runpath), passwordless ssh
-# from this one, and this clone with ddp built at the SAME path (DDP, default .build/release/ddp):
-# each rank runs launch/rank-env.sh, which picks that host's OpenBLAS kernels and one BLAS thread.
+# Every host needs passwordless ssh from this one, what launch/setup.sh installs (OpenMPI, data),
+# the Swift runtime at /opt/swift (ddp's runpath), and this clone with ddp built at the SAME path
+# (DDP, default .build/release/ddp). Each rank runs launch/rank-env.sh, which picks that host's
+# OpenBLAS kernels and one BLAS thread.
 # Ranks fill each host's slots in hostfile order (--map-by slot), one core each (--bind-to core).
 # Several "hosts" sharing one machine's cores (containers, namespaces): DDP_BIND_TO=none.
 # DDP_MPI_ARGS adds mpirun flags, split at spaces: DDP_MPI_ARGS="--mca btl_tcp_if_include eth0".
