@@ -1,4 +1,5 @@
-# Sourced by launch/local.sh and launch/test.sh: the OpenBLAS kernel set and threads for ranks.
+# Sourced by launch/local.sh, launch/test.sh and launch/rank-env.sh (each rank of hosts.sh, slurm.sbatch):
+# the OpenBLAS kernel set and threads for ranks.
 # Debian's OpenBLAS 0.3.21 detects Zen 4/5 as Haswell and runs AVX2 kernels (~115 GFLOP/s per
 # core for sgemm here); OPENBLAS_CORETYPE=SkylakeX runs its AVX-512 kernels (~220 GFLOP/s), with
 # the same results against the naive reference (GEMM tests run under this file too). So on a CPU
