@@ -5,6 +5,7 @@
 // duplicated communicator (MPI_THREAD_MULTIPLE), the lowest of them names the phase and the ranks
 // that never arrived, and MPI_Abort ends the job.
 import CMPI
+import Dispatch
 import Foundation
 
 final class CollectiveWatchdog: @unchecked Sendable {
@@ -35,7 +36,7 @@ final class CollectiveWatchdog: @unchecked Sendable {
     func enter(_ operation: StaticString) {
         lock.lock()
         self.operation = operation
-        enteredAt = monotonicNow()
+        enteredAt = uptime()
         lock.unlock()
     }
 
@@ -56,7 +57,7 @@ final class CollectiveWatchdog: @unchecked Sendable {
         while true {
             usleep(200_000)
             lock.lock()
-            let waited = enteredAt.map { monotonicNow() - $0 } ?? 0
+            let waited = enteredAt.map { uptime() - $0 } ?? 0
             let (operation, phase, step) = (self.operation, self.phase, self.step)
             lock.unlock()
             if waited > timeout { giveUp(operation: operation, phase: phase, step: step, waited: waited) }
@@ -76,9 +77,9 @@ final class CollectiveWatchdog: @unchecked Sendable {
             }
         }
         // Ranks whose own watchdog fires within this window are waiting as well.
-        let deadline = monotonicNow() + min(max(timeout / 2, 1), 5)
+        let deadline = uptime() + min(max(timeout / 2, 1), 5)
         var arrived: Set<Int> = [rank]
-        while monotonicNow() < deadline && arrived.count < size {
+        while uptime() < deadline && arrived.count < size {
             for other in 0..<size where other != rank && !arrived.contains(other) {
                 var done: Int32 = 0
                 _ = MPI_Test(&receives[other], &done, cmpi_status_ignore())
@@ -102,9 +103,8 @@ final class CollectiveWatchdog: @unchecked Sendable {
     }
 }
 
+/// Monotonic seconds from Dispatch's uptime clock (Collective does not depend on Tensor's monotonicSeconds).
 @inline(__always)
-func monotonicNow() -> Double {
-    var time = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &time)
-    return Double(time.tv_sec) + Double(time.tv_nsec) * 1e-9
+private func uptime() -> Double {
+    Double(DispatchTime.now().uptimeNanoseconds) * 1e-9
 }

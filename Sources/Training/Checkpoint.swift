@@ -114,12 +114,4 @@ public struct Checkpoint: Sendable {
         }
         return path
     }
-
-    public static func read(_ path: String) throws -> Checkpoint {
-        let file = location(path)
-        guard let data = FileManager.default.contents(atPath: file) else {
-            throw ConfigError("cannot read checkpoint \(file) (missing or unreadable)")
-        }
-        return try decode([UInt8](data), source: file)
-    }
 }

@@ -37,10 +37,6 @@ struct PhaseTimer {
     /// The phase times of the step that ended last (for per-step statistics in `ddp bench`).
     private(set) var lastStep = [Double](repeating: 0, count: Phase.allCases.count)
 
-    mutating func add(_ phase: Phase, _ seconds: Double) {
-        step[phase.rawValue] += seconds
-    }
-
     /// A phase of the step from `start` to `end` (monotonic seconds): timed, and traced in the window.
     mutating func record(_ phase: Phase, from start: Double, to end: Double) {
         step[phase.rawValue] += end - start

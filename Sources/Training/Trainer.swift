@@ -122,7 +122,7 @@ public final class Trainer {
                 n = assemble(stepInEpoch: stepInEpoch, micro: micro)
             }
             prefetched = nil
-            if micro == 0 && n > 0 && FaultInjection.current != nil && FaultInjection.due(.nan, step: step + 1, rank: comm.rank) {
+            if micro == 0 && n > 0 && FaultInjection.due(.nan, step: step + 1, rank: comm.rank) {
                 model.input[0] = .nan
             }
             var now = monotonicSeconds()
