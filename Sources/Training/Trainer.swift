@@ -201,7 +201,8 @@ public final class Trainer {
     /// This rank's samples of (step, micro-batch) into the model's input; returns how many.
     private func assemble(stepInEpoch: Int, micro: Int) -> Int {
         sampler.withIndices(step: stepInEpoch, micro: micro) { indices in
-            data.train.assemble(indices: indices, normalizer: data.normalizer, into: model.input, labels: labels)
+            data.train.assemble(indices: indices, normalizer: data.normalizer, augmentation: config.settings.augment,
+                                seed: config.settings.seed, epoch: sampler.epoch, into: model.input, labels: labels)
             return indices.count
         }
     }
