@@ -14,19 +14,24 @@ public struct PixelNormalizer: Sendable {
     public var channels: Int { mean.count }
 
     public init(fitting set: Dataset) {
-        // One histogram per channel: exact counts, then one pass of 256 values in Double.
-        var histograms = [[Int]](repeating: [Int](repeating: 0, count: 256), count: set.channels)
+        // One histogram per channel (exact counts), then one pass of 256 values per channel in Double.
         let plane = set.planeSize
-        set.images.withUnsafeBufferPointer { pixels in
-            for sample in 0..<set.count {
-                for c in 0..<set.channels {
-                    let start = (sample * set.channels + c) * plane
-                    histograms[c].withUnsafeMutableBufferPointer { h in
-                        for p in pixels[start..<(start + plane)] { h[Int(p)] += 1 }
+        var counts = [Int](repeating: 0, count: set.channels * 256)
+        counts.withUnsafeMutableBufferPointer { h in
+            set.images.withUnsafeBufferPointer { pixels in
+                var i = 0
+                for _ in 0..<set.count {
+                    for c in 0..<set.channels {
+                        let histogram = h.baseAddress! + 256 * c
+                        for _ in 0..<plane {
+                            histogram[Int(pixels[i])] += 1
+                            i += 1
+                        }
                     }
                 }
             }
         }
+        let histograms = (0..<set.channels).map { Array(counts[(256 * $0)..<(256 * $0 + 256)]) }
         var mean: [Float] = [], std: [Float] = [], scale: [Float] = [], offset: [Float] = []
         for histogram in histograms {
             let n = Double(max(set.count * plane, 1))
