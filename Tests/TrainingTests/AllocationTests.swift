@@ -13,8 +13,9 @@ final class AllocationTests: XCTestCase {
         BLASInfo.setThreads(1)
     }
 
-    func allocationsPerStep(model: String, batchPerRank: Int, accumulate: Int) throws -> Int {
+    func allocationsPerStep(model: String, batchPerRank: Int, accumulate: Int, augment: Augmentation? = nil) throws -> Int {
         var settings = TrainConfig()
+        settings.augment = augment
         settings.data = "synthetic"
         settings.model = model
         settings.batchPerRank = batchPerRank
@@ -44,5 +45,9 @@ final class AllocationTests: XCTestCase {
 
     func testCNNStepAllocatesNothing() throws {
         XCTAssertEqual(try allocationsPerStep(model: "cnn", batchPerRank: 8, accumulate: 2), 0)
+    }
+
+    func testAugmentedCNNStepAllocatesNothing() throws {
+        XCTAssertEqual(try allocationsPerStep(model: "cnn", batchPerRank: 8, accumulate: 2, augment: Augmentation(cropPadding: 4, flip: true)), 0)
     }
 }
