@@ -2,6 +2,7 @@
 // folder is recognised by its files, and each malformed case gives its own error.
 @testable import Data
 import Foundation
+import Tensor
 import TestSupport
 import XCTest
 
@@ -105,5 +106,33 @@ final class CIFARTests: XCTestCase {
         XCTAssertEqual(split.files[3], folder.file("t10k-labels-idx1-ubyte.gz"))
         XCTAssertEqual(split.filesNotRead, [folder.file("t10k-labels-idx1-ubyte")])
         XCTAssertEqual(split.test.labels, [0, 1], "the .gz's labels, not the raw file's 7 7")
+    }
+}
+
+final class CIFARFuzzTests: XCTestCase {
+    /// Random damage to a valid 3-record batch: a length that is not whole records or a label byte
+    /// over 9 is its DataError, never a crash; whole records parse (pixel damage keeps all 3).
+    func testDamagedBatchesThrowOrKeepTheirRecords() {
+        let good = IDXFolder.cifarRecords(count: 3, seed: 2)
+        var rng = SplitMix64(seed: 7, stream: 0, index: 0)
+        for trial in 0..<600 {
+            var bytes = good
+            switch trial % 4 {
+            case 0: bytes.removeLast(1 + rng.below(bytes.count))
+            case 1: bytes.insert(UInt8(rng.below(256)), at: rng.below(bytes.count + 1))
+            case 2: bytes[3073 * rng.below(3)] = UInt8(rng.below(256))  // a label byte
+            default: bytes[3073 * rng.below(3) + 1 + rng.below(3072)] ^= UInt8(1 + rng.below(255))
+            }
+            var images: [UInt8] = [], labels: [UInt8] = []
+            do {
+                try CIFAR10Folder.parse(bytes, source: "mutant", images: &images, labels: &labels)
+                XCTAssertEqual(labels.count * 3073, bytes.count, "trial \(trial)")
+                XCTAssertEqual(images.count, labels.count * 3072, "trial \(trial)")
+                XCTAssertTrue(labels.allSatisfy { $0 < 10 }, "trial \(trial)")
+            } catch {
+                XCTAssertTrue(error is DataError, "trial \(trial): \(error)")
+                XCTAssertTrue(trial % 4 < 3, "pixel damage never throws (trial \(trial))")
+            }
+        }
     }
 }
