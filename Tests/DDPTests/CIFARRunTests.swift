@@ -1,7 +1,7 @@
 // CIFAR-10 binary data and --augment through a real mpirun: a tiny generated folder trains the
 // CNN with random crops and flips to the same parameters at 1 x 16 and 2 x 8, every rank holding
-// the same checksum; config.json names the files read and the (C, H, W) input; bad files and bad
-// --augment text are one error line.
+// the same checksum; config.json names the files read and the (C, H, W) input; a run killed
+// mid-epoch resumes bit for bit; bad files and bad --augment text are one error line.
 import Foundation
 import TestSupport
 import XCTest
@@ -44,6 +44,25 @@ extension EquivalenceTests {
         XCTAssertEqual((config["data_files"] as? [String])?.map { ($0 as NSString).lastPathComponent },
                        ["data_batch_1.bin", "data_batch_2.bin", "data_batch_3.bin", "data_batch_4.bin", "data_batch_5.bin", "test_batch.bin"])
         XCTAssertEqual((config["settings"] as? [String: Any])?["augment"] as? String, "crop:4,flip")
+    }
+
+    func testAugmentedRunKilledMidEpochResumesBitForBit() throws {
+        // 80 samples / (2 x 8) = 5 steps an epoch; rank 1 dies after step 7, the last checkpoint is
+        // step 6's (epoch 2, step 1 in it): the draws of epoch 2 must come out the same after resume.
+        let folder = IDXFolder()
+        folder.writeCIFAR10(perBatch: 16, test: 8)
+        let flags = ["train", "--data", folder.path, "--model", "cnn", "--augment", "crop:4,flip", "--steps", "12",
+                     "--lr", "0.0002", "--batch-per-rank", "8", "--checkpoint-every", "2"]
+        let whole = DDPProcess.temporaryFolder("cifar-whole"), cut = DDPProcess.temporaryFolder("cifar-cut")
+        XCTAssertEqual(try DDPProcess.run(flags + ["--run-dir", whole], ranks: 2).status, 0)
+        let killed = try DDPProcess.run(flags + ["--run-dir", cut], ranks: 2, environment: ["DDP_FAULT": "kill:7:1"])
+        XCTAssertNotEqual(killed.status, 0)
+        let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 2)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertTrue(resumed.stdout.contains("at epoch 2, step 6"), resumed.stdout)
+        XCTAssertTrue(resumed.stdout.contains("augment     crop:4,flip"), "the checkpoint's settings keep --augment")
+        XCTAssertEqual(try DDPProcess.json(cut + "/summary.json")["param_checksum"] as? String,
+                       try DDPProcess.json(whole + "/summary.json")["param_checksum"] as? String)
     }
 
     func testBadCIFARFilesAndBadAugmentTextAreOneErrorLine() throws {
