@@ -10,7 +10,7 @@ public struct Augmentation: Codable, Equatable, Sendable, CustomStringConvertibl
 
     public static let grammar = "crop:P (pad P >= 1 pixels, random crop), flip (horizontal, p = 1/2), comma-separated, e.g. crop:4,flip; or none"
 
-    /// The SplitMix64 stream of augmentation draws (1 weights, 2 and 4 synthetic data, 3 shuffling).
+    /// The SplitMix64 stream of augmentation draws (1 weights, 2 and 4 synthetic data, 3 shuffling, 6 dropout).
     public static let randomStream: UInt64 = 11
 
     public init(cropPadding: Int = 0, flip: Bool = false) {

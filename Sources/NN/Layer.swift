@@ -1,39 +1,136 @@
-// What a layer must do to live in a Sequential model with one flat parameter buffer.
-// Shapes: N = samples in the batch; a layer maps (N, inputSize) to (N, outputSize), row-major.
+// The layer contract (after mlx-swift's MLXNN and llm.c): containers are layers, backward ADDS
+// into the input gradient and never writes the output gradient, parameters carry a role, and
+// state that is not trained (BatchNorm's running statistics) lives in its own flat buffer.
+// Shapes: N = samples in the batch; a layer maps (N, inputSize) to (N, outputSize), row-major,
+// where a sample of shape [C, H, W] is stored as C planes of H x W (NCHW).
 import Tensor
 
-public protocol Layer: AnyObject {
-    var inputSize: Int { get }
-    var outputSize: Int { get }
-    /// The layer's parameter tensors in layout order, e.g. [("weight", [out, in]), ("bias", [out])].
-    var parameterShapes: [(name: String, shape: [Int])] { get }
+/// What a pass is for. `probe` (the sharpness measurement) differentiates the model as
+/// evaluation computes it: running statistics, no dropout, and nothing updated.
+public enum PassMode: Sendable {
+    case training, evaluation, probe
+}
 
-    /// Points the layer at its slices of the flat parameter and gradient buffers.
-    func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>)
-    /// Writes seeded initial values into the bound parameter slice.
+/// Everything a pass may depend on besides its input: the mode, and what keys randomness
+/// (seed, epoch, the global indices of the samples), so that dropout is a function of the
+/// sample and not of the rank that happens to hold it.
+public struct PassContext {
+    public var mode: PassMode
+    public var seed: UInt64
+    public var epoch: Int
+    /// Dataset indices of the N samples of this pass (training mode needs them for dropout).
+    public var sampleIndices: UnsafePointer<Int32>?
+    /// BatchNorm takes training statistics over consecutive groups of this many samples.
+    public var ghostBatch: Int
+
+    public init(mode: PassMode, seed: UInt64 = 0, epoch: Int = 0, sampleIndices: UnsafePointer<Int32>? = nil,
+                ghostBatch: Int = .max) {
+        self.mode = mode
+        self.seed = seed
+        self.epoch = epoch
+        self.sampleIndices = sampleIndices
+        self.ghostBatch = ghostBatch
+    }
+
+    public static var evaluation: PassContext { PassContext(mode: .evaluation) }
+}
+
+/// What a parameter tensor is, which decides how optimizers treat it: weight decay and
+/// LARS trust ratios apply to weights only unless told otherwise (llm.c decays 2-D tensors only).
+public enum ParameterRole: String, Codable, Sendable {
+    case weight, bias, scale, shift
+}
+
+/// A named tensor of a layer: a parameter (with its role) or a piece of state.
+public struct TensorSpec: Sendable {
+    public let name: String
+    public let shape: [Int]
+    public let role: ParameterRole?
+
+    public init(_ name: String, _ shape: [Int], role: ParameterRole? = nil) {
+        self.name = name
+        self.shape = shape
+        self.role = role
+    }
+
+    public var count: Int { shape.reduce(1, *) }
+}
+
+/// A layer's own slices of the model's flat buffers (ModelLayout hands them out).
+public struct LayerBinding {
+    /// Its parameters and, at the same offsets in the gradient buffer, their gradients.
+    public let parameters: UnsafeMutablePointer<Float>
+    public let gradients: UnsafeMutablePointer<Float>
+    /// Its state that is not trained (running statistics).
+    public let state: UnsafeMutablePointer<Float>
+    /// Where it adds per-step moments that ride the step's allreduce (BatchNorm's batch statistics).
+    public let moments: UnsafeMutablePointer<Float>
+
+    public init(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
+                state: UnsafeMutablePointer<Float>, moments: UnsafeMutablePointer<Float>) {
+        (self.parameters, self.gradients, self.state, self.moments) = (parameters, gradients, state, moments)
+    }
+}
+
+public protocol Layer: AnyObject {
+    /// Per-sample shapes, e.g. [C, H, W] or [F].
+    var inputShape: [Int] { get }
+    var outputShape: [Int] { get }
+    /// The layer's own parameter tensors in layout order (a container has none: its children do).
+    var parameterSpecs: [TensorSpec] { get }
+    /// The layer's own state tensors (not trained; saved, broadcast and checksummed with the parameters).
+    var stateSpecs: [TensorSpec] { get }
+    /// Floats of moments this layer adds per step into the reduction buffer.
+    var momentCount: Int { get }
+    /// Child layers, named for paths such as "layers.3.body.layers.0.weight".
+    var sublayers: [(name: String, layer: Layer)] { get }
+
+    /// Points the layer at its own slices; called once per leaf by ModelLayout.
+    func bind(_ binding: LayerBinding)
+    /// Writes seeded initial values into its parameters and initial state.
     func initialize(_ rng: inout SplitMix64)
-    /// Makes any per-sample scratch for batches up to `batch`; called before training, never in a step.
-    func reserve(batch: Int)
+    /// Makes buffers for batches up to `batch` (forward) and `trainingBatch` (backward); never in a step.
+    /// Containers reserve their children too.
+    func reserve(batch: Int, trainingBatch: Int)
+    /// Floats per sample that `reserve` allocates for forward, children included (memory budget of evaluation).
+    var activationsPerSample: Int { get }
 
     /// y (N, outputSize) from x (N, inputSize).
-    func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, training: Bool)
-    /// ADDS parameter gradients (so micro-batches accumulate) and writes dx if asked.
-    /// dy (N, outputSize) may be overwritten; dx is nil for the first layer.
+    func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext)
+    /// ADDS parameter gradients and, if dx is given, d(loss)/dx into dx. dy (N, outputSize) is read-only;
+    /// x and y are what forward read and wrote. The owner of dx clears it once before a backward pass.
     func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-                  outputGradient dy: UnsafeMutablePointer<Float>,
-                  inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int)
+                  outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
+                  batch: Int, context: PassContext)
+    /// After the step's allreduce: folds the summed moments (over `samples` samples in `groups`
+    /// ghost groups, all ranks) into the state. Called once per optimizer step on every rank.
+    func updateState(samples: Int, groups: Int)
 
-    /// The matrix products one forward and backward pass of `batch` samples makes (for `ddp bench`:
-    /// the step's FLOPs and its GEMM ceiling). `inputGradient`: whether backward computes dx.
+    /// The matrix products one forward and backward pass of `batch` samples makes (for `ddp bench`).
     func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape]
 }
 
 extension Layer {
-    public var parameterCount: Int {
-        parameterShapes.reduce(0) { $0 + $1.shape.reduce(1, *) }
-    }
-
-    public func reserve(batch: Int) {}
-
+    // Index loops, not reduce: the generic iterator allocates in unoptimised builds, and passes ask for sizes.
+    public var inputSize: Int { elementCount(inputShape) }
+    public var outputSize: Int { elementCount(outputShape) }
+    public var parameterSpecs: [TensorSpec] { [] }
+    public var stateSpecs: [TensorSpec] { [] }
+    public var momentCount: Int { 0 }
+    public var sublayers: [(name: String, layer: Layer)] { [] }
+    public var activationsPerSample: Int { 0 }
+    public func bind(_ binding: LayerBinding) {}
+    public func initialize(_ rng: inout SplitMix64) {}
+    public func reserve(batch: Int, trainingBatch: Int) {}
+    public func updateState(samples: Int, groups: Int) {}
     public func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape] { [] }
+
+    public var parameterCount: Int { parameterSpecs.reduce(0) { $0 + $1.count } }
+}
+
+@inline(__always)
+func elementCount(_ shape: [Int]) -> Int {
+    var count = 1
+    for i in 0..<shape.count { count *= shape[i] }
+    return count
 }

@@ -1,42 +1,43 @@
-// Max pooling over P x P windows with stride P (the remainder rows/columns are dropped, as in Keras).
-// Shapes: x (N, C, H, W), y (N, C, H/P, W/P). The argmax of each window is kept for backward.
+// Max pooling over P x P windows with stride S (default P), without padding: the remainder
+// rows/columns are dropped, as in Keras. Overlapping windows (Keskar's C1 pools 3 x 3 with stride 2)
+// send a pixel's gradient once for every window it wins.
+// Shapes: x (N, C, H, W), y (N, C, (H - P) / S + 1, (W - P) / S + 1). The argmax of each window is kept for backward.
 import Tensor
 
 public final class MaxPool: Layer {
-    public let channels: Int, height: Int, width: Int, size: Int
+    public let channels: Int, height: Int, width: Int, size: Int, stride: Int
     private var argmax: UnsafeMutablePointer<Int32>?
     private var capacity = 0
 
-    public init(channels: Int, height: Int, width: Int, size: Int) {
+    public init(channels: Int, height: Int, width: Int, size: Int, stride: Int? = nil) {
         self.channels = channels
         self.height = height
         self.width = width
         self.size = size
+        self.stride = stride ?? size
+        outHeight = (height - size) / self.stride + 1
+        outWidth = (width - size) / self.stride + 1
+        inputShape = [channels, height, width]
+        outputShape = [channels, outHeight, outWidth]
     }
 
     deinit { argmax?.deallocate() }
 
-    public var outHeight: Int { height / size }
-    public var outWidth: Int { width / size }
-    public var inputSize: Int { channels * height * width }
-    public var outputSize: Int { channels * outHeight * outWidth }
-    public var outputShape: [Int] { [channels, outHeight, outWidth] }
-    public var parameterShapes: [(name: String, shape: [Int])] { [] }
+    public let outHeight: Int, outWidth: Int
+    public let inputShape: [Int]
+    public let outputShape: [Int]
 
-    public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {}
-    public func initialize(_ rng: inout SplitMix64) {}
-
-    public func reserve(batch: Int) {
+    public func reserve(batch: Int, trainingBatch: Int) {
         guard batch > capacity else { return }
         argmax?.deallocate()
         argmax = .allocate(capacity: batch * outputSize)
         capacity = batch
     }
 
-    public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, training: Bool) {
+    public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext) {
         precondition(batch <= capacity, "MaxPool used before reserve(batch:)")
         let argmax = argmax!
-        if size == 2 {
+        if size == 2 && stride == 2 {
             forward2x2(x, into: y, argmax: argmax, planes: batch * channels)
             return
         }
@@ -44,10 +45,10 @@ public final class MaxPool: Layer {
             let source = x + plane * height * width
             for oy in 0..<outHeight {
                 for ox in 0..<outWidth {
-                    var best = (oy * size) * width + ox * size
+                    var best = (oy * stride) * width + ox * stride
                     for dy in 0..<size {
                         for dx in 0..<size {
-                            let i = (oy * size + dy) * width + ox * size + dx
+                            let i = (oy * stride + dy) * width + ox * stride + dx
                             if source[i] > source[best] { best = i }
                         }
                     }
@@ -92,10 +93,9 @@ public final class MaxPool: Layer {
     }
 
     public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-                         outputGradient dy: UnsafeMutablePointer<Float>,
-                         inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {
+                         outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
+                         batch: Int, context: PassContext) {
         guard let dx, let argmax else { return }
-        dx.update(repeating: 0, count: batch * inputSize)
         for o in 0..<(batch * outputSize) { dx[Int(argmax[o])] += dy[o] }
     }
 }

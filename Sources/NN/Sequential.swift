@@ -1,97 +1,68 @@
-// A stack of layers with its activation and activation-gradient buffers made once for the
-// largest batch. The trainer writes a batch into `input`, calls forward, fills `outputGradient`
-// from the loss, and calls backward; parameter gradients accumulate into the bound buffer.
+// A chain of layers, itself a layer (so blocks nest). It owns the activations between its
+// children and their gradients, made once by `reserve`; its own input and output belong to its owner.
 import Tensor
 
-public final class Sequential {
+public final class Sequential: Layer {
     public let layers: [Layer]
-    public let layout: ParameterLayout
-    public private(set) var capacity = 0
-    public private(set) var trainingCapacity = 0
-    /// activations[0] is the input (N, inputSize); activations[i + 1] is layer i's output.
-    private var activations: [FloatBuffer] = []
-    /// gradients[i] is d(loss)/d(activations[i]) for i >= 1.
-    private var activationGradients: [FloatBuffer] = []
+    /// inner[i] is layer i's output for i < count - 1 (the last writes the owner's y).
+    private var inner: [FloatBuffer] = []
+    /// innerGradients[i] is d(loss)/d(inner[i]).
+    private var innerGradients: [FloatBuffer] = []
 
     public init(layers: [Layer]) {
-        precondition(!layers.isEmpty, "a model needs at least one layer")
+        precondition(!layers.isEmpty, "a chain needs at least one layer")
         for (previous, next) in zip(layers, layers.dropFirst()) {
-            precondition(previous.outputSize == next.inputSize, "layer sizes do not chain")
+            precondition(previous.outputSize == next.inputSize, "layer sizes do not chain: \(previous.outputShape) -> \(next.inputShape)")
         }
         self.layers = layers
-        self.layout = ParameterLayout(layers: layers)
     }
 
-    public var inputSize: Int { layers[0].inputSize }
-    /// Floats of activation one sample needs, input included (what `reserve` multiplies by the batch).
-    public var activationsPerSample: Int { inputSize + layers.reduce(0) { $0 + $1.outputSize } }
-    public var outputSize: Int { layers[layers.count - 1].outputSize }
+    public var inputShape: [Int] { layers[0].inputShape }
+    public var outputShape: [Int] { layers[layers.count - 1].outputShape }
+    public var sublayers: [(name: String, layer: Layer)] { layers.enumerated().map { ("layers.\($0.offset)", $0.element) } }
 
-    /// Makes every buffer: activations for batches up to `batch` (evaluation may use more than
-    /// training), activation gradients for `trainingBatch`. Never called inside a step.
-    public func reserve(batch: Int, trainingBatch: Int? = nil) {
-        let training = min(trainingBatch ?? batch, batch)
-        guard batch > capacity || training > trainingCapacity else { return }
-        capacity = batch
-        trainingCapacity = training
-        let sizes = [inputSize] + layers.map(\.outputSize)
-        activations = sizes.map { FloatBuffer(count: batch * $0) }
-        activationGradients = sizes.map { FloatBuffer(count: training * $0) }
-        for layer in layers { layer.reserve(batch: batch) }
+    public var activationsPerSample: Int {
+        layers.dropLast().reduce(0) { $0 + $1.outputSize } + layers.reduce(0) { $0 + $1.activationsPerSample }
     }
 
-    public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>) {
-        for (layer, offset) in zip(layers, layerOffsets) {
-            layer.bind(parameters: parameters + offset, gradients: gradients + offset)
-        }
+    public func reserve(batch: Int, trainingBatch: Int) {
+        inner = layers.dropLast().map { FloatBuffer(count: batch * $0.outputSize) }
+        innerGradients = layers.dropLast().map { FloatBuffer(count: trainingBatch * $0.outputSize) }
+        for layer in layers { layer.reserve(batch: batch, trainingBatch: trainingBatch) }
     }
 
-    public func initialize(seed: UInt64) {
-        for (index, layer) in layers.enumerated() {
-            var rng = SplitMix64(seed: seed, stream: 1, index: UInt64(index))
-            layer.initialize(&rng)
-        }
-    }
-
-    /// Where the trainer writes the batch (N, inputSize).
-    public var input: UnsafeMutablePointer<Float> { activations[0].pointer }
-    /// Where the loss writes d(loss)/d(logits) (N, outputSize).
-    public var outputGradient: UnsafeMutablePointer<Float> { activationGradients[layers.count].pointer }
-
-    /// Runs every layer; returns the logits (N, outputSize).
-    @discardableResult
-    public func forward(batch: Int, training: Bool) -> UnsafeMutablePointer<Float> {
-        precondition(batch <= capacity, "batch \(batch) exceeds reserved capacity \(capacity)")
+    public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext) {
         // Index loops: enumerated() over existentials allocates per element in unoptimised builds.
-        for index in 0..<layers.count {
-            layers[index].forward(activations[index].pointer, into: activations[index + 1].pointer, batch: batch, training: training)
-        }
-        return activations[layers.count].pointer
-    }
-
-    public func backward(batch: Int) {
-        precondition(batch <= trainingCapacity, "batch \(batch) exceeds reserved training capacity \(trainingCapacity)")
-        for index in stride(from: layers.count - 1, through: 0, by: -1) {
-            layers[index].backward(input: activations[index].pointer,
-                                   output: activations[index + 1].pointer,
-                                   outputGradient: activationGradients[index + 1].pointer,
-                                   inputGradient: index == 0 ? nil : activationGradients[index].pointer,
-                                   batch: batch)
+        let last = layers.count - 1
+        for index in 0...last {
+            let input = index == 0 ? x : UnsafePointer(inner[index - 1].pointer)
+            layers[index].forward(input, into: index == last ? y : inner[index].pointer, batch: batch, context: context)
         }
     }
 
-    /// Every matrix product of one training pass over `batch` samples (the first layer makes no dx).
-    public func matrixProducts(batch: Int) -> [GEMMShape] {
-        layers.enumerated().flatMap { index, layer in layer.matrixProducts(batch: batch, inputGradient: index > 0) }
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                         outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
+                         batch: Int, context: PassContext) {
+        let last = layers.count - 1
+        for index in stride(from: last, through: 0, by: -1) {
+            let layer = layers[index]
+            let input = index == 0 ? x : UnsafePointer(inner[index - 1].pointer)
+            let output = index == last ? y : UnsafePointer(inner[index].pointer)
+            let outputGradient = index == last ? dy : UnsafePointer(innerGradients[index].pointer)
+            var inputGradient = dx
+            if index > 0 {
+                // Layers add into their input gradient: clear it first (llm.c's zero_grad, per buffer).
+                inputGradient = innerGradients[index - 1].pointer
+                inputGradient!.update(repeating: 0, count: batch * layer.inputSize)
+            }
+            layer.backward(input: input, output: output, outputGradient: outputGradient, inputGradient: inputGradient,
+                           batch: batch, context: context)
+        }
     }
 
-    private var layerOffsets: [Int] {
-        var offsets: [Int] = []
-        var offset = 0
-        for layer in layers {
-            offsets.append(offset)
-            offset += layer.parameterCount
+    public func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape] {
+        layers.enumerated().flatMap { index, layer in
+            layer.matrixProducts(batch: batch, inputGradient: index > 0 || inputGradient)
         }
-        return offsets
     }
 }

@@ -8,6 +8,8 @@ import Tensor
 public final class Adam: Optimizer {
     public let beta1: Float, beta2: Float, epsilon: Float, weightDecay: Float
     public let decoupled: Bool
+    /// (range, weight decay) covering the buffer in order.
+    let segments: [(range: Range<Int>, decay: Float)]
     /// First and second moment estimates, same layout as the parameters.
     public let m: FloatBuffer, v: FloatBuffer
     public private(set) var stepCount = 0
@@ -18,7 +20,7 @@ public final class Adam: Optimizer {
     }
 
     public init(parameterCount: Int, beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8,
-                weightDecay: Float = 0, decoupled: Bool = false) {
+                weightDecay: Float = 0, decoupled: Bool = false, decayed: [Range<Int>]? = nil) {
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
@@ -26,6 +28,7 @@ public final class Adam: Optimizer {
         self.decoupled = decoupled
         m = FloatBuffer(count: parameterCount)
         v = FloatBuffer(count: parameterCount)
+        segments = decaySegments(count: parameterCount, decayed: decayed, weightDecay: weightDecay)
     }
 
     public func step(parameters p: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
@@ -34,14 +37,17 @@ public final class Adam: Optimizer {
         let correction1 = 1 - Float(pow(Double(beta1), Double(stepCount)))
         let correction2 = 1 - Float(pow(Double(beta2), Double(stepCount)))
         let (b1, b2, eps) = (beta1, beta2, epsilon)
-        let l2: Float = decoupled ? 0 : weightDecay
-        let shrink: Float = decoupled ? 1 - lr * weightDecay : 1
         let (m, v) = (m.pointer, v.pointer)
-        for i in 0..<self.m.count {
-            let g = scale * gradients[i] + l2 * p[i]
-            m[i] = b1 * m[i] + (1 - b1) * g
-            v[i] = b2 * v[i] + (1 - b2) * g * g
-            p[i] = shrink * p[i] - lr * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + eps)
+        for segment in 0..<segments.count {
+            let (range, wd) = segments[segment]
+            let l2: Float = decoupled ? 0 : wd
+            let shrink: Float = decoupled ? 1 - lr * wd : 1
+            for i in range {
+                let g = scale * gradients[i] + l2 * p[i]
+                m[i] = b1 * m[i] + (1 - b1) * g
+                v[i] = b2 * v[i] + (1 - b2) * g * g
+                p[i] = shrink * p[i] - lr * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + eps)
+            }
         }
     }
 }

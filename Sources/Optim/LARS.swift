@@ -3,6 +3,8 @@
 //   g = grad + wd * w;  local = eta * |w| / (|grad| + wd * |w|)  (1 if |w| or |grad| is 0);
 //   v = m * v + lr * local * g;  w -= v
 // grad is the mean gradient (gradientScale * the sums). The rate sits inside the velocity, as in the paper.
+// Segments that are not `adapted` (biases and normalization parameters by default, as in LARC and
+// later LARS implementations) take local = 1 and no weight decay: plain momentum SGD.
 // The schedule (the paper's polynomial decay, warmup) is the LRSchedule's business.
 import Tensor
 
@@ -10,12 +12,16 @@ public final class LARS: Optimizer {
     public let momentum: Float, trustCoefficient: Float, weightDecay: Float
     /// The parameter tensors, in layout order, tiling 0 ..< parameter count.
     public let segments: [Range<Int>]
+    /// Per segment: whether the trust ratio and weight decay apply.
+    public let adapted: [Bool]
     /// Velocity, same layout as the parameters.
     public let velocity: FloatBuffer
     public var stateBuffers: [FloatBuffer] { [velocity] }
     public var counters: [Int] { get { [] } set {} }
 
-    public init(segments: [Range<Int>], momentum: Float = 0.9, trustCoefficient: Float = 0.001, weightDecay: Float = 0) {
+    public init(segments: [Range<Int>], adapted: [Bool]? = nil, momentum: Float = 0.9, trustCoefficient: Float = 0.001,
+                weightDecay: Float = 0) {
+        precondition(adapted == nil || adapted!.count == segments.count, "one adapted flag per LARS segment")
         var end = 0
         for (index, segment) in segments.enumerated() {
             precondition(segment.lowerBound == end,
@@ -27,20 +33,22 @@ public final class LARS: Optimizer {
         self.trustCoefficient = trustCoefficient
         self.weightDecay = weightDecay
         self.segments = segments
+        self.adapted = adapted ?? segments.map { _ in true }
         velocity = FloatBuffer(count: end)
     }
 
     public func step(parameters p: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
                      gradientScale scale: Float, learningRate lr: Float) {
         let v = velocity.pointer
-        let (mu, eta, wd) = (momentum, trustCoefficient, weightDecay)
-        // Biases get their own trust ratio like any tensor, as in Algorithm 1: segments carry no shapes to single them out.
-        for segment in segments {
+        let (mu, eta) = (momentum, trustCoefficient)
+        for index in 0..<segments.count {
+            let segment = segments[index]
             let (start, count) = (segment.lowerBound, segment.count)
+            let wd = adapted[index] ? weightDecay : 0
             let (weightSquares, gradientSquares) = LARS.sumsOfSquares(p + start, gradients + start, count: count)
             let weightNorm = weightSquares.squareRoot()
             let gradientNorm = scale * gradientSquares.squareRoot()
-            let local = weightNorm > 0 && gradientNorm > 0 ? eta * weightNorm / (gradientNorm + wd * weightNorm) : 1
+            let local = adapted[index] && weightNorm > 0 && gradientNorm > 0 ? eta * weightNorm / (gradientNorm + wd * weightNorm) : 1
             let rate = lr * local
             for i in segment {
                 v[i] = mu * v[i] + rate * (scale * gradients[i] + wd * p[i])

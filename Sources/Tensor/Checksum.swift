@@ -1,8 +1,11 @@
 // FNV-1a 64-bit hash of raw bytes: replica checks compare parameters bit for bit across ranks.
 
 public enum Checksum {
-    public static func fnv1a(_ bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var hash: UInt64 = 0xCBF2_9CE4_8422_2325
+    public static let offsetBasis: UInt64 = 0xCBF2_9CE4_8422_2325
+
+    /// The hash of `bytes`, or of the bytes hashed so far followed by `bytes` when `continuing` is that hash.
+    public static func fnv1a(_ bytes: UnsafeRawBufferPointer, continuing hash: UInt64 = offsetBasis) -> UInt64 {
+        var hash = hash
         for byte in bytes {
             hash ^= UInt64(byte)
             hash &*= 0x0000_0100_0000_01B3

@@ -1,6 +1,7 @@
 // A checkpoint: everything a run needs to continue exactly where it stopped, in one file.
 //   "DDPCKPT\0" | format version (UInt32 LE) | header length (UInt64 LE) | header (JSON) |
-//   Float32 LE arrays (the parameters, then each optimizer state buffer) | FNV-1a 64 of all before.
+//   Float32 LE arrays (the parameters, the model state (BatchNorm running statistics; empty
+//   without BatchNorm), then each optimizer state buffer) | FNV-1a 64 of all before.
 // The header carries the settings and their hash, the ranks, the layout hash, where training
 // stood (epoch, step within it, global step: the sampler's permutation is a function of seed and
 // epoch, so that is its whole state), the best/target/divergence record, the noise-scale EMA,
@@ -28,7 +29,8 @@ public struct CheckpointState: Codable, Sendable {
 public struct Checkpoint: Sendable {
     public static let fileName = "checkpoint.ddp"
     static let magic: [UInt8] = Array("DDPCKPT".utf8) + [0]
-    static let formatVersion: UInt32 = 1
+    /// 2: the model state array after the parameters.
+    static let formatVersion: UInt32 = 2
 
     public var state: CheckpointState
     /// The parameters, then the optimizer's state buffers.

@@ -5,11 +5,15 @@ import Foundation
 import NN
 
 public enum Safetensors {
+    /// Parameters, then the state (BatchNorm running_mean / running_var) after them.
     public static func encode(layout: ParameterLayout, parameters: UnsafeBufferPointer<Float>,
-                              metadata: [String: String]) -> Data {
+                              state: UnsafeBufferPointer<Float>? = nil, metadata: [String: String]) -> Data {
+        precondition(layout.stateCount == 0 || state?.count == layout.stateCount, "the model's state must be written with it")
         var entries: [String] = []
-        for slice in layout.slices {
-            let begin = slice.offset * 4, end = (slice.offset + slice.count) * 4
+        let stateBase = layout.count
+        for slice in layout.slices + layout.stateSlices {
+            let base = slice.role == nil ? stateBase : 0
+            let begin = (base + slice.offset) * 4, end = (base + slice.offset + slice.count) * 4
             entries.append("\"\(slice.name)\":{\"dtype\":\"F32\",\"shape\":\(slice.shape),\"data_offsets\":[\(begin),\(end)]}")
         }
         let meta = metadata.sorted { $0.key < $1.key }.map { "\"\($0.key)\":\"\($0.value)\"" }.joined(separator: ",")
@@ -21,6 +25,7 @@ public enum Safetensors {
         withUnsafeBytes(of: &length) { data.append(contentsOf: $0) }
         data.append(contentsOf: header)
         data.append(UnsafeBufferPointer(start: parameters.baseAddress, count: layout.count))
+        if let state, layout.stateCount > 0 { data.append(UnsafeBufferPointer(start: state.baseAddress, count: layout.stateCount)) }
         return data
     }
 }

@@ -20,6 +20,9 @@ public struct TrainConfig: Codable, Sendable {
     public var accumulate = 1
     /// If set, the accumulation is derived from it instead of `accumulate`.
     public var globalBatch: Int?
+    /// BatchNorm's training statistics over consecutive groups of this many samples (Hoffer et al.
+    /// 2017's ghost batches); nil: the micro-batch per rank. Must divide the micro-batch per rank.
+    public var ghostBatch: Int?
     /// Base learning rate, right for `referenceBatch`.
     public var learningRate = 0.01
     public var referenceBatch = 64
@@ -80,6 +83,8 @@ public struct ResolvedConfig: Codable, Sendable {
     public let batchPerRank: Int
     public let accumulate: Int
     public let globalBatch: Int
+    /// Samples per BatchNorm statistics group in training.
+    public let ghostBatch: Int
     public let stepsPerEpoch: Int
     public let epochs: Int
     public let totalSteps: Int
@@ -100,15 +105,26 @@ public struct ResolvedConfig: Codable, Sendable {
         }
         var batchPerRank = settings.batchPerRank
         var accumulate = settings.accumulate
+        let ghost = settings.ghostBatch ?? 1
         if let global = settings.globalBatch {
             guard global % ranks == 0 else {
                 throw ConfigError("--global-batch \(global) is not divisible by the \(ranks) ranks")
             }
-            // The largest micro-batch up to --batch-per-rank that divides this rank's share exactly,
-            // so the global batch is reached by accumulation with no sample dropped or repeated.
+            // The largest micro-batch up to --batch-per-rank that divides this rank's share exactly
+            // (and is a whole number of ghost batches), so the global batch is reached by accumulation
+            // with no sample dropped or repeated.
             let perRank = global / ranks
-            batchPerRank = stride(from: min(batchPerRank, perRank), through: 1, by: -1).first { perRank % $0 == 0 }!
+            guard let micro = stride(from: min(batchPerRank, perRank), through: 1, by: -1)
+                .first(where: { perRank % $0 == 0 && $0 % ghost == 0 }) else {
+                throw ConfigError("--global-batch \(global) on \(ranks) ranks gives \(perRank) samples per rank, "
+                                  + "which no micro-batch up to --batch-per-rank \(batchPerRank) made of whole ghost batches of \(ghost) divides")
+            }
+            batchPerRank = micro
             accumulate = perRank / batchPerRank
+        }
+        if let g = settings.ghostBatch, g < 1 || batchPerRank % g != 0 {
+            throw ConfigError("--ghost-batch \(g) must divide the micro-batch per rank (\(batchPerRank)), so that ghost batches "
+                              + "are the same groups of the global batch however it is split")
         }
         let globalBatch = ranks * batchPerRank * accumulate
         let stepsPerEpoch = (n + globalBatch - 1) / globalBatch
@@ -128,6 +144,7 @@ public struct ResolvedConfig: Codable, Sendable {
         self.batchPerRank = batchPerRank
         self.accumulate = accumulate
         self.globalBatch = globalBatch
+        self.ghostBatch = settings.ghostBatch ?? batchPerRank
         self.stepsPerEpoch = stepsPerEpoch
         self.epochs = epochs
         self.totalSteps = totalSteps

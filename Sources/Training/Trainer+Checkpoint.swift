@@ -8,7 +8,7 @@ import Tensor
 extension Trainer {
     func checkpoint(epoch: Int, stepInEpoch: Int, step: Int, trainSeconds: Double, trainedSamples: Int,
                     progress: RunProgress) -> Checkpoint {
-        let arrays = [parameters.array] + optimizer.stateBuffers.map(\.array)
+        let arrays = [parameters.array, self.state.array] + optimizer.stateBuffers.map(\.array)
         let state = CheckpointState(
             settings: config.settings, configHash: Checkpoint.configHash(config.settings), ranks: comm.size,
             layoutHash: Checksum.hex(layout.hash), epoch: epoch, stepInEpoch: stepInEpoch, step: step,
@@ -43,12 +43,12 @@ extension Trainer {
         guard state.layoutHash == Checksum.hex(layout.hash) else {
             throw ConfigError("checkpoint \(source) is of another model (layout \(state.layoutHash), this run builds \(Checksum.hex(layout.hash)))")
         }
-        let buffers = [parameters] + optimizer.stateBuffers
+        let buffers: [FloatBuffer] = [parameters, self.state] + optimizer.stateBuffers
         guard checkpoint.arrays.count == buffers.count, zip(checkpoint.arrays, buffers).allSatisfy({ $0.count == $1.count }) else {
             throw ConfigError("checkpoint \(source) holds optimizer state of another shape (was it made with another --optimizer?)")
         }
         for (array, buffer) in zip(checkpoint.arrays, buffers) {
-            array.withUnsafeBufferPointer { buffer.pointer.update(from: $0.baseAddress!, count: array.count) }
+            array.withUnsafeBufferPointer { if let base = $0.baseAddress { buffer.pointer.update(from: base, count: array.count) } }
         }
         optimizer.counters = state.optimizerCounters
         noiseScale = state.noiseScale

@@ -34,9 +34,13 @@ extension Trainer {
     }
 
     /// The model `settings.model` names, over the data's input shape.
-    public static func buildModel(_ settings: TrainConfig, data: DataSplit) throws -> Sequential {
+    public static func buildModel(_ settings: TrainConfig, data: DataSplit) throws -> Model {
         let specs = try ModelSpec.parse(settings.model, hidden: settings.hidden, classes: data.train.classes)
-        return try ModelSpec.build(specs, channels: data.train.channels, height: data.train.height, width: data.train.width, classes: data.train.classes)
+        let model = try ModelSpec.build(specs, channels: data.train.channels, height: data.train.height, width: data.train.width, classes: data.train.classes)
+        if let ghost = settings.ghostBatch, model.layout.momentCount == 0 {
+            throw ConfigError("--ghost-batch \(ghost) has no effect: model \(settings.model) has no BatchNorm (bn) layer")
+        }
+        return model
     }
 
     /// Runs training as configured. Collective: every rank calls it. Throws `TrainingFailure`.
@@ -180,6 +184,7 @@ extension Trainer {
             if let trace { try folder.write("trace.json", trace) }
             try folder.write("model.safetensors", Safetensors.encode(
                 layout: trainer.layout, parameters: UnsafeBufferPointer(trainer.parameters.buffer),
+                state: UnsafeBufferPointer(trainer.state.buffer),
                 metadata: ["param_checksum": checksums[0], "model": trainer.modelDescription]))
             try folder.writeJSON("summary.json", summary)
         }

@@ -4,6 +4,8 @@
 // f the mean training loss. Keskar et al. solve the inner max with L-BFGS-B; here it is
 // `steps` of projected sign-gradient ascent (steepest ascent for a box), step 2.5 eps (|x_i| + 1)
 // / steps (the PGD step of Madry et al. 2018), keeping the largest loss seen.
+// f is the model as evaluation computes it (a probe pass: BatchNorm's running statistics, no
+// dropout), so it is a fixed function of the weights; nothing in the model's state changes.
 import Data
 import NN
 import Tensor
@@ -41,7 +43,7 @@ extension Trainer {
     private func lossAndGradient(samples: Int) -> Double {
         prefetched = nil  // this overwrites the model's input
         reduction.zero()
-        let tail = reduction.pointer + model.layout.count
+        let tail = reduction.pointer + tailOffset
         let total = min(samples, data.train.count)
         let hi = (comm.rank + 1) * total / comm.size
         var begin = comm.rank * total / comm.size
@@ -49,10 +51,10 @@ extension Trainer {
         while begin < hi {
             let end = min(begin + config.batchPerRank, hi)
             data.train.assemble(range: begin..<end, normalizer: data.normalizer, into: model.input, labels: labels)
-            let logits = model.forward(batch: end - begin, training: true)
+            let logits = model.forward(batch: end - begin, context: PassContext(mode: .probe))
             loss += SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, batch: end - begin,
                                                  classes: data.train.classes, gradient: model.outputGradient).loss
-            model.backward(batch: end - begin)
+            model.backward(batch: end - begin, context: PassContext(mode: .probe))
             begin = end
         }
         tail[Tail.loss.rawValue] = Float(loss)

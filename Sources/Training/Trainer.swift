@@ -21,18 +21,26 @@ public final class Trainer {
         case smallSquaredNorm, smallInverseBatch, smallContributors
         /// Ranks whose loss or first micro-batch gradient was NaN or infinite this step.
         case nonFinite
+        /// BatchNorm ghost groups (of --ghost-batch samples) over all micro-batches and ranks.
+        case ghostGroups
     }
 
     let comm: Communicator
     public let config: ResolvedConfig
     let data: DataSplit
-    let model: Sequential
+    let model: Model
     let parameters: FloatBuffer
-    /// [gradient sums (P) | Tail]: allreduced in one call.
+    /// State that is not trained (BatchNorm running statistics), identical on every rank.
+    let state: FloatBuffer
+    /// [gradient sums (P) | BatchNorm moments (M) | Tail]: allreduced in one call.
     let reduction: FloatBuffer
+    /// Where Tail begins in `reduction`.
+    let tailOffset: Int
     let optimizer: Optimizer
     var sampler: ShardedSampler
     let labels: UnsafeMutablePointer<Int32>
+    /// Dataset indices of the micro-batch in `model.input` (dropout keys its masks by them).
+    let sampleIndices: UnsafeMutablePointer<Int32>
     var timer = PhaseTimer()
     var noiseScale: GradientNoiseScale
     /// Two different batch sizes exist only with several ranks or accumulation.
@@ -47,7 +55,7 @@ public final class Trainer {
     /// step-by-step imbalance. Made once, one slot per step of the run.
     var allreduceSeconds: [Double]
 
-    public init(config: ResolvedConfig, data: DataSplit, model: Sequential, comm: Communicator) {
+    public init(config: ResolvedConfig, data: DataSplit, model: Model, comm: Communicator) {
         self.comm = comm
         self.config = config
         self.data = data
@@ -59,11 +67,17 @@ public final class Trainer {
         let capacity = max(config.batchPerRank, min(settings.evalBatch, evaluationLimit))
         model.reserve(batch: capacity, trainingBatch: config.batchPerRank)
         labels = .allocate(capacity: capacity)
-        parameters = FloatBuffer(count: model.layout.count)
-        reduction = FloatBuffer(count: model.layout.count + Tail.allCases.count)
-        model.bind(parameters: parameters.pointer, gradients: reduction.pointer)
-        optimizer = settings.optimizer.make(segments: model.layout.slices.map { $0.offset ..< $0.offset + $0.count },
-                                             settings.optim)
+        sampleIndices = .allocate(capacity: capacity)
+        let layout = model.layout
+        parameters = FloatBuffer(count: layout.count)
+        state = FloatBuffer(count: layout.stateCount)
+        tailOffset = layout.count + layout.momentCount
+        reduction = FloatBuffer(count: tailOffset + Tail.allCases.count)
+        model.bind(parameters: parameters.pointer, gradients: reduction.pointer, state: state.pointer,
+                   moments: reduction.pointer + layout.count)
+        optimizer = settings.optimizer.make(segments: layout.slices.map {
+            ParameterSegment(range: $0.offset ..< $0.offset + $0.count, isWeight: $0.role == .weight)
+        }, settings.optim)
         measuresNoiseScale = settings.noiseScale && (comm.size > 1 || config.accumulate > 1)
         allreduceSeconds = [Double](repeating: 0, count: config.totalSteps)
         if let window = settings.traceSteps { timer.trace = StepTrace(window: window, accumulate: config.accumulate) }
@@ -77,6 +91,7 @@ public final class Trainer {
     deinit {
         background?.stop()
         labels.deallocate()
+        sampleIndices.deallocate()
     }
 
     public var layout: ParameterLayout { model.layout }
@@ -92,6 +107,7 @@ public final class Trainer {
         }
         if comm.rank == 0 { model.initialize(seed: config.settings.seed) }
         comm.broadcast(parameters.buffer, root: 0)
+        if state.count > 0 { comm.broadcast(state.buffer, root: 0) }
     }
 
     struct StepResult {
@@ -111,8 +127,10 @@ public final class Trainer {
         localNonFinite = false
         comm.setContext("a training step", step: step + 1)
         timer.trace?.step = step + 1
-        let tail = reduction.pointer + model.layout.count
+        let tail = reduction.pointer + tailOffset
         let classes = data.train.classes
+        var context = PassContext(mode: .training, seed: config.settings.seed, epoch: sampler.epoch,
+                                  sampleIndices: sampleIndices, ghostBatch: config.ghostBatch)
         for micro in 0..<config.accumulate {
             var t = monotonicSeconds()
             let n: Int
@@ -129,13 +147,14 @@ public final class Trainer {
             timer.record(.data, from: t, to: now)
             guard n > 0 else { continue }
             t = now
-            let logits = model.forward(batch: n, training: true)
+            let logits = model.forward(batch: n, context: context)
             let sums = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, batch: n, classes: classes,
                                                     gradient: model.outputGradient)
             now = monotonicSeconds()
             timer.record(.forward, from: t, to: now)
             t = now
-            model.backward(batch: n)
+            model.backward(batch: n, context: context)
+            tail[Tail.ghostGroups.rawValue] += Float((n + config.ghostBatch - 1) / config.ghostBatch)
             if micro == 0 && measuresNoiseScale {
                 // Before later micro-batches add in: the buffer holds this micro-batch's sum alone.
                 let norm = sumOfSquares(reduction.pointer, count: model.layout.count) / Double(n * n)
@@ -187,6 +206,7 @@ public final class Trainer {
                               smallInverseBatch: Double(tail[Tail.smallInverseBatch.rawValue]) / contributors,
                               bigSquaredNorm: big, bigBatch: Double(samples))
         }
+        model.updateState(samples: Int(samples), groups: Int(tail[Tail.ghostGroups.rawValue]))
         let rate = config.schedule.rate(at: step)
         optimizer.step(parameters: parameters.pointer, gradients: reduction.pointer,
                        gradientScale: 1 / samples, learningRate: rate)
@@ -198,9 +218,11 @@ public final class Trainer {
                           noiseScale: noiseScale.value)
     }
 
-    /// This rank's samples of (step, micro-batch) into the model's input; returns how many.
+    /// This rank's samples of (step, micro-batch) into the model's input and their indices into
+    /// `sampleIndices`; returns how many.
     private func assemble(stepInEpoch: Int, micro: Int) -> Int {
         sampler.withIndices(step: stepInEpoch, micro: micro) { indices in
+            if let base = indices.baseAddress { sampleIndices.update(from: base, count: indices.count) }
             data.train.assemble(indices: indices, normalizer: data.normalizer, augmentation: config.settings.augment,
                                 seed: config.settings.seed, epoch: sampler.epoch, into: model.input, labels: labels)
             return indices.count
@@ -221,7 +243,7 @@ public final class Trainer {
             while begin < hi {
                 let end = min(begin + model.capacity, hi)
                 set.assemble(range: begin..<end, normalizer: data.normalizer, into: model.input, labels: labels)
-                let logits = model.forward(batch: end - begin, training: false)
+                let logits = model.forward(batch: end - begin, context: .evaluation)
                 let s = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, batch: end - begin,
                                                      classes: set.classes, gradient: nil)
                 sums[3 * k] += s.loss
@@ -236,8 +258,9 @@ public final class Trainer {
                           testLoss: sums[3] / sums[5], testAcc: sums[4] / sums[5])
     }
 
-    /// FNV-1a of the parameter bytes on this rank.
+    /// FNV-1a of the parameter bytes, then the state's, on this rank (the parameters' alone when
+    /// there is no state, as before state existed).
     var parameterChecksum: UInt64 {
-        Checksum.fnv1a(UnsafeBufferPointer(parameters.buffer))
+        Checksum.fnv1a(UnsafeRawBufferPointer(state.buffer), continuing: Checksum.fnv1a(UnsafeRawBufferPointer(parameters.buffer)))
     }
 }

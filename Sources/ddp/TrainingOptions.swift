@@ -39,6 +39,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Samples per rank per micro-batch (the largest batch a rank computes at once).")
     var batchPerRank = 32
 
+    @Option(help: "BatchNorm statistics in training over consecutive groups of this many samples of the global batch (ghost batches, Hoffer et al. 2017); must divide the micro-batch per rank (default: the micro-batch per rank).")
+    var ghostBatch: Int?
+
     @Option(help: "Base learning rate, right for --reference-batch (default 0.01 for sgd, 0.001 for adam/adamw, 0.1 for lars; inputs are standardised).")
     var lr: Double?
 
@@ -62,6 +65,9 @@ struct TrainingOptions: ParsableArguments {
 
     @Option(help: "Weight decay: L2 for sgd, adam and lars, decoupled for adamw.")
     var weightDecay = 0.0
+
+    @Flag(help: "Apply weight decay and LARS trust ratios to every tensor (default: weights only, not biases or BatchNorm scale and shift).")
+    var decayAll = false
 
     @Option(help: "Adam's first-moment decay.")
     var beta1 = 0.9
@@ -122,6 +128,7 @@ struct TrainingOptions: ParsableArguments {
 
     func validate() throws {
         try require(batchPerRank >= 1, "--batch-per-rank must be at least 1 (got \(batchPerRank))")
+        try require(ghostBatch.map { $0 >= 1 } ?? true, "--ghost-batch must be at least 1 (got \(ghostBatch ?? 0))")
         try require(lr.map { $0 > 0 && $0.isFinite } ?? true, "--lr must be positive (got \(lr ?? 0))")
         try require(referenceBatch >= 1, "--reference-batch must be at least 1")
         try require(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got \(momentum))")
@@ -151,6 +158,7 @@ struct TrainingOptions: ParsableArguments {
         c.model = model
         c.hidden = hidden
         c.batchPerRank = batchPerRank
+        c.ghostBatch = ghostBatch
         c.learningRate = lr ?? OptimizerKind.defaultLearningRate(optimizer)
         c.referenceBatch = referenceBatch
         c.decay = decay
@@ -163,6 +171,7 @@ struct TrainingOptions: ParsableArguments {
         c.optim.beta2 = beta2
         c.optim.epsilon = eps
         c.optim.trustCoefficient = trustCoefficient
+        c.optim.decayAll = decayAll
         c.evalBatch = evalBatch
         c.evalsPerEpoch = evalsPerEpoch
         c.target = target

@@ -35,12 +35,12 @@ final class ConvolutionTests: XCTestCase {
             let g = c.geometry
             let layer = Conv2D(geometry: g, filters: c.filters, activation: .none)
             let p = FloatBuffer(count: layer.parameterCount), grads = FloatBuffer(count: layer.parameterCount)
-            layer.bind(parameters: p.pointer, gradients: grads.pointer)
+            layer.bind(LayerBinding(parameters: p.pointer, gradients: grads.pointer, state: p.pointer, moments: grads.pointer))
             for i in 0..<p.count { p[i] = rng.uniform(-1, 1) }
             let batch = 2
             let x = (0..<(batch * layer.inputSize)).map { _ in rng.uniform(-1, 1) }
             var y = [Float](repeating: 0, count: batch * layer.outputSize)
-            layer.forward(x, into: &y, batch: batch, training: true)
+            layer.forward(x, into: &y, batch: batch, context: PassContext(mode: .training))
             let weights = Array(p.array.prefix(c.filters * g.patchSize)), bias = Array(p.array.suffix(c.filters))
             for n in 0..<batch {
                 let sample = Array(x[(n * layer.inputSize)..<((n + 1) * layer.inputSize)])
@@ -52,18 +52,18 @@ final class ConvolutionTests: XCTestCase {
     }
 
     /// A model [Dense, Conv2D, optional MaxPool, Dense] whose parameter gradients are checked.
-    func gradientError(_ c: Case, activation: Dense.Activation = .relu, pool: Int?, seed: UInt64) -> (worst: Double, inputWorst: Double) {
+    func gradientError(_ c: Case, activation: Dense.Activation = .relu, pool: (size: Int, stride: Int)?, seed: UInt64) -> (worst: Double, inputWorst: Double) {
         var layers: [Layer] = [Conv2D(geometry: c.geometry, filters: c.filters, activation: activation)]
         var shape = (c.filters, c.geometry.outHeight, c.geometry.outWidth)
         if let pool {
-            let p = MaxPool(channels: shape.0, height: shape.1, width: shape.2, size: pool)
+            let p = MaxPool(channels: shape.0, height: shape.1, width: shape.2, size: pool.size, stride: pool.stride)
             layers.append(p)
             shape = (shape.0, p.outHeight, p.outWidth)
         }
         layers.append(Dense(inputSize: shape.0 * shape.1 * shape.2, outputSize: 3, activation: .none))
         // A linear first layer in front lets us check the conv's input gradient too.
         layers.insert(Dense(inputSize: 4, outputSize: layers[0].inputSize, activation: .none), at: 0)
-        let model = Sequential(layers: layers)
+        let model = Model(layers: layers)
         let batch = 3
         model.reserve(batch: batch)
         let params = FloatBuffer(count: model.layout.count), grads = FloatBuffer(count: model.layout.count)
@@ -75,13 +75,13 @@ final class ConvolutionTests: XCTestCase {
         let labels = (0..<batch).map { _ in Int32(rng.below(3)) }
         func loss(_ gradient: Bool) -> Double {
             model.input.update(from: x, count: x.count)
-            let logits = model.forward(batch: batch, training: true)
+            let logits = model.forward(batch: batch, context: PassContext(mode: .training))
             return SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, batch: batch, classes: 3,
                                                 gradient: gradient ? model.outputGradient : nil).loss
         }
         grads.zero()
         _ = loss(true)
-        model.backward(batch: batch)
+        model.backward(batch: batch, context: PassContext(mode: .training))
         let analytic = grads.array
         var worst = 0.0, inputWorst = 0.0
         let firstConvOffset = model.layout.slices[2].offset    // after the leading Dense's weight and bias
@@ -109,31 +109,40 @@ final class ConvolutionTests: XCTestCase {
     func testMaxPoolGradientsMatchFiniteDifferences() {
         let c = Case(channels: 1, height: 6, width: 7, filters: 2, kernel: 3, stride: 1, same: true)
         // Behind a linear conv: ReLU zeros would tie inside windows, where max has no derivative.
-        let (worst, inputWorst) = gradientError(c, activation: .none, pool: 2, seed: 5)
+        let (worst, inputWorst) = gradientError(c, activation: .none, pool: (2, 2), seed: 5)
+        XCTAssertLessThan(worst, 1e-2)
+        XCTAssertLessThan(inputWorst, 1e-2)
+    }
+
+    func testOverlappingMaxPoolGradientsMatchFiniteDifferences() {
+        // Keskar's C1 pools 3 x 3 with stride 2: windows share pixels, whose gradients add.
+        let c = Case(channels: 1, height: 7, width: 7, filters: 2, kernel: 3, stride: 1, same: true)
+        let (worst, inputWorst) = gradientError(c, activation: .none, pool: (3, 2), seed: 6)
         XCTAssertLessThan(worst, 1e-2)
         XCTAssertLessThan(inputWorst, 1e-2)
     }
 
     func testMaxPoolPicksTheMaximumAndRoutesTheGradientToIt() {
         let pool = MaxPool(channels: 1, height: 2, width: 4, size: 2)
-        pool.reserve(batch: 1)
+        pool.reserve(batch: 1, trainingBatch: 1)
         let x: [Float] = [1, 5, -1, -3,
                           2, 0, -2, -4]
         var y = [Float](repeating: 0, count: 2)
-        pool.forward(x, into: &y, batch: 1, training: false)
+        pool.forward(x, into: &y, batch: 1, context: .evaluation)
         XCTAssertEqual(y, [5, -1])
-        var dy: [Float] = [10, 20], dx = [Float](repeating: 7, count: 8)
-        pool.backward(input: x, output: y, outputGradient: &dy, inputGradient: &dx, batch: 1)
-        XCTAssertEqual(dx, [0, 10, 20, 0, 0, 0, 0, 0])
+        let dy: [Float] = [10, 20]
+        var dx = [Float](repeating: 7, count: 8)
+        pool.backward(input: x, output: y, outputGradient: dy, inputGradient: &dx, batch: 1, context: .evaluation)
+        XCTAssertEqual(dx, [7, 17, 27, 7, 7, 7, 7, 7], "backward adds into dx")
     }
 
     func testModelSpecParsesBuildsAndRejects() throws {
         let specs = try ModelSpec.parse("conv32k3-pool2-conv64k3s2same-flatten-fc128-fc10")
-        XCTAssertEqual(specs, [.conv(filters: 32, kernel: 3, stride: 1, same: false), .pool(2),
+        XCTAssertEqual(specs, [.conv(filters: 32, kernel: 3, stride: 1, same: false), .pool(size: 2, stride: 2),
                                .conv(filters: 64, kernel: 3, stride: 2, same: true), .flatten, .dense(128), .dense(10)])
         let model = try ModelSpec.build(specs, channels: 1, height: 28, width: 28, classes: 10)
         // 28 -conv3-> 26 -pool2-> 13 -conv3 s2 same-> 7: 64 * 7 * 7 = 3136 into fc128.
-        XCTAssertEqual(model.layers[3].inputSize, 3136)
+        XCTAssertEqual((model.root as! Sequential).layers[3].inputSize, 3136)
         XCTAssertEqual(model.layout.count, (32 * 9 + 32) + (64 * 32 * 9 + 64) + (3136 * 128 + 128) + (128 * 10 + 10))
         XCTAssertEqual(ModelSpec.describe(try ModelSpec.parse("cnn")), "conv32k3-pool2-flatten-fc10")
         let cnn = try ModelSpec.build(try ModelSpec.parse("cnn"), channels: 1, height: 28, width: 28, classes: 10)

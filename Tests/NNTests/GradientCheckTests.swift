@@ -7,7 +7,7 @@ import XCTest
 final class GradientCheckTests: XCTestCase {
     /// Loss sum of `model` on a fixed batch, and its analytic parameter and input gradients.
     struct Problem {
-        let model: Sequential
+        let model: Model
         let parameters: FloatBuffer
         let gradients: FloatBuffer
         let inputs: [Float]
@@ -31,7 +31,7 @@ final class GradientCheckTests: XCTestCase {
 
         func loss(gradient: Bool) -> Double {
             model.input.update(from: inputs, count: inputs.count)
-            let logits = model.forward(batch: batch, training: true)
+            let logits = model.forward(batch: batch, context: PassContext(mode: .training))
             return labels.withUnsafeBufferPointer { l in
                 SoftmaxCrossEntropy.evaluate(logits: logits, labels: l.baseAddress!, batch: batch,
                                              classes: model.outputSize, gradient: gradient ? model.outputGradient : nil).loss
@@ -41,7 +41,7 @@ final class GradientCheckTests: XCTestCase {
         func analyticGradients() -> [Float] {
             gradients.zero()
             _ = loss(gradient: true)
-            model.backward(batch: batch)
+            model.backward(batch: batch, context: PassContext(mode: .training))
             return gradients.array
         }
 
@@ -81,19 +81,19 @@ final class GradientCheckTests: XCTestCase {
         // dx of a Dense layer: perturb one input, compare with the backward pass's dx.
         let layer = Dense(inputSize: 3, outputSize: 2, activation: .none)
         let p = FloatBuffer(count: layer.parameterCount), g = FloatBuffer(count: layer.parameterCount)
-        layer.bind(parameters: p.pointer, gradients: g.pointer)
+        layer.bind(LayerBinding(parameters: p.pointer, gradients: g.pointer, state: p.pointer, moments: g.pointer))
         var rng = SplitMix64(seed: 2)
         layer.initialize(&rng)
         var x: [Float] = [0.3, -0.7, 1.1]
         let upstream: [Float] = [0.5, -2]   // d(loss)/dy, so loss = upstream . y
         func loss(_ x: [Float]) -> Double {
             var y = [Float](repeating: 0, count: 2)
-            layer.forward(x, into: &y, batch: 1, training: true)
+            layer.forward(x, into: &y, batch: 1, context: .evaluation)
             return zip(y, upstream).map { Double($0 * $1) }.reduce(0, +)
         }
-        var y = [Float](repeating: 0, count: 2), dy = upstream, dx = [Float](repeating: 0, count: 3)
-        layer.forward(x, into: &y, batch: 1, training: true)
-        layer.backward(input: x, output: y, outputGradient: &dy, inputGradient: &dx, batch: 1)
+        var y = [Float](repeating: 0, count: 2), dx = [Float](repeating: 0, count: 3)
+        layer.forward(x, into: &y, batch: 1, context: .evaluation)
+        layer.backward(input: x, output: y, outputGradient: upstream, inputGradient: &dx, batch: 1, context: .evaluation)
         for i in 0..<3 {
             let saved = x[i]
             x[i] = saved + 1e-2; let up = loss(x)

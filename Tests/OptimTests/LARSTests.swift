@@ -51,18 +51,44 @@ final class LARSTests: XCTestCase {
         XCTAssertEqual(p[4], 0)
     }
 
-    func testBiasSegmentsAreAdaptedLikeWeightsThroughOptimizerKind() {
-        // A Dense-like layout: weight (1, 2) at 0..<2, bias (1) at 2..<3; eta 0.1, lr 1.
-        // Weight: local 0.1 * 5 / 5 = 0.1 -> [2.7, 3.6].
-        // Bias: |b| = 0.5, |g| = 2 -> local 0.1 * 0.5 / 2 = 0.025; v = 0.025 * 2 = 0.05 -> 0.45
-        // (a bias left out of the adaptation would take the plain step 0.5 - 1 * 2 = -1.5).
+    func testBiasSegmentsTakePlainStepsUnlessDecayAllThroughOptimizerKind() {
+        // A Dense-like layout: weight (1, 2) at 0..<2, bias (1) at 2..<3; eta 0.1, lr 1, wd 0.5.
+        // Weight: g = [3, 4] + 0.5 [3, 4] = [4.5, 6]; local 0.1 * 5 / (5 + 0.5 * 5) = 1/15;
+        //   v = [0.3, 0.4] -> [2.7, 3.6].
+        // Bias (a bias role: no trust ratio, no decay): plain step 0.5 - 1 * 2 = -1.5.
+        // With decayAll the bias is adapted and decayed too: |b| = 0.5, |g| = 2 -> local 0.1 * 0.5 / (2 + 0.25)
+        //   = 1/45; v = (2 + 0.25) / 45 = 0.05 -> 0.45.
         var settings = OptimizerKind.Settings()
         settings.trustCoefficient = 0.1
-        let optimizer = OptimizerKind.lars.make(segments: [0..<2, 2..<3], settings)
+        settings.weightDecay = 0.5
+        let segments = [ParameterSegment(range: 0..<2, isWeight: true), ParameterSegment(range: 2..<3, isWeight: false)]
         var p: [Float] = [3, 4, 0.5]
-        optimizer.step(parameters: &p, gradients: [3, 4, 2], gradientScale: 1, learningRate: 1)
+        OptimizerKind.lars.make(segments: segments, settings)
+            .step(parameters: &p, gradients: [3, 4, 2], gradientScale: 1, learningRate: 1)
+        assertEqual(p, [2.7, 3.6, -1.5])
+        settings.decayAll = true
+        p = [3, 4, 0.5]
+        OptimizerKind.lars.make(segments: segments, settings)
+            .step(parameters: &p, gradients: [3, 4, 2], gradientScale: 1, learningRate: 1)
         assertEqual(p, [2.7, 3.6, 0.45])
-        XCTAssertEqual((optimizer as? LARS)?.segments, [0..<2, 2..<3])
+    }
+
+    func testWeightDecayAppliesToWeightsOnlyUnlessDecayAll() {
+        // SGD without momentum, lr 1, wd 0.1, zero gradients: a weight shrinks by 10%, a bias keeps its value.
+        var settings = OptimizerKind.Settings()
+        settings.momentum = 0
+        settings.weightDecay = 0.1
+        let segments = [ParameterSegment(range: 0..<2, isWeight: true), ParameterSegment(range: 2..<3, isWeight: false)]
+        for kind in [OptimizerKind.sgd, .adamw] {
+            var p: [Float] = [1, -2, 3]
+            kind.make(segments: segments, settings).step(parameters: &p, gradients: [0, 0, 0], gradientScale: 1, learningRate: 1)
+            assertEqual(p, [0.9, -1.8, 3])
+            settings.decayAll = true
+            p = [1, -2, 3]
+            kind.make(segments: segments, settings).step(parameters: &p, gradients: [0, 0, 0], gradientScale: 1, learningRate: 1)
+            assertEqual(p, [0.9, -1.8, 2.7])
+            settings.decayAll = false
+        }
     }
 
     func testPaperDefaults() {

@@ -13,13 +13,15 @@ final class AllocationTests: XCTestCase {
         BLASInfo.setThreads(1)
     }
 
-    func allocationsPerStep(model: String, batchPerRank: Int, accumulate: Int, augment: Augmentation? = nil) throws -> Int {
+    func allocationsPerStep(model: String, batchPerRank: Int, accumulate: Int, ghostBatch: Int? = nil,
+                            augment: Augmentation? = nil) throws -> Int {
         var settings = TrainConfig()
         settings.augment = augment
         settings.data = "synthetic"
         settings.model = model
         settings.batchPerRank = batchPerRank
         settings.accumulate = accumulate
+        settings.ghostBatch = ghostBatch
         let data = try Trainer.loadData(settings.data, seed: 1)
         let config = try ResolvedConfig(settings, ranks: 1, data: data)
         let trainer = Trainer(config: config, data: data, model: try Trainer.buildModel(settings, data: data), comm: LocalCommunicator())
@@ -49,5 +51,15 @@ final class AllocationTests: XCTestCase {
 
     func testAugmentedCNNStepAllocatesNothing() throws {
         XCTAssertEqual(try allocationsPerStep(model: "cnn", batchPerRank: 8, accumulate: 2, augment: Augmentation(cropPadding: 4, flip: true)), 0)
+    }
+
+    func testResNet8StepAllocatesNothing() throws {
+        // BatchNorm with ghost groups, residual blocks with and without projection, the state update.
+        XCTAssertEqual(try allocationsPerStep(model: "resnet8", batchPerRank: 8, accumulate: 2, ghostBatch: 4), 0)
+    }
+
+    func testKeskarC1StepAllocatesNothing() throws {
+        // Overlapping pools, BatchNorm after dense layers, dropout masks.
+        XCTAssertEqual(try allocationsPerStep(model: "keskar-c1", batchPerRank: 8, accumulate: 2), 0)
     }
 }

@@ -34,10 +34,10 @@ final class NoiseScaleTests: XCTestCase {
         for i in 0..<set.count {
             trainer.reduction.zero()
             set.assemble(range: i..<(i + 1), normalizer: trainer.data.normalizer, into: trainer.model.input, labels: trainer.labels)
-            let logits = trainer.model.forward(batch: 1, training: true)
+            let logits = trainer.model.forward(batch: 1, context: PassContext(mode: .training))
             _ = SoftmaxCrossEntropy.evaluate(logits: logits, labels: trainer.labels, batch: 1, classes: set.classes,
                                              gradient: trainer.model.outputGradient)
-            trainer.model.backward(batch: 1)
+            trainer.model.backward(batch: 1, context: PassContext(mode: .training))
             let g = trainer.reduction.pointer
             for j in 0..<count {
                 mean[j] += Double(g[j])

@@ -29,10 +29,10 @@ final class SharpnessTests: XCTestCase {
         var loss = 0.0
         for begin in stride(from: 0, to: samples, by: 64) {
             data.train.assemble(range: begin..<(begin + 64), normalizer: data.normalizer, into: trainer.model.input, labels: trainer.labels)
-            let logits = trainer.model.forward(batch: 64, training: true)
+            let logits = trainer.model.forward(batch: 64, context: PassContext(mode: .probe))
             loss += SoftmaxCrossEntropy.evaluate(logits: logits, labels: trainer.labels, batch: 64, classes: 10,
                                                  gradient: trainer.model.outputGradient).loss
-            trainer.model.backward(batch: 64)
+            trainer.model.backward(batch: 64, context: PassContext(mode: .probe))
         }
         loss /= Double(samples)
         let eps = 1e-5

@@ -1,0 +1,80 @@
+// A residual block (He et al. 2016): y = relu(body(x) + shortcut(x)), the shortcut the identity
+// or a projection (1 x 1 convolution with stride, and BatchNorm) when stride or width change.
+// Backward is a fork: body and shortcut each ADD their part into dx, so it needs no copy.
+// Shapes: x (N, C, H, W), y (N, F, H / S, W / S).
+import Tensor
+
+public final class Residual: Layer {
+    public let body: Layer
+    /// nil: the identity.
+    public let shortcut: Layer?
+    public let activation: Dense.Activation
+    /// body(x) and shortcut(x) (batch, out); their gradient after the ReLU (trainingBatch, out).
+    private var bodyOutput = FloatBuffer(count: 0)
+    private var shortcutOutput = FloatBuffer(count: 0)
+    private var sumGradient = FloatBuffer(count: 0)
+
+    public init(body: Layer, shortcut: Layer?, activation: Dense.Activation = .relu) {
+        precondition(shortcut.map { $0.inputSize == body.inputSize && $0.outputSize == body.outputSize }
+                     ?? (body.inputSize == body.outputSize), "a residual block's branches must agree in shape")
+        self.body = body
+        self.shortcut = shortcut
+        self.activation = activation
+    }
+
+    public var inputShape: [Int] { body.inputShape }
+    public var outputShape: [Int] { body.outputShape }
+    public var sublayers: [(name: String, layer: Layer)] {
+        [("body", body)] + (shortcut.map { [("shortcut", $0)] } ?? [])
+    }
+
+    public var activationsPerSample: Int {
+        outputSize * (shortcut == nil ? 1 : 2) + body.activationsPerSample + (shortcut?.activationsPerSample ?? 0)
+    }
+
+    public func reserve(batch: Int, trainingBatch: Int) {
+        bodyOutput = FloatBuffer(count: batch * outputSize)
+        shortcutOutput = FloatBuffer(count: shortcut == nil ? 0 : batch * outputSize)
+        sumGradient = FloatBuffer(count: trainingBatch * outputSize)
+        body.reserve(batch: batch, trainingBatch: trainingBatch)
+        shortcut?.reserve(batch: batch, trainingBatch: trainingBatch)
+    }
+
+    public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext) {
+        let count = batch * outputSize
+        body.forward(x, into: bodyOutput.pointer, batch: batch, context: context)
+        let other: UnsafePointer<Float>
+        if let shortcut {
+            shortcut.forward(x, into: shortcutOutput.pointer, batch: batch, context: context)
+            other = UnsafePointer(shortcutOutput.pointer)
+        } else {
+            other = x
+        }
+        let sum = bodyOutput.pointer
+        for i in 0..<count { y[i] = sum[i] + other[i] }
+        if activation == .relu { applyReLU(y, count: count) }
+    }
+
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                         outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
+                         batch: Int, context: PassContext) {
+        let count = batch * outputSize
+        var gradient = dy
+        if activation == .relu {
+            maskReLUGradient(dy, output: y, into: sumGradient.pointer, count: count)
+            gradient = UnsafePointer(sumGradient.pointer)
+        }
+        body.backward(input: x, output: bodyOutput.pointer, outputGradient: gradient, inputGradient: dx, batch: batch, context: context)
+        if let shortcut {
+            shortcut.backward(input: x, output: shortcutOutput.pointer, outputGradient: gradient, inputGradient: dx,
+                              batch: batch, context: context)
+        } else if let dx {
+            for i in 0..<count { dx[i] += gradient[i] }
+        }
+    }
+
+    public func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape] {
+        body.matrixProducts(batch: batch, inputGradient: inputGradient)
+            + (shortcut?.matrixProducts(batch: batch, inputGradient: inputGradient) ?? [])
+    }
+}
