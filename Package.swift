@@ -27,7 +27,7 @@ let package = Package(
         // Reads run and sweep folders and writes one HTML page; Foundation only.
         .target(name: "Report"),
         .executableTarget(name: "ddp", dependencies: [
-            "Training", "Collective", "NN", "Optim", "Tensor", "Report",
+            "Training", "Collective", "Data", "NN", "Optim", "Tensor", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

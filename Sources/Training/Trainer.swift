@@ -223,7 +223,8 @@ public final class Trainer {
     private func assemble(stepInEpoch: Int, micro: Int) -> Int {
         sampler.withIndices(step: stepInEpoch, micro: micro) { indices in
             if let base = indices.baseAddress { sampleIndices.update(from: base, count: indices.count) }
-            data.train.assemble(indices: indices, normalizer: data.normalizer, into: model.input, labels: labels)
+            data.train.assemble(indices: indices, normalizer: data.normalizer, augmentation: config.settings.augment,
+                                seed: config.settings.seed, epoch: sampler.epoch, into: model.input, labels: labels)
             return indices.count
         }
     }
