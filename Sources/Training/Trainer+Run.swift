@@ -64,6 +64,7 @@ extension Trainer {
             return folder
         }
         let trainer = Trainer(config: config, data: data, model: model, comm: comm)
+        let board = try agreed(comm) { try settings.tensorboard ? folder.map(TensorBoardWriter.init) : nil }
         let hosts = comm.allgather(comm.hostName)
         if let resume {
             try agreed(comm) { try trainer.restore(resume, source: folder?.file(Checkpoint.fileName) ?? "checkpoint") }
@@ -96,6 +97,7 @@ extension Trainer {
                     try folder?.append("steps.csv", header: StepRow.header, lines: records.enumerated().map { i, r in
                         StepRow(step: step - records.count + i + 1, epoch: epoch + 1, result: r).csv
                     })
+                    try board?.writeSteps(records, lastStep: step, seconds: monotonicSeconds() - segmentStart)
                 }
                 records.removeAll(keepingCapacity: true)
             }
@@ -133,7 +135,10 @@ extension Trainer {
                                          evaluation: evaluation, noiseScale: result.noiseScale,
                                          samplesPerSec: Double(samples) / seconds, seconds: monotonicSeconds() - wallStart,
                                          skippedSteps: progress.skippedSteps)
-                    try agreed(comm) { try folder?.append("metrics.csv", header: MetricsRow.header, lines: [row.csv]) }
+                    try agreed(comm) {
+                        try folder?.append("metrics.csv", header: MetricsRow.header, lines: [row.csv])
+                        try board?.writeEvaluation(row)
+                    }
                     say(row.line(epochs: config.epochs))
                 }
                 if checkpointDue {
@@ -145,6 +150,7 @@ extension Trainer {
                 segmentStart = monotonicSeconds()
             }
             trainer.timer.endEpoch()
+            if settings.tensorboard { try TensorBoardWriter.writeEpoch(board, trainer: trainer, step: step, comm: comm) }
             _ = try trainer.agreeOnReplicas()  // drift is caught within an epoch of happening
         }
 
