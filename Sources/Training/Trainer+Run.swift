@@ -41,9 +41,10 @@ extension Trainer {
 
     /// Runs training as configured. Collective: every rank calls it. Throws `TrainingFailure`.
     /// `data`: already loaded and checked by every rank (a sweep loads it once). `resume`: continue
-    /// from this checkpoint in its run folder (`settings` must be the checkpoint's).
+    /// from this checkpoint in its run folder (`settings` must be the checkpoint's). `studyFile`: the
+    /// flags of a new run as a TOML study file, written as config.toml.
     public static func run(_ settings: TrainConfig, comm: Communicator, console: Console,
-                           data preloaded: DataSplit? = nil, resume: Checkpoint? = nil) throws -> RunSummary {
+                           data preloaded: DataSplit? = nil, resume: Checkpoint? = nil, studyFile: String? = nil) throws -> RunSummary {
         let wallStart = monotonicSeconds()
         let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
         let data: DataSplit
@@ -71,7 +72,10 @@ extension Trainer {
             say("resuming \(folder?.path ?? "") at epoch \(resume.state.epoch + 1), step \(resume.state.step)")
         } else {
             try trainer.synchronizeInitialWeights()
-            try agreed(comm) { try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName)) }
+            try agreed(comm) {
+                try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName))
+                if let studyFile { try folder?.write("config.toml", Data(studyFile.utf8)) }
+            }
         }
         say(trainer.describe(hosts: hosts, runDir: folder?.path ?? ""))
 

@@ -115,6 +115,9 @@ struct TrainingOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Live progress line (default: when stdout is a terminal and CI is unset; mpirun always gives rank 0 a terminal).")
     var progress: Bool?
 
+    @Option(help: "A TOML study file whose keys are these flags without '--' (lr = 0.1, hidden = [256, 128], nesterov = true); flags on the command line override it.")
+    var config: String?
+
     @Option(help: "OpenBLAS threads per rank (1 is fastest when ranks fill the cores).")
     var blasThreads = 1
 
