@@ -11,6 +11,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Study files (--config FILE.toml); the CLI alone reads and writes TOML.
+        .package(url: "https://github.com/LebJe/TOMLKit", exact: "0.6.0"),
     ],
     targets: [
         // C doors: each imported by exactly one Swift target.
@@ -29,6 +31,7 @@ let package = Package(
         .executableTarget(name: "ddp", dependencies: [
             "Training", "Collective", "Data", "NN", "Optim", "Tensor", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "TOMLKit", package: "TOMLKit"),
         ]),
 
         // Real IDX folders for tests (swift-numerics keeps shared test helpers in a target like this).

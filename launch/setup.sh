@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
 # Installs what swift-ddp needs from Debian (idempotent): OpenMPI, OpenBLAS, zlib, Fashion-MNIST;
-# libxml2 for FoundationXML (the report tests parse every SVG), iproute2 for the multi-host test.
+# libxml2 for FoundationXML (the report tests parse every SVG), iproute2 for the multi-host test,
+# python3-venv for launch/python-env.sh (tensorboard reads our event files in the tests);
+# Slurm and munge for the local two-node cluster of the Slurm test (launch/slurm-local.sh).
 # Used by README, .ci/run and docker/. Swift itself is expected at /opt/swift or on PATH.
 set -euo pipefail
 
-packages=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config dataset-fashion-mnist libxml2 iproute2)
+packages=(libopenmpi-dev openmpi-bin libopenblas-dev zlib1g-dev pkg-config dataset-fashion-mnist libxml2 iproute2 python3-venv
+          slurmctld slurmd slurm-client munge)
 
 missing=()
 for p in "${packages[@]}"; do

@@ -5,6 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 [ -d /opt/swift/usr/bin ] && export PATH="/opt/swift/usr/bin:$PATH"
 bash launch/setup.sh
+bash launch/python-env.sh
 # The kernels ddp runs with (launch/blas-env.sh), so the GEMM tests check the ones in use.
 source launch/blas-env.sh
 swift test --disable-swift-testing

@@ -38,6 +38,8 @@ public struct BenchResult: Codable, Sendable {
     public var fractionOfCeiling: Double
     public var singleRankSamplesPerSec: Double?
     public var weakScalingEfficiency: Double?
+    /// Rank 0's cost of TensorBoard events per step: the timed steps written as a run writes them.
+    public var tensorboardSecondsPerStep: Double?
 }
 
 public struct BenchRecord: Codable, Sendable {
@@ -80,7 +82,7 @@ public enum Benchmark {
             comm.barrier()
             let gemmSeconds = GEMMCeiling.measure(shapes)
             comm.barrier()
-            let (medianStep, phases) = time(trainer, warmup: settings.warmup, steps: settings.steps)
+            let (medianStep, phases, records) = time(trainer, warmup: settings.warmup, steps: settings.steps)
 
 
             var single: Double?
@@ -104,6 +106,7 @@ public enum Benchmark {
                 flopsPerRankStep: flops, achievedGflops: flops / medianStep / 1e9,
                 gemmSeconds: gemmSeconds, ceilingGflops: flops / gemmSeconds / 1e9,
                 fractionOfCeiling: gemmSeconds / medianStep)
+            if comm.rank == 0 && c.tensorboard { result.tensorboardSecondsPerStep = try TensorBoardWriter.secondsPerStep(records) }
             if let single {
                 result.singleRankSamplesPerSec = single
                 result.weakScalingEfficiency = samplesPerSec / (Double(comm.size) * single)
@@ -120,8 +123,10 @@ public enum Benchmark {
 
     /// Median step seconds after the warm-up, and the median of each phase over the same steps
     /// (medians, so one step slowed by a neighbour on a shared machine does not move them).
-    static func time(_ trainer: Trainer, warmup: Int, steps: Int) -> (median: Double, phases: [Double]) {
+    static func time(_ trainer: Trainer, warmup: Int, steps: Int) -> (median: Double, phases: [Double], records: [Trainer.StepResult]) {
         var times = [Double](repeating: 0, count: steps)
+        var records: [Trainer.StepResult] = []
+        records.reserveCapacity(steps)
         var phaseTimes = [[Double]](repeating: [Double](repeating: 0, count: steps), count: Phase.allCases.count)
         var epoch = 0, stepInEpoch = 0
         trainer.sampler.startEpoch(0)
@@ -132,14 +137,15 @@ public enum Benchmark {
                 trainer.sampler.startEpoch(epoch)
             }
             let start = monotonicSeconds()
-            _ = trainer.trainStep(i, stepInEpoch: stepInEpoch)
+            let result = trainer.trainStep(i, stepInEpoch: stepInEpoch)
             if i >= warmup {
+                records.append(result)
                 times[i - warmup] = monotonicSeconds() - start
                 for p in 0..<phaseTimes.count { phaseTimes[p][i - warmup] = trainer.timer.lastStep[p] }
             }
             stepInEpoch += 1
         }
-        return (median(times), phaseTimes.map(median))
+        return (median(times), phaseTimes.map(median), records)
     }
 
     /// The table rank 0 prints.
@@ -154,6 +160,10 @@ public enum Benchmark {
         }
         lines.append("(phase columns: median ms per step on rank 0; GFLOP/s per rank, matrix products only; ceiling: the same products "
                      + "alone through cblas_sgemm; peak resident " + record.peakResidentMB.map { String(format: "%.0f", $0) }.joined(separator: "/") + " MB per rank)")
+        let tensorboard = record.results.compactMap { r in r.tensorboardSecondsPerStep.map { String(format: "%.1f us at batch %d", $0 * 1e6, r.batchPerRank) } }
+        if !tensorboard.isEmpty {
+            lines.append("TensorBoard events (rank 0, written at flush points, --no-tensorboard: none): " + tensorboard.joined(separator: ", ") + " per step")
+        }
         return lines.joined(separator: "\n")
     }
 }

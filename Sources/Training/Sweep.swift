@@ -12,9 +12,11 @@ public enum Sweep {
 
     /// Collective: every rank calls it. Returns the summaries in grid order. `resuming`: continue
     /// the sweep in `plan.directory`: finished points are kept, a point with a checkpoint continues
-    /// from it, a point cut before its first checkpoint is moved aside and run again.
+    /// from it, a point cut before its first checkpoint is moved aside and run again. `studyFile`:
+    /// each new point's flags as a `ddp train` study file, for its config.toml.
     @discardableResult
-    public static func run(_ plan: SweepPlan, comm: Communicator, console: Console, resuming: Bool = false) throws -> [RunSummary] {
+    public static func run(_ plan: SweepPlan, comm: Communicator, console: Console, resuming: Bool = false,
+                           studyFile: ((SweepPlan.Point) -> String)? = nil) throws -> [RunSummary] {
         let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
         let data = try agreed(comm) { try Trainer.loadData(plan.base.data, seed: plan.seeds[0]) }
         let directory = plan.directory ?? RunFolder.defaultPath(prefix: "sweeps")
@@ -51,7 +53,7 @@ public enum Sweep {
                 let checkpoint = try Trainer.loadCheckpoint(point.settings.runDir!, comm: comm)
                 summary = try Trainer.run(point.settings, comm: comm, console: quiet, data: data, resume: checkpoint)
             } else {
-                summary = try Trainer.run(point.settings, comm: comm, console: quiet, data: data)
+                summary = try Trainer.run(point.settings, comm: comm, console: quiet, data: data, studyFile: studyFile?(point))
             }
             summaries.append(summary)
             if !state.hasRow {

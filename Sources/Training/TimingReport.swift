@@ -24,16 +24,22 @@ struct TimingReport {
                 EpochTiming(flattened: row[$0 ..< $0 + EpochTiming.flatCount])
             }
         }
-        let allreduces = comm.allgather(allreduceSeconds)
-        var waits = [Double](repeating: 0, count: comm.size)
-        var straggler = [Int](repeating: 0, count: comm.size)
-        for step in allreduceSeconds.indices where comm.size > 1 && allreduces.allSatisfy({ $0[step] > 0 }) {
+        let (waits, straggler) = imbalance(comm.allgather(allreduceSeconds))
+        return TimingReport(hosts: hosts, perRank: perRank, waits: waits, stragglerSteps: straggler)
+    }
+
+    /// Per rank: seconds waited for later ranks and steps arrived last, from every rank's seconds
+    /// in each step's allreduce (`allreduces[r][s]`; steps some rank did not run are 0 and skipped).
+    static func imbalance(_ allreduces: [[Double]]) -> (waits: [Double], stragglerSteps: [Int]) {
+        var waits = [Double](repeating: 0, count: allreduces.count)
+        var straggler = [Int](repeating: 0, count: allreduces.count)
+        for step in allreduces[0].indices where allreduces.count > 1 && allreduces.allSatisfy({ $0[step] > 0 }) {
             let times = allreduces.map { $0[step] }
             let last = times.indices.min { times[$0] < times[$1] }!
             straggler[last] += 1
             for r in times.indices { waits[r] += times[r] - times[last] }
         }
-        return TimingReport(hosts: hosts, perRank: perRank, waits: waits, stragglerSteps: straggler)
+        return (waits, straggler)
     }
 
     /// rank,host,wait_seconds,straggler_steps (imbalance.csv).

@@ -57,6 +57,8 @@ public struct TrainConfig: Codable, Sendable {
     public var overlap = false
     /// Stop when the step loss is not finite or exceeds this multiple of the first step's loss.
     public var divergenceFactor = 10.0
+    /// TensorBoard event files in RUN/tb/ (rank 0).
+    public var tensorboard = true
     /// Run folder; nil means runs/<timestamp>.
     public var runDir: String?
 

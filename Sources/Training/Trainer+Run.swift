@@ -45,9 +45,10 @@ extension Trainer {
 
     /// Runs training as configured. Collective: every rank calls it. Throws `TrainingFailure`.
     /// `data`: already loaded and checked by every rank (a sweep loads it once). `resume`: continue
-    /// from this checkpoint in its run folder (`settings` must be the checkpoint's).
+    /// from this checkpoint in its run folder (`settings` must be the checkpoint's). `studyFile`: the
+    /// flags of a new run as a TOML study file, written as config.toml.
     public static func run(_ settings: TrainConfig, comm: Communicator, console: Console,
-                           data preloaded: DataSplit? = nil, resume: Checkpoint? = nil) throws -> RunSummary {
+                           data preloaded: DataSplit? = nil, resume: Checkpoint? = nil, studyFile: String? = nil) throws -> RunSummary {
         let wallStart = monotonicSeconds()
         let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
         let data: DataSplit
@@ -68,13 +69,17 @@ extension Trainer {
             return folder
         }
         let trainer = Trainer(config: config, data: data, model: model, comm: comm)
+        let board = try agreed(comm) { try settings.tensorboard ? folder.map(TensorBoardWriter.init) : nil }
         let hosts = comm.allgather(comm.hostName)
         if let resume {
             try agreed(comm) { try trainer.restore(resume, source: folder?.file(Checkpoint.fileName) ?? "checkpoint") }
             say("resuming \(folder?.path ?? "") at epoch \(resume.state.epoch + 1), step \(resume.state.step)")
         } else {
             try trainer.synchronizeInitialWeights()
-            try agreed(comm) { try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName)) }
+            try agreed(comm) {
+                try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName))
+                if let studyFile { try folder?.write("config.toml", Data(studyFile.utf8)) }
+            }
         }
         say(trainer.describe(hosts: hosts, runDir: folder?.path ?? ""))
 
@@ -100,6 +105,7 @@ extension Trainer {
                     try folder?.append("steps.csv", header: StepRow.header, lines: records.enumerated().map { i, r in
                         StepRow(step: step - records.count + i + 1, epoch: epoch + 1, result: r).csv
                     })
+                    try board?.writeSteps(records, lastStep: step, seconds: monotonicSeconds() - segmentStart)
                 }
                 records.removeAll(keepingCapacity: true)
             }
@@ -137,7 +143,10 @@ extension Trainer {
                                          evaluation: evaluation, noiseScale: result.noiseScale,
                                          samplesPerSec: Double(samples) / seconds, seconds: monotonicSeconds() - wallStart,
                                          skippedSteps: progress.skippedSteps)
-                    try agreed(comm) { try folder?.append("metrics.csv", header: MetricsRow.header, lines: [row.csv]) }
+                    try agreed(comm) {
+                        try folder?.append("metrics.csv", header: MetricsRow.header, lines: [row.csv])
+                        try board?.writeEvaluation(row)
+                    }
                     say(row.line(epochs: config.epochs))
                 }
                 if checkpointDue {
@@ -149,6 +158,7 @@ extension Trainer {
                 segmentStart = monotonicSeconds()
             }
             trainer.timer.endEpoch()
+            if settings.tensorboard { try TensorBoardWriter.writeEpoch(board, trainer: trainer, step: step, comm: comm) }
             _ = try trainer.agreeOnReplicas()  // drift is caught within an epoch of happening
         }
 

@@ -17,7 +17,7 @@ enum Entry {
     static func main() {
         let rank = LaunchEnvironment.rank()
         do {
-            var command = try DDP.parseAsRoot()
+            var command = try DDP.parseAsRoot(StudyFile.expand(Array(CommandLine.arguments.dropFirst())))
             try command.run()
         } catch {
             if rank == 0 {

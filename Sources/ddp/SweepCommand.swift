@@ -78,7 +78,26 @@ struct SweepCommand: ParsableCommand {
             plan = try self.plan()
         }
         try runCollective(blasThreads: options.blasThreads, collectiveTimeout: options.watchdogTimeout) { comm in
-            try Sweep.run(plan, comm: comm, console: .standardOutput(progress: options.showProgress), resuming: resume != nil)
+            try Sweep.run(plan, comm: comm, console: .standardOutput(progress: options.showProgress), resuming: resume != nil,
+                          studyFile: resume == nil ? try studyFile() : nil)
+        }
+    }
+}
+
+extension SweepCommand {
+    /// A point's config.toml: the sweep's flags that `train` shares, and what the point sets
+    /// (its batch, rule, seed and budget), as a `ddp train` study file.
+    func studyFile() throws -> (SweepPlan.Point) -> String {
+        let arguments = try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2)))
+        let sweepOnly = StudyFile.ownFlags(of: self)
+        return { point in
+            let s = point.settings
+            var own = ["--global-batch", "\(s.globalBatch ?? s.batchPerRank)", "--lr-scaling", s.lrScaling.rawValue,
+                       "--warmup-epochs", "\(s.warmupEpochs)", "--seed", "\(s.seed)"]
+            own += s.maxSteps.map { ["--steps", "\($0)"] } ?? ["--epochs", "\(s.epochs)"]
+            if s.optimizer == .lars { own += ["--optimizer", "lars", "--lr", "\(s.learningRate)"] }
+            return StudyFile.toml(arguments + own, dropping: sweepOnly.subtracting(["global-batch", "warmup-epochs"]),
+                                  header: StudyFile.header("sweep, point \(point.name)"))
         }
     }
 }

@@ -80,8 +80,10 @@ struct Train: ParsableCommand {
                 settings.runDir = (Checkpoint.location(resume) as NSString).deletingLastPathComponent
                 if settings.runDir?.isEmpty ?? true { settings.runDir = "." }
             }
+            let study = StudyFile.toml(try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2))),
+                                       dropping: ["run-dir", "resume"], header: StudyFile.header("train"))
             let summary = try Trainer.run(settings, comm: comm, console: .standardOutput(progress: options.showProgress),
-                                          resume: checkpoint)
+                                          resume: checkpoint, studyFile: study)
             // Every rank knows (the loss is allreduced); rank 0 says it.
             if summary.diverged {
                 if comm.rank == 0, let rank = summary.nonFiniteRank {

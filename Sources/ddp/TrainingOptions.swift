@@ -120,8 +120,14 @@ struct TrainingOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Run each step's allreduce on a worker thread while the next batch is assembled (needs a spare hardware thread per rank to win; see BENCHMARKS.md).")
     var overlap = false
 
+    @Flag(inversion: .prefixedNo, help: "TensorBoard event files in RUN/tb/ (tensorboard --logdir RUN, or a sweep's folder to overlay its runs).")
+    var tensorboard = true
+
     @Flag(inversion: .prefixedNo, help: "Live progress line (default: when stdout is a terminal and CI is unset; mpirun always gives rank 0 a terminal).")
     var progress: Bool?
+
+    @Option(help: "A TOML study file whose keys are these flags without '--' (lr = 0.1, hidden = [256, 128], nesterov = true); flags on the command line override it.")
+    var config: String?
 
     @Option(help: "OpenBLAS threads per rank (1 is fastest when ranks fill the cores).")
     var blasThreads = 1
@@ -184,6 +190,7 @@ struct TrainingOptions: ParsableArguments {
         c.checkpointEvery = checkpointEvery
         c.onNaN = onNan
         c.traceSteps = traceWindow
+        c.tensorboard = tensorboard
         return c
     }
 
