@@ -87,22 +87,19 @@ public struct ResolvedConfig: Codable, Sendable {
     public let inputShape: [Int]
     public let classes: Int
 
-    public init(_ settings: TrainConfig, ranks: Int, data: DataSplit) throws {
+    /// `runGlobalBatch`: the global batch of a run being resumed (from its checkpoint), which may
+    /// have been trained on another rank count; it is split over `ranks` as --global-batch is.
+    public init(_ settings: TrainConfig, ranks: Int, data: DataSplit, runGlobalBatch: Int? = nil) throws {
         let n = data.train.count
         guard ranks <= n else {
             throw ConfigError("\(ranks) ranks but only \(n) training samples: every rank needs at least one")
         }
         var batchPerRank = settings.batchPerRank
         var accumulate = settings.accumulate
-        if let global = settings.globalBatch {
-            guard global % ranks == 0 else {
-                throw ConfigError("--global-batch \(global) is not divisible by the \(ranks) ranks")
-            }
-            // The largest micro-batch up to --batch-per-rank that divides this rank's share exactly,
-            // so the global batch is reached by accumulation with no sample dropped or repeated.
-            let perRank = global / ranks
-            batchPerRank = stride(from: min(batchPerRank, perRank), through: 1, by: -1).first { perRank % $0 == 0 }!
-            accumulate = perRank / batchPerRank
+        if let global = runGlobalBatch ?? settings.globalBatch {
+            let what = runGlobalBatch != nil ? "the run's global batch" : "--global-batch"
+            (batchPerRank, accumulate) = try ResolvedConfig.split(globalBatch: global, ranks: ranks, maxMicroBatch: batchPerRank,
+                                                                  ghostBatch: nil, what: what)
         }
         let globalBatch = ranks * batchPerRank * accumulate
         let stepsPerEpoch = (n + globalBatch - 1) / globalBatch
@@ -134,6 +131,34 @@ public struct ResolvedConfig: Codable, Sendable {
         self.testSamples = data.test.count
         self.inputShape = [data.train.height, data.train.width]
         self.classes = data.train.classes
+    }
+
+    /// The one place a global batch is split over ranks: ranks x micro-batch x accumulation, the
+    /// micro-batch being the largest up to `maxMicroBatch` that divides a rank's share exactly, so
+    /// the global batch is reached with no sample dropped or repeated. With ghost batches of G
+    /// (BatchNorm statistics over groups of G, Hoffer et al. 2017) the micro-batch must also be a
+    /// multiple of G, so the groups are the same however the batch is split. Refusals name the rank
+    /// counts that would work, so a resume on another -np knows what to ask for.
+    public static func split(globalBatch global: Int, ranks: Int, maxMicroBatch: Int, ghostBatch: Int? = nil,
+                             what: String = "--global-batch") throws -> (batchPerRank: Int, accumulate: Int) {
+        let group = ghostBatch ?? 1
+        guard global % (ranks * group) == 0 else {
+            let unit = group > 1 ? " into ghost batches of \(group)" : ""
+            throw ConfigError("\(what) \(global) is not divisible by the \(ranks) ranks\(unit); "
+                              + "it can be split over \(StopSignal.rankCounts(globalBatch: global, ghostBatch: ghostBatch)) ranks")
+        }
+        let perRank = global / ranks
+        guard let micro = stride(from: min(maxMicroBatch, perRank), through: 1, by: -1)
+            .first(where: { perRank % $0 == 0 && $0 % group == 0 }) else {
+            throw ConfigError("--batch-per-rank \(maxMicroBatch) is smaller than --ghost-batch \(group)")
+        }
+        return (micro, perRank / micro)
+    }
+
+    /// Rank counts over which `globalBatch` splits exactly (see `split`).
+    public static func rankCounts(globalBatch: Int, ghostBatch: Int? = nil) -> [Int] {
+        let group = ghostBatch ?? 1
+        return (1...max(globalBatch / group, 1)).filter { globalBatch % ($0 * group) == 0 }
     }
 
     /// 1-based steps within an epoch after which to evaluate: `evalsPerEpoch` evenly spaced points
