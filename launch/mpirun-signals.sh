@@ -13,8 +13,8 @@ run_mpirun() {
   setsid mpirun "$@" 2> >(trap '' INT TERM USR1; exec awk -f "$filter" >&2) &
   mpirun_pid=$!
   received=0
-  trap 'received=143; kill -USR1 "$mpirun_pid" 2>/dev/null' TERM
-  trap 'received=130; kill -USR1 "$mpirun_pid" 2>/dev/null' INT
+  trap '[ "$received" -ne 0 ] || received=143; kill -USR1 "$mpirun_pid" 2>/dev/null' TERM
+  trap '[ "$received" -ne 0 ] || received=130; kill -USR1 "$mpirun_pid" 2>/dev/null' INT
   trap '[ "$received" -ne 0 ] || received=138; kill -USR1 "$mpirun_pid" 2>/dev/null' USR1
   local status=0
   wait "$mpirun_pid" || status=$?

@@ -45,10 +45,13 @@ public enum AutoResume: UInt8, Sendable {
         func object(_ value: T) -> [String: Any] {
             (try? encoder.encode(value)).flatMap { try? JSONSerialization.jsonObject(with: $0) as? [String: Any] } ?? [:]
         }
+        // Each value compared as canonical JSON text (Foundation's own equality of parsed values
+        // differs between platforms for booleans).
+        func text(_ value: Any?) -> Data? {
+            try? JSONSerialization.data(withJSONObject: ["v": value ?? NSNull()], options: .sortedKeys)
+        }
         let a = object(given), b = object(recorded)
-        return Set(a.keys).union(b.keys).filter { key in
-            !NSDictionary(dictionary: [key: a[key] ?? NSNull()]).isEqual(to: [key: b[key] ?? NSNull()])
-        }.sorted()
+        return Set(a.keys).union(b.keys).filter { text(a[$0]) != text(b[$0]) }.sorted()
     }
 }
 

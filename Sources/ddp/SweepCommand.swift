@@ -118,6 +118,7 @@ struct SweepCommand: ParsableCommand {
     }
 
     func sweep(_ plan: SweepPlan, comm: Communicator, resuming: Bool) throws {
+        StopSignal.install()
         let console = Console.standardOutput(progress: options.showProgress)
         let summaries = try Sweep.run(plan, comm: comm, console: console, resuming: resuming)
         if let last = summaries.last, last.interrupted == true {

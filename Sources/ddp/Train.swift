@@ -76,6 +76,7 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try runCollective(blasThreads: options.blasThreads, collectiveTimeout: options.watchdogTimeout) { comm in
+            StopSignal.install()
             var settings = self.settings
             var checkpoint: Checkpoint?
             var resume = self.resume
@@ -139,7 +140,6 @@ func runCollective(blasThreads: Int, collectiveTimeout: Double?, _ body: (Commun
         throw ExitCode.failure
     }
     defer { comm.finalize() }
-    StopSignal.install()
     do {
         try body(comm)
     } catch TrainingFailure.reported(let message) {
