@@ -2,7 +2,8 @@
 # Measures what issue 12 asks for, on the release build: seconds from a stop signal to the end of
 # the job (median of N), and how far a run resumed on another rank count ends from the
 # uninterrupted one (relative L2 difference of the final parameters).
-#   bench/preemption.sh [N]      (default 5; writes nothing but its own temporary folders)
+#   bench/preemption.sh [N]      (default 5; 0 measures the drift only; writes only temporary folders)
+# DDP_OPENBLAS_CORETYPE=Haswell (launch/blas-env.sh) measures with another OpenBLAS kernel set.
 # Fashion-MNIST MLP, 2 ranks x 64, Adam. Figures depend on the machine's load, not only on ddp.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
@@ -39,6 +40,7 @@ stop_once() {
   echo "$end - $start" | bc
 }
 for way in local term usr1; do
+  [ "$n" -gt 0 ] || break
   times=()
   for ((k = 0; k < n; k++)); do times+=("$(stop_once "$way" "$k")"); done
   median=$(printf '%s\n' "${times[@]}" | sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }')
@@ -49,6 +51,8 @@ done
 # SIGTERM to rank 1 alone) and resumed on 1, 2 and 4 ranks.
 short=(train --batch-per-rank 64 --optimizer adam --epochs 4 --no-progress --trace-steps none)
 "${mpi[@]}" -np 2 "$ddp" "${short[@]}" --run-dir "$work/whole" > /dev/null
+# The same global batch on 4 ranks, never stopped: what another split alone does to the numbers.
+"${mpi[@]}" -np 4 "$ddp" "${short[@]}" --global-batch 128 --run-dir "$work/whole4" > /dev/null
 "${mpi[@]}" -np 2 -x DDP_FAULT=term:699:1 "$ddp" "${short[@]}" --run-dir "$work/cut" > /dev/null 2>&1 || true
 for ranks in 1 2 4; do
   cp -r "$work/cut" "$work/np$ranks"
@@ -71,5 +75,7 @@ for ranks in (1, 2, 4):
     acc = json.load(open(f"{work}/np{ranks}/summary.json"))["test_acc"]
     print(f"drift after a stop at step 700 of {step}, resumed on {ranks} rank(s): relative L2 {np.linalg.norm(x - whole) / np.linalg.norm(whole):.3g}, "
           f"max |diff| {np.abs(x - whole).max():.3g}, test acc {acc:.4f}")
+x = load(f"{work}/whole4/model.safetensors")
+print(f"uninterrupted 4 x 32 against 2 x 64: relative L2 {np.linalg.norm(x - whole) / np.linalg.norm(whole):.3g}")
 print(f"uninterrupted test acc {json.load(open(f'{work}/whole/summary.json'))['test_acc']:.4f}")
 PY

@@ -115,8 +115,9 @@ extension Trainer {
                                       samples: segmentSamples, seconds: lastProgress - segmentStart))
                 }
                 defer { FaultInjection.check(step: step, rank: comm.rank) }
-                // A stop agreed in this step's allreduce: checkpoint this step, then leave.
-                let stopping = trainer.stopAgreed && progress.divergedStep == nil
+                // A stop agreed in this step's allreduce: checkpoint this step, then leave (at the last
+                // step the run simply ends).
+                let stopping = trainer.stopAgreed && progress.divergedStep == nil && step < config.totalSteps
                 let evaluationDue = !stopping && (progress.divergedStep != nil || evaluationPoints.contains(s + 1))
                 let checkpointDue = stopping || s + 1 == stepsThisEpoch
                     || (settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0)
