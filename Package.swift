@@ -20,12 +20,14 @@ let package = Package(
         .systemLibrary(name: "CBLAS", pkgConfig: "openblas", providers: [.apt(["libopenblas-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
 
+        // The stop-signal flag (SIGTERM, SIGINT, SIGUSR1): a handler that only sets it, in C.
+        .target(name: "CSignal"),
         .target(name: "Collective", dependencies: ["CMPI"]),
         .target(name: "Tensor", dependencies: ["CBLAS"]),
         .target(name: "NN", dependencies: ["Tensor"]),
         .target(name: "Data", dependencies: ["CZlib", "Tensor"]),
         .target(name: "Optim", dependencies: ["Tensor"]),
-        .target(name: "Training", dependencies: ["Collective", "Tensor", "NN", "Data", "Optim"]),
+        .target(name: "Training", dependencies: ["Collective", "Tensor", "NN", "Data", "Optim", "CSignal"]),
         // Reads run and sweep folders and writes one HTML page; Foundation only.
         .target(name: "Report"),
         .executableTarget(name: "ddp", dependencies: [

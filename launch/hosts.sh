@@ -28,8 +28,8 @@ flags=(-np "$ranks" --hostfile "$hostfile" --map-by "${DDP_MAP_BY:-slot}" --bind
 read -r -a extra <<< "${DDP_MPI_ARGS:-}"
 flags+=("${extra[@]}")
 # stderr through launch/local.sh's filter (the rank that crashed is named, banners repeating our
-# own error line go); stdout straight to fd 3, the terminal.
-set +e
-{ mpirun "${flags[@]}" "$here/launch/rank-env.sh" "$ddp" "$@" 2>&1 1>&3 3>&- \
-    | awk -f "$here/launch/mpirun-filter.awk" >&2; } 3>&1
-exit "${PIPESTATUS[0]}"
+# own error line go); SIGTERM / SIGINT to this script stop the ranks with a checkpoint, as in local.sh.
+source "$here/launch/mpirun-signals.sh"
+status=0
+run_mpirun "${flags[@]}" "$here/launch/rank-env.sh" "$ddp" "$@" || status=$?
+exit "$status"

@@ -24,7 +24,9 @@ else
 fi
 # mpirun's stderr through a filter: a crashed rank is named ("mpirun noticed that process rank 1
 # ... exited on signal 9"), the banners that only repeat our own error line are dropped.
-# (stdout goes straight to fd 3, the terminal; only stderr goes through the pipe.)
-set +e
-{ mpirun "${flags[@]}" "$ddp" "$@" 2>&1 1>&3 3>&- | awk -f "$here/launch/mpirun-filter.awk" >&2; } 3>&1
-exit "${PIPESTATUS[0]}"
+# SIGTERM / SIGINT (Ctrl-C) to this script stop the ranks at a step boundary with a checkpoint
+# (launch/mpirun-signals.sh says why they reach mpirun as SIGUSR1).
+source "$here/launch/mpirun-signals.sh"
+status=0
+run_mpirun "${flags[@]}" "$ddp" "$@" || status=$?
+exit "$status"

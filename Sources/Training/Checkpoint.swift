@@ -2,10 +2,11 @@
 //   "DDPCKPT\0" | format version (UInt32 LE) | header length (UInt64 LE) | header (JSON) |
 //   Float32 LE arrays (the parameters, the model state (BatchNorm running statistics; empty
 //   without BatchNorm), then each optimizer state buffer) | FNV-1a 64 of all before.
-// The header carries the settings and their hash, the ranks, the layout hash, where training
-// stood (epoch, step within it, global step: the sampler's permutation is a function of seed and
-// epoch, so that is its whole state), the best/target/divergence record, the noise-scale EMA,
-// the optimizer's counters, and the array lengths. Any damage is a clear error, never a crash.
+// The header carries the settings and their hash, the global batch and the ranks that wrote it,
+// the layout hash, where training stood (epoch, step within it, global step: the sampler's
+// permutation is a function of seed and epoch, so that is its whole state), the best/target/
+// divergence record, the noise-scale EMA, the optimizer's counters, the time spent over all
+// launches, and the array lengths. Any damage is a clear error, never a crash.
 import Foundation
 import Tensor
 
@@ -24,6 +25,14 @@ public struct CheckpointState: Codable, Sendable {
     var noiseScale: GradientNoiseScale
     public var optimizerCounters: [Int]
     public var arrayLengths: [Int]
+    /// The run's global batch, which any rank count dividing it continues exactly (`ranks` above
+    /// is the count that wrote this checkpoint, for information). nil in older checkpoints.
+    public var globalBatch: Int? = nil
+    /// Wall seconds of all launches up to this checkpoint, and how many launches that was.
+    public var wallSeconds: Double? = nil
+    public var launches: Int? = nil
+    /// Samples per BatchNorm statistics group in the run, kept across a resume on another rank count.
+    public var ghostBatch: Int? = nil
 }
 
 public struct Checkpoint: Sendable {

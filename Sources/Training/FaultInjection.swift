@@ -3,12 +3,15 @@
 //   nan   that rank's input batch of step STEP (1-based) gets a NaN, so its loss and gradient do;
 //   stop  that rank SIGSTOPs itself after step STEP: it stalls, for the collective watchdog;
 //   torn  rank 0 dies halfway through writing the checkpoint of step STEP (half the bytes in the
-//         temporary file, then SIGKILL).
+//         temporary file, then SIGKILL);
+//   term  that rank sends itself SIGTERM after step STEP (a signal that reaches one rank only);
+//   slow  that rank, writing any checkpoint (STEP is ignored), stops 1 s halfway, with half the
+//         bytes in the temporary file: a window for a second signal during the write.
 // Read once from the environment; without the variable it costs one comparison a step.
 import Foundation
 
 struct FaultInjection {
-    enum Kind: String { case kill, nan, torn, stop }
+    enum Kind: String { case kill, nan, torn, stop, term, slow }
     let kind: Kind
     let step: Int
     let rank: Int
@@ -31,5 +34,14 @@ struct FaultInjection {
     static func check(step: Int, rank: Int) {
         if due(.kill, step: step, rank: rank) { kill(getpid(), SIGKILL) }
         if due(.stop, step: step, rank: rank) { kill(getpid(), SIGSTOP) }
+        if due(.term, step: step, rank: rank) { kill(getpid(), SIGTERM) }
+    }
+
+    /// With `slow`: half of `bytes` into `temporary`, then a 1 s pause that signals do not shorten.
+    static func pauseInCheckpoint(rank: Int, bytes: [UInt8], temporary: String) {
+        guard let fault = current, fault.kind == .slow, fault.rank == rank else { return }
+        try? Data(bytes.prefix(bytes.count / 2)).write(to: URL(fileURLWithPath: temporary))
+        let end = Date().addingTimeInterval(1)
+        while Date() < end { usleep(10_000) }
     }
 }

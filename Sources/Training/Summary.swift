@@ -1,5 +1,6 @@
 // The run's result in one file (summary.json): what was trained, how well, how fast, and the
-// checksum of the final parameters that every rank agreed on.
+// checksum of the final parameters that every rank agreed on; or, for a run a signal stopped,
+// where it stopped.
 
 public struct RunSummary: Codable, Sendable {
     public var runDir: String
@@ -43,6 +44,16 @@ public struct RunSummary: Codable, Sendable {
     public var paramChecksum: String
     public var rankChecksums: [String]
     public var blasCore: String
+    /// True when a signal stopped the run (its checkpoint is of `interruptedAtStep`; --resume or
+    /// --auto-resume continues it), false when it ran to its end.
+    public var interrupted: Bool? = nil
+    public var interruptedAtStep: Int? = nil
+    public var stopSignal: String? = nil
+    /// `wall_seconds` and `train_seconds` are the run's totals over all its launches (a resume
+    /// starts a new one); these are the last launch's own.
+    public var launches: Int? = nil
+    public var launchWallSeconds: Double? = nil
+    public var launchTrainSeconds: Double? = nil
 }
 
 /// Loss and accuracy over a whole set, in evaluation mode.

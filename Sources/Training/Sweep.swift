@@ -23,6 +23,11 @@ public enum Sweep {
         let points = plan.points(in: directory)
         // Every point is checked before the first one runs: a bad grid costs nothing.
         try agreed(comm) {
+            if let bad = plan.globalBatches.first(where: { $0 % comm.size != 0 }) {
+                let counts = ResolvedConfig.rankCounts(globalBatch: plan.globalBatches.reduce(0, gcd))
+                throw ConfigError("global batch \(bad) of this sweep is not divisible by the \(comm.size) ranks; "
+                                  + "it can run on \(counts.map(String.init).joined(separator: ", ")) ranks (they divide every global batch)")
+            }
             for point in points {
                 do {
                     _ = try ResolvedConfig(point.settings, ranks: comm.size, data: data)
@@ -56,6 +61,10 @@ public enum Sweep {
                 summary = try Trainer.run(point.settings, comm: comm, console: quiet, data: data, studyFile: studyFile?(point))
             }
             summaries.append(summary)
+            if summary.interrupted == true {
+                // Stopped by a signal at a checkpoint: the sweep ends here; --resume continues this point.
+                return summaries
+            }
             if !state.hasRow {
                 try agreed(comm) {
                     try folder?.append("results.csv", header: resultsHeader, lines: [resultsRow(point.name, summary)])
@@ -87,7 +96,7 @@ public enum Sweep {
             for point in points {
                 let run = folder.file(point.name)
                 var state = PointState(hasRow: rows.contains(point.name))
-                if let data = fm.contents(atPath: run + "/summary.json") {
+                if RunFolder.finishedSummary(run) != nil, let data = fm.contents(atPath: run + "/summary.json") {
                     state.summary = try decoder.decode(RunSummary.self, from: data)
                 } else if fm.fileExists(atPath: run + "/" + Checkpoint.fileName) {
                     state.hasCheckpoint = true
@@ -113,6 +122,8 @@ public enum Sweep {
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return try decoder.decode([PointState].self, from: Data(shared))
     }
+
+    static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
     static func resultsRow(_ name: String, _ s: RunSummary) -> String {
         let optional: (Double?, Int) -> String = { value, digits in value.map { fmt($0, digits) } ?? "" }

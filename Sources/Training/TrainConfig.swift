@@ -100,31 +100,23 @@ public struct ResolvedConfig: Codable, Sendable {
     public let dataFiles: [String]
     public let dataFilesNotRead: [String]
 
-    public init(_ settings: TrainConfig, ranks: Int, data: DataSplit) throws {
+    /// `runGlobalBatch`: the global batch of a run being resumed (from its checkpoint), which may
+    /// have been trained on another rank count; it is split over `ranks` as --global-batch is.
+    /// `runGhostBatch`: the ghost batch that run's BatchNorm used, kept when --ghost-batch was not
+    /// given (it defaults to the micro-batch, which another rank count may change).
+    public init(_ settings: TrainConfig, ranks: Int, data: DataSplit, runGlobalBatch: Int? = nil, runGhostBatch: Int? = nil) throws {
         let n = data.train.count
         guard ranks <= n else {
             throw ConfigError("\(ranks) ranks but only \(n) training samples: every rank needs at least one")
         }
         var batchPerRank = settings.batchPerRank
         var accumulate = settings.accumulate
-        let ghost = settings.ghostBatch ?? 1
-        if let global = settings.globalBatch {
-            guard global % ranks == 0 else {
-                throw ConfigError("--global-batch \(global) is not divisible by the \(ranks) ranks")
-            }
-            // The largest micro-batch up to --batch-per-rank that divides this rank's share exactly
-            // (and is a whole number of ghost batches), so the global batch is reached by accumulation
-            // with no sample dropped or repeated.
-            let perRank = global / ranks
-            guard let micro = stride(from: min(batchPerRank, perRank), through: 1, by: -1)
-                .first(where: { perRank % $0 == 0 && $0 % ghost == 0 }) else {
-                throw ConfigError("--global-batch \(global) on \(ranks) ranks gives \(perRank) samples per rank, "
-                                  + "which no micro-batch up to --batch-per-rank \(batchPerRank) made of whole ghost batches of \(ghost) divides")
-            }
-            batchPerRank = micro
-            accumulate = perRank / batchPerRank
+        if let global = runGlobalBatch ?? settings.globalBatch {
+            let what = runGlobalBatch != nil ? "the run's global batch" : "--global-batch"
+            (batchPerRank, accumulate) = try ResolvedConfig.split(globalBatch: global, ranks: ranks, maxMicroBatch: batchPerRank,
+                                                                  ghostBatch: settings.ghostBatch ?? runGhostBatch, what: what)
         }
-        if let g = settings.ghostBatch, g < 1 || batchPerRank % g != 0 {
+        if let g = settings.ghostBatch ?? runGhostBatch, g < 1 || batchPerRank % g != 0 {
             throw ConfigError("--ghost-batch \(g) must divide the micro-batch per rank (\(batchPerRank)), so that ghost batches "
                               + "are the same groups of the global batch however it is split")
         }
@@ -146,7 +138,7 @@ public struct ResolvedConfig: Codable, Sendable {
         self.batchPerRank = batchPerRank
         self.accumulate = accumulate
         self.globalBatch = globalBatch
-        self.ghostBatch = settings.ghostBatch ?? batchPerRank
+        self.ghostBatch = settings.ghostBatch ?? runGhostBatch ?? batchPerRank
         self.stepsPerEpoch = stepsPerEpoch
         self.epochs = epochs
         self.totalSteps = totalSteps
@@ -164,6 +156,34 @@ public struct ResolvedConfig: Codable, Sendable {
         do { try settings.augment?.check(height: data.train.height, width: data.train.width) } catch {
             throw ConfigError("--augment \(settings.augment!): \(error)")
         }
+    }
+
+    /// The one place a global batch is split over ranks: ranks x micro-batch x accumulation, the
+    /// micro-batch being the largest up to `maxMicroBatch` that divides a rank's share exactly, so
+    /// the global batch is reached with no sample dropped or repeated. With ghost batches of G
+    /// (BatchNorm statistics over groups of G, Hoffer et al. 2017) the micro-batch must also be a
+    /// multiple of G, so the groups are the same however the batch is split. Refusals name the rank
+    /// counts that would work, so a resume on another -np knows what to ask for.
+    public static func split(globalBatch global: Int, ranks: Int, maxMicroBatch: Int, ghostBatch: Int? = nil,
+                             what: String = "--global-batch") throws -> (batchPerRank: Int, accumulate: Int) {
+        let group = ghostBatch ?? 1
+        guard global % (ranks * group) == 0 else {
+            let unit = group > 1 ? " into ghost batches of \(group)" : ""
+            throw ConfigError("\(what) \(global) is not divisible by the \(ranks) ranks\(unit); "
+                              + "it can be split over \(StopSignal.rankCounts(globalBatch: global, ghostBatch: ghostBatch)) ranks")
+        }
+        let perRank = global / ranks
+        guard let micro = stride(from: min(maxMicroBatch, perRank), through: 1, by: -1)
+            .first(where: { perRank % $0 == 0 && $0 % group == 0 }) else {
+            throw ConfigError("--batch-per-rank \(maxMicroBatch) is smaller than --ghost-batch \(group)")
+        }
+        return (micro, perRank / micro)
+    }
+
+    /// Rank counts over which `globalBatch` splits exactly (see `split`).
+    public static func rankCounts(globalBatch: Int, ghostBatch: Int? = nil) -> [Int] {
+        let group = ghostBatch ?? 1
+        return (1...max(globalBatch / group, 1)).filter { globalBatch % ($0 * group) == 0 }
     }
 
     /// 1-based steps within an epoch after which to evaluate: `evalsPerEpoch` evenly spaced points

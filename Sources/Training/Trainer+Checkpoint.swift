@@ -2,36 +2,39 @@
 // identical at the end, the optimizer's state follows from them), so rank 0 writes the file,
 // and on resume rank 0 reads it and broadcasts its bytes: the run folder need not be shared.
 import Collective
+import Data
 import Foundation
 import Tensor
 
 extension Trainer {
-    func checkpoint(epoch: Int, stepInEpoch: Int, step: Int, trainSeconds: Double, trainedSamples: Int,
+    func checkpoint(epoch: Int, stepInEpoch: Int, step: Int, clock: RunClock, trainedSamples: Int,
                     progress: RunProgress) -> Checkpoint {
         let arrays = [parameters.array, self.state.array] + optimizer.stateBuffers.map(\.array)
         let state = CheckpointState(
             settings: config.settings, configHash: Checkpoint.configHash(config.settings), ranks: comm.size,
             layoutHash: Checksum.hex(layout.hash), epoch: epoch, stepInEpoch: stepInEpoch, step: step,
-            trainSeconds: trainSeconds, trainedSamples: trainedSamples, progress: progress, noiseScale: noiseScale,
-            optimizerCounters: optimizer.counters, arrayLengths: arrays.map(\.count))
+            trainSeconds: clock.trainSeconds, trainedSamples: trainedSamples, progress: progress, noiseScale: noiseScale,
+            optimizerCounters: optimizer.counters, arrayLengths: arrays.map(\.count),
+            globalBatch: config.globalBatch, wallSeconds: clock.wallSeconds, launches: clock.launch, ghostBatch: config.ghostBatch)
         return Checkpoint(state: state, arrays: arrays)
     }
 
     /// Rank 0 writes the checkpoint durably; never from weights that are not all finite, so the
     /// last good checkpoint survives a numerical fault. Collective.
-    func saveCheckpoint(to folder: RunFolder?, epoch: Int, stepInEpoch: Int, step: Int, trainSeconds: Double,
+    func saveCheckpoint(to folder: RunFolder?, epoch: Int, stepInEpoch: Int, step: Int, clock: RunClock,
                         trainedSamples: Int, progress: RunProgress) throws {
         guard sumOfSquares(parameters.pointer, count: parameters.count).isFinite else { return }
         let start = monotonicSeconds()
         try agreed(comm) {
             guard let folder else { return }
-            let file = checkpoint(epoch: epoch, stepInEpoch: stepInEpoch, step: step, trainSeconds: trainSeconds,
+            let file = checkpoint(epoch: epoch, stepInEpoch: stepInEpoch, step: step, clock: clock,
                                   trainedSamples: trainedSamples, progress: progress)
             let bytes = try file.encode()
             if FaultInjection.due(.torn, step: step, rank: comm.rank) {
                 try? Data(bytes.prefix(bytes.count / 2)).write(to: URL(fileURLWithPath: folder.file(Checkpoint.fileName + ".tmp")))
                 kill(getpid(), SIGKILL)
             }
+            FaultInjection.pauseInCheckpoint(rank: comm.rank, bytes: bytes, temporary: folder.file(Checkpoint.fileName + ".tmp"))
             try folder.writeDurably(Checkpoint.fileName, bytes)
         }
         timer.recordOutsideStep(.checkpoint, from: start, to: monotonicSeconds())
@@ -67,12 +70,32 @@ extension Trainer {
         }
         let shared = comm.broadcast(bytes: bytes, root: 0)
         return try agreed(comm) {
-            let checkpoint = try Checkpoint.decode(shared, source: Checkpoint.location(path))
-            guard checkpoint.state.ranks == comm.size else {
-                throw ConfigError("the checkpoint was made by \(checkpoint.state.ranks) ranks and this launch has \(comm.size): "
-                                  + "the data each rank takes would change, so resume with -np \(checkpoint.state.ranks)")
-            }
-            return checkpoint
+            // Another rank count is fine (ResolvedConfig re-splits the run's global batch, or refuses
+            // naming the counts that can).
+            try Checkpoint.decode(shared, source: Checkpoint.location(path))
+        }
+    }
+
+    /// The global batch of the run `checkpoint` belongs to (older checkpoints: from the settings
+    /// and the ranks that wrote it).
+    static func runGlobalBatch(_ checkpoint: Checkpoint, data: DataSplit) throws -> Int {
+        if let global = checkpoint.state.globalBatch { return global }
+        return try ResolvedConfig(checkpoint.state.settings, ranks: checkpoint.state.ranks, data: data).globalBatch
+    }
+}
+
+extension Trainer {
+    /// --auto-resume continues a run only under the flags it was started with (bar --run-dir), so
+    /// a requeued job whose script changed is refused rather than silently training the old run.
+    public static func refuseOtherSettings(_ given: TrainConfig, _ checkpoint: Checkpoint, comm: Communicator) throws {
+        var given = given, recorded = checkpoint.state.settings
+        let folder = given.runDir ?? "."
+        (given.runDir, recorded.runDir) = (nil, nil)
+        let differing = AutoResume.differences(given, recorded)
+        try agreed(comm) {
+            guard comm.rank == 0, !differing.isEmpty else { return }
+            throw ConfigError("--auto-resume: the run in \(folder) was started with other settings (\(differing.joined(separator: ", "))); "
+                              + "continue it as it was with --resume \(folder), or choose another --run-dir")
         }
     }
 }

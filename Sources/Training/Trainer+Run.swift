@@ -53,14 +53,17 @@ extension Trainer {
         let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
         let data: DataSplit
         if let preloaded { data = preloaded } else { data = try agreed(comm) { try loadData(settings.data, seed: settings.seed) } }
-        let config = try agreed(comm) { try ResolvedConfig(settings, ranks: comm.size, data: data) }
+        let config = try agreed(comm) {
+            try ResolvedConfig(settings, ranks: comm.size, data: data, runGlobalBatch: try resume.map { try runGlobalBatch($0, data: data) },
+                               runGhostBatch: resume?.state.ghostBatch)
+        }
         let model = try agreed(comm) { try buildModel(settings, data: data) }
         // Last of the checks, so a refused run leaves no folder behind.
         let folder = try agreed(comm) { () -> RunFolder? in
             guard comm.rank == 0 else { return nil }
             guard let resume else { return try RunFolder.create(settings.runDir) }
             let folder = try RunFolder.open(settings.runDir ?? ".")
-            if FileManager.default.fileExists(atPath: folder.file("summary.json")) {
+            if RunFolder.finishedSummary(folder.path) != nil {
                 throw ConfigError("run \(folder.path) already finished (it has summary.json); nothing to resume")
             }
             // Rows written after the checkpoint are written again by the resumed run.
@@ -73,7 +76,8 @@ extension Trainer {
         let hosts = comm.allgather(comm.hostName)
         if let resume {
             try agreed(comm) { try trainer.restore(resume, source: folder?.file(Checkpoint.fileName) ?? "checkpoint") }
-            say("resuming \(folder?.path ?? "") at epoch \(resume.state.epoch + 1), step \(resume.state.step)")
+            let ranks = resume.state.ranks == comm.size ? "" : " on \(comm.size) rank(s) (it ran on \(resume.state.ranks))"
+            say("resuming \(folder?.path ?? "") at epoch \(resume.state.epoch + 1), step \(resume.state.step)\(ranks)")
         } else {
             try trainer.synchronizeInitialWeights()
             try agreed(comm) {
@@ -85,7 +89,8 @@ extension Trainer {
 
         var progress = resume?.state.progress ?? RunProgress(settings: settings)
         var step = resume?.state.step ?? 0
-        var trainSeconds = resume?.state.trainSeconds ?? 0
+        var clock = RunClock(resuming: resume?.state, start: wallStart)
+        var stopSignal: Int32?
         var trainedSamples = resume?.state.trainedSamples ?? 0
         let startEpoch = resume?.state.epoch ?? 0
         epochs: for epoch in startEpoch..<config.epochs where step < config.totalSteps {
@@ -99,7 +104,7 @@ extension Trainer {
             var lastProgress = segmentStart
             // Folds the segment so far into the totals and writes its steps (before an evaluation or a checkpoint).
             func flush() throws {
-                trainSeconds += monotonicSeconds() - segmentStart
+                clock.launchTrainSeconds += monotonicSeconds() - segmentStart
                 trainedSamples += segmentSamples
                 try agreed(comm) {
                     try folder?.append("steps.csv", header: StepRow.header, lines: records.enumerated().map { i, r in
@@ -121,8 +126,12 @@ extension Trainer {
                                       samples: segmentSamples, seconds: lastProgress - segmentStart))
                 }
                 defer { FaultInjection.check(step: step, rank: comm.rank) }
-                let evaluationDue = progress.divergedStep != nil || evaluationPoints.contains(s + 1)
-                let checkpointDue = s + 1 == stepsThisEpoch || (settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0)
+                // A stop agreed in this step's allreduce: checkpoint this step, then leave (at the last
+                // step the run simply ends).
+                let stopping = trainer.stopAgreed && progress.divergedStep == nil && step < config.totalSteps
+                let evaluationDue = !stopping && (progress.divergedStep != nil || evaluationPoints.contains(s + 1))
+                let checkpointDue = stopping || s + 1 == stepsThisEpoch
+                    || (settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0)
                 guard evaluationDue || checkpointDue else { continue }
                 let seconds = monotonicSeconds() - segmentStart
                 let samples = segmentSamples
@@ -141,8 +150,8 @@ extension Trainer {
                     progress.record(evaluation, step: step)
                     let row = MetricsRow(epoch: Double(step) / Double(config.stepsPerEpoch), step: step, lr: result.learningRate,
                                          evaluation: evaluation, noiseScale: result.noiseScale,
-                                         samplesPerSec: Double(samples) / seconds, seconds: monotonicSeconds() - wallStart,
-                                         skippedSteps: progress.skippedSteps)
+                                         samplesPerSec: Double(samples) / seconds, seconds: clock.wallSeconds,
+                                         skippedSteps: progress.skippedSteps, launch: clock.launch, launchSeconds: clock.launchWallSeconds)
                     try agreed(comm) {
                         try folder?.append("metrics.csv", header: MetricsRow.header, lines: [row.csv])
                         try board?.writeEvaluation(row)
@@ -152,7 +161,12 @@ extension Trainer {
                 if checkpointDue {
                     let next = s + 1 == stepsThisEpoch ? (epoch + 1, 0) : (epoch, s + 1)
                     try trainer.saveCheckpoint(to: folder, epoch: next.0, stepInEpoch: next.1, step: step,
-                                               trainSeconds: trainSeconds, trainedSamples: trainedSamples, progress: progress)
+                                               clock: clock, trainedSamples: trainedSamples, progress: progress)
+                }
+                if stopping {
+                    stopSignal = StopSignal.agreed(comm)
+                    trainer.timer.endEpoch()
+                    break epochs
                 }
                 segmentSamples = 0
                 segmentStart = monotonicSeconds()
@@ -163,7 +177,7 @@ extension Trainer {
         }
 
         var sharpness: Double?
-        if let epsilon = settings.sharpness, progress.divergedStep == nil {
+        if let epsilon = settings.sharpness, progress.divergedStep == nil, stopSignal == nil {
             sharpness = trainer.sharpness(epsilon: epsilon, samples: settings.sharpnessSamples, steps: settings.sharpnessSteps)
             say(String(format: "sharpness (Keskar et al. 2017, eps %g, %d ascent steps on %d train samples): %.4g",
                        epsilon, settings.sharpnessSteps, min(settings.sharpnessSamples, data.train.count), sharpness!))
@@ -173,7 +187,7 @@ extension Trainer {
         let timing = TimingReport.gather(trainer.timer, allreduceSeconds: trainer.allreduceSeconds, comm: comm)
         let trace = trainer.timer.trace?.gatherJSON(comm: comm, hosts: hosts)
         let evaluation = progress.last
-        let summary = RunSummary(
+        var summary = RunSummary(
             runDir: folder?.path ?? "", data: data.name, ranks: comm.size, hosts: hosts, globalBatch: config.globalBatch,
             batchPerRank: config.batchPerRank, accumulate: config.accumulate, epochs: config.epochs, steps: step,
             rule: settings.ruleName, optimizer: settings.optimizer.rawValue, seed: settings.seed,
@@ -184,9 +198,17 @@ extension Trainer {
             diverged: progress.divergedStep != nil, divergedStep: progress.divergedStep,
             nonFiniteRank: progress.nonFiniteRank, skippedSteps: progress.skippedSteps,
             gns: trainer.noiseScale.value, sharpness: sharpness,
-            samplesPerSec: Double(trainedSamples) / max(trainSeconds, 1e-9),
-            trainSeconds: trainSeconds, wallSeconds: monotonicSeconds() - wallStart,
+            samplesPerSec: Double(trainedSamples) / max(clock.trainSeconds, 1e-9),
+            trainSeconds: clock.trainSeconds, wallSeconds: clock.wallSeconds,
             paramChecksum: checksums[0], rankChecksums: checksums, blasCore: BLASInfo.coreName)
+        summary.recordTime(clock)
+        summary.interrupted = stopSignal != nil
+        if let stopSignal {
+            // The checkpoint of this step is written; the rest (timing, trace, weights) belongs to the run's end.
+            (summary.interruptedAtStep, summary.stopSignal) = (step, StopSignal.name(stopSignal))
+            try agreed(comm) { try folder?.writeJSON("summary.json", summary) }
+            return summary
+        }
         try agreed(comm) {
             guard let folder else { return }
             try folder.append("timing.csv", header: TimingReport.csvHeader, lines: timing.csv)
@@ -198,7 +220,8 @@ extension Trainer {
                 metadata: ["param_checksum": checksums[0], "model": trainer.modelDescription]))
             try folder.writeJSON("summary.json", summary)
         }
-        say("\nper-rank time (seconds over the run)\n" + timing.table)
+        say("\nper-rank time (seconds over this launch)\n" + timing.table)
+        say(clock.line)
         say("param_checksum \(checksums[0]) (identical on all \(comm.size) ranks)  run folder \(folder?.path ?? "")")
         return summary
     }
@@ -276,18 +299,22 @@ struct ConfigRecord: Encodable {
 }
 
 struct MetricsRow {
-    static let header = "epoch,step,lr,train_loss,train_acc,test_loss,test_acc,gap,loss_gap,gns,samples_per_sec,seconds,skipped_steps"
+    /// `seconds`: wall seconds of the run over all its launches; `launch_seconds`: of this launch (number `launch`).
+    static let header = "epoch,step,lr,train_loss,train_acc,test_loss,test_acc,gap,loss_gap,gns,samples_per_sec,seconds,skipped_steps,"
+        + "launch,launch_seconds"
     /// Fractional when there are several evaluations per epoch.
     let epoch: Double, step: Int, lr: Float
     let evaluation: Evaluation
     let noiseScale: Double?
     let samplesPerSec: Double, seconds: Double
     let skippedSteps: Int
+    let launch: Int, launchSeconds: Double
 
     var csv: String {
         let e = evaluation
         return "\(epochLabel(epoch)),\(step),\(lr),\(fmt(e.trainLoss, 6)),\(fmt(e.trainAcc, 6)),\(fmt(e.testLoss, 6)),\(fmt(e.testAcc, 6)),"
-            + "\(fmt(e.gap, 6)),\(fmt(e.lossGap, 6)),\(noiseScale.map { fmt($0, 2) } ?? ""),\(fmt(samplesPerSec, 1)),\(fmt(seconds, 3)),\(skippedSteps)"
+            + "\(fmt(e.gap, 6)),\(fmt(e.lossGap, 6)),\(noiseScale.map { fmt($0, 2) } ?? ""),\(fmt(samplesPerSec, 1)),\(fmt(seconds, 3)),\(skippedSteps),"
+            + "\(launch),\(fmt(launchSeconds, 3))"
     }
 
     /// The console line for this evaluation.

@@ -23,6 +23,8 @@ public final class Trainer {
         case nonFinite
         /// BatchNorm ghost groups (of --ghost-batch samples) over all micro-batches and ranks.
         case ghostGroups
+        /// Ranks that have received a stop signal (StopSignal): any > 0 stops all after this step.
+        case stop
     }
 
     let comm: Communicator
@@ -51,6 +53,8 @@ public final class Trainer {
     var prefetched: (epoch: Int, step: Int, count: Int)?
     /// This rank's own part of Tail.nonFinite in the current step.
     var localNonFinite = false
+    /// Set by a step whose allreduce carried a stop signal from any rank (the same on every rank).
+    var stopAgreed = false
     /// Seconds this rank spent in each step's allreduce (exposed time with --overlap), for the
     /// step-by-step imbalance. Made once, one slot per step of the run.
     var allreduceSeconds: [Double]
@@ -171,6 +175,7 @@ public final class Trainer {
             tail[Tail.loss.rawValue] += Float(sums.loss)
             tail[Tail.correct.rawValue] += Float(sums.correct)
         }
+        tail[Tail.stop.rawValue] = StopSignal.received > 0 ? 1 : 0
         var t = monotonicSeconds()
         if let background {
             background.begin(reduction.buffer)
@@ -188,6 +193,7 @@ public final class Trainer {
         var now = monotonicSeconds()
         timer.record(.allreduce, from: t, to: now)
         if step < allreduceSeconds.count { allreduceSeconds[step] = now - t }
+        stopAgreed = tail[Tail.stop.rawValue] > 0
         t = now
         let samples = tail[Tail.samples.rawValue]
         if tail[Tail.nonFinite.rawValue] != 0 {

@@ -38,14 +38,18 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Sweep folder (default sweeps/<timestamp>); an existing folder with files is refused.")
     var out: String?
 
-    @Option(help: "Continue a cut sweep in this folder: its sweep.json gives the grid (other grid flags are ignored); finished runs are kept, runs with a checkpoint continue from it, the rest run.")
+    @Option(help: "Continue a cut sweep in this folder: its sweep.json gives the grid (other grid flags are ignored); finished runs are kept, runs with a checkpoint continue from it (on any rank count dividing their global batches), the rest run.")
     var resume: String?
+
+    @Flag(help: "With --out: continue the sweep there if it holds one (its sweep.json), start it there if the folder is missing or empty (for requeued batch jobs); the flags must be the sweep's own.")
+    var autoResume = false
 
     func validate() throws {
         try require(!globalBatch.isEmpty && globalBatch.allSatisfy { $0 >= 1 }, "--global-batch sizes must be at least 1")
         try require(!seeds.isEmpty, "--seeds needs at least one seed")
         try require(warmupEpochs > 0 && warmupEpochs.isFinite, "--warmup-epochs must be positive")
         try require(larsLr > 0 && larsLr.isFinite, "--lars-lr must be positive")
+        try require(!autoResume || (out != nil && resume == nil), "--auto-resume needs --out (and not --resume)")
         if resume != nil { return }
         do {
             _ = try plan()
@@ -62,24 +66,68 @@ struct SweepCommand: ParsableCommand {
     }
 
     func run() throws {
+        if autoResume { return try runCollective(blasThreads: options.blasThreads, collectiveTimeout: options.watchdogTimeout, autoResumed) }
         var plan: SweepPlan
         if let resume {
             do {
-                let data = try Data(contentsOf: URL(fileURLWithPath: (resume as NSString).appendingPathComponent("sweep.json")))
-                let decoder = JSONDecoder()
-                decoder.keyDecodingStrategy = .convertFromSnakeCase
-                plan = try decoder.decode(SweepPlan.self, from: data)
+                plan = try recordedPlan(resume)
             } catch {
                 if LaunchEnvironment.rank() == 0 { writeError("cannot resume \(resume): no readable sweep.json there (\(error.localizedDescription))") }
                 throw ExitCode.failure
             }
-            plan.directory = resume
         } else {
             plan = try self.plan()
         }
         try runCollective(blasThreads: options.blasThreads, collectiveTimeout: options.watchdogTimeout) { comm in
-            try Sweep.run(plan, comm: comm, console: .standardOutput(progress: options.showProgress), resuming: resume != nil,
-                          studyFile: resume == nil ? try studyFile() : nil)
+            try sweep(plan, comm: comm, resuming: resume != nil)
+        }
+    }
+
+    /// The grid in `folder`'s sweep.json, to run in that folder.
+    func recordedPlan(_ folder: String) throws -> SweepPlan {
+        let data = try Data(contentsOf: URL(fileURLWithPath: (folder as NSString).appendingPathComponent("sweep.json")))
+        let decoder = JSONDecoder()
+        decoder.keyDecodingStrategy = .convertFromSnakeCase
+        var plan = try decoder.decode(SweepPlan.self, from: data)
+        plan.directory = folder
+        return plan
+    }
+
+    /// --auto-resume: start in --out, or continue the sweep there if its grid is this command's.
+    func autoResumed(_ comm: Communicator) throws {
+        let folder = out!
+        let plan = try self.plan()
+        let state = try AutoResume.decide(folder, marker: "sweep.json", isRun: false, comm: comm)
+        if state == .resume {
+            // Every rank reads sweep.json, as --resume does; all reach the same verdict, rank 0 says it.
+            var problem: String?
+            do {
+                var recorded = try recordedPlan(folder), given = plan
+                (recorded.directory, given.directory) = (nil, nil)
+                let differing = AutoResume.differences(given, recorded)
+                if !differing.isEmpty {
+                    problem = "--auto-resume: the sweep in \(folder) was started with another grid or settings "
+                        + "(\(differing.joined(separator: ", "))); continue it as it was with --resume \(folder), or choose another --out"
+                }
+            } catch {
+                problem = "cannot resume \(folder): no readable sweep.json there (\(error.localizedDescription))"
+            }
+            if let problem { throw comm.rank == 0 ? TrainingFailure.reported(problem) : TrainingFailure.elsewhere(rank: 0) }
+        }
+        try sweep(plan, comm: comm, resuming: state == .resume)
+    }
+
+    func sweep(_ plan: SweepPlan, comm: Communicator, resuming: Bool) throws {
+        StopSignal.install()
+        let console = Console.standardOutput(progress: options.showProgress)
+        let summaries = try Sweep.run(plan, comm: comm, console: console, resuming: resuming,
+                                      studyFile: resuming ? nil : try studyFile())
+        if let last = summaries.last, last.interrupted == true {
+            if comm.rank == 0 {
+                console.line(stoppedLine(last, command: "sweep", ranks: comm.size,
+                                         folder: (last.runDir as NSString).deletingLastPathComponent))
+            }
+            throw ExitCode(StopSignal.exitCode(name: last.stopSignal ?? ""))
         }
     }
 }

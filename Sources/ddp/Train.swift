@@ -44,8 +44,11 @@ struct Train: ParsableCommand {
     @Option(help: "Run folder (default runs/<timestamp>); an existing folder with files is refused.")
     var runDir: String?
 
-    @Option(help: "Continue a run from its checkpoint (a run folder or a checkpoint.ddp): every setting comes from the checkpoint, the run folder is the checkpoint's, and the ranks must be as many as before; other training flags are ignored.")
+    @Option(help: "Continue a run from its checkpoint (a run folder or a checkpoint.ddp): every setting comes from the checkpoint and the run folder is the checkpoint's; other training flags are ignored. Any rank count that divides the run's global batch continues it exactly.")
     var resume: String?
+
+    @Flag(help: "With --run-dir: continue the run there if it holds a checkpoint, start it there if the folder is missing or empty, do nothing if it finished (for requeued batch jobs); the flags must be the run's own.")
+    var autoResume = false
 
     func validate() throws {
         try require(accumulate >= 1, "--accumulate must be at least 1 (got \(accumulate))")
@@ -54,6 +57,7 @@ struct Train: ParsableCommand {
         try require(steps.map { $0 >= 1 } ?? true, "--steps must be at least 1")
         try require(warmupEpochs >= 0 && warmupEpochs.isFinite, "--warmup-epochs must be 0 or more (got \(warmupEpochs))")
         try require(warmupStartLr.map { $0 > 0 } ?? true, "--warmup-start-lr must be positive")
+        try require(!autoResume || (runDir != nil && resume == nil), "--auto-resume needs --run-dir (and not --resume)")
     }
 
     var settings: TrainConfig {
@@ -72,18 +76,36 @@ struct Train: ParsableCommand {
 
     func run() throws {
         try runCollective(blasThreads: options.blasThreads, collectiveTimeout: options.watchdogTimeout) { comm in
+            StopSignal.install()
             var settings = self.settings
             var checkpoint: Checkpoint?
+            var resume = self.resume
+            let console = Console.standardOutput(progress: options.showProgress)
+            if autoResume, let runDir {
+                switch try AutoResume.decide(runDir, marker: Checkpoint.fileName, isRun: true, comm: comm) {
+                case .start: break
+                case .resume: resume = runDir
+                case .finished:
+                    if comm.rank == 0 { console.line("run \(runDir) already finished (it has summary.json): nothing to do") }
+                    return
+                }
+            }
             if let resume {
                 checkpoint = try Trainer.loadCheckpoint(resume, comm: comm)
+                if autoResume {
+                    try Trainer.refuseOtherSettings(settings, checkpoint!, comm: comm)
+                }
                 settings = checkpoint!.state.settings
                 settings.runDir = (Checkpoint.location(resume) as NSString).deletingLastPathComponent
                 if settings.runDir?.isEmpty ?? true { settings.runDir = "." }
             }
             let study = StudyFile.toml(try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2))),
                                        dropping: ["run-dir", "resume"], header: StudyFile.header("train"))
-            let summary = try Trainer.run(settings, comm: comm, console: .standardOutput(progress: options.showProgress),
-                                          resume: checkpoint, studyFile: study)
+            let summary = try Trainer.run(settings, comm: comm, console: console, resume: checkpoint, studyFile: study)
+            if summary.interrupted == true {
+                if comm.rank == 0 { console.line(stoppedLine(summary, command: "train", ranks: comm.size)) }
+                throw ExitCode(StopSignal.exitCode(name: summary.stopSignal ?? ""))
+            }
             // Every rank knows (the loss is allreduced); rank 0 says it.
             if summary.diverged {
                 if comm.rank == 0, let rank = summary.nonFiniteRank {
@@ -97,6 +119,16 @@ struct Train: ParsableCommand {
             }
         }
     }
+}
+
+/// The one line after a stop: what happened, and the command that continues (on any rank count
+/// dividing the global batch; `--auto-resume` with the original command does the same).
+func stoppedLine(_ summary: RunSummary, command: String, ranks: Int, folder: String? = nil) -> String {
+    let program = CommandLine.arguments.first ?? "ddp"
+    let launcher = ranks > 1 ? "mpirun -np \(ranks) " : ""
+    return "stopped by \(summary.stopSignal ?? "a signal") after step \(summary.interruptedAtStep ?? summary.steps): "
+        + "checkpoint written in \(summary.runDir); to continue: \(launcher)\(program) \(command) --resume \(folder ?? summary.runDir)"
+        + " (-np may be any of \(StopSignal.rankCounts(globalBatch: summary.globalBatch)))"
 }
 
 /// Starts MPI, runs `body` on every rank, and turns agreed failures into one message and exit 1.

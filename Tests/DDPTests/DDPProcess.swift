@@ -39,11 +39,17 @@ enum DDPProcess {
     /// `ddp args` under `mpirun -np ranks` (nil: without mpirun).
     static func run(_ arguments: [String], ranks: Int? = nil, environment extra: [String: String] = [:]) throws -> Outcome {
         guard let ranks else { return try capture(executable, arguments, environment: extra) }
+        let (mpirun, flags) = try mpirunCommand(ranks: ranks)
+        return try capture(mpirun, flags + [executable] + arguments, environment: extra)
+    }
+
+    /// mpirun and its flags for `ranks` ranks on this host.
+    static func mpirunCommand(ranks: Int) throws -> (String, [String]) {
         guard let mpirun else { throw XCTSkip("mpirun is not installed (launch/setup.sh installs it)") }
         // --quiet as launch/local.sh: mpirun's own abort banner could otherwise split rank 0's error line.
         var flags = ["-np", String(ranks), "--quiet", "--oversubscribe", "--bind-to", "none"] + exportFlags
         if getuid() == 0 { flags.append("--allow-run-as-root") }
-        return try capture(mpirun, flags + [executable] + arguments, environment: extra)
+        return (mpirun, flags)
     }
 
     /// Runs a program with `rankEnvironment` and `extra` over this process's environment, to its end.

@@ -77,22 +77,16 @@ final class ResumeTests: XCTestCase {
         let summary = try DDPProcess.json(skip + "/summary.json")
         XCTAssertEqual(summary["skipped_steps"] as? Int, 1)
         XCTAssertEqual(summary["steps"] as? Int, 60)
-        XCTAssertEqual(try rows(skip + "/metrics.csv").last?.last, "1", "skipped steps are counted in metrics.csv")
+        XCTAssertEqual(try rows(skip + "/metrics.csv").last?[12], "1", "skipped steps are counted in metrics.csv")
     }
 
-    func testResumeRefusesAnotherRankCountAndAFinishedRun() throws {
-        let dir = DDPProcess.temporaryFolder("ranks")
+    func testResumeRefusesAFinishedRun() throws {
+        let dir = DDPProcess.temporaryFolder("finished")
         XCTAssertEqual(try DDPProcess.run(["train", "--data", "synthetic", "--steps", "40", "--run-dir", dir], ranks: 2).status, 0)
         let finished = try DDPProcess.run(["train", "--resume", dir], ranks: 2)
         XCTAssertNotEqual(finished.status, 0)
         XCTAssertEqual(finished.errorLines.count, 1, finished.all)
         XCTAssertTrue(finished.all.contains("already finished"), finished.all)
-
-        try FileManager.default.removeItem(atPath: dir + "/summary.json")
-        let fewer = try DDPProcess.run(["train", "--resume", dir], ranks: 1)
-        XCTAssertNotEqual(fewer.status, 0)
-        XCTAssertEqual(fewer.errorLines.count, 1, fewer.all)
-        XCTAssertTrue(fewer.all.contains("resume with -np 2"), fewer.all)
     }
 
     func testDamagedCheckpointsAreOneClearError() throws {

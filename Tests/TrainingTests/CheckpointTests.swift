@@ -48,7 +48,7 @@ final class CheckpointTests: XCTestCase {
         let data = try Trainer.loadData(settings.data, seed: 1)
         let trainer = Trainer(config: try ResolvedConfig(settings, ranks: 1, data: data),
                               data: data, model: try Trainer.buildModel(settings, data: data), comm: LocalCommunicator())
-        var good = trainer.checkpoint(epoch: 0, stepInEpoch: 0, step: 0, trainSeconds: 0, trainedSamples: 0,
+        var good = trainer.checkpoint(epoch: 0, stepInEpoch: 0, step: 0, clock: RunClock(resuming: nil, start: 0), trainedSamples: 0,
                                       progress: RunProgress(settings: settings))
         XCTAssertNoThrow(try trainer.restore(good, source: "good"))
 

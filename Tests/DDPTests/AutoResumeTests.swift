@@ -1,0 +1,95 @@
+// --auto-resume, what a requeued batch job runs: an empty or missing folder starts the run, one
+// with a checkpoint continues it (here after a SIGTERM that reached one rank), a finished run is
+// left alone, and a folder of other files or a run made with other flags is refused untouched.
+// And a sweep cut by SIGTERM continues on another rank count to the rows of an uncut one.
+import Foundation
+import XCTest
+
+final class AutoResumeTests: XCTestCase {
+    let flags = ["train", "--data", "synthetic", "--steps", "60", "--optimizer", "adam", "--auto-resume"]
+
+    func testAutoResumeStartsContinuesFinishesAndRefuses() throws {
+        // An empty folder: the run starts there.
+        let whole = DDPProcess.temporaryFolder("auto-whole")
+        try FileManager.default.createDirectory(atPath: whole, withIntermediateDirectories: true)
+        XCTAssertEqual(try DDPProcess.run(flags + ["--run-dir", whole], ranks: 2).status, 0)
+
+        // A missing folder: starts; rank 1 alone gets SIGTERM after step 20, every rank stops after step 21.
+        let dir = DDPProcess.temporaryFolder("auto")
+        let stopped = try DDPProcess.run(flags + ["--run-dir", dir], ranks: 2, environment: ["DDP_FAULT": "term:20:1"])
+        XCTAssertNotEqual(stopped.status, 0)
+        XCTAssertEqual(try DDPProcess.json(dir + "/summary.json")["interrupted_at_step"] as? Int, 21, stopped.all)
+
+        // Other flags than the run's: refused, naming the setting, nothing written.
+        let before = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
+        let other = try DDPProcess.run(flags + ["--run-dir", dir, "--lr", "0.02"], ranks: 2)
+        XCTAssertNotEqual(other.status, 0)
+        XCTAssertEqual(other.errorLines.count, 1, other.all)
+        XCTAssertTrue(other.all.contains("was started with other settings (learningRate)"), other.all)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: dir).sorted(), before)
+
+        // The same command again (the requeued job): continues, on 1 rank this time, to the same end.
+        let resumed = try DDPProcess.run(flags + ["--run-dir", dir], ranks: 1)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertTrue(resumed.stdout.contains("resuming \(dir) at epoch 1, step 21 on 1 rank(s) (it ran on 2)"), resumed.stdout)
+        let difference = relativeDifference(try safetensorsParameters(dir + "/model.safetensors"),
+                                            try safetensorsParameters(whole + "/model.safetensors"))
+        XCTAssertLessThan(difference, 1e-5)
+
+        // Finished: nothing to do, nothing rewritten.
+        let summary = try Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))
+        let again = try DDPProcess.run(flags + ["--run-dir", dir], ranks: 2)
+        XCTAssertEqual(again.status, 0, again.all)
+        XCTAssertTrue(again.stdout.contains("run \(dir) already finished (it has summary.json): nothing to do"), again.stdout)
+        XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json")), summary)
+
+        // A folder of unrelated files: refused, left as it was.
+        let unrelated = DDPProcess.temporaryFolder("auto-unrelated")
+        try FileManager.default.createDirectory(atPath: unrelated, withIntermediateDirectories: true)
+        try Data("my notes".utf8).write(to: URL(fileURLWithPath: unrelated + "/notes.txt"))
+        let refused = try DDPProcess.run(flags + ["--run-dir", unrelated], ranks: 2)
+        XCTAssertNotEqual(refused.status, 0)
+        XCTAssertEqual(refused.errorLines.count, 1, refused.all)
+        XCTAssertTrue(refused.all.contains("holds files but no checkpoint.ddp to continue from"), refused.all)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: unrelated), ["notes.txt"])
+    }
+
+    func testASweepCutBySIGTERMContinuesOnAnotherRankCount() throws {
+        let grid = ["sweep", "--data", "synthetic", "--global-batch", "32,64", "--rules", "none", "--seeds", "1",
+                    "--budget", "steps:40", "--batch-per-rank", "16", "--optimizer", "adam"]
+        let whole = DDPProcess.temporaryFolder("sweep-whole"), cut = DDPProcess.temporaryFolder("sweep-cut")
+        XCTAssertEqual(try DDPProcess.run(grid + ["--out", whole], ranks: 2).status, 0)
+        // Rank 0 gets SIGTERM after step 15 of the first point: the sweep stops there, with a checkpoint.
+        let stopped = try DDPProcess.run(grid + ["--out", cut, "--auto-resume"], ranks: 2, environment: ["DDP_FAULT": "term:15:0"])
+        XCTAssertNotEqual(stopped.status, 0)
+        XCTAssertTrue(stopped.stdout.contains("stopped by SIGTERM after step 16"), stopped.stdout)
+        XCTAssertTrue(stopped.stdout.contains("sweep --resume \(cut) (-np may be any of 1, 2, 4, 8, 16, 32)"), stopped.stdout)
+
+        // A rank count that does not divide every batch is refused, naming those that do.
+        let three = try DDPProcess.run(["sweep", "--resume", cut], ranks: 3)
+        XCTAssertEqual(three.errorLines.count, 1, three.all)
+        XCTAssertTrue(three.all.contains("it can run on 1, 2, 4, 8, 16, 32 ranks"), three.all)
+
+        // The requeued job's same command, on 4 ranks: continues the cut point, then runs the other.
+        let resumed = try DDPProcess.run(grid + ["--out", cut, "--auto-resume"], ranks: 4)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertTrue(resumed.stdout.contains("(resuming: 0 done, 1 to continue)"), resumed.stdout)
+        let table: (String) throws -> [[String]] = { dir in
+            try String(contentsOfFile: dir + "/results.csv", encoding: .utf8).split(separator: "\n")
+                .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        }
+        let (a, b) = (try table(cut), try table(whole))
+        XCTAssertEqual(a.count, 3)
+        XCTAssertEqual(a.first, b.first)
+        let timing: Set<String> = ["wall_seconds", "samples_per_sec", "gns"]  // gns: each rank's micro-batch differs on 4 ranks
+        for (rowA, rowB) in zip(a.dropFirst(), b.dropFirst()) {
+            for (column, (x, y)) in zip(b[0], zip(rowA, rowB)) where !timing.contains(column) {
+                if let u = Double(x), let v = Double(y), x != y {
+                    XCTAssertEqual(u, v, accuracy: 1e-4 * max(abs(v), 1e-3), "\(column): \(x) vs \(y)")
+                } else {
+                    XCTAssertEqual(x, y, column)
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,180 @@
+// A stop loses no work: SIGTERM or SIGINT (to mpirun, to a launch script, or to one rank) stops
+// every rank at the same step with a checkpoint of that step, and the run continues on the same
+// rank count bit for bit, or on another that divides its global batch within 1e-5 relative.
+import Foundation
+import XCTest
+
+final class PreemptionTests: XCTestCase {
+    // 100,000 random samples / (2 ranks x 16) = 3125 steps an epoch, so a stop is always within
+    // epoch 1, never at its end; Adam, so optimizer state must survive too. No periodic checkpoints.
+    static let flags = ["--data", "synthetic-binary:100000x20", "--batch-per-rank", "16", "--steps", "3000",
+                        "--optimizer", "adam", "--trace-steps", "none"]
+
+    /// The uninterrupted run on 2 ranks, made once for the tests of this class.
+    nonisolated(unsafe) static var wholeRun: String?
+    func whole() throws -> String {
+        if let done = PreemptionTests.wholeRun { return done }
+        let dir = DDPProcess.temporaryFolder("whole")
+        let outcome = try DDPProcess.run(["train"] + PreemptionTests.flags + ["--run-dir", dir], ranks: 2)
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        PreemptionTests.wholeRun = dir
+        return dir
+    }
+
+    func steps(_ dir: String) throws -> [String] {
+        try String(contentsOfFile: dir + "/steps.csv", encoding: .utf8).split(separator: "\n").dropFirst().map { String($0.prefix { $0 != "," }) }
+    }
+
+    /// Waits for config.json (training is about to start) so the signal lands mid-run.
+    func waitForTraining(_ dir: String) {
+        XCTAssertTrue(RunningProcess.waitFor(seconds: 120) { FileManager.default.fileExists(atPath: dir + "/config.json") })
+    }
+
+    /// The step a stopped run's summary.json records; skips the test if the run ended before the signal.
+    func stoppedStep(_ dir: String, _ outcome: Outcome, signal: String) throws -> Int {
+        let summary = try DDPProcess.json(dir + "/summary.json")
+        if summary["interrupted"] as? Bool == false { throw XCTSkip("this machine trained all 3000 steps before the signal arrived") }
+        XCTAssertEqual(summary["interrupted"] as? Bool, true, outcome.all)
+        XCTAssertEqual(summary["stop_signal"] as? String, signal)
+        let step = try XCTUnwrap(summary["interrupted_at_step"] as? Int)
+        XCTAssertTrue(outcome.stdout.contains("stopped by \(signal) after step \(step): checkpoint written in \(dir); to continue: "), outcome.stdout)
+        XCTAssertTrue(outcome.stdout.contains("train --resume \(dir) (-np may be any of 1, 2, 4, 8, 16, 32)"), outcome.stdout)
+        // CSV rows whole, every step up to the stop once; the checkpoint is of that very step.
+        XCTAssertEqual(try steps(dir), (1...step).map(String.init))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/checkpoint.ddp.tmp"))
+        return step
+    }
+
+    func testSIGTERMToMpirunStopsAtTheStepAndResumesOnAnyRankCount() throws {
+        let reference = try whole()
+        let cut = DDPProcess.temporaryFolder("term")
+        let job = try RunningProcess.mpirun(["train"] + PreemptionTests.flags + ["--run-dir", cut], ranks: 2)
+        waitForTraining(cut)
+        let signalled = Date()
+        job.signal(SIGTERM)
+        let outcome = try job.finish()
+        XCTAssertLessThan(Date().timeIntervalSince(signalled), 10, "the job ends within 10 s of SIGTERM")
+        XCTAssertNotEqual(outcome.status, 0)
+        let step = try stoppedStep(cut, outcome, signal: "SIGTERM")
+        XCTAssertTrue(step > 0 && step < 3000, "mid-epoch: \(step)")
+
+        // The same run resumed on 1, 2 and 4 ranks (oversubscribed).
+        var copies: [Int: String] = [:]
+        for ranks in [1, 4] {
+            copies[ranks] = cut + "-np\(ranks)"
+            try FileManager.default.copyItem(atPath: cut, toPath: copies[ranks]!)
+        }
+        copies[2] = cut
+        let wholeParameters = try safetensorsParameters(reference + "/model.safetensors")
+        for ranks in [2, 1, 4] {
+            let dir = copies[ranks]!
+            let resumed = try DDPProcess.run(["train", "--resume", dir], ranks: ranks)
+            XCTAssertEqual(resumed.status, 0, resumed.all)
+            XCTAssertTrue(resumed.stdout.contains("resuming \(dir) at epoch 1, step \(step)"), resumed.stdout)
+            XCTAssertEqual(try steps(dir), (1...3000).map(String.init), "every step once on \(ranks) rank(s)")
+            let summary = try DDPProcess.json(dir + "/summary.json")
+            XCTAssertEqual(summary["interrupted"] as? Bool, false)
+            XCTAssertEqual(summary["launches"] as? Int, 2)
+            let wall = try XCTUnwrap(summary["wall_seconds"] as? Double), launchWall = try XCTUnwrap(summary["launch_wall_seconds"] as? Double)
+            XCTAssertGreaterThan(wall, launchWall, "the run's wall time includes the first launch")
+            XCTAssertLessThanOrEqual(try XCTUnwrap(summary["train_seconds"] as? Double), wall)
+            let difference = relativeDifference(try safetensorsParameters(dir + "/model.safetensors"), wholeParameters)
+            if ranks == 2 {
+                XCTAssertEqual(summary["param_checksum"] as? String, try DDPProcess.json(reference + "/summary.json")["param_checksum"] as? String,
+                               "same rank count: bit for bit")
+            } else {
+                XCTAssertLessThan(difference, 1e-5, "\(ranks) rank(s): relative difference \(difference)")
+            }
+        }
+    }
+
+    func testSIGINTThroughTheLaunchScriptAndSignalsDuringTheCheckpoint() throws {
+        guard DDPProcess.mpirun != nil else { throw XCTSkip("mpirun is not installed") }
+        let reference = try whole()
+        let cut = DDPProcess.temporaryFolder("int")
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        // Rank 0 pauses 1 s halfway through writing any checkpoint (half of it in checkpoint.ddp.tmp).
+        // The OpenBLAS kernels of the uninterrupted run (local.sh would pick its own; other kernels round otherwise).
+        let kernels = try XCTUnwrap(try DDPProcess.json(reference + "/summary.json")["blas_core"] as? String)
+        let job = try RunningProcess("/bin/bash", [root.appendingPathComponent("launch/local.sh").path, "2", "train"]
+                                     + PreemptionTests.flags + ["--run-dir", cut],
+                                     environment: ["DDP": DDPProcess.executable, "DDP_FAULT": "slow:0:0", "DDP_OPENBLAS_CORETYPE": kernels])
+        waitForTraining(cut)
+        let ranks = job.ranks
+        XCTAssertEqual(ranks.count, 2)
+        let signalled = Date()
+        job.signal(SIGINT)
+        // While the checkpoint is being written: SIGTERM to the script and to every rank, and SIGINT again.
+        XCTAssertTrue(RunningProcess.waitFor(seconds: 30) { FileManager.default.fileExists(atPath: cut + "/checkpoint.ddp.tmp") })
+        job.signal(SIGTERM)
+        for pid in ranks { kill(pid, SIGTERM) }
+        job.signal(SIGINT)
+        let outcome = try job.finish()
+        XCTAssertLessThan(Date().timeIntervalSince(signalled), 10)
+        XCTAssertEqual(outcome.status, 130, "the script exits as the shell would for the first signal, SIGINT: \(outcome.all)")
+        XCTAssertTrue(outcome.errorLines.isEmpty, outcome.all)
+        // mpirun passed the script's signals to the ranks as SIGUSR1; the checkpoint survived the rest.
+        let step = try stoppedStep(cut, outcome, signal: "SIGUSR1")
+        let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 2)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertTrue(resumed.stdout.contains("resuming \(cut) at epoch 1, step \(step)"), resumed.stdout)
+        XCTAssertEqual(try DDPProcess.json(cut + "/summary.json")["param_checksum"] as? String,
+                       try DDPProcess.json(reference + "/summary.json")["param_checksum"] as? String)
+    }
+
+    /// launch/slurm.sbatch with stand-ins for srun (mpirun with SLURM_NTASKS ranks) and scontrol
+    /// (records its arguments): the time-limit warning stops the ranks and requeues the job, and
+    /// the requeued job, given 4 tasks instead of 2, continues the run folder to the same end.
+    func testSlurmScriptRequeuesOnItsWarningAndTheRequeuedJobContinuesOnOtherNodes() throws {
+        guard DDPProcess.mpirun != nil else { throw XCTSkip("mpirun is not installed") }
+        let reference = try whole()
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let fakes = DDPProcess.temporaryFolder("slurm-bin"), log = fakes + "/scontrol.log", dir = DDPProcess.temporaryFolder("slurm-run")
+        try FileManager.default.createDirectory(atPath: fakes, withIntermediateDirectories: true)
+        let root0 = getuid() == 0 ? "--allow-run-as-root " : ""
+        let stands = [
+            "srun": "while [[ $1 == --* ]]; do shift; done\nexec mpirun -np \"$SLURM_NTASKS\" --oversubscribe --bind-to none \(root0)"
+                + DDPProcess.exportFlags.joined(separator: " ") + " \"$@\"\n",
+            "scontrol": "echo \"$*\" >> \(log)\n",
+        ]
+        for (name, body) in stands {
+            try Data(("#!/bin/bash\n" + body).utf8).write(to: URL(fileURLWithPath: fakes + "/" + name))
+            chmod(fakes + "/" + name, 0o755)
+        }
+        func job(tasks: Int, restart: Int) throws -> RunningProcess {
+            try RunningProcess("/bin/bash", [root.appendingPathComponent("launch/slurm.sbatch").path, "train"] + PreemptionTests.flags + ["--run-dir", dir],
+                               environment: ["PATH": fakes + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin"),
+                                             "SLURM_JOB_ID": "4242", "SLURM_NTASKS": String(tasks), "SLURM_RESTART_COUNT": String(restart),
+                                             "DDP_HOME": root.path, "DDP": DDPProcess.executable])
+        }
+        let first = try job(tasks: 2, restart: 0)
+        waitForTraining(dir)
+        first.signal(SIGUSR1)  // what --signal=B:USR1@120 sends the batch shell
+        let stopped = try first.finish()
+        XCTAssertEqual(stopped.status, 138, stopped.all)
+        let step = try stoppedStep(dir, stopped, signal: "SIGUSR1")
+        XCTAssertTrue(stopped.stdout.contains("requeueing job 4242"), stopped.stdout)
+        XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8), "requeue 4242\n")
+
+        let requeued = try job(tasks: 4, restart: 1).finish()
+        XCTAssertEqual(requeued.status, 0, requeued.all)
+        XCTAssertTrue(requeued.stdout.contains("resuming \(dir) at epoch 1, step \(step) on 4 rank(s) (it ran on 2)"), requeued.stdout)
+        XCTAssertEqual(try steps(dir), (1...3000).map(String.init))
+        let difference = relativeDifference(try safetensorsParameters(dir + "/model.safetensors"),
+                                            try safetensorsParameters(reference + "/model.safetensors"))
+        XCTAssertLessThan(difference, 1e-5)
+        XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8), "requeue 4242\n", "a job that ends is not requeued")
+    }
+
+    func testResumeRefusesARankCountThatDoesNotDivideTheGlobalBatch() throws {
+        let dir = DDPProcess.temporaryFolder("ranks")
+        let stopped = try DDPProcess.run(["train", "--data", "synthetic", "--steps", "40", "--run-dir", dir], ranks: 2,
+                                         environment: ["DDP_FAULT": "term:10:1"])
+        XCTAssertEqual(try DDPProcess.json(dir + "/summary.json")["interrupted_at_step"] as? Int, 11, stopped.all)
+        let three = try DDPProcess.run(["train", "--resume", dir], ranks: 3)
+        XCTAssertNotEqual(three.status, 0)
+        XCTAssertEqual(three.errorLines.count, 1, three.all)
+        XCTAssertTrue(three.all.contains("the run's global batch 64 is not divisible by the 3 ranks; it can be split over 1, 2, 4, 8, 16, 32, 64 ranks"),
+                      three.all)
+    }
+}
