@@ -70,7 +70,7 @@ extension Trainer {
             say("resuming \(folder?.path ?? "") at epoch \(resume.state.epoch + 1), step \(resume.state.step)")
         } else {
             try trainer.synchronizeInitialWeights()
-            try agreed(comm) { try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName)) }
+            try agreed(comm) { try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName, overlap: trainer.overlapMode)) }
         }
         say(trainer.describe(hosts: hosts, runDir: folder?.path ?? ""))
 
@@ -147,6 +147,8 @@ extension Trainer {
             trainer.timer.endEpoch()
             _ = try trainer.agreeOnReplicas()  // drift is caught within an epoch of happening
         }
+
+        if config.totalSteps == 0 { progress.record(trainer.evaluate(), step: 0) }  // --steps 0: the initial model's figures
 
         var sharpness: Double?
         if let epsilon = settings.sharpness, progress.divergedStep == nil {
@@ -245,6 +247,8 @@ struct ConfigRecord: Encodable {
     let config: ResolvedConfig
     let hosts: [String]
     let blasCore: String
+    /// What ran, which --overlap alone does not say (see Trainer.overlapMode).
+    let overlap: String
 }
 
 struct MetricsRow {

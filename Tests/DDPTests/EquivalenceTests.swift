@@ -94,19 +94,29 @@ final class EquivalenceTests: XCTestCase {
 /// Reads model.safetensors the way numpy users do: header length, JSON header, raw F32.
 enum SafetensorsFile {
     static func decode(_ data: Data) throws -> [String: [Float]] {
+        Dictionary(uniqueKeysWithValues: try tensors(data).map { ($0.name, $0.values) })
+    }
+
+    /// Every tensor in file order (their order in the trainer's flat buffer).
+    static func tensors(_ data: Data) throws -> [(name: String, shape: [Int], values: [Float])] {
         let bytes = [UInt8](data)
         let length = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         let header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as! [String: Any]
         let body = Array(bytes[(8 + length)...])
-        var tensors: [String: [Float]] = [:]
+        var tensors: [(begin: Int, name: String, shape: [Int], values: [Float])] = []
         for (name, value) in header where name != "__metadata__" {
             let info = value as! [String: Any]
             XCTAssertEqual(info["dtype"] as? String, "F32")
             let offsets = info["data_offsets"] as! [Int]
             let shape = info["shape"] as! [Int]
             XCTAssertEqual(offsets[1] - offsets[0], 4 * shape.reduce(1, *))
-            tensors[name] = body[offsets[0]..<offsets[1]].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            tensors.append((offsets[0], name, shape,
+                            body[offsets[0]..<offsets[1]].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }))
         }
-        return tensors
+        return tensors.sorted { $0.begin < $1.begin }.map { ($0.name, $0.shape, $0.values) }
+    }
+
+    static func tensors(atPath path: String) throws -> [(name: String, shape: [Int], values: [Float])] {
+        try tensors(Data(contentsOf: URL(fileURLWithPath: path)))
     }
 }
