@@ -8,6 +8,7 @@
 // state that is not trained (running mean and variance) gets it from model.safetensors beside the
 // parameters and its updated value is compared like theirs.
 import Foundation
+import TestSupport
 
 struct ReferenceNetwork {
     enum Layer {
@@ -152,4 +153,13 @@ struct ReferenceNetwork {
         }
         return dx
     }
+}
+
+/// The training images of an IDXFolder written with `pixel: IDXFolder.scrambled`, standardised as
+/// the trainer documents it: (v / 255 - mean) / std over every training pixel (population std).
+func referenceImages(count: Int, pixelsPerImage: Int) -> [[Double]] {
+    let pixels = (0..<(count * pixelsPerImage)).map { Double(IDXFolder.scrambled($0)) / 255 }
+    let mean = pixels.reduce(0, +) / Double(pixels.count)
+    let std = (pixels.reduce(0) { $0 + $1 * $1 } / Double(pixels.count) - mean * mean).squareRoot()
+    return (0..<count).map { n in pixels[(n * pixelsPerImage)..<((n + 1) * pixelsPerImage)].map { ($0 - mean) / std } }
 }

@@ -84,11 +84,7 @@ final class ReferenceStepTests: XCTestCase {
     /// `steps` plain SGD steps (PyTorch's form: v = mu v + g, w -= lr v) on the mean loss over each
     /// global batch, whose members are those the sampler's one-rank permutation puts in it.
     func reference(layers: [ReferenceNetwork.Layer], initial: [[Float]]) -> Expected {
-        let pixelCount = height * width
-        let pixels = (0..<(trainCount * pixelCount)).map { Double(IDXFolder.scrambled($0)) / 255 }
-        let mean = pixels.reduce(0, +) / Double(pixels.count)
-        let std = (pixels.reduce(0) { $0 + $1 * $1 } / Double(pixels.count) - mean * mean).squareRoot()
-        let images = (0..<trainCount).map { n in pixels[(n * pixelCount)..<((n + 1) * pixelCount)].map { ($0 - mean) / std } }
+        let images = referenceImages(count: trainCount, pixelsPerImage: height * width)
         let labels = (0..<trainCount).map { $0 % classes }
 
         var network = ReferenceNetwork(layers: layers, tensors: initial)
