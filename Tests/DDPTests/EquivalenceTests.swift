@@ -6,6 +6,7 @@ import XCTest
 
 final class EquivalenceTests: XCTestCase {
     struct Run {
+        let dir: String
         let parameters: [String: [Float]]
         let summary: [String: Any]
         let firstStepLoss: Double
@@ -20,7 +21,7 @@ final class EquivalenceTests: XCTestCase {
         let model = try Data(contentsOf: URL(fileURLWithPath: dir + "/model.safetensors"))
         let steps = try String(contentsOfFile: dir + "/steps.csv", encoding: .utf8).split(separator: "\n")
         let summary = try DDPProcess.json(dir + "/summary.json")
-        return Run(parameters: try SafetensorsFile.decode(model), summary: summary,
+        return Run(dir: dir, parameters: try SafetensorsFile.decode(model), summary: summary,
                    firstStepLoss: Double(steps[1].split(separator: ",")[3])!,
                    finalTrainLoss: summary["train_loss"] as! Double)
     }
@@ -72,12 +73,26 @@ final class EquivalenceTests: XCTestCase {
         XCTAssertEqual(twoRanks.parameters["layers.0.weight"]?.count, 32 * 9)
     }
 
+    func testCNNWithSGDTwoRanksBy16EqualOneRankBy32() throws {
+        // Adam hardly reacts to a wrong gradient scale (dividing by the local count moved it 8e-8);
+        // plain SGD moves by the scale itself.
+        let cnn = ["--model", "cnn", "--momentum", "0"]
+        let reference = try train(ranks: 1, cnn + ["--batch-per-rank", "32"], steps: 10, lr: "0.001")
+        let twoRanks = try train(ranks: 2, cnn + ["--batch-per-rank", "16"], steps: 10, lr: "0.001")
+        XCTAssertLessThan(reference.finalTrainLoss, reference.firstStepLoss)
+        XCTAssertLessThan(relativeDifference(twoRanks.parameters, reference.parameters), 1e-4)
+        XCTAssertEqual(Set(twoRanks.summary["rank_checksums"] as! [String]).count, 1)
+    }
+
     func testOverlappedAllreduceGivesTheSameParametersBitForBit() throws {
         // The worker-thread allreduce with the next batch prefetched must not change a bit, across
         // epoch ends (64 steps an epoch here) and mid-epoch evaluations, which invalidate the prefetch.
         let common = ["--batch-per-rank", "32", "--evals-per-epoch", "3", "--accumulate", "2"]
         let plain = try train(ranks: 2, common, steps: 100)
         let overlapped = try train(ranks: 2, common + ["--overlap"], steps: 100)
+        // The trainer falls back to the plain path when MPI grants less threading: say which ran.
+        XCTAssertEqual(try DDPProcess.json(overlapped.dir + "/config.json")["overlap"] as? String, "thread")
+        XCTAssertEqual(try DDPProcess.json(plain.dir + "/config.json")["overlap"] as? String, "off")
         XCTAssertEqual(overlapped.summary["param_checksum"] as? String, plain.summary["param_checksum"] as? String)
         XCTAssertEqual(overlapped.summary["test_acc"] as? Double, plain.summary["test_acc"] as? Double)
     }
