@@ -7,4 +7,6 @@ cd "$(dirname "$0")/.."
 bash launch/setup.sh
 # The kernels ddp runs with (launch/blas-env.sh), so the GEMM tests check the ones in use.
 source launch/blas-env.sh
+# The release ddp too: AllocationUnderMPITests counts allocations in the build users run.
+swift build -c release --product ddp
 swift test --disable-swift-testing

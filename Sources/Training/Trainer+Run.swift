@@ -100,7 +100,7 @@ extension Trainer {
                 records.removeAll(keepingCapacity: true)
             }
             for s in (epoch == startEpoch ? resume?.state.stepInEpoch ?? 0 : 0)..<stepsThisEpoch {
-                let result = trainer.trainStep(step, stepInEpoch: s)
+                let result = AllocationProbe.measure(step: step + 1) { trainer.trainStep(step, stepInEpoch: s) }
                 records.append(result)
                 segmentSamples += result.samples
                 step += 1
@@ -185,6 +185,7 @@ extension Trainer {
                 metadata: ["param_checksum": checksums[0], "model": trainer.modelDescription]))
             try folder.writeJSON("summary.json", summary)
         }
+        AllocationProbe.report(comm: comm, say: say)
         say("\nper-rank time (seconds over the run)\n" + timing.table)
         say("param_checksum \(checksums[0]) (identical on all \(comm.size) ranks)  run folder \(folder?.path ?? "")")
         return summary

@@ -194,8 +194,9 @@ public final class Trainer {
         let contributors = Double(tail[Tail.smallContributors.rawValue])
         let smallSamples = Double(tail[Tail.smallSamples.rawValue])
         // E[sum_r b_r |g_r|^2] / sum_r b_r = |G|^2 + tr(Sigma) k / sum_r b_r: the small batch's 1/b is
-        // k / sum b_r, exact from integer counts. One batch size (k = 1, b = B) carries nothing.
-        if contributors > 0 && smallSamples < contributors * Double(samples) {
+        // k / sum b_r, exact from integer counts, so one batch size (k = 1, b = B) gives exactly 1/B,
+        // which update skips (a Float 1/96 once passed as larger and divided rounding error by 3e-10).
+        if contributors > 0 {
             let big = sumOfSquares(reduction.pointer, count: model.layout.count) / (Double(samples) * Double(samples))
             noiseScale.update(smallSquaredNorm: Double(tail[Tail.smallSquaredNorm.rawValue]) / smallSamples,
                               smallInverseBatch: contributors / smallSamples,

@@ -1,12 +1,14 @@
 // An independent double-precision twin of a training step, for the reference step tests: plain
-// loops over one sample at a time, no BLAS, no im2col, nothing from NN or Optim. It reads only
-// what a user can read: the IDX files, the weights in model.safetensors (in buffer order), and
-// the documented meaning of the flags (PyTorch's SGD, Goyal et al.'s warmup, the mean loss).
+// loops, no BLAS, no im2col, nothing from NN or Optim. It reads only what a user can read: the
+// IDX files, the weights in model.safetensors (in buffer order), and the documented meaning of
+// the flags (PyTorch's SGD, Goyal et al.'s warmup, the mean loss over the global batch).
 // Shapes: an image is (C, H, W) flattened row-major (NCHW, as the trainer feeds it).
-// To add a layer (BatchNorm, say): a case in `Layer`, its forward in `forward` (returning what its
-// backward needs in the layer's activation record) and its backward in `backward`; a layer with
-// state that is not trained (running mean and variance) gets it from model.safetensors beside the
-// parameters and its updated value is compared like theirs.
+// To add BatchNorm: a case in `Layer`; in `activations`, a branch that takes the whole batch (in
+// the sampler's order) and normalises each ghost group of G consecutive samples with its own
+// mean and variance; in `lossAndGradient`, its backward over the group (the usual BatchNorm
+// backward: dx = (dy - mean(dy) - xhat mean(dy xhat)) scale / sqrt(var + eps)); its running
+// statistics are read beside the parameters (`tensors` then also holds the state buffer) and the
+// updated ones compared after the steps like the weights.
 import Foundation
 import TestSupport
 
@@ -42,36 +44,63 @@ struct ReferenceNetwork {
         }
     }
 
+    /// Each layer's index into `parameters` (nil for a layer without).
+    var owners: [Int?] {
+        var next = 0
+        return layers.map { layer in
+            guard layer.trainable else { return nil }
+            next += 1
+            return next - 1
+        }
+    }
+
+    /// Every activation of a batch, layer by layer: a[i] is layer i's input, a[i + 1] its output.
+    /// Whole batches pass each layer, so a layer that couples samples (BatchNorm over ghost groups
+    /// of consecutive samples) sees them together; the layers here map each sample alone.
+    func activations(_ batch: [[Double]]) -> [[[Double]]] {
+        var a = [batch]
+        for (layer, p) in zip(layers, owners) {
+            a.append(a.last!.map { forward(layer, $0, trainable: p.map { parameters[$0] } ?? []) })
+        }
+        return a
+    }
+
     /// Loss summed over the samples and gradients summed over them (same nesting as `parameters`).
     func lossAndGradient(images: [[Double]], labels: [Int]) -> (loss: Double, gradient: [[[Double]]]) {
         var gradient = parameters.map { $0.map { [Double](repeating: 0, count: $0.count) } }
+        let a = activations(images)
+        // Softmax cross-entropy on the logits; d loss / d logits = softmax - onehot.
         var loss = 0.0
-        for (x, label) in zip(images, labels) {
-            // Forward, keeping every activation: a[i] is layer i's input, a[i + 1] its output.
-            var a = [x]
-            var owner: [Int?] = []  // each layer's index into `parameters`
-            for layer in layers {
-                owner.append(layer.trainable ? owner.compactMap { $0 }.count : nil)
-                a.append(forward(layer, a.last!, trainable: owner.last!.map { parameters[$0] } ?? []))
-            }
-            // Softmax cross-entropy on the logits; d loss / d logits = softmax - onehot.
-            let logits = a.last!
+        var delta = zip(a.last!, labels).map { logits, label -> [Double] in
             let top = logits.max()!
             let exps = logits.map { exp($0 - top) }
             let total = exps.reduce(0, +)
             loss += log(total) - (logits[label] - top)
-            var delta = exps.map { $0 / total }
-            delta[label] -= 1
-            for (i, layer) in layers.enumerated().reversed() {
-                var unused: [[Double]] = []
-                if let p = owner[i] {
-                    delta = backward(layer, input: a[i], output: a[i + 1], delta: delta, trainable: parameters[p], into: &gradient[p])
-                } else {
-                    delta = backward(layer, input: a[i], output: a[i + 1], delta: delta, trainable: [], into: &unused)
+            var d = exps.map { $0 / total }
+            d[label] -= 1
+            return d
+        }
+        for (i, (layer, p)) in zip(layers, owners).enumerated().reversed() {
+            var unused: [[Double]] = []
+            delta = delta.indices.map { n in
+                if let p {
+                    return backward(layer, input: a[i][n], output: a[i + 1][n], delta: delta[n], trainable: parameters[p], into: &gradient[p])
                 }
+                return backward(layer, input: a[i][n], output: a[i + 1][n], delta: delta[n], trainable: [], into: &unused)
             }
         }
         return (loss, gradient)
+    }
+
+    /// Summed loss and correct count over the samples, forward only (the trainer's evaluation).
+    func evaluate(images: [[Double]], labels: [Int]) -> (loss: Double, correct: Int) {
+        var loss = 0.0, correct = 0
+        for (logits, label) in zip(activations(images).last!, labels) {
+            let top = logits.max()!
+            loss += log(logits.reduce(0) { $0 + exp($1 - top) }) - (logits[label] - top)
+            if logits.firstIndex(of: top) == label { correct += 1 }
+        }
+        return (loss, correct)
     }
 
     func forward(_ layer: Layer, _ x: [Double], trainable w: [[Double]]) -> [Double] {

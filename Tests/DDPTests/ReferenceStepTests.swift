@@ -36,6 +36,8 @@ final class ReferenceStepTests: XCTestCase {
         var rates: [Double] = []
         var samples: [Int] = []
         var parameters: [[Double]] = []
+        /// The final weights' mean loss and accuracy over the whole training set.
+        var trainLoss = 0.0, trainAccuracy = 0.0
     }
 
     func check(_ model: [String], layers: [ReferenceNetwork.Layer]) throws {
@@ -76,6 +78,10 @@ final class ReferenceStepTests: XCTestCase {
                     scale = max(scale, abs(reference))
                 }
             }
+            // The evaluation after the last step: whole training set, sharded over ranks, summed.
+            let summary = try DDPProcess.json(dir + "/summary.json")
+            XCTAssertEqual(summary["train_loss"] as? Double ?? 0, expected.trainLoss, accuracy: 1e-5 * expected.trainLoss, name)
+            XCTAssertEqual(summary["train_acc"] as? Double ?? -1, expected.trainAccuracy, accuracy: 1.0 / Double(trainCount), name)
             XCTAssertGreaterThan(scale, 1e-2, "the steps moved the weights")
             XCTAssertLessThan(worst / scale, 1e-5, "\(name): max |update - reference update| / max |reference update|")
         }
@@ -114,6 +120,9 @@ final class ReferenceStepTests: XCTestCase {
             expected.samples.append(members.count)
         }
         expected.parameters = network.parameters.flatMap { $0 }
+        let evaluation = network.evaluate(images: images, labels: labels)
+        expected.trainLoss = evaluation.loss / Double(trainCount)
+        expected.trainAccuracy = Double(evaluation.correct) / Double(trainCount)
         return expected
     }
 }
