@@ -8,4 +8,6 @@ bash launch/setup.sh
 bash launch/python-env.sh
 # The kernels ddp runs with (launch/blas-env.sh), so the GEMM tests check the ones in use.
 source launch/blas-env.sh
+# The release ddp too: AllocationUnderMPITests counts allocations in the build users run.
+swift build -c release --product ddp
 swift test --disable-swift-testing

@@ -6,12 +6,14 @@
 //         temporary file, then SIGKILL);
 //   term  that rank sends itself SIGTERM after step STEP (a signal that reaches one rank only);
 //   slow  that rank, writing any checkpoint (STEP is ignored), stops 1 s halfway, with half the
-//         bytes in the temporary file: a window for a second signal during the write.
+//         bytes in the temporary file: a window for a second signal during the write;
+//   skew  that rank's trace clock reads STEP seconds ahead, as another host's clock would, so the
+//         trace's clock alignment is tested on one machine (whose ranks share one clock).
 // Read once from the environment; without the variable it costs one comparison a step.
 import Foundation
 
 struct FaultInjection {
-    enum Kind: String { case kill, nan, torn, stop, term, slow }
+    enum Kind: String { case kill, nan, torn, stop, term, slow, skew }
     let kind: Kind
     let step: Int
     let rank: Int
@@ -28,6 +30,12 @@ struct FaultInjection {
     static func due(_ kind: Kind, step: Int, rank: Int) -> Bool {
         guard let fault = current else { return false }
         return fault.kind == kind && fault.step == step && fault.rank == rank
+    }
+
+    /// Seconds this rank's trace clock is set ahead (0 without a skew fault).
+    static func clockSkew(rank: Int) -> Double {
+        guard let fault = current, fault.kind == .skew, fault.rank == rank else { return 0 }
+        return Double(fault.step)
     }
 
     /// Kills or stops this process if it is the chosen rank at the chosen step.

@@ -3,8 +3,9 @@
 // that data-parallel training computes anyway:
 //   small: each rank's first micro-batch (b_r samples), mean gradient g_r;
 //   big:   the allreduced step gradient over B samples.
-// E|g_b|^2 = |G|^2 + tr(Sigma) / b, so with S = mean_r |g_r|^2, 1/b = mean_r 1/b_r (exact for
-// unequal b_r, since the expectation is linear in 1/b_r):
+// E|g_b|^2 = |G|^2 + tr(Sigma) / b. Over k ranks with b_r samples each, E[sum_r b_r |g_r|^2] =
+// sum_r b_r |G|^2 + k tr(Sigma), so |g_b|^2 = sum_r b_r |g_r|^2 / sum_r b_r with 1/b = k / sum_r b_r
+// (exact for unequal b_r; the trainer carries the integer counts, so one batch size is seen exactly):
 //   |G|^2  ~ (B |g_B|^2 - b |g_b|^2) / (B - b)
 //   tr(Sigma) ~ (|g_b|^2 - |g_B|^2) / (1/b - 1/B)
 // Batches are drawn without replacement from N samples (one permutation per epoch), so
@@ -35,7 +36,7 @@ public struct GradientNoiseScale: Codable, Sendable {
         return (inverseBatch - 1 / n) * n / (n - 1)
     }
 
-    /// Folds in one step. `small`: mean over ranks of |g_r|^2 and of 1/b_r; `big`: |g_B|^2 and B.
+    /// Folds in one step. `small`: |g_b|^2 and 1/b as above; `big`: |g_B|^2 and B.
     /// Steps where the two batch sizes coincide (1 rank, no accumulation) carry no information.
     public mutating func update(smallSquaredNorm: Double, smallInverseBatch: Double,
                                 bigSquaredNorm: Double, bigBatch: Double) {

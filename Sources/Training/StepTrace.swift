@@ -48,9 +48,10 @@ public final class StepTrace {
     /// Every rank's events on every rank (one allgather of a fixed-size block), clocks aligned to
     /// rank 0's, as trace-event JSON. Collective.
     func gatherJSON(comm: Communicator, hosts: [String]) -> Data {
+        let skew = FaultInjection.clockSkew(rank: comm.rank)
         var block = [Double(count)]
-        block += (0..<capacity).flatMap { [Double(phases[$0]), starts[$0], ends[$0], Double(stepsOf[$0])] }
-        block += allreduceEnds
+        block += (0..<capacity).flatMap { [Double(phases[$0]), starts[$0] + skew, ends[$0] + skew, Double(stepsOf[$0])] }
+        block += allreduceEnds.map { $0 + skew }
         let all = comm.allgather(block)
         let reference = Array(all[0].suffix(window.count))
         let offsets = all.map { row -> Double in

@@ -81,7 +81,7 @@ extension Trainer {
         } else {
             try trainer.synchronizeInitialWeights()
             try agreed(comm) {
-                try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName))
+                try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName, overlap: trainer.overlapMode))
                 if let studyFile { try folder?.write("config.toml", Data(studyFile.utf8)) }
             }
         }
@@ -115,7 +115,7 @@ extension Trainer {
                 records.removeAll(keepingCapacity: true)
             }
             for s in (epoch == startEpoch ? resume?.state.stepInEpoch ?? 0 : 0)..<stepsThisEpoch {
-                let result = trainer.trainStep(step, stepInEpoch: s)
+                let result = AllocationProbe.measure(step: step + 1) { trainer.trainStep(step, stepInEpoch: s) }
                 records.append(result)
                 segmentSamples += result.samples
                 step += 1
@@ -176,6 +176,8 @@ extension Trainer {
             _ = try trainer.agreeOnReplicas()  // drift is caught within an epoch of happening
         }
 
+        if config.totalSteps == 0 { progress.record(trainer.evaluate(), step: 0) }  // --steps 0: the initial model's figures
+
         var sharpness: Double?
         if let epsilon = settings.sharpness, progress.divergedStep == nil, stopSignal == nil {
             sharpness = trainer.sharpness(epsilon: epsilon, samples: settings.sharpnessSamples, steps: settings.sharpnessSteps)
@@ -220,6 +222,7 @@ extension Trainer {
                 metadata: ["param_checksum": checksums[0], "model": trainer.modelDescription]))
             try folder.writeJSON("summary.json", summary)
         }
+        AllocationProbe.report(comm: comm, say: say)
         say("\nper-rank time (seconds over this launch)\n" + timing.table)
         say(clock.line)
         say("param_checksum \(checksums[0]) (identical on all \(comm.size) ranks)  run folder \(folder?.path ?? "")")
@@ -296,6 +299,8 @@ struct ConfigRecord: Encodable {
     let config: ResolvedConfig
     let hosts: [String]
     let blasCore: String
+    /// What ran, which --overlap alone does not say (see Trainer.overlapMode).
+    let overlap: String
 }
 
 struct MetricsRow {

@@ -17,8 +17,10 @@ public final class Trainer {
     /// Tail slots after the gradients in the reduction buffer.
     enum Tail: Int, CaseIterable {
         case samples, loss, correct
-        /// Sums over ranks of |g_r|^2 and 1/b_r for the first micro-batch, and how many ranks had one.
-        case smallSquaredNorm, smallInverseBatch, smallContributors
+        /// Sums over ranks of b_r |g_r|^2 and b_r for the first micro-batch (b_r samples, mean gradient
+        /// g_r), and how many ranks had one. Counts, not 1/b_r: integers stay exact in Float, so a step
+        /// with one batch size (one contributor holding the whole step) is seen exactly and skipped.
+        case smallSquaredNorm, smallSamples, smallContributors
         /// Ranks whose loss or first micro-batch gradient was NaN or infinite this step.
         case nonFinite
         /// BatchNorm ghost groups (of --ghost-batch samples) over all micro-batches and ranks.
@@ -100,6 +102,14 @@ public final class Trainer {
 
     public var layout: ParameterLayout { model.layout }
 
+    /// The allreduce path that runs: "thread" (--overlap on the worker thread), "off", or "off:" and
+    /// why --overlap fell back to the plain path (one rank; MPI granted less than MPI_THREAD_SERIALIZED).
+    public var overlapMode: String {
+        if background != nil { return "thread" }
+        guard config.settings.overlap else { return "off" }
+        return comm.size == 1 ? "off: one rank" : "off: MPI granted less than MPI_THREAD_SERIALIZED"
+    }
+
     /// Ranks agree on the layout, then take rank 0's seeded initial weights.
     func synchronizeInitialWeights() throws {
         let hashes = comm.allgather(model.layout.hash)
@@ -161,9 +171,10 @@ public final class Trainer {
             tail[Tail.ghostGroups.rawValue] += Float((n + config.ghostBatch - 1) / config.ghostBatch)
             if micro == 0 && measuresNoiseScale {
                 // Before later micro-batches add in: the buffer holds this micro-batch's sum alone.
-                let norm = sumOfSquares(reduction.pointer, count: model.layout.count) / Double(n * n)
+                // b |g_b|^2 = |sum|^2 / b: the b-weighted mean over ranks is unbiased for unequal b_r.
+                let norm = sumOfSquares(reduction.pointer, count: model.layout.count) / Double(n)
                 tail[Tail.smallSquaredNorm.rawValue] = Float(norm)
-                tail[Tail.smallInverseBatch.rawValue] = 1 / Float(n)
+                tail[Tail.smallSamples.rawValue] = Float(n)
                 tail[Tail.smallContributors.rawValue] = 1
             }
             timer.record(.backward, from: t, to: monotonicSeconds())
@@ -206,10 +217,14 @@ public final class Trainer {
                               noiseScale: noiseScale.value, nonFiniteRank: rank)
         }
         let contributors = Double(tail[Tail.smallContributors.rawValue])
+        let smallSamples = Double(tail[Tail.smallSamples.rawValue])
+        // E[sum_r b_r |g_r|^2] / sum_r b_r = |G|^2 + tr(Sigma) k / sum_r b_r: the small batch's 1/b is
+        // k / sum b_r, exact from integer counts, so one batch size (k = 1, b = B) gives exactly 1/B,
+        // which update skips (a Float 1/96 once passed as larger and divided rounding error by 3e-10).
         if contributors > 0 {
             let big = sumOfSquares(reduction.pointer, count: model.layout.count) / (Double(samples) * Double(samples))
-            noiseScale.update(smallSquaredNorm: Double(tail[Tail.smallSquaredNorm.rawValue]) / contributors,
-                              smallInverseBatch: Double(tail[Tail.smallInverseBatch.rawValue]) / contributors,
+            noiseScale.update(smallSquaredNorm: Double(tail[Tail.smallSquaredNorm.rawValue]) / smallSamples,
+                              smallInverseBatch: contributors / smallSamples,
                               bigSquaredNorm: big, bigBatch: Double(samples))
         }
         model.updateState(samples: Int(samples), groups: Int(tail[Tail.ghostGroups.rawValue]))

@@ -20,7 +20,7 @@ struct Train: ParsableCommand {
     @Option(help: "Epochs to train.")
     var epochs = 5
 
-    @Option(help: "Stop after this many optimizer steps (overrides --epochs).")
+    @Option(help: "Stop after this many optimizer steps (overrides --epochs); 0 writes the seeded initial weights (model.safetensors) and trains nothing.")
     var steps: Int?
 
     @Option(help: "Micro-batches each rank sums before the one allreduce of a step.")
@@ -54,7 +54,7 @@ struct Train: ParsableCommand {
         try require(accumulate >= 1, "--accumulate must be at least 1 (got \(accumulate))")
         try require(globalBatch.map { $0 >= 1 } ?? true, "--global-batch must be at least 1")
         try require(epochs >= 1, "--epochs must be at least 1 (got \(epochs))")
-        try require(steps.map { $0 >= 1 } ?? true, "--steps must be at least 1")
+        try require(steps.map { $0 >= 0 } ?? true, "--steps must be 0 or more")
         try require(warmupEpochs >= 0 && warmupEpochs.isFinite, "--warmup-epochs must be 0 or more (got \(warmupEpochs))")
         try require(warmupStartLr.map { $0 > 0 } ?? true, "--warmup-start-lr must be positive")
         try require(!autoResume || (runDir != nil && resume == nil), "--auto-resume needs --run-dir (and not --resume)")

@@ -16,7 +16,7 @@ extension EquivalenceTests {
         let model = try Data(contentsOf: URL(fileURLWithPath: dir + "/model.safetensors"))
         let steps = try String(contentsOfFile: dir + "/steps.csv", encoding: .utf8).split(separator: "\n")
         let summary = try DDPProcess.json(dir + "/summary.json")
-        let run = Run(parameters: try SafetensorsFile.decode(model), summary: summary,
+        let run = Run(dir: dir, parameters: try SafetensorsFile.decode(model), summary: summary,
                       firstStepLoss: Double(steps[1].split(separator: ",")[3])!, finalTrainLoss: summary["train_loss"] as! Double)
         return (run, try DDPProcess.json(dir + "/config.json")["config"] as! [String: Any])
     }

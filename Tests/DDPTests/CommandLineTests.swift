@@ -65,6 +65,7 @@ final class CommandLineTests: XCTestCase {
         try expectFailure(base + ["--lr", "0"], mentioning: "--lr must be positive")
         try expectFailure(base + ["--lr=-0.1"], mentioning: "--lr must be positive")
         try expectFailure(base + ["--accumulate", "0"], mentioning: "--accumulate must be at least 1")
+        try expectFailure(base + ["--momentum", "1"], mentioning: "--momentum must be in [0, 1)")
         try expectFailure(base + ["--epochs", "1", "--warmup-epochs", "3"], mentioning: "longer than training")
         try expectFailure(base + ["--global-batch", "101"], mentioning: "not divisible by the 2 ranks")
         try expectFailure(base + ["--model", "conv32k3-blob-fc10"], mentioning: "unknown model spec token 'blob'")

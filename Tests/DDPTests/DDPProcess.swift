@@ -36,18 +36,21 @@ enum DDPProcess {
     /// `-x NAME` for each of `rankEnvironment`, so mpirun hands them to ranks on every host.
     static var exportFlags: [String] { rankEnvironment.keys.sorted().flatMap { ["-x", $0] } }
 
-    /// `ddp args` under `mpirun -np ranks` (nil: without mpirun).
-    static func run(_ arguments: [String], ranks: Int? = nil, environment extra: [String: String] = [:]) throws -> Outcome {
-        guard let ranks else { return try capture(executable, arguments, environment: extra) }
-        let (mpirun, flags) = try mpirunCommand(ranks: ranks)
-        return try capture(mpirun, flags + [executable] + arguments, environment: extra)
+    /// `ddp args` under `mpirun -np ranks` (nil: without mpirun). `export`: more of `environment`'s
+    /// names for mpirun to hand to the ranks; `program`: another build of ddp (the release one).
+    static func run(_ arguments: [String], ranks: Int? = nil, environment extra: [String: String] = [:],
+                    export: [String] = [], executable program: String = executable) throws -> Outcome {
+        guard let ranks else { return try capture(program, arguments, environment: extra) }
+        let (mpirun, flags) = try mpirunCommand(ranks: ranks, export: export)
+        return try capture(mpirun, flags + [program] + arguments, environment: extra)
     }
 
     /// mpirun and its flags for `ranks` ranks on this host.
-    static func mpirunCommand(ranks: Int) throws -> (String, [String]) {
+    static func mpirunCommand(ranks: Int, export: [String] = []) throws -> (String, [String]) {
         guard let mpirun else { throw XCTSkip("mpirun is not installed (launch/setup.sh installs it)") }
         // --quiet as launch/local.sh: mpirun's own abort banner could otherwise split rank 0's error line.
         var flags = ["-np", String(ranks), "--quiet", "--oversubscribe", "--bind-to", "none"] + exportFlags
+            + export.flatMap { ["-x", $0] }
         if getuid() == 0 { flags.append("--allow-run-as-root") }
         return (mpirun, flags)
     }

@@ -6,6 +6,7 @@ import XCTest
 
 final class EquivalenceTests: XCTestCase {
     struct Run {
+        let dir: String
         let parameters: [String: [Float]]
         let summary: [String: Any]
         let firstStepLoss: Double
@@ -20,7 +21,7 @@ final class EquivalenceTests: XCTestCase {
         let model = try Data(contentsOf: URL(fileURLWithPath: dir + "/model.safetensors"))
         let steps = try String(contentsOfFile: dir + "/steps.csv", encoding: .utf8).split(separator: "\n")
         let summary = try DDPProcess.json(dir + "/summary.json")
-        return Run(parameters: try SafetensorsFile.decode(model), summary: summary,
+        return Run(dir: dir, parameters: try SafetensorsFile.decode(model), summary: summary,
                    firstStepLoss: Double(steps[1].split(separator: ",")[3])!,
                    finalTrainLoss: summary["train_loss"] as! Double)
     }
@@ -62,14 +63,27 @@ final class EquivalenceTests: XCTestCase {
         }
     }
 
-    func testCNNWithAdamTwoRanksBy16EqualOneRankBy32() throws {
-        let cnn = ["--model", "cnn", "--optimizer", "adam"]
-        let reference = try train(ranks: 1, cnn + ["--batch-per-rank", "32"], steps: 10, lr: "0.0001")
-        let twoRanks = try train(ranks: 2, cnn + ["--batch-per-rank", "16"], steps: 10, lr: "0.0001")
+    /// The seed CNN after 10 steps: 2 ranks x 16 against 1 rank x 32.
+    @discardableResult
+    func checkCNNTwoRanksBy16EqualOneRankBy32(_ flags: [String], lr: String) throws -> Run {
+        let cnn = ["--model", "cnn"] + flags
+        let reference = try train(ranks: 1, cnn + ["--batch-per-rank", "32"], steps: 10, lr: lr)
+        let twoRanks = try train(ranks: 2, cnn + ["--batch-per-rank", "16"], steps: 10, lr: lr)
         XCTAssertLessThan(reference.finalTrainLoss, reference.firstStepLoss)
         XCTAssertLessThan(relativeDifference(twoRanks.parameters, reference.parameters), 1e-4)
         XCTAssertEqual(Set(twoRanks.summary["rank_checksums"] as! [String]).count, 1)
+        return twoRanks
+    }
+
+    func testCNNWithAdamTwoRanksBy16EqualOneRankBy32() throws {
+        let twoRanks = try checkCNNTwoRanksBy16EqualOneRankBy32(["--optimizer", "adam"], lr: "0.0001")
         XCTAssertEqual(twoRanks.parameters["layers.0.weight"]?.count, 32 * 9)
+    }
+
+    func testCNNWithSGDTwoRanksBy16EqualOneRankBy32() throws {
+        // Adam hardly reacts to a wrong gradient scale (dividing by the local count moved it 8e-8);
+        // plain SGD moves by the scale itself.
+        try checkCNNTwoRanksBy16EqualOneRankBy32(["--momentum", "0"], lr: "0.001")
     }
 
     func testOverlappedAllreduceGivesTheSameParametersBitForBit() throws {
@@ -78,6 +92,9 @@ final class EquivalenceTests: XCTestCase {
         let common = ["--batch-per-rank", "32", "--evals-per-epoch", "3", "--accumulate", "2"]
         let plain = try train(ranks: 2, common, steps: 100)
         let overlapped = try train(ranks: 2, common + ["--overlap"], steps: 100)
+        // The trainer falls back to the plain path when MPI grants less threading: say which ran.
+        XCTAssertEqual(try DDPProcess.json(overlapped.dir + "/config.json")["overlap"] as? String, "thread")
+        XCTAssertEqual(try DDPProcess.json(plain.dir + "/config.json")["overlap"] as? String, "off")
         XCTAssertEqual(overlapped.summary["param_checksum"] as? String, plain.summary["param_checksum"] as? String)
         XCTAssertEqual(overlapped.summary["test_acc"] as? Double, plain.summary["test_acc"] as? Double)
     }
@@ -94,19 +111,29 @@ final class EquivalenceTests: XCTestCase {
 /// Reads model.safetensors the way numpy users do: header length, JSON header, raw F32.
 enum SafetensorsFile {
     static func decode(_ data: Data) throws -> [String: [Float]] {
+        Dictionary(uniqueKeysWithValues: try tensors(data).map { ($0.name, $0.values) })
+    }
+
+    /// Every tensor in file order (their order in the trainer's flat buffer).
+    static func tensors(_ data: Data) throws -> [(name: String, shape: [Int], values: [Float])] {
         let bytes = [UInt8](data)
         let length = bytes[0..<8].enumerated().reduce(0) { $0 | Int($1.element) << (8 * $1.offset) }
         let header = try JSONSerialization.jsonObject(with: Data(bytes[8..<(8 + length)])) as! [String: Any]
         let body = Array(bytes[(8 + length)...])
-        var tensors: [String: [Float]] = [:]
+        var tensors: [(begin: Int, name: String, shape: [Int], values: [Float])] = []
         for (name, value) in header where name != "__metadata__" {
             let info = value as! [String: Any]
             XCTAssertEqual(info["dtype"] as? String, "F32")
             let offsets = info["data_offsets"] as! [Int]
             let shape = info["shape"] as! [Int]
             XCTAssertEqual(offsets[1] - offsets[0], 4 * shape.reduce(1, *))
-            tensors[name] = body[offsets[0]..<offsets[1]].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }
+            tensors.append((offsets[0], name, shape,
+                            body[offsets[0]..<offsets[1]].withUnsafeBytes { Array($0.bindMemory(to: Float.self)) }))
         }
-        return tensors
+        return tensors.sorted { $0.begin < $1.begin }.map { ($0.name, $0.shape, $0.values) }
+    }
+
+    static func tensors(atPath path: String) throws -> [(name: String, shape: [Int], values: [Float])] {
+        try tensors(Data(contentsOf: URL(fileURLWithPath: path)))
     }
 }

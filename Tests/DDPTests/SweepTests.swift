@@ -26,7 +26,17 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(Set(rows.map { $0["seed"]! }), ["1", "2"])
         for row in rows {
             // Batch 256 on 2 ranks x 32 is reached by accumulating 4 micro-batches: same step count.
-            XCTAssertEqual(row["steps"], row["diverged"] == "yes" ? row["steps"] : "12", row.description)
+            if row["diverged"] == "yes" {
+                // Stopped at the step it diverged, within the budget, with no final accuracy to plot.
+                let summary = try DDPProcess.json("\(dir)/\(row["run"]!)/summary.json")
+                XCTAssertEqual(summary["diverged"] as? Bool, true, row.description)
+                XCTAssertEqual((summary["diverged_step"] as? Int).map(String.init), row["steps"], row.description)
+                XCTAssertLessThan(Int(row["steps"]!)!, 12, row.description)
+                XCTAssertEqual([row["test_acc"], row["train_acc"], row["gap"]], ["", "", ""], row.description)
+            } else {
+                XCTAssertEqual(row["steps"], "12", row.description)
+                XCTAssertNotEqual(row["test_acc"], "", row.description)
+            }
             let expectedLr = row["rule"] == "none" ? 1.0 : 1.0 * Double(row["global_batch"]!)! / 64
             XCTAssertEqual(Double(row["peak_lr"]!)!, expectedLr, accuracy: 1e-9)
             XCTAssertTrue(FileManager.default.fileExists(atPath: "\(dir)/\(row["run"]!)/summary.json"), row["run"]!)

@@ -1,6 +1,7 @@
 // Random damage to valid IDX files, raw and gzip-compressed, through the same reader `ddp` uses:
 // each damaged header, length or compressed stream is a thrown DataError, never a crash; damage
 // confined to the pixel bytes of a raw file is (correctly) still a valid array of the same shape.
+// Any one damaged header byte must be refused: a parse that survives it means a check is missing.
 @testable import Data
 import Foundation
 import Tensor
@@ -20,6 +21,13 @@ final class IDXFuzzTests: XCTestCase {
             case 1: bytes.removeLast(1 + rng.below(bytes.count))             // truncation
             case 2: bytes.insert(UInt8(rng.below(256)), at: rng.below(bytes.count + 1))
             default: bytes[header + rng.below(bytes.count - header)] ^= UInt8(1 + rng.below(255))  // pixels only
+            }
+            if trial % 4 == 0 {
+                // Every byte of the header is checked (magic, type, rank) or fixes the size: no damage to it parses.
+                XCTAssertThrowsError(try IDX.parse(bytes, source: "mutant"), "header damage (trial \(trial))") {
+                    XCTAssertTrue($0 is DataError, "trial \(trial): \($0)")
+                }
+                continue
             }
             do {
                 let array = try IDX.parse(bytes, source: "mutant")

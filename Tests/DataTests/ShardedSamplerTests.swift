@@ -43,6 +43,18 @@ final class ShardedSamplerTests: XCTestCase {
         XCTAssertNotEqual(a, shards(count: 50, ranks: 2, batch: 5, accumulation: 1, epoch: 1, seed: 5))
     }
 
+    func testEveryElementReachesEveryPosition() {
+        // Fisher-Yates is uniform: over 2000 epochs each of 5 elements sits at each position about
+        // 400 times (binomial sd 18). An off-by-one such as Sattolo's j < i never leaves one in place.
+        var sampler = ShardedSampler(sampleCount: 5, seed: 9, rank: 0, ranks: 1, batchPerRank: 5, accumulation: 1)
+        var counts = [[Int]](repeating: [Int](repeating: 0, count: 5), count: 5)
+        for epoch in 0..<2000 {
+            sampler.startEpoch(epoch)
+            sampler.withIndices(step: 0, micro: 0) { for (position, element) in $0.enumerated() { counts[Int(element)][position] += 1 } }
+        }
+        for row in counts { for count in row { XCTAssertEqual(Double(count), 400, accuracy: 100, "\(counts)") } }
+    }
+
     func testShortLastBatchClipsRankSlices() {
         var sampler = ShardedSampler(sampleCount: 10, seed: 1, rank: 1, ranks: 2, batchPerRank: 4, accumulation: 1)
         XCTAssertEqual(sampler.stepsPerEpoch, 2)

@@ -1,0 +1,55 @@
+// "No allocation inside the training step", counted in real runs: 2 ranks under mpirun, with and
+// without the --overlap communication thread, in the debug and the release build of ddp. Every
+// thread's malloc is counted by libAllocationCounter.so (Tests/CAllocationCounter), preloaded into
+// the ranks; ddp counts from step 3 on (DDP_COUNT_ALLOCATIONS, Training/AllocationProbe.swift).
+// OpenMPI's own allocations are counted apart: its tuned allreduce allocates scratch in every call.
+import Foundation
+import XCTest
+
+final class AllocationUnderMPITests: XCTestCase {
+    /// The release ddp beside the debug one, built by launch/test.sh (swift build -c release --product ddp).
+    var releaseExecutable: String {
+        URL(fileURLWithPath: DDPProcess.executable).deletingLastPathComponent().deletingLastPathComponent()
+            .appendingPathComponent("release/ddp").path
+    }
+
+    /// Per rank: (ddp's allocations, OpenMPI's) in steps 3 to the end.
+    func counts(_ executable: String, _ arguments: [String]) throws -> [(ours: Int, mpi: Int)] {
+        let library = URL(fileURLWithPath: DDPProcess.executable).deletingLastPathComponent()
+            .appendingPathComponent("libAllocationCounter.so").path
+        XCTAssertTrue(FileManager.default.fileExists(atPath: library), "swift build makes \(library)")
+        let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--accumulate", "2",
+                                          "--evals-per-epoch", "4", "--run-dir", DDPProcess.temporaryFolder("alloc")] + arguments,
+                                         ranks: 2, environment: ["LD_PRELOAD": library, "DDP_COUNT_ALLOCATIONS": "3"],
+                                         export: ["LD_PRELOAD", "DDP_COUNT_ALLOCATIONS"], executable: executable)
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        // "allocations in steps 3+: N0 N1 (OpenMPI's own: M0 M1)"
+        let line = try XCTUnwrap(outcome.stdout.split(separator: "\n").first { $0.hasPrefix("allocations in steps 3+: ") },
+                                 "the probe reports: \(outcome.all)")
+        let numbers = line.split(whereSeparator: { !$0.isNumber }).compactMap { Int($0) }.dropFirst()  // drop the "3"
+        XCTAssertEqual(numbers.count, 4, String(line))
+        let values = Array(numbers)
+        return [(values[0], values[2]), (values[1], values[3])]
+    }
+
+    func check(_ executable: String, _ label: String) throws {
+        for (name, flags) in [("plain", ["--model", "mlp", "--steps", "40"]), ("overlap", ["--model", "mlp", "--overlap", "--steps", "40"]),
+                              ("cnn overlap", ["--model", "cnn", "--batch-per-rank", "8", "--lr", "0.001", "--momentum", "0", "--overlap", "--steps", "12"])] {
+            let ranks = try counts(executable, flags)
+            XCTAssertEqual(ranks.map(\.ours), [0, 0], "\(label) \(name): allocations by ddp inside steps")
+            // The counter saw the allreduce's thread: OpenMPI's own scratch there is counted (apart).
+            XCTAssertTrue(ranks.allSatisfy { $0.mpi > 0 }, "\(label) \(name): the counter sees MPI's allocations too")
+        }
+    }
+
+    func testDebugBuildStepsAllocateNothingUnderMPI() throws {
+        try check(DDPProcess.executable, "debug")
+    }
+
+    func testReleaseBuildStepsAllocateNothingUnderMPI() throws {
+        guard FileManager.default.isExecutableFile(atPath: releaseExecutable) else {
+            throw XCTSkip("no release ddp at \(releaseExecutable): swift build -c release --product ddp (launch/test.sh does)")
+        }
+        try check(releaseExecutable, "release")
+    }
+}

@@ -1,0 +1,128 @@
+// Whole optimizer steps through the built `ddp` (batch assembly, forward, loss, backward,
+// allreduce, scaling by the global count, schedule, optimizer) against ReferenceNetwork's plain
+// double-precision steps from the same initial weights (`--steps 0` writes them). The
+// equivalence tests compare splits with each other; this one catches a bug every split shares.
+// Data: 40 scrambled 6 x 6 images in IDX files, global batch 16, so every epoch ends with a short
+// step of 8 (all on rank 0 at 2 x 8), 2 epochs, linear warmup over the first, SGD momentum 0.9.
+// Float32 against Double agrees to about 3e-7 of the largest update here; bugs move it by 1e-3 or more.
+import Data
+import Foundation
+import TestSupport
+import XCTest
+
+final class ReferenceStepTests: XCTestCase {
+    let (height, width, trainCount, classes) = (6, 6, 40, 10)
+    let (seed, baseRate, referenceBatch, globalBatch, momentum, steps) = (7, 0.1, 8, 16, 0.9, 6)
+    /// (ranks, batch per rank, accumulation): each gives the global batch of 16.
+    let splits = [(1, 16, 1), (2, 8, 1), (1, 8, 2), (2, 4, 2)]
+
+    func testMLPStepsMatchTheDoublePrecisionReference() throws {
+        try check(["--model", "mlp", "--hidden", "8"], layers: [
+            .dense(inputs: 36, outputs: 8, relu: true), .dense(inputs: 8, outputs: 10, relu: false),
+        ])
+    }
+
+    func testCNNStepsMatchTheDoublePrecisionReference() throws {
+        try check(["--model", "conv4k3-pool2-fc10"], layers: [
+            .conv(channels: 1, height: 6, width: 6, filters: 4, kernel: 3),
+            .pool(channels: 4, height: 4, width: 4, size: 2),
+            .dense(inputs: 16, outputs: 10, relu: false),
+        ])
+    }
+
+    /// The reference's step-by-step mean losses and rates, and its final parameters.
+    struct Expected {
+        var losses: [Double] = []
+        var rates: [Double] = []
+        var samples: [Int] = []
+        var parameters: [[Double]] = []
+        /// The final weights' mean loss and accuracy over the whole training set.
+        var trainLoss = 0.0, trainAccuracy = 0.0
+    }
+
+    func check(_ model: [String], layers: [ReferenceNetwork.Layer]) throws {
+        let folder = IDXFolder()
+        folder.writeDataset(train: trainCount, test: 10, height: height, width: width, classes: classes, pixel: IDXFolder.scrambled)
+        let weights = ["train", "--data", folder.path, "--seed", String(seed)] + model
+        let common = weights + ["--lr", String(baseRate), "--reference-batch", String(referenceBatch), "--lr-scaling", "linear",
+                                "--warmup-epochs", "1", "--momentum", String(momentum), "--trace-steps", "none"]
+        let start = DDPProcess.temporaryFolder("reference-init")
+        let initial = try DDPProcess.run(weights + ["--steps", "0", "--run-dir", start])
+        XCTAssertEqual(initial.status, 0, initial.all)
+        let initialTensors = try SafetensorsFile.tensors(atPath: start + "/model.safetensors").map(\.values)
+        let expected = reference(layers: layers, initial: initialTensors)
+
+        for (ranks, perRank, accumulate) in splits {
+            let name = "\(ranks) x \(perRank) x \(accumulate)"
+            let dir = DDPProcess.temporaryFolder("reference")
+            let outcome = try DDPProcess.run(common + ["--steps", String(steps), "--batch-per-rank", String(perRank),
+                                                       "--accumulate", String(accumulate), "--run-dir", dir], ranks: ranks)
+            XCTAssertEqual(outcome.status, 0, outcome.all)
+            let rows = try String(contentsOfFile: dir + "/steps.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+                .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+            XCTAssertEqual(rows.count, steps, name)
+            for (s, row) in rows.enumerated() where s < steps {
+                XCTAssertEqual(Int(row[5]), expected.samples[s], "\(name) step \(s + 1): samples")
+                XCTAssertEqual(Double(row[2])!, expected.rates[s], accuracy: 1e-6 * expected.rates[s], "\(name) step \(s + 1): rate")
+                XCTAssertEqual(Double(row[3])!, expected.losses[s], accuracy: 1e-5 * expected.losses[s], "\(name) step \(s + 1): loss")
+            }
+            // The trained change of every weight against the reference's, relative to its largest.
+            let final = try SafetensorsFile.tensors(atPath: dir + "/model.safetensors").map(\.values)
+            XCTAssertEqual(final.map(\.count), expected.parameters.map(\.count), name)
+            var worst = 0.0, scale = 0.0
+            for t in final.indices {
+                for i in final[t].indices {
+                    let change = Double(final[t][i]) - Double(initialTensors[t][i])
+                    let reference = expected.parameters[t][i] - Double(initialTensors[t][i])
+                    worst = max(worst, abs(change - reference))
+                    scale = max(scale, abs(reference))
+                }
+            }
+            // The evaluation after the last step: whole training set, sharded over ranks, summed.
+            let summary = try DDPProcess.json(dir + "/summary.json")
+            XCTAssertEqual(summary["train_loss"] as? Double ?? 0, expected.trainLoss, accuracy: 1e-5 * expected.trainLoss, name)
+            XCTAssertEqual(summary["train_acc"] as? Double ?? -1, expected.trainAccuracy, accuracy: 1.0 / Double(trainCount), name)
+            XCTAssertGreaterThan(scale, 1e-2, "the steps moved the weights")
+            XCTAssertLessThan(worst / scale, 1e-5, "\(name): max |update - reference update| / max |reference update|")
+        }
+    }
+
+    /// `steps` plain SGD steps (PyTorch's form: v = mu v + g, w -= lr v) on the mean loss over each
+    /// global batch, whose members are those the sampler's one-rank permutation puts in it.
+    func reference(layers: [ReferenceNetwork.Layer], initial: [[Float]]) -> Expected {
+        let images = referenceImages(count: trainCount, pixelsPerImage: height * width)
+        let labels = (0..<trainCount).map { $0 % classes }
+
+        var network = ReferenceNetwork(layers: layers, tensors: initial)
+        var velocity = network.parameters.map { $0.map { $0.map { _ in 0.0 } } }
+        var sampler = ShardedSampler(sampleCount: trainCount, seed: UInt64(seed), rank: 0, ranks: 1,
+                                     batchPerRank: globalBatch, accumulation: 1)
+        let stepsPerEpoch = (trainCount + globalBatch - 1) / globalBatch
+        // Goyal et al. 2017: linear warmup per step from the base rate to base x global / reference.
+        let peak = baseRate * Double(globalBatch) / Double(referenceBatch)
+        var expected = Expected()
+        for step in 0..<steps {
+            if step % stepsPerEpoch == 0 { sampler.startEpoch(step / stepsPerEpoch) }
+            let members = sampler.withIndices(step: step % stepsPerEpoch, micro: 0) { $0.map(Int.init) }
+            let (loss, gradient) = network.lossAndGradient(images: members.map { images[$0] }, labels: members.map { labels[$0] })
+            let count = Double(members.count)
+            let rate = step < stepsPerEpoch ? baseRate + (peak - baseRate) * Double(step) / Double(stepsPerEpoch) : peak
+            for t in network.parameters.indices {
+                for k in network.parameters[t].indices {
+                    for i in network.parameters[t][k].indices {
+                        velocity[t][k][i] = momentum * velocity[t][k][i] + gradient[t][k][i] / count
+                        network.parameters[t][k][i] -= rate * velocity[t][k][i]
+                    }
+                }
+            }
+            expected.losses.append(loss / count)
+            expected.rates.append(rate)
+            expected.samples.append(members.count)
+        }
+        expected.parameters = network.parameters.flatMap { $0 }
+        let evaluation = network.evaluate(images: images, labels: labels)
+        expected.trainLoss = evaluation.loss / Double(trainCount)
+        expected.trainAccuracy = Double(evaluation.correct) / Double(trainCount)
+        return expected
+    }
+}
