@@ -28,6 +28,7 @@ extension Trainer {
             guard size.count == 2, size[0] >= 1, size[1] >= 1 else {
                 throw ConfigError("--data \(s): expected synthetic-binary:SAMPLESxFEATURES, e.g. synthetic-binary:100x10")
             }
+            try MemoryBudget.check(1.2 * Double(size[0]) * Double(size[1] + 1), for: "--data \(s) (\(size[0]) x \(size[1]) bytes and a fifth as many to test)")
             return SyntheticData.randomBinary(seed: seed, trainCount: size[0], testCount: max(size[0] / 5, 1), features: size[1])
         default: return try MNISTFolder.load(source)
         }
@@ -49,7 +50,11 @@ extension Trainer {
         let data: DataSplit
         if let preloaded { data = preloaded } else { data = try agreed(comm) { try loadData(settings.data, seed: settings.seed) } }
         let config = try agreed(comm) { try ResolvedConfig(settings, ranks: comm.size, data: data) }
-        let model = try agreed(comm) { try buildModel(settings, data: data) }
+        let model = try agreed(comm) { () -> Sequential in
+            let model = try buildModel(settings, data: data)
+            try MemoryBudget.check(model: model, config: config)
+            return model
+        }
         // Last of the checks, so a refused run leaves no folder behind.
         let folder = try agreed(comm) { () -> RunFolder? in
             guard comm.rank == 0 else { return nil }
@@ -70,7 +75,7 @@ extension Trainer {
             say("resuming \(folder?.path ?? "") at epoch \(resume.state.epoch + 1), step \(resume.state.step)")
         } else {
             try trainer.synchronizeInitialWeights()
-            try agreed(comm) { try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName)) }
+            try agreed(comm) { try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName, build: .current)) }
         }
         say(trainer.describe(hosts: hosts, runDir: folder?.path ?? ""))
 
@@ -158,14 +163,15 @@ extension Trainer {
         let checksums = try trainer.agreeOnReplicas()
         let timing = TimingReport.gather(trainer.timer, allreduceSeconds: trainer.allreduceSeconds, comm: comm)
         let trace = trainer.timer.trace?.gatherJSON(comm: comm, hosts: hosts)
-        let evaluation = progress.last
+        // nil when nothing was evaluated: summary.json then says null, not 0.
+        let evaluation = progress.bestTestAcc == nil ? nil : progress.last
         let summary = RunSummary(
             runDir: folder?.path ?? "", data: data.name, ranks: comm.size, hosts: hosts, globalBatch: config.globalBatch,
             batchPerRank: config.batchPerRank, accumulate: config.accumulate, epochs: config.epochs, steps: step,
             rule: settings.ruleName, optimizer: settings.optimizer.rawValue, seed: settings.seed,
             peakLr: config.schedule.peakRate, warmupEpochs: settings.warmupEpochs,
-            trainAcc: evaluation.trainAcc, testAcc: evaluation.testAcc, gap: evaluation.gap,
-            trainLoss: evaluation.trainLoss, testLoss: evaluation.testLoss, lossGap: evaluation.lossGap,
+            trainAcc: evaluation?.trainAcc, testAcc: evaluation?.testAcc, gap: evaluation?.gap,
+            trainLoss: evaluation?.trainLoss, testLoss: evaluation?.testLoss, lossGap: evaluation?.lossGap,
             bestTestAcc: progress.bestTestAcc, target: settings.target, stepsToTarget: progress.stepsToTarget,
             diverged: progress.divergedStep != nil, divergedStep: progress.divergedStep,
             nonFiniteRank: progress.nonFiniteRank, skippedSteps: progress.skippedSteps,
@@ -245,6 +251,7 @@ struct ConfigRecord: Encodable {
     let config: ResolvedConfig
     let hosts: [String]
     let blasCore: String
+    let build: BuildInfo
 }
 
 struct MetricsRow {

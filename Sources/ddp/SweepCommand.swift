@@ -9,9 +9,9 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Train every global batch x rule x seed in one launch; one run folder each plus results.csv.",
         discussion: """
-        Rules: none, linear, sqrt (how --lr at --reference-batch scales to each batch), each optionally +warmup
-        (--warmup-epochs of Goyal et al. 2017 warmup); a lars+ prefix trains with LARS (You et al. 2017) from --lars-lr;
-        bare "lars" is lars+linear+warmup. Batches larger than ranks x --batch-per-rank are reached by accumulation.
+        Rules: none, linear, sqrt (how --lr at --reference-batch scales to each batch), each optionally +warmup \
+        (--warmup-epochs of Goyal et al. 2017 warmup); a lars+ prefix trains with LARS (You et al. 2017) from --lars-lr; \
+        bare "lars" is lars+linear+warmup. Batches larger than ranks x --batch-per-rank are reached by accumulation. \
         Then: ddp report DIR.
         """)
 
@@ -38,7 +38,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Sweep folder (default sweeps/<timestamp>); an existing folder with files is refused.")
     var out: String?
 
-    @Option(help: "Continue a cut sweep in this folder: its sweep.json gives the grid (other grid flags are ignored); finished runs are kept, runs with a checkpoint continue from it, the rest run.")
+    @Option(help: "Continue a cut sweep in this folder: its sweep.json gives the grid and settings (a flag given with a different value is refused); finished runs are kept, runs with a checkpoint continue from it, the rest run.")
     var resume: String?
 
     func validate() throws {
@@ -57,8 +57,10 @@ struct SweepCommand: ParsableCommand {
     func plan() throws -> SweepPlan {
         let ruleList = try rules.split(separator: ",").map { try ScalingRule(String($0)) }
         guard !ruleList.isEmpty else { throw ValidationError("--rules needs at least one rule") }
-        return SweepPlan(base: options.settings, globalBatches: globalBatch, rules: ruleList, seeds: seeds,
-                         budget: try Budget(budget), warmupEpochs: warmupEpochs, larsLearningRate: larsLr, directory: out)
+        let plan = SweepPlan(base: options.settings, globalBatches: globalBatch, rules: ruleList, seeds: seeds,
+                             budget: try Budget(budget), warmupEpochs: warmupEpochs, larsLearningRate: larsLr, directory: out)
+        try plan.checkDistinctPoints()
+        return plan
     }
 
     func run() throws {
@@ -74,6 +76,14 @@ struct SweepCommand: ParsableCommand {
                 throw ExitCode.failure
             }
             plan.directory = resume
+            let conflicts = try contradictions(with: plan, given: SweepCommand.givenFlags(CommandLine.arguments))
+            if !conflicts.isEmpty {
+                if LaunchEnvironment.rank() == 0 {
+                    writeError("\(conflicts.joined(separator: ", ")) differ\(conflicts.count == 1 ? "s" : "") from the sweep in \(resume) "
+                               + "(its sweep.json holds the grid and settings): drop \(conflicts.count == 1 ? "it" : "them") to resume, or start a new sweep with --out")
+                }
+                throw ExitCode.failure
+            }
         } else {
             plan = try self.plan()
         }

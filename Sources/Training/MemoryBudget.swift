@@ -1,0 +1,36 @@
+// Sizes the user chooses (layer widths, batches, synthetic set sizes) decide the largest
+// allocations; checked before anything is allocated, so a request this machine cannot hold is one
+// error naming the sizes, not a failed allocation (a Swift fatal error) or the kernel's OOM killer.
+import Foundation
+import NN
+
+enum MemoryBudget {
+    /// Refuses `bytes` (a Double: the products of user sizes may overflow Int) beyond physical memory.
+    static func check(_ bytes: Double, for what: String) throws {
+        let available = Double(ProcessInfo.processInfo.physicalMemory)
+        guard bytes.isFinite, bytes <= available else {
+            throw ConfigError("\(what) needs about \(gigabytes(bytes)) per rank; this machine has \(gigabytes(available))")
+        }
+    }
+
+    /// What a rank of this run allocates, as Trainer.init makes it: the flat buffers (parameters,
+    /// gradients, the reduction buffer, up to two optimizer states and a checkpoint copy), activations
+    /// and their gradients for the largest batch, and each layer's scratch (im2col columns: one
+    /// operand of its products for one sample; made by the layer itself when built).
+    static func check(model: Sequential, config: ResolvedConfig) throws {
+        let parameters = Double(model.layout.count)
+        // Evaluation chunks are capped at 32 MB of activations, as Trainer.init caps them.
+        let evaluationLimit = max(1, (32 << 20) / (4 * max(model.activationsPerSample, 1)))
+        let largest = Double(max(config.batchPerRank, min(config.settings.evalBatch, evaluationLimit)))
+        let training = Double(config.batchPerRank)
+        let scratch = model.layers.reduce(0.0) { total, layer in
+            total + layer.matrixProducts(batch: 1, inputGradient: true).reduce(0.0) { $0 + Double($1.k) * Double($1.n) }
+        }
+        let floats = 6 * parameters + Double(model.activationsPerSample) * (largest + training) + scratch
+        try check(4 * floats, for: "the model (\(model.layout.count) parameters) at \(Int(largest)) samples a batch")
+    }
+
+    static func gigabytes(_ bytes: Double) -> String {
+        bytes.isFinite ? String(format: "%.3g GB", bytes / 1e9) : "more memory than exists"
+    }
+}
