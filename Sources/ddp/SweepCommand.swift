@@ -66,13 +66,18 @@ struct SweepCommand: ParsableCommand {
     func run() throws {
         var plan: SweepPlan
         if let resume {
+            let file = (resume as NSString).appendingPathComponent("sweep.json")
             do {
-                let data = try Data(contentsOf: URL(fileURLWithPath: (resume as NSString).appendingPathComponent("sweep.json")))
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw ValidationError("cannot read \(file): \(RunFolder.unreadableReason(file))")
+                }
                 let decoder = JSONDecoder()
                 decoder.keyDecodingStrategy = .convertFromSnakeCase
-                plan = try decoder.decode(SweepPlan.self, from: data)
+                do { plan = try decoder.decode(SweepPlan.self, from: data) } catch {
+                    throw ValidationError("\(file) is not a sweep plan this ddp reads (\(error))")
+                }
             } catch {
-                if LaunchEnvironment.rank() == 0 { writeError("cannot resume \(resume): no readable sweep.json there (\(error.localizedDescription))") }
+                if LaunchEnvironment.rank() == 0 { writeError("cannot resume \(resume): \(error)") }
                 throw ExitCode.failure
             }
             plan.directory = resume
