@@ -8,3 +8,5 @@ bash launch/setup.sh
 # The kernels ddp runs with (launch/blas-env.sh), so the GEMM tests check the ones in use.
 source launch/blas-env.sh
 swift test --disable-swift-testing
+# Every fuzz target for 10 s from its kept corpus (fuzz/corpus): a crash or trap fails the suite.
+bash launch/fuzz.sh --ci 10

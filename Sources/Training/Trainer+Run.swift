@@ -170,12 +170,12 @@ extension Trainer {
             batchPerRank: config.batchPerRank, accumulate: config.accumulate, epochs: config.epochs, steps: step,
             rule: settings.ruleName, optimizer: settings.optimizer.rawValue, seed: settings.seed,
             peakLr: config.schedule.peakRate, warmupEpochs: settings.warmupEpochs,
-            trainAcc: evaluation?.trainAcc, testAcc: evaluation?.testAcc, gap: evaluation?.gap,
-            trainLoss: evaluation?.trainLoss, testLoss: evaluation?.testLoss, lossGap: evaluation?.lossGap,
+            trainAcc: finite(evaluation?.trainAcc), testAcc: finite(evaluation?.testAcc), gap: finite(evaluation?.gap),
+            trainLoss: finite(evaluation?.trainLoss), testLoss: finite(evaluation?.testLoss), lossGap: finite(evaluation?.lossGap),
             bestTestAcc: progress.bestTestAcc, target: settings.target, stepsToTarget: progress.stepsToTarget,
             diverged: progress.divergedStep != nil, divergedStep: progress.divergedStep,
             nonFiniteRank: progress.nonFiniteRank, skippedSteps: progress.skippedSteps,
-            gns: trainer.noiseScale.value, sharpness: sharpness,
+            gns: finite(trainer.noiseScale.value), sharpness: finite(sharpness),
             samplesPerSec: Double(trainedSamples) / max(trainSeconds, 1e-9),
             trainSeconds: trainSeconds, wallSeconds: monotonicSeconds() - wallStart,
             paramChecksum: checksums[0], rankChecksums: checksums, blasCore: BLASInfo.coreName)
@@ -288,6 +288,12 @@ struct StepRow {
         let r = result
         return "\(step),\(epoch),\(r.learningRate),\(r.lossMean),\(r.accuracy),\(r.samples),\(r.noiseScale.map { fmt($0, 2) } ?? "")"
     }
+}
+
+/// summary.json holds a number or null: a value that is not finite was not measured as a number
+/// (JSON has no NaN; a string "nan" in its place would read as a result).
+func finite(_ value: Double?) -> Double? {
+    value.flatMap { $0.isFinite ? $0 : nil }
 }
 
 /// "3" at an epoch's end, "2.25" within one.
