@@ -30,6 +30,36 @@ enum MemoryBudget {
         try check(4 * floats, for: "the model (\(model.layout.count) parameters) at \(Int(largest)) samples a batch")
     }
 
+    /// What building the layers allocates (each convolution's im2col columns, C*K*K x Ho*Wo), and the
+    /// least a run then needs (parameters six times, one sample's activations), walked through the
+    /// specs in Doubles before anything is built: a width, kernel or channel count near Int.max must
+    /// not trap in the builder's Int arithmetic. Layers that do not fit are left to the builder's error.
+    static func check(specs: [LayerSpec], channels: Int, height: Int, width: Int) throws {
+        var (c, h, w) = (Double(channels), Double(height), Double(width))
+        var (columns, parameters, activations) = (0.0, 0.0, c * h * w)
+        for spec in specs {
+            switch spec {
+            case .conv(let filters, let kernel, let stride, let same):
+                let (k, s) = (Double(kernel), Double(stride))
+                guard same || (k <= h && k <= w) else { return }
+                let (oh, ow) = same ? ((h / s).rounded(.up), (w / s).rounded(.up)) : (((h - k) / s).rounded(.down) + 1, ((w - k) / s).rounded(.down) + 1)
+                columns += c * k * k * oh * ow
+                parameters += Double(filters) * (c * k * k + 1)
+                (c, h, w) = (Double(filters), oh, ow)
+            case .pool(let size):
+                (h, w) = ((h / Double(size)).rounded(.down), (w / Double(size)).rounded(.down))
+            case .dense(let units):
+                parameters += Double(units) * (c * h * w + 1)
+                (c, h, w) = (Double(units), 1, 1)
+            case .flatten:
+                continue
+            }
+            activations += c * h * w
+        }
+        try check(4 * (columns + 6 * parameters + 2 * activations),
+                  for: "the model (\(String(format: "%.3g", parameters)) parameters, \(gigabytes(4 * columns)) of im2col columns)")
+    }
+
     static func gigabytes(_ bytes: Double) -> String {
         bytes.isFinite ? String(format: "%.3g GB", bytes / 1e9) : "more memory than exists"
     }

@@ -37,6 +37,7 @@ extension Trainer {
     /// The model `settings.model` names, over the data's input shape.
     public static func buildModel(_ settings: TrainConfig, data: DataSplit) throws -> Sequential {
         let specs = try ModelSpec.parse(settings.model, hidden: settings.hidden, classes: data.train.classes)
+        try MemoryBudget.check(specs: specs, channels: 1, height: data.train.height, width: data.train.width)
         return try ModelSpec.build(specs, channels: 1, height: data.train.height, width: data.train.width, classes: data.train.classes)
     }
 

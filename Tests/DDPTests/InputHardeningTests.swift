@@ -55,6 +55,10 @@ final class InputHardeningTests: XCTestCase {
         let base = ["train", "--run-dir", dir]
         _ = try expectRefusal(base + ["--data", "synthetic", "--hidden", "100000000000"], mentioning: "GB per rank; this machine has")
         _ = try expectRefusal(base + ["--data", "synthetic-binary:100000000000x10"], mentioning: "GB per rank; this machine has")
+        // Checked before the layers are built: a convolution makes its im2col columns when built, and
+        // a count near Int.max used to trap in the geometry's arithmetic.
+        _ = try expectRefusal(base + ["--data", "synthetic", "--model", "conv1k100000same-fc10"], mentioning: "GB of im2col columns")
+        _ = try expectRefusal(base + ["--data", "synthetic", "--model", "conv4611686018427387904k3-fc10"], mentioning: "GB per rank")
         // A trace window far beyond the run is sized by the run's steps, not by the window.
         let ok = try DDPProcess.run(base + ["--data", "synthetic", "--steps", "3", "--trace-steps", "2:100000000000"], ranks: 2)
         XCTAssertEqual(ok.status, 0, ok.all)
