@@ -16,7 +16,9 @@ if [ "${1:-}" = "--ci" ]; then keep=0; shift; seconds=${1:-10}; else seconds=${1
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=($(ls fuzz/targets | sed 's/\.swift$//'))
 
-bash fuzz/build.sh >/dev/null
+build_log=.build/fuzz-build.log
+mkdir -p .build
+bash fuzz/build.sh >"$build_log" 2>&1 || { cat "$build_log"; exit 1; }
 # Foundation's Data(contentsOf:) leaks its 4 KB buffer on an empty file (not ours to fix).
 export LSAN_OPTIONS="suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0"
 crashes=.build/fuzz/crashes
