@@ -11,3 +11,5 @@ source launch/blas-env.sh
 # The release ddp too: AllocationUnderMPITests counts allocations in the build users run.
 swift build -c release --product ddp
 swift test --disable-swift-testing
+# Every fuzz target for 10 s from its kept corpus (fuzz/corpus): a crash or trap fails the suite.
+bash launch/fuzz.sh --ci 10

@@ -16,6 +16,19 @@ public enum LaunchEnvironment {
         ["OMPI_COMM_WORLD_SIZE", "PMIX_RANK", "PMI_SIZE"].contains { environment[$0] != nil }
     }
 
+    /// Whether a person may be watching this process's stdout, so a live progress line (with `\r`
+    /// and escape sequences) is welcome. Without a launcher: stdout is a terminal. Under OpenMPI's
+    /// mpirun, `isatty` says nothing (mpirun gives local ranks a pseudo-terminal even when its own
+    /// output goes to a file or a pipe), so the answer is whether the launcher's own stdout is a
+    /// terminal: rank 0's parent is mpirun on its host (/proc/PPID/fd/1). A remote rank's parent is
+    /// an orted with no terminal, and a system without /proc gives no answer: both mean no.
+    public static func outputIsWatched(_ environment: [String: String] = ProcessInfo.processInfo.environment) -> Bool {
+        guard isatty(STDOUT_FILENO) != 0 else { return false }
+        guard underMPI(environment) else { return true }
+        let launcherOutput = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(getppid())/fd/1")) ?? ""
+        return launcherOutput.hasPrefix("/dev/pts/") || launcherOutput.hasPrefix("/dev/tty")
+    }
+
     /// The communicator for this process: MPI under a launcher, one local rank otherwise.
     public static func makeCommunicator(collectiveTimeout: Double? = nil) throws -> Communicator {
         underMPI() ? try MPICommunicator(collectiveTimeout: collectiveTimeout) : LocalCommunicator()

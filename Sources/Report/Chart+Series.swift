@@ -14,13 +14,20 @@ struct Point: Equatable {
 
 extension Chart {
     /// A polyline through the points in order, broken where a point cannot be drawn (not finite,
-    /// or not positive on a log axis).
+    /// or not positive on a log axis). A point alone in its piece (a run evaluated once) is a dot,
+    /// since a polyline of one point draws nothing.
     mutating func line(_ points: [Point], colour: String, series: String, dashed: Bool = false,
                        width: Double = 1.6, opacity: Double = 1) {
         let c = Format.coordinate
         var segments: [[Point]] = [[]]
         for p in points {
             if drawable(p) { segments[segments.count - 1].append(p) } else if !segments[segments.count - 1].isEmpty { segments.append([]) }
+        }
+        for segment in segments where segment.count == 1 {
+            let p = segment[0]
+            body.append("<circle cx=\"\(c(px(p.x)))\" cy=\"\(c(py(p.y)))\" r=\"\(c(width + 1.2))\" fill=\"\(Format.escape(colour))\""
+                        + (opacity < 1 ? " fill-opacity=\"\(c(opacity))\"" : "") + " data-role=\"lone-point\" data-series=\"\(Format.escape(series))\" "
+                        + "data-x=\"\(Format.exact(p.x))\" data-y=\"\(Format.exact(p.y))\"/>")
         }
         for segment in segments where segment.count >= 2 {
             let coordinates = segment.map { "\(c(px($0.x))),\(c(py($0.y)))" }.joined(separator: " ")

@@ -145,7 +145,7 @@ enum Figures {
                 chart.stackedBar(center: center, width: 0.72, segments: [
                     ("compute", timing.compute, Palette.compute),
                     ("allreduce", timing.transfer, Palette.allreduce),
-                    ("wait", timing.wait, Palette.wait),
+                    ("wait", timing.wait ?? 0, Palette.wait),
                 ], label: "\(group.label) rank \(timing.rank)")
                 ticks.append(Tick(value: center, label: labelRanks ? String(timing.rank) : nil))
                 if group.ranks.count > 1, timing.rank == slowest {

@@ -1,23 +1,30 @@
-// Per-rank time over a run, from timing.csv: compute (data + forward + backward + optimizer),
-// allreduce, and the part of allreduce that was waiting for slower ranks. Every rank leaves the
-// allreduce together, so the rank that arrives first waits longest: wait_r = allreduce_r -
-// min over ranks of allreduce, and the fastest rank's allreduce is the transfer itself.
+// Per-rank time over a run: compute (data + forward + backward + optimizer), allreduce and
+// evaluation from timing.csv, and the part of allreduce spent waiting for later ranks from
+// imbalance.csv: in each step every rank waited its allreduce time minus the last arriver's,
+// summed over steps. That is the trainer's one definition (its console line "waited in
+// allreduce" prints the same sums); a folder without imbalance.csv has no wait.
 
 public struct RankTiming: Equatable, Sendable {
     public let rank: Int
     public let host: String
     public let compute: Double
     public let allreduce: Double
-    public let wait: Double
+    /// Seconds waited in allreduce for later ranks (imbalance.csv); nil when the folder has none.
+    public let wait: Double?
     public let evaluation: Double
 
     /// The allreduce time that was not waiting.
-    public var transfer: Double { allreduce - wait }
+    public var transfer: Double { allreduce - (wait ?? 0) }
+
+    /// The report's words for `wait`, the same as the console's.
+    static let waitDefinition = "wait = the time a rank sat in allreduce for the last rank to arrive, summed step by step "
+        + "(imbalance.csv; the console's \"waited in allreduce\"; no wait is shown for a folder without imbalance.csv)"
 
     static let computePhases: Set<String> = ["data", "forward", "backward", "optimizer"]
 
-    /// Sums total_seconds over epochs for each rank, ranks in increasing order.
-    public static func perRank(_ table: CSVTable) -> [RankTiming] {
+    /// Sums timing.csv's total_seconds over epochs for each rank, ranks in increasing order, with
+    /// each rank's wait_seconds from `imbalance`.
+    public static func perRank(_ table: CSVTable, imbalance: CSVTable? = nil) -> [RankTiming] {
         var compute: [Int: Double] = [:], allreduce: [Int: Double] = [:], evaluation: [Int: Double] = [:]
         var hosts: [Int: String] = [:]
         for i in table.rows.indices {
@@ -32,11 +39,16 @@ public struct RankTiming: Equatable, Sendable {
                 evaluation[rank, default: 0] += seconds
             }
         }
-        let ranks = Set(hosts.keys).sorted()
-        let fastest = ranks.map { allreduce[$0] ?? 0 }.min() ?? 0
-        return ranks.map { r in
+        var waits: [Int: Double] = [:]
+        if let imbalance {
+            for i in imbalance.rows.indices {
+                guard let rank = imbalance.number(i, "rank").map(Int.init), let wait = imbalance.number(i, "wait_seconds") else { continue }
+                waits[rank] = wait
+            }
+        }
+        return Set(hosts.keys).sorted().map { r in
             RankTiming(rank: r, host: hosts[r] ?? "", compute: compute[r] ?? 0, allreduce: allreduce[r] ?? 0,
-                       wait: (allreduce[r] ?? 0) - fastest, evaluation: evaluation[r] ?? 0)
+                       wait: waits[r], evaluation: evaluation[r] ?? 0)
         }
     }
 

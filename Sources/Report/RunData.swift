@@ -1,5 +1,5 @@
 // One `ddp train` run folder as the report reads it: summary.json, metrics.csv, steps.csv,
-// timing.csv, config.json. Any of them may be missing (a run that diverged early); a file that
+// timing.csv, imbalance.csv, config.json. Any of them may be missing (a run that diverged early); a file that
 // cannot be read is noted in `problems` and left out, never fatal.
 import Foundation
 
@@ -9,6 +9,7 @@ public struct RunData: Sendable {
     public let metrics: CSVTable?
     public let steps: CSVTable?
     public let timing: CSVTable?
+    public let imbalance: CSVTable?
     /// config.json as written, for a raw <details> block.
     public let configText: String?
     public let problems: [String]
@@ -16,12 +17,13 @@ public struct RunData: Sendable {
     public static let files = ["summary.json", "metrics.csv", "steps.csv", "timing.csv", "config.json"]
 
     public init(path: String, summary: JSONValue? = nil, metrics: CSVTable? = nil, steps: CSVTable? = nil,
-                timing: CSVTable? = nil, configText: String? = nil, problems: [String] = []) {
+                timing: CSVTable? = nil, imbalance: CSVTable? = nil, configText: String? = nil, problems: [String] = []) {
         self.path = path
         self.summary = summary
         self.metrics = metrics
         self.steps = steps
         self.timing = timing
+        self.imbalance = imbalance
         self.configText = configText
         self.problems = problems
     }
@@ -44,9 +46,10 @@ public struct RunData: Sendable {
         let metrics = attempt("metrics.csv", CSVTable.read)
         let steps = attempt("steps.csv", CSVTable.read)
         let timing = attempt("timing.csv", CSVTable.read)
+        let imbalance = attempt("imbalance.csv", CSVTable.read)
         let config = attempt("config.json") { try String(contentsOfFile: $0, encoding: .utf8) }
         return RunData(path: path, summary: summary, metrics: metrics, steps: steps, timing: timing,
-                       configText: config, problems: problems)
+                       imbalance: imbalance, configText: config, problems: problems)
     }
 
     /// True when the folder holds at least one of the run files.
@@ -75,7 +78,7 @@ public struct RunData: Sendable {
 
     /// Per-rank totals over the run from timing.csv.
     var rankTimings: [RankTiming] {
-        timing.map(RankTiming.perRank) ?? []
+        timing.map { RankTiming.perRank($0, imbalance: imbalance) } ?? []
     }
 
     public var rule: String? { summary?["rule"]?.string }

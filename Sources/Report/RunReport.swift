@@ -30,13 +30,13 @@ enum RunReport {
 
         let timings = run.rankTimings
         page.sections.append(HTMLPage.section("Per-rank timing", id: "timing",
-            lead: "Compute is data + forward + backward + optimizer; wait = allreduce − min over ranks of allreduce (the first rank to arrive waits for the last); evaluation is left out.",
+            lead: "Compute is data + forward + backward + optimizer; " + RankTiming.waitDefinition + "; evaluation is left out.",
             [HTMLPage.figure(Figures.timing([(label: "global batch " + (run.summary?["global_batch"]?.display ?? "?"), ranks: timings)],
                                             id: "run-timing", title: "Per-rank time: compute, allreduce, wait", xLabel: "rank"),
                              caption: "A rank with a tall wait bar sat in allreduce for the rank marked ▼, which had the most compute.",
                              missing: "No timing.csv in the run folder."),
              timings.isEmpty ? "" : HTMLPage.table(header: ["rank", "host", "compute s", "allreduce s", "wait s", "evaluation s"], rows: timings.map {
-                 [String($0.rank), $0.host, Format.number($0.compute), Format.number($0.allreduce), Format.number($0.wait), Format.number($0.evaluation)]
+                 [String($0.rank), $0.host, Format.number($0.compute), Format.number($0.allreduce), $0.wait.map(Format.number) ?? "–", Format.number($0.evaluation)]
              })]))
 
         page.sections.append(HTMLPage.section("Configuration", id: "config", [
@@ -58,11 +58,16 @@ enum RunReport {
         ("data", "data"), ("blas_core", "BLAS core"),
     ]
 
+    /// The evaluation's values: null in summary.json means the run stopped before evaluating.
+    static let measured: Set<String> = ["test_acc", "best_test_acc", "train_acc", "gap", "test_loss", "train_loss"]
+
     static func header(_ run: RunData) -> String {
         var text = "<p class=\"lead\">\(Format.escape(run.path))</p>\n"
         if let summary = run.summary {
             let pairs = headline.compactMap { item -> (String, String)? in
-                guard let value = summary[item.key], value != .null else { return nil }
+                guard let value = summary[item.key] else { return nil }
+                // summary.json writes null for what the run never evaluated; other nulls were not asked for.
+                if value == .null { return measured.contains(item.key) ? (item.label, "not measured") : nil }
                 return (item.label, value.display)
             }
             text += HTMLPage.summary(pairs)

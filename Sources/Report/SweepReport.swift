@@ -139,7 +139,7 @@ enum SweepReport {
         let chart = Figures.timing(groups, id: "timing", title: "Per-rank time: compute, allreduce, wait",
                                    xLabel: "rank, grouped by global batch")
         return HTMLPage.section("Per-rank timing", id: "timing",
-            lead: "Compute is data + forward + backward + optimizer; allreduce is split into the transfer (the fastest rank's allreduce time) and the wait, wait = allreduce − min over ranks of allreduce, since the first rank to arrive waits for the last. Evaluation is left out. Runs shown: " + Format.escape(used.joined(separator: "; ")) + ".",
+            lead: "Compute is data + forward + backward + optimizer; allreduce is split into the transfer and the wait: " + RankTiming.waitDefinition + ". Evaluation is left out. Runs shown: " + Format.escape(used.joined(separator: "; ")) + ".",
             [HTMLPage.figure(chart, caption: "A tall wait bar on one rank means it waited for the rank marked ▼ (most compute); allreduce shrinking with batch is fewer steps for the same epochs.",
                              missing: "No timing.csv in the run folders.")])
     }

@@ -102,9 +102,11 @@ public struct Checkpoint: Sendable {
         } catch {
             throw ConfigError("checkpoint \(source) has an unreadable header: \(error)")
         }
-        let floats = state.arrayLengths.reduce(0) { $0 + max($1, 0) }
-        guard state.arrayLengths.allSatisfy({ $0 >= 0 }), headerEnd + 4 * floats == bytes.count - 8 else {
-            throw ConfigError("checkpoint \(source): its header describes \(floats) floats but the file holds \((bytes.count - 8 - headerEnd) / 4)")
+        // The lengths come from the file: summed as Doubles, so a hostile header cannot overflow Int.
+        let floats = state.arrayLengths.reduce(0.0) { $0 + Double(max($1, 0)) }
+        guard state.arrayLengths.allSatisfy({ $0 >= 0 }), Double(headerEnd) + 4 * floats == Double(bytes.count - 8) else {
+            throw ConfigError("checkpoint \(source): its header describes \(Int(exactly: floats).map(String.init) ?? "\(floats)") floats "
+                              + "but the file holds \((bytes.count - 8 - headerEnd) / 4)")
         }
         var arrays: [[Float]] = []
         var offset = headerEnd

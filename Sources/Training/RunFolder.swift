@@ -29,11 +29,24 @@ public final class RunFolder {
     /// An existing run folder, to continue a run in (`--resume`).
     public static func open(_ path: String) throws -> RunFolder {
         var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue else {
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             throw ConfigError("run folder \(path) does not exist")
         }
+        guard isDirectory.boolValue else { throw ConfigError("\(path) is a file, not a run folder") }
         guard FileManager.default.isWritableFile(atPath: path) else { throw ConfigError("run folder \(path) is not writable") }
         return RunFolder(path: path)
+    }
+
+    /// Why `path` could not be read, in words that are true of it: it does not exist, it is a
+    /// folder, or the system's own reason (permissions, I/O).
+    public static func unreadableReason(_ path: String) -> String {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else { return "it does not exist" }
+        if isDirectory.boolValue { return "it is a folder" }
+        let fd = Foundation.open(path, O_RDONLY)
+        if fd < 0 { return String(cString: strerror(errno)) }
+        close(fd)
+        return "it could not be read"
     }
 
     /// Writes `name` so that a crash at any moment leaves either the old file or the new one:

@@ -18,26 +18,27 @@ public struct RunSummary: Codable, Sendable {
     public var seed: UInt64
     public var peakLr: Double
     public var warmupEpochs: Double
-    public var trainAcc: Double
-    public var testAcc: Double
-    public var gap: Double
-    public var trainLoss: Double
-    public var testLoss: Double
-    public var lossGap: Double
-    public var bestTestAcc: Double?
-    public var target: Double?
+    /// The last evaluation; null when the run stopped before its first one (never a made-up 0).
+    @Nullable public var trainAcc: Double?
+    @Nullable public var testAcc: Double?
+    @Nullable public var gap: Double?
+    @Nullable public var trainLoss: Double?
+    @Nullable public var testLoss: Double?
+    @Nullable public var lossGap: Double?
+    @Nullable public var bestTestAcc: Double?
+    @Nullable public var target: Double?
     /// First evaluated step with test accuracy >= target.
-    public var stepsToTarget: Int?
+    @Nullable public var stepsToTarget: Int?
     public var diverged: Bool
-    public var divergedStep: Int?
+    @Nullable public var divergedStep: Int?
     /// The first rank with a NaN or infinite loss or gradient, when that stopped the run.
-    public var nonFiniteRank: Int?
+    @Nullable public var nonFiniteRank: Int?
     /// Steps whose update was skipped under --on-nan skip.
     public var skippedSteps: Int
     /// Gradient noise scale B_simple at the end (McCandlish et al. 2018), if measured.
-    public var gns: Double?
+    @Nullable public var gns: Double?
     /// Keskar et al. (2017) sharpness in percent, if measured (--sharpness).
-    public var sharpness: Double?
+    @Nullable public var sharpness: Double?
     public var samplesPerSec: Double
     public var trainSeconds: Double
     public var wallSeconds: Double

@@ -30,8 +30,8 @@ public enum Sweep {
             }
             for point in points {
                 do {
-                    _ = try ResolvedConfig(point.settings, ranks: comm.size, data: data)
-                    _ = try Trainer.buildModel(point.settings, data: data)
+                    let config = try ResolvedConfig(point.settings, ranks: comm.size, data: data)
+                    try MemoryBudget.check(model: try Trainer.buildModel(point.settings, data: data), config: config)
                 } catch {
                     throw ConfigError("\(point.name): \(error)")
                 }
@@ -92,6 +92,15 @@ public enum Sweep {
                 .split(separator: "\n").dropFirst().map { String($0.prefix { $0 != "," }) } ?? []
             let decoder = JSONDecoder()
             decoder.keyDecodingStrategy = .convertFromSnakeCase
+            // Until a run can change its rank count, a finished point fixes the sweep's (checked
+            // before anything is moved aside).
+            for point in points {
+                guard let data = fm.contents(atPath: folder.file(point.name) + "/summary.json") else { continue }
+                let ranks = try decoder.decode(RunSummary.self, from: data).ranks
+                guard ranks == comm.size else {
+                    throw ConfigError("sweep \(folder.path) ran on \(ranks) ranks and this launch has \(comm.size): resume with -np \(ranks)")
+                }
+            }
             var states: [PointState] = []
             for point in points {
                 let run = folder.file(point.name)
@@ -128,7 +137,7 @@ public enum Sweep {
     static func resultsRow(_ name: String, _ s: RunSummary) -> String {
         let optional: (Double?, Int) -> String = { value, digits in value.map { fmt($0, digits) } ?? "" }
         // A diverged run has no final accuracy worth plotting: those cells stay empty.
-        let final: (Double) -> String = { s.diverged ? "" : fmt($0, 6) }
+        let final: (Double?) -> String = { value in s.diverged ? "" : optional(value, 6) }
         return [
             name, "\(s.globalBatch)", s.rule, "\(s.seed)", s.optimizer, "\(s.peakLr)", "\(s.warmupEpochs)", "\(s.epochs)", "\(s.steps)",
             final(s.testAcc), optional(s.bestTestAcc, 6), final(s.trainAcc), final(s.gap), final(s.testLoss), final(s.trainLoss),
@@ -143,8 +152,11 @@ public enum Sweep {
         if s.diverged {
             return "\(position) \(pad(name, 30)) DIVERGED at step \(s.divergedStep ?? s.steps) (peak lr \(String(format: "%.4g", s.peakLr)))"
         }
-        var line = "\(position) \(pad(name, 30)) test \(fmt(s.testAcc, 4)) (best \(fmt(s.bestTestAcc ?? 0, 4)))  train \(fmt(s.trainAcc, 4))"
-            + "  gap \(String(format: "%+.4f", s.gap))  steps \(s.steps)"
+        guard let testAcc = s.testAcc, let trainAcc = s.trainAcc, let gap = s.gap else {
+            return "\(position) \(pad(name, 30)) not evaluated  steps \(s.steps)  \(fmt(s.wallSeconds, 1)) s"
+        }
+        var line = "\(position) \(pad(name, 30)) test \(fmt(testAcc, 4)) (best \(fmt(s.bestTestAcc ?? testAcc, 4)))  train \(fmt(trainAcc, 4))"
+            + "  gap \(String(format: "%+.4f", gap))  steps \(s.steps)"
         if s.target != nil { line += "  to target " + (s.stepsToTarget.map(String.init) ?? "-") }
         if let gns = s.gns { line += "  gns \(String(format: "%.0f", gns))" }
         if let sharpness = s.sharpness { line += "  sharpness \(String(format: "%.3g", sharpness))" }

@@ -83,6 +83,15 @@ public struct SweepPlan: Codable, Sendable {
         public let settings: TrainConfig
     }
 
+    /// Throws when two points would be the same run (a repeated batch, rule or seed, or "lars" beside
+    /// "lars+linear+warmup"): the second would find the first's folder taken after hours of training.
+    public func checkDistinctPoints() throws {
+        var seen = Set<String>()
+        for point in points(in: "") where !seen.insert(point.name).inserted {
+            throw ConfigError("the grid holds \(point.name) twice: --global-batch, --rules and --seeds must not repeat a value")
+        }
+    }
+
     /// Seed outermost, so a sweep cut short still holds whole grids for its first seeds.
     public func points(in directory: String) -> [Point] {
         var points: [Point] = []

@@ -106,6 +106,10 @@ public struct ResolvedConfig: Codable, Sendable {
     /// given (it defaults to the micro-batch, which another rank count may change).
     public init(_ settings: TrainConfig, ranks: Int, data: DataSplit, runGlobalBatch: Int? = nil, runGhostBatch: Int? = nil) throws {
         let n = data.train.count
+        // An empty set would make every accuracy 0/0 (NaN in metrics.csv, "nan" in summary.json).
+        guard n >= 1, data.test.count >= 1 else {
+            throw ConfigError("the data has \(n) training and \(data.test.count) test samples: both sets need at least one")
+        }
         guard ranks <= n else {
             throw ConfigError("\(ranks) ranks but only \(n) training samples: every rank needs at least one")
         }
@@ -121,6 +125,12 @@ public struct ResolvedConfig: Codable, Sendable {
                               + "are the same groups of the global batch however it is split")
         }
         let globalBatch = ranks * batchPerRank * accumulate
+        // A bigger batch would still use each sample once per step, while config.json and lr scaling
+        // used the requested size: full-batch training is a global batch equal to the set's size.
+        guard globalBatch <= n else {
+            throw ConfigError("global batch \(globalBatch) is larger than the \(n) training samples "
+                              + "(full-batch training is --global-batch \(n - n % ranks)\(n % ranks == 0 ? "" : " on \(ranks) ranks"))")
+        }
         let stepsPerEpoch = (n + globalBatch - 1) / globalBatch
         let totalSteps = settings.maxSteps ?? settings.epochs * stepsPerEpoch
         let epochs = (totalSteps + stepsPerEpoch - 1) / stepsPerEpoch
@@ -130,6 +140,16 @@ public struct ResolvedConfig: Codable, Sendable {
         }
         guard warmupSteps <= totalSteps else {
             throw ConfigError("--warmup-epochs \(settings.warmupEpochs) (\(warmupSteps) steps) is longer than training (\(totalSteps) steps)")
+        }
+        let trainedEpochs = Double(totalSteps) / Double(stepsPerEpoch)
+        if let late = settings.decayEpochs.first(where: { $0 >= trainedEpochs }) {
+            throw ConfigError("--decay-epochs \(late) is not before the end of training (\(epochLabel(trainedEpochs)) epochs): it would never apply")
+        }
+        if !settings.decayEpochs.isEmpty && settings.decay != .step {
+            throw ConfigError("--decay-epochs applies only to --decay step (this run uses \(settings.decay.rawValue))")
+        }
+        if let window = settings.traceSteps, window.lowerBound > totalSteps {
+            throw ConfigError("--trace-steps \(window.lowerBound):\(window.upperBound) starts after the last step (\(totalSteps)): nothing would be traced")
         }
         let decayEpochs = settings.decayEpochs.isEmpty
             ? [0.5, 0.75].map { $0 * Double(totalSteps) / Double(stepsPerEpoch) } : settings.decayEpochs
@@ -189,7 +209,8 @@ public struct ResolvedConfig: Codable, Sendable {
     /// 1-based steps within an epoch after which to evaluate: `evalsPerEpoch` evenly spaced points
     /// of a full epoch that fall inside this one, and always its last step.
     func evaluationPoints(stepsThisEpoch: Int) -> Set<Int> {
-        let k = max(settings.evalsPerEpoch, 1)
+        // More evaluations than steps are one per step (and a huge count must not size an array).
+        let k = min(max(settings.evalsPerEpoch, 1), stepsPerEpoch)
         let points = (1...k).map { ($0 * stepsPerEpoch + k - 1) / k }.filter { $0 >= 1 && $0 < stepsThisEpoch }
         return Set(points + [stepsThisEpoch])
     }

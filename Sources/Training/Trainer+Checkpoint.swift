@@ -64,7 +64,7 @@ extension Trainer {
             guard comm.rank == 0 else { return [] }
             let file = Checkpoint.location(path)
             guard let data = FileManager.default.contents(atPath: file) else {
-                throw ConfigError("cannot read checkpoint \(file) (missing or unreadable)")
+                throw ConfigError("cannot read checkpoint \(file): \(RunFolder.unreadableReason(file))")
             }
             return [UInt8](data)
         }

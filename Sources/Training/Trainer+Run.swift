@@ -28,6 +28,7 @@ extension Trainer {
             guard size.count == 2, size[0] >= 1, size[1] >= 1 else {
                 throw ConfigError("--data \(s): expected synthetic-binary:SAMPLESxFEATURES, e.g. synthetic-binary:100x10")
             }
+            try MemoryBudget.check(1.2 * Double(size[0]) * Double(size[1] + 1), for: "--data \(s) (\(size[0]) x \(size[1]) bytes and a fifth as many to test)")
             return SyntheticData.randomBinary(seed: seed, trainCount: size[0], testCount: max(size[0] / 5, 1), features: size[1])
         default: return try DataFolder.load(source)
         }
@@ -36,6 +37,7 @@ extension Trainer {
     /// The model `settings.model` names, over the data's input shape.
     public static func buildModel(_ settings: TrainConfig, data: DataSplit) throws -> Model {
         let specs = try ModelSpec.parse(settings.model, hidden: settings.hidden, classes: data.train.classes)
+        try MemoryBudget.check(specs: specs, channels: data.train.channels, height: data.train.height, width: data.train.width)
         let model = try ModelSpec.build(specs, channels: data.train.channels, height: data.train.height, width: data.train.width, classes: data.train.classes)
         if let ghost = settings.ghostBatch, model.layout.momentCount == 0 {
             throw ConfigError("--ghost-batch \(ghost) has no effect: model \(settings.model) has no BatchNorm (bn) layer")
@@ -57,7 +59,11 @@ extension Trainer {
             try ResolvedConfig(settings, ranks: comm.size, data: data, runGlobalBatch: try resume.map { try runGlobalBatch($0, data: data) },
                                runGhostBatch: resume?.state.ghostBatch)
         }
-        let model = try agreed(comm) { try buildModel(settings, data: data) }
+        let model = try agreed(comm) { () -> Model in
+            let model = try buildModel(settings, data: data)
+            try MemoryBudget.check(model: model, config: config)
+            return model
+        }
         // Last of the checks, so a refused run leaves no folder behind.
         let folder = try agreed(comm) { () -> RunFolder? in
             guard comm.rank == 0 else { return nil }
@@ -81,7 +87,7 @@ extension Trainer {
         } else {
             try trainer.synchronizeInitialWeights()
             try agreed(comm) {
-                try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName, overlap: trainer.overlapMode))
+                try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName, overlap: trainer.overlapMode, build: .current))
                 if let studyFile { try folder?.write("config.toml", Data(studyFile.utf8)) }
             }
         }
@@ -188,18 +194,19 @@ extension Trainer {
         let checksums = try trainer.agreeOnReplicas()
         let timing = TimingReport.gather(trainer.timer, allreduceSeconds: trainer.allreduceSeconds, comm: comm)
         let trace = trainer.timer.trace?.gatherJSON(comm: comm, hosts: hosts)
-        let evaluation = progress.last
+        // nil when nothing was evaluated: summary.json then says null, not 0.
+        let evaluation = progress.bestTestAcc == nil ? nil : progress.last
         var summary = RunSummary(
             runDir: folder?.path ?? "", data: data.name, ranks: comm.size, hosts: hosts, globalBatch: config.globalBatch,
             batchPerRank: config.batchPerRank, accumulate: config.accumulate, epochs: config.epochs, steps: step,
             rule: settings.ruleName, optimizer: settings.optimizer.rawValue, seed: settings.seed,
             peakLr: config.schedule.peakRate, warmupEpochs: settings.warmupEpochs,
-            trainAcc: evaluation.trainAcc, testAcc: evaluation.testAcc, gap: evaluation.gap,
-            trainLoss: evaluation.trainLoss, testLoss: evaluation.testLoss, lossGap: evaluation.lossGap,
+            trainAcc: finite(evaluation?.trainAcc), testAcc: finite(evaluation?.testAcc), gap: finite(evaluation?.gap),
+            trainLoss: finite(evaluation?.trainLoss), testLoss: finite(evaluation?.testLoss), lossGap: finite(evaluation?.lossGap),
             bestTestAcc: progress.bestTestAcc, target: settings.target, stepsToTarget: progress.stepsToTarget,
             diverged: progress.divergedStep != nil, divergedStep: progress.divergedStep,
             nonFiniteRank: progress.nonFiniteRank, skippedSteps: progress.skippedSteps,
-            gns: trainer.noiseScale.value, sharpness: sharpness,
+            gns: finite(trainer.noiseScale.value), sharpness: finite(sharpness),
             samplesPerSec: Double(trainedSamples) / max(clock.trainSeconds, 1e-9),
             trainSeconds: clock.trainSeconds, wallSeconds: clock.wallSeconds,
             paramChecksum: checksums[0], rankChecksums: checksums, blasCore: BLASInfo.coreName)
@@ -301,6 +308,7 @@ struct ConfigRecord: Encodable {
     let blasCore: String
     /// What ran, which --overlap alone does not say (see Trainer.overlapMode).
     let overlap: String
+    let build: BuildInfo
 }
 
 struct MetricsRow {
@@ -341,6 +349,12 @@ struct StepRow {
         let r = result
         return "\(step),\(epoch),\(r.learningRate),\(r.lossMean),\(r.accuracy),\(r.samples),\(r.noiseScale.map { fmt($0, 2) } ?? "")"
     }
+}
+
+/// summary.json holds a number or null: a value that is not finite was not measured as a number
+/// (JSON has no NaN; a string "nan" in its place would read as a result).
+func finite(_ value: Double?) -> Double? {
+    value.flatMap { $0.isFinite ? $0 : nil }
 }
 
 /// "3" at an epoch's end, "2.25" within one.

@@ -86,7 +86,9 @@ public final class Trainer {
         }, settings.optim)
         measuresNoiseScale = settings.noiseScale && (comm.size > 1 || config.accumulate > 1)
         allreduceSeconds = [Double](repeating: 0, count: config.totalSteps)
-        if let window = settings.traceSteps { timer.trace = StepTrace(window: window, accumulate: config.accumulate) }
+        if let window = settings.traceSteps {  // sized by the steps that exist, not by the window asked for
+            timer.trace = StepTrace(window: window.clamped(to: window.lowerBound...max(window.lowerBound, config.totalSteps)), accumulate: config.accumulate)
+        }
         noiseScale = GradientNoiseScale(populationSize: data.train.count)
         background = settings.overlap && comm.size > 1 && comm.allowsCollectivesOffMainThread
             ? BackgroundAllreduce(comm: comm) : nil

@@ -9,8 +9,8 @@ struct BenchCommand: ParsableCommand {
         abstract: "Time the training step per batch per rank on real data, against its GEMM ceiling; write bench.json.",
         discussion: """
         Run under mpirun like train: launch/local.sh 2 bench --model mlp --batch-per-rank 32,128,512 --scaling
-        Prints samples/s (median step), per-phase ms per step, the allreduce share, achieved GFLOP/s of the
-        step's matrix products and its fraction of the ceiling (the same products alone through cblas_sgemm,
+        Prints samples/s (median step), per-phase ms per step, the allreduce share, achieved GFLOP/s of the \
+        step's matrix products and its fraction of the ceiling (the same products alone through cblas_sgemm, \
         measured first by every rank at once), and with --scaling the weak-scaling efficiency against rank 0 alone.
         """)
 

@@ -3,13 +3,22 @@
 import ArgumentParser
 import Collective
 import Foundation
+import Training
 
 struct DDP: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "ddp",
         abstract: "Data-parallel neural-network training over MPI, for studying batch-size scaling.",
-        discussion: "Launch with mpirun: `mpirun -np 2 ddp train`. Without mpirun it runs as one rank.",
+        discussion: "Launch with mpirun: `mpirun -np 2 ddp train` (as root mpirun also needs --allow-run-as-root; launch/local.sh 2 train adds what is needed). Without mpirun it runs as one rank.",
         subcommands: [Train.self, SweepCommand.self, ReportCommand.self, BenchCommand.self])
+
+    @Flag(help: "Print the version, the git commit it was built from, and the MPI and OpenBLAS libraries it runs on.")
+    var version = false
+
+    func run() throws {
+        guard version else { throw CleanExit.helpRequest(self) }
+        print(BuildInfo.current.text)
+    }
 }
 
 @main

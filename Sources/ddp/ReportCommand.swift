@@ -9,7 +9,7 @@ struct ReportCommand: ParsableCommand {
         commandName: "report",
         abstract: "Write one HTML page (inline SVG charts, no scripts) for a sweep folder or a `ddp train` run folder.",
         discussion: """
-        A sweep folder holds results.csv and one run folder per row; a run folder holds summary.json, metrics.csv,
+        A sweep folder holds results.csv and one run folder per row; a run folder holds summary.json, metrics.csv, \
         steps.csv, timing.csv and config.json (any may be missing). The page opens from disk in any browser.
         """)
 

@@ -9,9 +9,9 @@ struct SweepCommand: ParsableCommand {
         commandName: "sweep",
         abstract: "Train every global batch x rule x seed in one launch; one run folder each plus results.csv.",
         discussion: """
-        Rules: none, linear, sqrt (how --lr at --reference-batch scales to each batch), each optionally +warmup
-        (--warmup-epochs of Goyal et al. 2017 warmup); a lars+ prefix trains with LARS (You et al. 2017) from --lars-lr;
-        bare "lars" is lars+linear+warmup. Batches larger than ranks x --batch-per-rank are reached by accumulation.
+        Rules: none, linear, sqrt (how --lr at --reference-batch scales to each batch), each optionally +warmup \
+        (--warmup-epochs of Goyal et al. 2017 warmup); a lars+ prefix trains with LARS (You et al. 2017) from --lars-lr; \
+        bare "lars" is lars+linear+warmup. Batches larger than ranks x --batch-per-rank are reached by accumulation. \
         Then: ddp report DIR.
         """)
 
@@ -38,7 +38,7 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Sweep folder (default sweeps/<timestamp>); an existing folder with files is refused.")
     var out: String?
 
-    @Option(help: "Continue a cut sweep in this folder: its sweep.json gives the grid (other grid flags are ignored); finished runs are kept, runs with a checkpoint continue from it (on any rank count dividing their global batches), the rest run.")
+    @Option(help: "Continue a cut sweep in this folder: its sweep.json gives the grid and settings (a flag given with a different value is refused); finished runs are kept, runs with a checkpoint continue from it (on any rank count dividing their global batches), the rest run.")
     var resume: String?
 
     @Flag(help: "With --out: continue the sweep there if it holds one (its sweep.json), start it there if the folder is missing or empty (for requeued batch jobs); the flags must be the sweep's own.")
@@ -61,18 +61,37 @@ struct SweepCommand: ParsableCommand {
     func plan() throws -> SweepPlan {
         let ruleList = try rules.split(separator: ",").map { try ScalingRule(String($0)) }
         guard !ruleList.isEmpty else { throw ValidationError("--rules needs at least one rule") }
-        return SweepPlan(base: options.settings, globalBatches: globalBatch, rules: ruleList, seeds: seeds,
-                         budget: try Budget(budget), warmupEpochs: warmupEpochs, larsLearningRate: larsLr, directory: out)
+        let plan = SweepPlan(base: options.settings, globalBatches: globalBatch, rules: ruleList, seeds: seeds,
+                             budget: try Budget(budget), warmupEpochs: warmupEpochs, larsLearningRate: larsLr, directory: out)
+        try plan.checkDistinctPoints()
+        return plan
     }
 
     func run() throws {
         if autoResume { return try runCollective(blasThreads: options.blasThreads, collectiveTimeout: options.watchdogTimeout, autoResumed) }
         var plan: SweepPlan
         if let resume {
+            let file = (resume as NSString).appendingPathComponent("sweep.json")
             do {
-                plan = try recordedPlan(resume)
+                guard let data = FileManager.default.contents(atPath: file) else {
+                    throw ValidationError("cannot read \(file): \(RunFolder.unreadableReason(file))")
+                }
+                let decoder = JSONDecoder()
+                decoder.keyDecodingStrategy = .convertFromSnakeCase
+                do { plan = try decoder.decode(SweepPlan.self, from: data) } catch {
+                    throw ValidationError("\(file) is not a sweep plan this ddp reads (\(error))")
+                }
             } catch {
-                if LaunchEnvironment.rank() == 0 { writeError("cannot resume \(resume): no readable sweep.json there (\(error.localizedDescription))") }
+                if LaunchEnvironment.rank() == 0 { writeError("cannot resume \(resume): \(error)") }
+                throw ExitCode.failure
+            }
+            plan.directory = resume
+            let conflicts = try contradictions(with: plan, given: SweepCommand.givenFlags(CommandLine.arguments))
+            if !conflicts.isEmpty {
+                if LaunchEnvironment.rank() == 0 {
+                    writeError("\(conflicts.joined(separator: ", ")) differ\(conflicts.count == 1 ? "s" : "") from the sweep in \(resume) "
+                               + "(its sweep.json holds the grid and settings): drop \(conflicts.count == 1 ? "it" : "them") to resume, or start a new sweep with --out")
+                }
                 throw ExitCode.failure
             }
         } else {

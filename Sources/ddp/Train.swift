@@ -10,8 +10,8 @@ struct Train: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Train data-parallel: each rank takes its shard of every global batch; gradients are allreduced.",
         discussion: """
-        Global batch = ranks x --batch-per-rank x --accumulate (or give --global-batch and the accumulation is derived).
-        The learning rate is --lr at --reference-batch, scaled by --lr-scaling to the global batch, reached by
+        Global batch = ranks x --batch-per-rank x --accumulate (or give --global-batch and the accumulation is derived). \
+        The learning rate is --lr at --reference-batch, scaled by --lr-scaling to the global batch, reached by \
         --warmup-epochs of linear warmup (Goyal et al. 2017), then --decay. Results go to --run-dir.
         """)
 
@@ -134,6 +134,7 @@ func stoppedLine(_ summary: RunSummary, command: String, ranks: Int, folder: Str
 /// Starts MPI, runs `body` on every rank, and turns agreed failures into one message and exit 1.
 func runCollective(blasThreads: Int, collectiveTimeout: Double?, _ body: (Communicator) throws -> Void) throws {
     BLASInfo.setThreads(blasThreads)
+    if LaunchEnvironment.rank() == 0 { _ = BuildInfo.current }  // runs git: before MPI starts, on the rank that writes config.json
     let comm: Communicator
     do {
         comm = try LaunchEnvironment.makeCommunicator(collectiveTimeout: collectiveTimeout)

@@ -2,6 +2,7 @@
 // What a sweep varies (batch, rule, seed, budget) is in each command's own flags.
 import ArgumentParser
 import Data
+import Collective
 import Foundation
 import NN
 import Optim
@@ -33,8 +34,8 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "mlp, cnn (conv32k3-pool2-fc10, Adam in the seed articles), or a spec: \(ModelSpec.grammar).")
     var model = "mlp"
 
-    @Option(help: "Hidden layer widths of mlp, comma-separated (e.g. 256,128).", transform: parseList)
-    var hidden: [Int] = [128]
+    @Option(help: "Hidden layer widths of mlp, comma-separated (default 128; e.g. 256,128).", transform: parseList)
+    var hidden: [Int]?
 
     @Option(help: "Samples per rank per micro-batch (the largest batch a rank computes at once).")
     var batchPerRank = 32
@@ -123,7 +124,7 @@ struct TrainingOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "TensorBoard event files in RUN/tb/ (tensorboard --logdir RUN, or a sweep's folder to overlay its runs).")
     var tensorboard = true
 
-    @Flag(inversion: .prefixedNo, help: "Live progress line (default: when stdout is a terminal and CI is unset; mpirun always gives rank 0 a terminal).")
+    @Flag(inversion: .prefixedNo, help: "Live progress line (default: when the output goes to a terminal, under mpirun when mpirun's does, and CI is unset; otherwise one line per evaluation).")
     var progress: Bool?
 
     @Option(help: "A TOML study file whose keys are these flags without '--' (lr = 0.1, hidden = [256, 128], nesterov = true); flags on the command line override it.")
@@ -148,7 +149,8 @@ struct TrainingOptions: ParsableArguments {
         try require(traceWindow != nil || traceSteps == "none", "--trace-steps takes A:B with 1 <= A <= B (e.g. 100:120), or none")
         try require(checkpointEvery >= 0, "--checkpoint-every must be 0 (epoch ends only) or more")
         try require(divergenceFactor > 1, "--divergence-factor must be more than 1")
-        try require(!hidden.isEmpty && hidden.allSatisfy { $0 >= 1 }, "--hidden widths must be at least 1")
+        try require(hidden.map { !$0.isEmpty && $0.allSatisfy { $0 >= 1 } } ?? true, "--hidden widths must be at least 1")
+        try require(hidden == nil || model == "mlp", "--hidden sets the widths of --model mlp only (this run uses --model \(model))")
         try require(decayEpochs.allSatisfy { $0 >= 0 }, "--decay-epochs must be 0 or more")
         try require(blasThreads >= 1, "--blas-threads must be at least 1")
         try require(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "--beta1 and --beta2 must be in [0, 1)")
@@ -162,7 +164,7 @@ struct TrainingOptions: ParsableArguments {
         c.data = data
         c.augment = augment?.isNone == false ? augment : nil
         c.model = model
-        c.hidden = hidden
+        c.hidden = hidden ?? c.hidden
         c.batchPerRank = batchPerRank
         c.ghostBatch = ghostBatch
         c.learningRate = lr ?? OptimizerKind.defaultLearningRate(optimizer)
@@ -205,7 +207,7 @@ struct TrainingOptions: ParsableArguments {
     var watchdogTimeout: Double? { collectiveTimeout > 0 ? collectiveTimeout : nil }
 
     var showProgress: Bool {
-        progress ?? (isatty(STDOUT_FILENO) != 0 && ProcessInfo.processInfo.environment["CI"] == nil)
+        progress ?? (LaunchEnvironment.outputIsWatched() && ProcessInfo.processInfo.environment["CI"] == nil)
     }
 }
 

@@ -72,6 +72,10 @@ enum Fixtures {
         return dir
     }
 
+    /// The same run's imbalance.csv: rank 0's waits summed step by step (0.375 s), which differs
+    /// from the difference of allreduce totals (0.5 s) as it does in real runs.
+    static let imbalanceCSV = "rank,host,wait_seconds,straggler_steps\n0,hostA,0.375,0\n1,hostB,0,8\n"
+
     /// Two ranks: rank 0 computes less and waits 0.5 s in allreduce for rank 1, over two epochs.
     /// (Every number is a sum of powers of two, so the expected seconds are exact.)
     static let timingCSV = """
@@ -126,6 +130,7 @@ enum Fixtures {
         }
         write(lines.joined(separator: "\n") + "\n", to: dir + "/steps.csv")
         write(timingCSV, to: dir + "/timing.csv")
+        write(imbalanceCSV, to: dir + "/imbalance.csv")
         let gnsJSON = gns.map { "\($0)" } ?? "null"
         write("""
         {

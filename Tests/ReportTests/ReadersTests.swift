@@ -52,16 +52,18 @@ final class ReadersTests: XCTestCase {
         XCTAssertEqual(Downsample.keepingEnds(Array(10..<17), maxPoints: 3), [10, 13, 16])
     }
 
-    func testWaitIsAllreduceMinusTheFastestRanksAllreduce() {
-        let timings = RankTiming.perRank(CSVTable(parsing: Fixtures.timingCSV))
+    func testWaitComesFromImbalanceCSVAndTotalsFromTimingCSV() {
+        let timings = RankTiming.perRank(CSVTable(parsing: Fixtures.timingCSV), imbalance: CSVTable(parsing: Fixtures.imbalanceCSV))
         XCTAssertEqual(timings.map(\.rank), [0, 1])
         XCTAssertEqual(timings.map(\.host), ["hostA", "hostB"])
-        // rank 0: allreduce 0.5 + 0.25; rank 1: 0.125 + 0.125; the fastest-arriving rank 0 waits 0.75 - 0.25.
+        // rank 0: allreduce 0.5 + 0.25; rank 1: 0.125 + 0.125; the waits are imbalance.csv's step sums
+        // (0.375), not the difference of totals (0.5): one definition, the trainer's.
         XCTAssertEqual(timings[0].allreduce, 0.75)
         XCTAssertEqual(timings[1].allreduce, 0.25)
-        XCTAssertEqual(timings[0].wait, 0.5)
+        XCTAssertEqual(timings[0].wait, 0.375)
         XCTAssertEqual(timings[1].wait, 0)
-        XCTAssertEqual(timings[0].transfer, 0.25)
+        XCTAssertEqual(timings[0].transfer, 0.375)
+        XCTAssertNil(RankTiming.perRank(CSVTable(parsing: Fixtures.timingCSV))[0].wait, "no imbalance.csv, no wait")
         // compute = data + forward + backward + optimizer over both epochs; evaluation apart.
         XCTAssertEqual(timings[0].compute, 2 * (0.125 + 0.25 + 0.5 + 0.0625))
         XCTAssertEqual(timings[1].compute, 2 * (0.125 + 0.5 + 0.75 + 0.0625))

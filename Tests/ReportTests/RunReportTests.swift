@@ -30,7 +30,7 @@ final class RunReportTests: XCTestCase {
         XCTAssertTrue(html.contains("<dt>test accuracy</dt><dd>0.85</dd>"))
         XCTAssertTrue(html.contains("<summary>config.json</summary>"))
         let timing = try SVGReader.chart("run-timing", in: charts)
-        XCTAssertEqual(timing.all("rect", "data-segment", equal: "wait").compactMap { $0.number("data-value") }, [0.5])
+        XCTAssertEqual(timing.all("rect", "data-segment", equal: "wait").compactMap { $0.number("data-value") }, [0.375])
     }
 
     func testRunWithoutSummaryStillGetsAPage() throws {

@@ -123,7 +123,7 @@ final class SweepReportTests: XCTestCase {
         let chart = try SVGReader.chart("timing", in: charts)
         let waits = chart.all("rect", "data-segment", equal: "wait")
         XCTAssertEqual(waits.count, 2, "one wait bar per batch (rank 1 waits 0 and has none)")
-        XCTAssertEqual(waits.map { $0.number("data-value") }, [0.5, 0.5])
+        XCTAssertEqual(waits.map { $0.number("data-value") }, [0.375, 0.375], "imbalance.csv's waits")
         XCTAssertEqual(Set(chart.all("path", "data-role", equal: "slowest").map { $0.attributes["data-rank"] }), ["1"])
     }
 

@@ -42,6 +42,17 @@ final class CheckpointTests: XCTestCase {
         }
     }
 
+    /// A header whose array lengths overflow Int when summed (a valid checksum over a hostile file)
+    /// is an error naming the mismatch, not an arithmetic-overflow trap.
+    func testArrayLengthsThatOverflowAreAnError() throws {
+        var hostile = sample()
+        hostile.state.arrayLengths = [Int.max, 2]
+        let bytes = try hostile.encode()
+        XCTAssertThrowsError(try Checkpoint.decode(bytes, source: "hostile")) { error in
+            XCTAssertTrue("\(error)".contains("its header describes 9.223372036854776e+18 floats but the file holds 10"), "\(error)")
+        }
+    }
+
     func testACheckpointOfAnotherModelOrOptimizerIsRefused() throws {
         var settings = TrainConfig()
         settings.data = "synthetic"

@@ -3,6 +3,8 @@
 // Linked only into tests: it proves "no allocation inside the training step" by counting.
 #pragma once
 
+/// 0 in a sanitizer build, where malloc is the sanitizer's and is not interposed.
+int allocation_counter_available(void);
 void allocation_counter_start(void);
 /// Allocations (malloc, calloc, realloc, memalign family) since start, on this thread.
 long allocation_counter_stop(void);
