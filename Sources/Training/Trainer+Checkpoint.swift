@@ -15,7 +15,8 @@ extension Trainer {
             layoutHash: Checksum.hex(layout.hash), epoch: epoch, stepInEpoch: stepInEpoch, step: step,
             trainSeconds: clock.trainSeconds, trainedSamples: trainedSamples, progress: progress, noiseScale: noiseScale,
             optimizerCounters: optimizer.counters, arrayLengths: arrays.map(\.count),
-            globalBatch: config.globalBatch, wallSeconds: clock.wallSeconds, launches: clock.launch, ghostBatch: config.ghostBatch)
+            globalBatch: config.globalBatch, wallSeconds: clock.wallSeconds, launches: clock.launch,
+            ghostBatch: layout.momentCount > 0 ? config.ghostBatch : nil)  // only BatchNorm makes it matter
         return Checkpoint(state: state, arrays: arrays)
     }
 
