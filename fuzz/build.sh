@@ -12,14 +12,17 @@ cd "$(dirname "$0")/.."
 out=.build/fuzz
 mkdir -p "$out/bin"
 swiftpm=$(swift build --show-bin-path)
-[ -f "$swiftpm/Modules/ArgumentParser.swiftmodule" ] || swift build --product ddp >/dev/null
-parser_objects=("$swiftpm"/ArgumentParser.build/*.o "$swiftpm"/ArgumentParserToolInfo.build/*.o)
+[ -f "$swiftpm/Modules/ArgumentParser.swiftmodule" ] && [ -f "$swiftpm/Modules/TOMLKit.swiftmodule" ] || swift build --product ddp >/dev/null
+# Also SwiftPM's builds of the C target CSignal and of TOMLKit (with its C++ core, CTOML).
+parser_objects=("$swiftpm"/ArgumentParser.build/*.o "$swiftpm"/ArgumentParserToolInfo.build/*.o
+                "$swiftpm"/CSignal.build/*.o "$swiftpm"/TOMLKit.build/*.o "$swiftpm"/CTOML.build/Sources/*.o)
 
 # C headers the module maps name (pkg-config, as Package.swift's system libraries do).
 cflags=()
 for flag in $(pkg-config --cflags ompi-c openblas zlib); do cflags+=(-Xcc "$flag"); done
 libs=($(pkg-config --libs ompi-c openblas zlib))
-common=(-parse-as-library -g -Onone -I "$out" -I "$swiftpm/Modules" -I Sources/CMPI -I Sources/CBLAS -I Sources/CZlib "${cflags[@]}")
+common=(-parse-as-library -g -Onone -I "$out" -I "$swiftpm/Modules" -I Sources/CMPI -I Sources/CBLAS -I Sources/CZlib
+        -I "$swiftpm/CSignal.build" -I "$swiftpm/CTOML.build" "${cflags[@]}")
 instrumented=(-sanitize=fuzzer,address)
 
 # module NAME SANITIZERS SOURCE-DIR [extra flags]: a static library and its .swiftmodule.
@@ -42,6 +45,6 @@ for target in fuzz/targets/*.swift; do
     name=$(basename "$target" .swift)
     swiftc "${common[@]}" "${instrumented[@]}" -module-name "fuzz_${name//-/_}" "$target" -o "$out/bin/fuzz-$name" \
         -L "$out" -lddp -lReport -lTraining -lOptim -lData -lNN -lCollective -lTensor "${parser_objects[@]}" \
-        "${libs[@]}" 2> >(grep -v "Cannot export local symbol" >&2)
+        "${libs[@]}" -lstdc++ 2> >(grep -v "Cannot export local symbol" >&2)
 done
 ls "$out/bin"

@@ -92,15 +92,6 @@ public enum Sweep {
                 .split(separator: "\n").dropFirst().map { String($0.prefix { $0 != "," }) } ?? []
             let decoder = JSONDecoder()
             decoder.keyDecodingStrategy = .convertFromSnakeCase
-            // Until a run can change its rank count, a finished point fixes the sweep's (checked
-            // before anything is moved aside).
-            for point in points {
-                guard let data = fm.contents(atPath: folder.file(point.name) + "/summary.json") else { continue }
-                let ranks = try decoder.decode(RunSummary.self, from: data).ranks
-                guard ranks == comm.size else {
-                    throw ConfigError("sweep \(folder.path) ran on \(ranks) ranks and this launch has \(comm.size): resume with -np \(ranks)")
-                }
-            }
             var states: [PointState] = []
             for point in points {
                 let run = folder.file(point.name)
