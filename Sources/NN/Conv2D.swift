@@ -1,7 +1,8 @@
-// 2-D convolution as im2col + one OpenBLAS GEMM per chunk of samples, optional bias and ReLU fused.
+// 2-D convolution as im2col + one OpenBLAS GEMM per chunk of samples (forward and input gradient;
+// the weight gradient is summed sample by sample, see backward), optional bias and ReLU fused.
 // Shapes: x (N, C, H, W), weight (F, C, K, K), bias (F), y (N, F, Ho, Wo); NCHW, row-major.
 // A chunk of B samples (ConvScratch sizes it to the cache) is laid side by side: columns
-// (C*K*K, B*Ho*Wo), products (F, B*Ho*Wo), so each pass is one GEMM of width B*Ho*Wo instead of
+// (C*K*K, B*Ho*Wo), products (F, B*Ho*Wo), so a pass is one GEMM of width B*Ho*Wo instead of
 // B of width Ho*Wo (49 for resnet's last stage: too narrow for the kernels); products are
 // scattered to (and gathered from) NCHW with bias and ReLU fused into that copy.
 // Without a bias when BatchNorm follows (its shift makes a bias redundant, as in He et al. 2016).
@@ -101,9 +102,14 @@ public final class Conv2D: Layer {
                 }
             }
             for j in 0..<count { im2col(x + (first + j) * inputSize, geometry, into: columns + j * pixels, rowStride: width) }
-            // dW (F, CKK) += dy (F, B*HoWo) columns^T (B*HoWo, CKK)
-            gemm(transposeA: false, transposeB: true, m: filters, n: patch, k: width,
-                 a: products, lda: width, b: columns, ldb: width, beta: 1, c: weightGradient, ldc: patch)
+            // dW (F, CKK) += dy_n (F, HoWo) columns_n^T (HoWo, CKK), sample by sample: one product over the
+            // chunk (k = B*HoWo) sums in an order that depends on where chunks begin, which moved resnet's
+            // parameters apart by 2e-4 between 1 x 32 and 2 x 16 in 10 steps (gradients before BatchNorm
+            // cancel heavily); per sample, the order is the same however the batch is split.
+            for j in 0..<count {
+                gemm(transposeA: false, transposeB: true, m: filters, n: patch, k: pixels,
+                     a: products + j * pixels, lda: width, b: columns + j * pixels, ldb: width, beta: 1, c: weightGradient, ldc: patch)
+            }
             // db (F) += row sums of dy, in SIMD lanes (an n = 1 sgemm allocates inside OpenBLAS's SkylakeX small kernel).
             if hasBias {
                 for f in 0..<filters { biasGradient[f] += sum(products + f * width, count: width) }
@@ -129,14 +135,14 @@ public final class Conv2D: Layer {
                          backward: product * (inputGradient ? 2 : 1) + extra)
     }
 
-    /// Per chunk of samples: products = W columns, dW += dy columns^T, and columns = W^T dy for dx.
+    /// Per chunk of samples: products = W columns and columns = W^T dy for dx; per sample dW += dy columns^T.
     public func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape] {
         let (patch, pixels) = (geometry.patchSize, geometry.outPixels)
         let full = batch / chunk, rest = batch % chunk
         return [(min(chunk, batch), full), (rest, 1)].filter { $0.0 > 0 && $0.1 > 0 }.flatMap { size, times in
             let width = size * pixels
             return [GEMMShape(m: filters, n: width, k: patch, count: times),
-                    GEMMShape(transposeB: true, m: filters, n: patch, k: width, count: times)]
+                    GEMMShape(transposeB: true, m: filters, n: patch, k: pixels, count: times * size)]
                 + (inputGradient ? [GEMMShape(transposeA: true, m: patch, n: width, k: filters, count: times)] : [])
         }
     }
