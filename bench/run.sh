@@ -1,8 +1,11 @@
 #!/usr/bin/env bash
 # The benchmark record behind BENCHMARKS.md: ddp bench and the PyTorch DDP (gloo) twin, back to
-# back on this machine, MLP and CNN, 2 ranks and 1, plus the kernel-set and BLAS-thread checks.
+# back on this machine: MLP, seed CNN, resnet8 and keskar-c1 at 2 ranks, MLP and CNN at 1, plus
+# the kernel-set and BLAS-thread checks; the CPU in cpu.txt, the kernel set in every JSON.
 #   bash bench/run.sh [OUTDIR]     (default bench/results/<timestamp>; needs a release build and,
 #                                   for the PyTorch columns, bash bench/pytorch/setup.sh)
+# BASE_DDP=/path/to/older/ddp also times the MLP and CNN rows with that build in the same record
+# (the floor: nothing may be slower than before).
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$here/bench/results/$(date +%Y%m%d-%H%M%S)}
@@ -10,10 +13,16 @@ mkdir -p "$out"
 py=$here/bench/pytorch/.venv/bin/python
 local_sh=$here/launch/local.sh
 steps=${STEPS:-200}
+conv_steps=${CONV_STEPS:-60}   # resnet8 and keskar-c1: 100x the MLP's step, so fewer steps
 
 ddp() { # NAME RANKS [bench args]
   local name=$1 ranks=$2; shift 2
   echo "== ddp $name"; "$local_sh" "$ranks" bench --steps "$steps" --out "$out/ddp-$name.json" "$@"
+}
+base() { # NAME RANKS [bench args]: the same with $BASE_DDP, when given
+  [ -n "${BASE_DDP:-}" ] || return 0
+  local name=$1 ranks=$2; shift 2
+  echo "== base $name ($BASE_DDP)"; DDP=$BASE_DDP "$local_sh" "$ranks" bench --steps "$steps" --out "$out/base-$name.json" "$@"
 }
 torch() { # NAME RANKS MODEL BATCHES
   [ -x "$py" ] || { echo "== torch $1: skipped (run bash bench/pytorch/setup.sh)"; return 0; }
@@ -22,10 +31,17 @@ torch() { # NAME RANKS MODEL BATCHES
 }
 
 {
+  { lscpu | grep 'Model name'; echo "AVX-512: $(grep -ow 'avx512[a-z0-9_]*' /proc/cpuinfo | sort -u | tr '\n' ' ')"; } > "$out/cpu.txt"
   ddp mlp-2 2 --batches 32,128,512 --scaling
   torch mlp-2 2 mlp 32,128,512
-  ddp cnn-2 2 --model cnn --optimizer adam --batches 32,128 --scaling
+  ddp cnn-2 2 --model cnn --optimizer adam --batches 32,128 --scaling --layers
   torch cnn-2 2 cnn 32,128
+  steps=$conv_steps ddp resnet8-2 2 --model resnet8 --optimizer sgd --batches 32,128 --scaling --layers
+  steps=$conv_steps torch resnet8-2 2 resnet8 32,128
+  steps=$conv_steps ddp keskar-c1-2 2 --model keskar-c1 --optimizer sgd --batches 32,128 --scaling --layers
+  steps=$conv_steps torch keskar-c1-2 2 keskar-c1 32,128
+  base mlp-2 2 --batches 32,128,512 --scaling
+  base cnn-2 2 --model cnn --optimizer adam --batches 32,128 --scaling
   ddp mlp-1 1 --batches 32,128,512
   torch mlp-1 1 mlp 32,128,512
   ddp cnn-1 1 --model cnn --optimizer adam --batches 32,128

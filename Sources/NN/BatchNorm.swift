@@ -30,6 +30,8 @@ public final class BatchNorm: Layer {
     private var normalized = FloatBuffer(count: 0)
     /// 1 / sqrt(var + eps) per (group, channel) in training; per channel (running) in a probe.
     private var inverseStd = FloatBuffer(count: 0)
+    /// Two per-channel sums for the S = 1 paths.
+    private var featureScratch = FloatBuffer(count: 0)
 
     public init(shape: [Int], activation: Dense.Activation = .none) {
         precondition(!shape.isEmpty && shape.allSatisfy { $0 > 0 })
@@ -65,10 +67,12 @@ public final class BatchNorm: Layer {
     public func reserve(batch: Int, trainingBatch: Int) {
         normalized = FloatBuffer(count: trainingBatch * channels * spatial)
         inverseStd = FloatBuffer(count: max(trainingBatch, 1) * channels)
+        featureScratch = FloatBuffer(count: 2 * channels)
     }
 
     public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext) {
         let (c, s) = (channels, spatial)
+        let relu = activation == .relu
         guard context.mode == .training else {
             // Running statistics; a probe keeps x-hat for its backward pass.
             let keep = context.mode == .probe
@@ -76,18 +80,12 @@ public final class BatchNorm: Layer {
             for channel in 0..<c {
                 let inv = 1 / (runningVariance[channel] + BatchNorm.epsilon).squareRoot()
                 if keep { inverseStd[channel] = inv }
-                let (mean, gamma, beta) = (runningMean[channel], scale[channel], shift[channel])
                 for n in 0..<batch {
                     let offset = (n * c + channel) * s
-                    let (source, target, saved) = (x + offset, y + offset, normalized.pointer + offset)
-                    for i in 0..<s {
-                        let xhat = (source[i] - mean) * inv
-                        if keep { saved[i] = xhat }
-                        target[i] = gamma * xhat + beta
-                    }
+                    normalizePlane(x + offset, saved: keep ? normalized.pointer + offset : nil, into: y + offset, count: s,
+                                   mean: runningMean[channel], inverseStd: inv, scale: scale[channel], shift: shift[channel], relu: relu)
                 }
             }
-            if activation == .relu { applyReLU(y, count: batch * c * s) }
             return
         }
         precondition(batch * c * s <= normalized.count, "BatchNorm batch \(batch) exceeds its training capacity")
@@ -95,32 +93,69 @@ public final class BatchNorm: Layer {
         var first = 0, g = 0
         while first < batch {
             let last = min(first + group, batch)
-            let count = Float((last - first) * s)
-            for channel in 0..<c {
-                var total: Float = 0
-                for n in first..<last { total += sum(x + (n * c + channel) * s, count: s) }
-                let mean = total / count
-                var squares: Float = 0
-                for n in first..<last { squares += sumOfSquaredDeviations(x + (n * c + channel) * s, count: s, from: mean) }
-                let inv = 1 / (squares / count + BatchNorm.epsilon).squareRoot()
-                inverseStd[g * c + channel] = inv
-                moments[channel] += total
-                moments[c + channel] += squares
-                let (gamma, beta) = (scale[channel], shift[channel])
-                for n in first..<last {
-                    let offset = (n * c + channel) * s
-                    let (source, target, saved) = (x + offset, y + offset, normalized.pointer + offset)
-                    for i in 0..<s {
-                        let xhat = (source[i] - mean) * inv
-                        saved[i] = xhat
-                        target[i] = gamma * xhat + beta
+            if s == 1 {
+                forwardFeatures(x, into: y, first: first, last: last, inverseStd: inverseStd.pointer + g * c)
+            } else {
+                let count = Float((last - first) * s)
+                for channel in 0..<c {
+                    var total: Float = 0
+                    for n in first..<last { total += sum(x + (n * c + channel) * s, count: s) }
+                    let mean = total / count
+                    var squares: Float = 0
+                    for n in first..<last { squares += sumOfSquaredDeviations(x + (n * c + channel) * s, count: s, from: mean) }
+                    let inv = 1 / (squares / count + BatchNorm.epsilon).squareRoot()
+                    inverseStd[g * c + channel] = inv
+                    moments[channel] += total
+                    moments[c + channel] += squares
+                    for n in first..<last {
+                        let offset = (n * c + channel) * s
+                        normalizePlane(x + offset, saved: normalized.pointer + offset, into: y + offset, count: s,
+                                       mean: mean, inverseStd: inv, scale: scale[channel], shift: shift[channel], relu: relu)
                     }
                 }
             }
             first = last
             g += 1
         }
-        if activation == .relu { applyReLU(y, count: batch * c * s) }
+    }
+
+    /// Training statistics of one group after a dense layer (S = 1): x (N, C) is walked a sample at
+    /// a time across all channels, contiguous loops that vectorise (per channel, they were strided sums of one).
+    private func forwardFeatures(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, first: Int, last: Int,
+                                 inverseStd inv: UnsafeMutablePointer<Float>) {
+        let c = channels
+        let (mean, squares) = (featureScratch.pointer, featureScratch.pointer + c)
+        let count = Float(last - first)
+        mean.update(repeating: 0, count: c)
+        squares.update(repeating: 0, count: c)
+        for n in first..<last {
+            let row = x + n * c
+            for k in 0..<c { mean[k] += row[k] }
+        }
+        for k in 0..<c {
+            moments[k] += mean[k]
+            mean[k] /= count
+        }
+        for n in first..<last {
+            let row = x + n * c
+            for k in 0..<c {
+                let d = row[k] - mean[k]
+                squares[k] += d * d
+            }
+        }
+        for k in 0..<c {
+            moments[c + k] += squares[k]
+            inv[k] = 1 / (squares[k] / count + BatchNorm.epsilon).squareRoot()
+        }
+        for n in first..<last {
+            let (row, saved, target) = (x + n * c, normalized.pointer + n * c, y + n * c)
+            for k in 0..<c {
+                let xhat = (row[k] - mean[k]) * inv[k]
+                saved[k] = xhat
+                target[k] = scale[k] * xhat + shift[k]
+            }
+        }
+        if activation == .relu { applyReLU(y + first * c, count: (last - first) * c) }
     }
 
     public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
@@ -134,6 +169,13 @@ public final class BatchNorm: Layer {
         var first = 0, g = 0
         while first < batch {
             let last = min(first + group, batch)
+            if s == 1 {
+                backwardFeatures(y, dy, dx, first: first, last: last, training: training,
+                                 inverseStd: training ? inverseStd.pointer + g * c : inverseStd.pointer)
+                first = last
+                g += 1
+                continue
+            }
             let count = Float((last - first) * s)
             for channel in 0..<c {
                 // sums over the group of dy' and dy' x-hat, dy' being dy masked by the fused ReLU.
@@ -151,22 +193,61 @@ public final class BatchNorm: Layer {
                 // Training: dx = gamma inv / m (m dy' - sum dy' - x-hat sum dy' x-hat) (Ioffe & Szegedy, sec. 3);
                 // a probe's statistics are constants: dx = gamma inv dy'.
                 let inv = training ? inverseStd[g * c + channel] : inverseStd[channel]
-                let factor = training ? gamma * inv / count : gamma * inv
-                let (meanGradient, meanProduct) = training ? (sumGradient, sumProduct) : (0, 0)
-                let scaleBy: Float = training ? count : 1
+                let terms = training
+                    ? NormalizationGradient(factor: gamma * inv / count, scaleBy: count, meanGradient: sumGradient, meanProduct: sumProduct)
+                    : NormalizationGradient(factor: gamma * inv, scaleBy: 1, meanGradient: 0, meanProduct: 0)
                 for n in first..<last {
                     let offset = (n * c + channel) * s
-                    let (gradient, saved, target) = (dy + offset, normalized.pointer + offset, dx + offset)
-                    let output = y + offset
-                    for i in 0..<s {
-                        let d = relu && output[i] <= 0 ? 0 : gradient[i]
-                        target[i] += factor * (scaleBy * d - meanGradient - saved[i] * meanProduct)
-                    }
+                    addNormalizationGradient(dy + offset, normalized.pointer + offset, output: relu ? y + offset : nil,
+                                             into: dx + offset, count: s, terms)
                 }
             }
             first = last
             g += 1
         }
+    }
+
+    /// Backward of one group after a dense layer (S = 1), a sample at a time across the channels.
+    private func backwardFeatures(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
+                                  first: Int, last: Int, training: Bool, inverseStd inv: UnsafePointer<Float>) {
+        let c = channels
+        let relu = activation == .relu
+        let (sumGradient, sumProduct) = (featureScratch.pointer, featureScratch.pointer + c)
+        sumGradient.update(repeating: 0, count: c)
+        sumProduct.update(repeating: 0, count: c)
+        for n in first..<last {
+            let (gradient, output, saved) = (dy + n * c, y + n * c, normalized.pointer + n * c)
+            for k in 0..<c {
+                let d = relu && output[k] <= 0 ? 0 : gradient[k]
+                sumGradient[k] += d
+                sumProduct[k] += d * saved[k]
+            }
+        }
+        for k in 0..<c {
+            scaleGradient[k] += sumProduct[k]
+            shiftGradient[k] += sumGradient[k]
+        }
+        guard let dx else { return }
+        let count = Float(last - first)
+        for n in first..<last {
+            let (gradient, output, saved, target) = (dy + n * c, y + n * c, normalized.pointer + n * c, dx + n * c)
+            for k in 0..<c {
+                let d = relu && output[k] <= 0 ? 0 : gradient[k]
+                if training {
+                    target[k] += scale[k] * inv[k] / count * (count * d - sumGradient[k] - saved[k] * sumProduct[k])
+                } else {
+                    target[k] += scale[k] * inv[k] * d
+                }
+            }
+        }
+    }
+
+    /// Per value in training: forward 8 (sum, squared deviation 3, normalise 2, scale and shift 2),
+    /// backward 4 for the two sums and 5 for dx; a fused ReLU adds 1 each way.
+    public func flops(batch: Int, inputGradient: Bool) -> PassFlops {
+        let values = Double(batch * channels * spatial)
+        let relu: Double = activation == .relu ? 1 : 0
+        return PassFlops(forward: values * (8 + relu), backward: values * (4 + relu + (inputGradient ? 5 : 0)))
     }
 
     public func updateState(samples: Int, groups: Int) {
@@ -223,4 +304,54 @@ func gradientSums(_ dy: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>, outp
         i += 1
     }
     return (sumA, sumB)
+}
+
+/// y = relu?(scale (x - mean) inv + shift), keeping x-hat in `saved` when given; 16 floats at a time.
+@inline(__always)
+func normalizePlane(_ x: UnsafePointer<Float>, saved: UnsafeMutablePointer<Float>?, into y: UnsafeMutablePointer<Float>, count: Int,
+                    mean: Float, inverseStd inv: Float, scale: Float, shift: Float, relu: Bool) {
+    var i = 0
+    let (input, output) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(y))
+    while i + 16 <= count {
+        let xhat = (input.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self) - mean) * inv
+        if let saved { UnsafeMutableRawPointer(saved).storeBytes(of: xhat, toByteOffset: 4 * i, as: SIMD16<Float>.self) }
+        var v = xhat * scale + shift
+        if relu { v = v.replacing(with: 0, where: v .< 0) }
+        output.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < count {
+        let xhat = (x[i] - mean) * inv
+        saved?[i] = xhat
+        let v = scale * xhat + shift
+        y[i] = relu ? max(v, 0) : v
+        i += 1
+    }
+}
+
+/// The constants of BatchNorm's input gradient for one channel of one group:
+/// dx += factor (scaleBy dy' - meanGradient - x-hat meanProduct).
+struct NormalizationGradient {
+    let factor: Float, scaleBy: Float, meanGradient: Float, meanProduct: Float
+}
+
+/// dx += factor (scaleBy dy' - meanGradient - x-hat meanProduct), dy' masked where the fused ReLU's output is not positive.
+@inline(__always)
+func addNormalizationGradient(_ dy: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>, output y: UnsafePointer<Float>?,
+                              into dx: UnsafeMutablePointer<Float>, count: Int, _ t: NormalizationGradient) {
+    var i = 0
+    let (gradient, saved, target) = (UnsafeRawPointer(dy), UnsafeRawPointer(xhat), UnsafeMutableRawPointer(dx))
+    while i + 16 <= count {
+        var g = gradient.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+        if let y { g = g.replacing(with: 0, where: UnsafeRawPointer(y).loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self) .<= 0) }
+        let h = saved.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+        let d = target.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+        target.storeBytes(of: d + t.factor * (t.scaleBy * g - t.meanGradient - h * t.meanProduct), toByteOffset: 4 * i, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < count {
+        let g = y != nil && y![i] <= 0 ? 0 : dy[i]
+        dx[i] += t.factor * (t.scaleBy * g - t.meanGradient - xhat[i] * t.meanProduct)
+        i += 1
+    }
 }

@@ -1,5 +1,10 @@
-// 2-D convolution as im2col + one OpenBLAS GEMM per sample, optional bias and ReLU fused.
+// 2-D convolution as im2col + one OpenBLAS GEMM per chunk of samples (forward and input gradient;
+// the weight gradient is summed sample by sample, see backward), optional bias and ReLU fused.
 // Shapes: x (N, C, H, W), weight (F, C, K, K), bias (F), y (N, F, Ho, Wo); NCHW, row-major.
+// A chunk of B samples (ConvScratch sizes it to the cache) is laid side by side: columns
+// (C*K*K, B*Ho*Wo), products (F, B*Ho*Wo), so a pass is one GEMM of width B*Ho*Wo instead of
+// B of width Ho*Wo (49 for resnet's last stage: too narrow for the kernels); products are
+// scattered to (and gathered from) NCHW with bias and ReLU fused into that copy.
 // Without a bias when BatchNorm follows (its shift makes a bias redundant, as in He et al. 2016).
 import Tensor
 
@@ -12,10 +17,8 @@ public final class Conv2D: Layer {
     var bias: UnsafeMutablePointer<Float>!
     var weightGradient: UnsafeMutablePointer<Float>!
     var biasGradient: UnsafeMutablePointer<Float>!
-    /// One sample's im2col matrix (C*K*K, Ho*Wo), reused for every sample and in backward.
-    let columns: FloatBuffer
-    /// dy masked by the ReLU (the contract leaves dy untouched), (trainingBatch, F, Ho, Wo).
-    private var masked = FloatBuffer(count: 0)
+    /// Samples per chunk: as many as keep columns and products within ConvScratch.budget floats each.
+    public let chunk: Int
 
     public init(geometry: ConvGeometry, filters: Int, activation: Dense.Activation, bias: Bool = true) {
         self.geometry = geometry
@@ -24,7 +27,9 @@ public final class Conv2D: Layer {
         self.hasBias = bias
         self.inputShape = [geometry.channels, geometry.height, geometry.width]
         self.outputShape = [filters, geometry.outHeight, geometry.outWidth]
-        self.columns = FloatBuffer(count: geometry.patchSize * geometry.outPixels)
+        let widest = max(geometry.patchSize, filters) * geometry.outPixels
+        chunk = max(1, ConvScratch.budget / widest)
+        ConvScratch.ensure(columns: chunk * geometry.patchSize * geometry.outPixels, products: chunk * filters * geometry.outPixels)
     }
 
     /// Stored, not computed: a computed array would allocate each time a pass asks for a size.
@@ -43,10 +48,6 @@ public final class Conv2D: Layer {
         biasGradient = hasBias ? binding.gradients + filters * geometry.patchSize : nil
     }
 
-    public func reserve(batch: Int, trainingBatch: Int) {
-        if activation == .relu { masked = FloatBuffer(count: trainingBatch * outputSize) }
-    }
-
     /// He uniform over the fan-in C*K*K for ReLU, LeCun uniform otherwise; zero bias.
     public func initialize(_ rng: inout SplitMix64) {
         let limit = ((activation == .relu ? 6 : 3) / Float(geometry.patchSize)).squareRoot()
@@ -56,55 +57,111 @@ public final class Conv2D: Layer {
 
     public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext) {
         let (patch, pixels) = (geometry.patchSize, geometry.outPixels)
-        for n in 0..<batch {
-            let out = y + n * outputSize
-            im2col(x + n * inputSize, geometry, into: columns.pointer)
-            if hasBias {
-                for f in 0..<filters { (out + f * pixels).update(repeating: bias[f], count: pixels) }
+        let (columns, products) = (ConvScratch.columns.pointer, ConvScratch.products.pointer)
+        let relu = activation == .relu
+        var first = 0
+        while first < batch {
+            let count = min(chunk, batch - first)
+            let width = count * pixels
+            for j in 0..<count { im2col(x + (first + j) * inputSize, geometry, into: columns + j * pixels, rowStride: width) }
+            // products (F, B*HoWo) = W (F, CKK) columns (CKK, B*HoWo)
+            gemm(transposeA: false, transposeB: false, m: filters, n: width, k: patch,
+                 a: weight, lda: patch, b: columns, ldb: width, beta: 0, c: products, ldc: width)
+            for j in 0..<count {
+                let out = y + (first + j) * outputSize
+                for f in 0..<filters {
+                    storeChannel(products + f * width + j * pixels, into: out + f * pixels, count: pixels,
+                                 bias: hasBias ? bias[f] : 0, relu: relu)
+                }
             }
-            // y_n (F, HoWo) (+)= W (F, CKK) cols (CKK, HoWo)
-            gemm(transposeA: false, transposeB: false, m: filters, n: pixels, k: patch,
-                 a: weight, lda: patch, b: columns.pointer, ldb: pixels, beta: hasBias ? 1 : 0, c: out, ldc: pixels)
-        }
-        if activation == .relu {
-            applyReLU(y, count: batch * outputSize)
+            first += count
         }
     }
 
     public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-                         outputGradient: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
+                         outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
                          batch: Int, context: PassContext) {
         let (patch, pixels) = (geometry.patchSize, geometry.outPixels)
-        var dy = outputGradient
-        if activation == .relu {
-            maskReLUGradient(outputGradient, output: y, into: masked.pointer, count: batch * outputSize)
-            dy = UnsafePointer(masked.pointer)
-        }
-        for n in 0..<batch {
-            let g = dy + n * outputSize
-            im2col(x + n * inputSize, geometry, into: columns.pointer)
-            // dW (F, CKK) += dy_n (F, HoWo) cols^T (HoWo, CKK)
-            gemm(transposeA: false, transposeB: true, m: filters, n: patch, k: pixels,
-                 a: g, lda: pixels, b: columns.pointer, ldb: pixels, beta: 1, c: weightGradient, ldc: patch)
-            // db (F) += row sums of dy_n (F, HoWo), in SIMD lanes: a serial float sum per filter was a
-            // fifth of the CNN's step, and sgemm with n = 1 allocates inside OpenBLAS's SkylakeX small kernel.
+        let (columns, products) = (ConvScratch.columns.pointer, ConvScratch.products.pointer)
+        let relu = activation == .relu
+        var first = 0
+        while first < batch {
+            let count = min(chunk, batch - first)
+            let width = count * pixels
+            // products (F, B*HoWo) = dy of the chunk, masked by the fused ReLU (dy itself stays untouched).
+            for j in 0..<count {
+                let offset = (first + j) * outputSize
+                for f in 0..<filters {
+                    let source = offset + f * pixels
+                    let target = products + f * width + j * pixels
+                    if relu {
+                        maskReLUGradient(dy + source, output: y + source, into: target, count: pixels)
+                    } else {
+                        target.update(from: dy + source, count: pixels)
+                    }
+                }
+            }
+            for j in 0..<count { im2col(x + (first + j) * inputSize, geometry, into: columns + j * pixels, rowStride: width) }
+            // dW (F, CKK) += dy_n (F, HoWo) columns_n^T (HoWo, CKK), sample by sample: one product over the
+            // chunk (k = B*HoWo) sums in an order that depends on where chunks begin, which moved resnet's
+            // parameters apart by 2e-4 between 1 x 32 and 2 x 16 in 10 steps (gradients before BatchNorm
+            // cancel heavily); per sample, the order is the same however the batch is split.
+            for j in 0..<count {
+                gemm(transposeA: false, transposeB: true, m: filters, n: patch, k: pixels,
+                     a: products + j * pixels, lda: width, b: columns + j * pixels, ldb: width, beta: 1, c: weightGradient, ldc: patch)
+            }
+            // db (F) += row sums of dy, in SIMD lanes (an n = 1 sgemm allocates inside OpenBLAS's SkylakeX small kernel).
             if hasBias {
-                for f in 0..<filters { biasGradient[f] += sum(g + f * pixels, count: pixels) }
+                for f in 0..<filters { biasGradient[f] += sum(products + f * width, count: width) }
             }
             if let dx {
-                // dcols (CKK, HoWo) = W^T (CKK, F) dy_n (F, HoWo), then added back onto the image.
-                gemm(transposeA: true, transposeB: false, m: patch, n: pixels, k: filters,
-                     a: weight, lda: patch, b: g, ldb: pixels, beta: 0, c: columns.pointer, ldc: pixels)
-                col2im(columns.pointer, geometry, addingInto: dx + n * inputSize)
+                // dcolumns (CKK, B*HoWo) = W^T (CKK, F) dy (F, B*HoWo), then added back onto each image.
+                gemm(transposeA: true, transposeB: false, m: patch, n: width, k: filters,
+                     a: weight, lda: patch, b: products, ldb: width, beta: 0, c: columns, ldc: width)
+                for j in 0..<count {
+                    col2im(columns + j * pixels, geometry, rowStride: width, addingInto: dx + (first + j) * inputSize)
+                }
             }
+            first += count
         }
     }
 
-    /// Per sample: y = W cols, dW += dy cols^T, and cols = W^T dy for dx.
+    /// 2 F CKK per output value for each product, plus the bias and ReLU forward and the ReLU mask backward.
+    public func flops(batch: Int, inputGradient: Bool) -> PassFlops {
+        let outputs = Double(batch * outputSize)
+        let product = 2 * Double(geometry.patchSize) * outputs
+        let extra = (hasBias ? outputs : 0) + (activation == .relu ? outputs : 0)
+        return PassFlops(forward: product + extra,
+                         backward: product * (inputGradient ? 2 : 1) + extra)
+    }
+
+    /// Per chunk of samples: products = W columns and columns = W^T dy for dx; per sample dW += dy columns^T.
     public func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape] {
         let (patch, pixels) = (geometry.patchSize, geometry.outPixels)
-        return [GEMMShape(m: filters, n: pixels, k: patch, count: batch),
-                GEMMShape(transposeB: true, m: filters, n: patch, k: pixels, count: batch)]
-            + (inputGradient ? [GEMMShape(transposeA: true, m: patch, n: pixels, k: filters, count: batch)] : [])
+        let full = batch / chunk, rest = batch % chunk
+        return [(min(chunk, batch), full), (rest, 1)].filter { $0.0 > 0 && $0.1 > 0 }.flatMap { size, times in
+            let width = size * pixels
+            return [GEMMShape(m: filters, n: width, k: patch, count: times),
+                    GEMMShape(transposeB: true, m: filters, n: patch, k: pixels, count: times * size)]
+                + (inputGradient ? [GEMMShape(transposeA: true, m: patch, n: width, k: filters, count: times)] : [])
+        }
+    }
+}
+
+/// target = relu?(source + bias), one output channel's plane, 16 floats at a time.
+@inline(__always)
+func storeChannel(_ source: UnsafePointer<Float>, into target: UnsafeMutablePointer<Float>, count: Int, bias: Float, relu: Bool) {
+    var i = 0
+    let (input, output) = (UnsafeRawPointer(source), UnsafeMutableRawPointer(target))
+    while i + 16 <= count {
+        var v = input.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self) + bias
+        if relu { v = v.replacing(with: 0, where: v .< 0) }
+        output.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < count {
+        let v = source[i] + bias
+        target[i] = relu ? max(v, 0) : v
+        i += 1
     }
 }

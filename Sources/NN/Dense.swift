@@ -91,6 +91,13 @@ public final class Dense: Layer {
         }
     }
 
+    public func flops(batch: Int, inputGradient: Bool) -> PassFlops {
+        let outputs = Double(batch * outputCount)
+        let product = 2 * Double(inputCount) * outputs
+        let extra = (hasBias ? outputs : 0) + (activation == .relu ? outputs : 0)
+        return PassFlops(forward: product + extra, backward: product * (inputGradient ? 2 : 1) + extra)
+    }
+
     /// The three calls above: y = x W^T, dW += dy^T x, dx += dy W.
     public func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape] {
         [GEMMShape(transposeB: true, m: batch, n: outputCount, k: inputCount),

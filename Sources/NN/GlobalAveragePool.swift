@@ -19,6 +19,12 @@ public final class GlobalAveragePool: Layer {
         for p in 0..<(batch * channels) { y[p] = sum(x + p * plane, count: plane) * inverse }
     }
 
+    /// One add per input value forward, one per input value backward.
+    public func flops(batch: Int, inputGradient: Bool) -> PassFlops {
+        let inputs = Double(batch * inputSize)
+        return PassFlops(forward: inputs, backward: inputGradient ? inputs : 0)
+    }
+
     public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
                          batch: Int, context: PassContext) {

@@ -1,6 +1,7 @@
-// im2col / col2im: turn convolution into one GEMM per sample (Chellapilla et al. 2006).
-// Shapes: image (C, H, W); columns (C*K*K, Ho*Wo) with row (c, ki, kj) and column (oy, ox)
-// holding image[c, oy*S + ki - padTop, ox*S + kj - padLeft], or 0 outside the image.
+// im2col / col2im: turn convolution into GEMM (Chellapilla et al. 2006).
+// Shapes: image (C, H, W); one sample's columns are a (C*K*K, Ho*Wo) block, row (c, ki, kj) and
+// column (oy, ox) holding image[c, oy*S + ki - padTop, ox*S + kj - padLeft], or 0 outside the
+// image, inside a matrix whose rows are `rowStride` floats apart (a chunk of samples side by side).
 
 public struct ConvGeometry: Equatable, Sendable {
     public let channels: Int, height: Int, width: Int
@@ -40,13 +41,12 @@ public struct ConvGeometry: Equatable, Sendable {
 }
 
 @inline(__always)
-func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, into columns: UnsafeMutablePointer<Float>) {
-    let pixels = g.outPixels
+func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, into columns: UnsafeMutablePointer<Float>, rowStride: Int) {
     for c in 0..<g.channels {
         let plane = image + c * g.height * g.width
         for ki in 0..<g.kernel {
             for kj in 0..<g.kernel {
-                let row = columns + ((c * g.kernel + ki) * g.kernel + kj) * pixels
+                let row = columns + ((c * g.kernel + ki) * g.kernel + kj) * rowStride
                 for oy in 0..<g.outHeight {
                     let y = oy * g.stride + ki - g.padTop
                     let out = row + oy * g.outWidth
@@ -75,13 +75,12 @@ func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, into columns: Unsa
 
 /// The adjoint of im2col: adds each column entry back onto the pixel it came from.
 @inline(__always)
-func col2im(_ columns: UnsafePointer<Float>, _ g: ConvGeometry, addingInto image: UnsafeMutablePointer<Float>) {
-    let pixels = g.outPixels
+func col2im(_ columns: UnsafePointer<Float>, _ g: ConvGeometry, rowStride: Int, addingInto image: UnsafeMutablePointer<Float>) {
     for c in 0..<g.channels {
         let plane = image + c * g.height * g.width
         for ki in 0..<g.kernel {
             for kj in 0..<g.kernel {
-                let row = columns + ((c * g.kernel + ki) * g.kernel + kj) * pixels
+                let row = columns + ((c * g.kernel + ki) * g.kernel + kj) * rowStride
                 for oy in 0..<g.outHeight {
                     let y = oy * g.stride + ki - g.padTop
                     guard y >= 0 && y < g.height else { continue }

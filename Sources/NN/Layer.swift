@@ -108,6 +108,20 @@ public protocol Layer: AnyObject {
 
     /// The matrix products one forward and backward pass of `batch` samples makes (for `ddp bench`).
     func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape]
+    /// Floating-point operations of one training forward and backward pass of `batch` samples, the
+    /// layer's own arithmetic counted (a multiply-add is 2); containers sum their children (for `ddp bench`).
+    func flops(batch: Int, inputGradient: Bool) -> PassFlops
+}
+
+/// Operations of a forward and a backward pass.
+public struct PassFlops: Equatable, Sendable {
+    public var forward: Double, backward: Double
+    public init(forward: Double, backward: Double) { (self.forward, self.backward) = (forward, backward) }
+    public static var zero: PassFlops { PassFlops(forward: 0, backward: 0) }
+    public var total: Double { forward + backward }
+    public static func + (a: PassFlops, b: PassFlops) -> PassFlops {
+        PassFlops(forward: a.forward + b.forward, backward: a.backward + b.backward)
+    }
 }
 
 extension Layer {
@@ -124,6 +138,10 @@ extension Layer {
     public func reserve(batch: Int, trainingBatch: Int) {}
     public func updateState(samples: Int, groups: Int) {}
     public func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape] { [] }
+    /// An elementwise layer's: one operation per output value forward, one per input value backward.
+    public func flops(batch: Int, inputGradient: Bool) -> PassFlops {
+        PassFlops(forward: Double(batch * outputSize), backward: inputGradient ? Double(batch * inputSize) : 0)
+    }
 
     public var parameterCount: Int { parameterSpecs.reduce(0) { $0 + $1.count } }
 }

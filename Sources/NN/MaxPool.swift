@@ -92,6 +92,12 @@ public final class MaxPool: Layer {
         }
     }
 
+    /// P*P - 1 comparisons per output forward; one add per output backward.
+    public func flops(batch: Int, inputGradient: Bool) -> PassFlops {
+        let outputs = Double(batch * outputSize)
+        return PassFlops(forward: outputs * Double(size * size - 1), backward: inputGradient ? outputs : 0)
+    }
+
     public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
                          batch: Int, context: PassContext) {

@@ -95,6 +95,12 @@ public final class Model {
         }
     }
 
+    /// Operations of one training pass over `batch` samples: every layer's, and the softmax
+    /// cross-entropy's (about 6 per logit: max, shift, exp, sum, scale, the label's subtraction).
+    public func flops(batch: Int) -> PassFlops {
+        root.flops(batch: batch, inputGradient: false) + PassFlops(forward: 6 * Double(batch * outputSize), backward: 0)
+    }
+
     /// Every matrix product of one training pass over `batch` samples (the first layer makes no dx).
     public func matrixProducts(batch: Int) -> [GEMMShape] {
         root.matrixProducts(batch: batch, inputGradient: false)

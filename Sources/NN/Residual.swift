@@ -73,6 +73,13 @@ public final class Residual: Layer {
         }
     }
 
+    public func flops(batch: Int, inputGradient: Bool) -> PassFlops {
+        let own = Double(batch * outputSize)
+        return PassFlops(forward: 2 * own, backward: own * (inputGradient && shortcut == nil ? 2 : 1))
+            + body.flops(batch: batch, inputGradient: inputGradient)
+            + (shortcut?.flops(batch: batch, inputGradient: inputGradient) ?? .zero)
+    }
+
     public func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape] {
         body.matrixProducts(batch: batch, inputGradient: inputGradient)
             + (shortcut?.matrixProducts(batch: batch, inputGradient: inputGradient) ?? [])

@@ -36,7 +36,14 @@ public final class Sequential: Layer {
         let last = layers.count - 1
         for index in 0...last {
             let input = index == 0 ? x : UnsafePointer(inner[index - 1].pointer)
-            layers[index].forward(input, into: index == last ? y : inner[index].pointer, batch: batch, context: context)
+            let output = index == last ? y : inner[index].pointer
+            if let profiler = LayerProfiler.active {
+                let start = monotonicSeconds()
+                layers[index].forward(input, into: output, batch: batch, context: context)
+                profiler.add(layers[index], backward: false, seconds: monotonicSeconds() - start)
+            } else {
+                layers[index].forward(input, into: output, batch: batch, context: context)
+            }
         }
     }
 
@@ -55,9 +62,15 @@ public final class Sequential: Layer {
                 inputGradient = innerGradients[index - 1].pointer
                 inputGradient!.update(repeating: 0, count: batch * layer.inputSize)
             }
+            let start = LayerProfiler.active == nil ? 0 : monotonicSeconds()
             layer.backward(input: input, output: output, outputGradient: outputGradient, inputGradient: inputGradient,
                            batch: batch, context: context)
+            LayerProfiler.active?.add(layer, backward: true, seconds: monotonicSeconds() - start)
         }
+    }
+
+    public func flops(batch: Int, inputGradient: Bool) -> PassFlops {
+        layers.enumerated().reduce(.zero) { $0 + $1.element.flops(batch: batch, inputGradient: $1.offset > 0 || inputGradient) }
     }
 
     public func matrixProducts(batch: Int, inputGradient: Bool) -> [GEMMShape] {

@@ -1,7 +1,9 @@
 // `ddp bench`: for each batch per rank, the training step as it really runs (real data, real
-// allreduce) timed step by step after a warm-up, against its GEMM ceiling: the same step's matrix
-// products replayed alone through cblas_sgemm on every rank at once. Figures are ratios measured
-// in one launch, so a shared, noisy machine still gives comparable numbers.
+// allreduce) timed step by step after a warm-up. Its FLOPs (counted by the model, layer by layer)
+// over the median step give the achieved rate, set against two yardsticks measured in the same
+// launch on every rank at once: the core's sgemm peak (a large square single-threaded product)
+// and the GEMM ceiling (the step's own matrix products replayed alone). Figures are ratios
+// measured in one launch, so a shared, noisy machine still gives comparable numbers.
 import Collective
 import Data
 import Foundation
@@ -15,9 +17,11 @@ public struct BenchSettings: Sendable {
     public var warmup: Int
     /// Also time rank 0 alone (the others wait) for weak-scaling efficiency.
     public var scaling: Bool
+    /// Also time every layer's forward and backward pass (extra steps after the step timing).
+    public var layers: Bool
 
-    public init(base: TrainConfig, batchesPerRank: [Int], steps: Int, warmup: Int, scaling: Bool) {
-        (self.base, self.batchesPerRank, self.steps, self.warmup, self.scaling) = (base, batchesPerRank, steps, warmup, scaling)
+    public init(base: TrainConfig, batchesPerRank: [Int], steps: Int, warmup: Int, scaling: Bool, layers: Bool = false) {
+        (self.base, self.batchesPerRank, self.steps, self.warmup, self.scaling, self.layers) = (base, batchesPerRank, steps, warmup, scaling, layers)
     }
 }
 
@@ -29,10 +33,14 @@ public struct BenchResult: Codable, Sendable {
     /// Median seconds per step in each phase, rank 0.
     public var phaseSeconds: [String: Double]
     public var allreduceShare: Double
-    /// Matrix-product FLOPs of one rank's step, and the rate achieved over the whole step.
+    /// FLOPs of one rank's step as the model counts them (Layer.flops: products, BatchNorm, pooling,
+    /// the loss...), and the rate achieved over the whole median step.
     public var flopsPerRankStep: Double
     public var achievedGflops: Double
-    /// The same products alone: their median time and rate.
+    /// That rate over the core's sgemm peak (BenchRecord.peakGflops).
+    public var fractionOfPeak: Double
+    /// The step's matrix products alone: their FLOPs, median time and rate; time over the median step.
+    public var gemmFlopsPerRankStep: Double
     public var gemmSeconds: Double
     public var ceilingGflops: Double
     public var fractionOfCeiling: Double
@@ -40,6 +48,17 @@ public struct BenchResult: Codable, Sendable {
     public var weakScalingEfficiency: Double?
     /// Rank 0's cost of TensorBoard events per step: the timed steps written as a run writes them.
     public var tensorboardSecondsPerStep: Double?
+    /// With --layers: mean milliseconds per step of each layer's passes, rank 0.
+    public var layers: [LayerTiming]?
+}
+
+public struct LayerTiming: Codable, Sendable {
+    public var path: String
+    public var layer: String
+    public var forwardMs: Double
+    public var backwardMs: Double
+    public var forwardGflops: Double
+    public var backwardGflops: Double
 }
 
 public struct BenchRecord: Codable, Sendable {
@@ -47,8 +66,12 @@ public struct BenchRecord: Codable, Sendable {
     public var parameters: Int
     public var ranks: Int
     public var hosts: [String]
+    public var cpu: String
     public var blasCore: String
     public var blasConfig: String
+    /// Single-threaded cblas_sgemm of two square matrices (BenchRecord.peakSize), every rank at once: GFLOP/s, median over ranks.
+    public var peakGflops: Double
+    public var peakSize: Int
     public var steps: Int
     public var warmup: Int
     public var noiseScale: Bool
@@ -64,6 +87,11 @@ public enum Benchmark {
         let hosts = comm.allgather(comm.hostName)
         var results: [BenchResult] = []
         var modelName = settings.base.model, parameterCount = 0
+        // The core's peak, every rank at once (as the step runs), taken as the median over ranks.
+        comm.barrier()
+        let peakShape = GEMMShape(m: peakSize, n: peakSize, k: peakSize)
+        let peakGflops = median(comm.allgather([peakShape.flops / GEMMCeiling.measure([peakShape]) / 1e9]).map { $0[0] })
+        say("sgemm peak: \(String(format: "%.1f", peakGflops)) GFLOP/s per rank (\(peakSize)^3, one thread, \(comm.size) rank(s) at once) on \(cpuName)")
         for batch in settings.batchesPerRank {
             var c = settings.base
             (c.batchPerRank, c.accumulate, c.globalBatch, c.maxSteps) = (batch, 1, nil, settings.warmup + settings.steps)
@@ -78,7 +106,8 @@ public enum Benchmark {
                     + "\(settings.steps) timed steps after \(settings.warmup) warm-up, noise scale \(c.noiseScale ? "on" : "off")")
             }
             let shapes = model.matrixProducts(batch: batch)
-            let flops = shapes.reduce(0) { $0 + $1.flops }
+            let gemmFlops = shapes.reduce(0) { $0 + $1.flops }
+            let flops = model.flops(batch: batch).total
             comm.barrier()
             let gemmSeconds = GEMMCeiling.measure(shapes)
             comm.barrier()
@@ -104,9 +133,13 @@ public enum Benchmark {
                 phaseSeconds: Dictionary(uniqueKeysWithValues: Phase.allCases.filter { !$0.isOutsideStep }.map { ($0.name, phases[$0.rawValue]) }),
                 allreduceShare: phases[Phase.allreduce.rawValue] / stepTotal,
                 flopsPerRankStep: flops, achievedGflops: flops / medianStep / 1e9,
-                gemmSeconds: gemmSeconds, ceilingGflops: flops / gemmSeconds / 1e9,
+                fractionOfPeak: flops / medianStep / 1e9 / peakGflops,
+                gemmFlopsPerRankStep: gemmFlops, gemmSeconds: gemmSeconds, ceilingGflops: gemmFlops / gemmSeconds / 1e9,
                 fractionOfCeiling: gemmSeconds / medianStep)
             if comm.rank == 0 && c.tensorboard { result.tensorboardSecondsPerStep = try TensorBoardWriter.secondsPerStep(records) }
+            if settings.layers {
+                result.layers = timeLayers(trainer, model: model, batch: batch, steps: settings.steps)
+            }
             if let single {
                 result.singleRankSamplesPerSec = single
                 result.weakScalingEfficiency = samplesPerSec / (Double(comm.size) * single)
@@ -116,9 +149,43 @@ public enum Benchmark {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let resident = comm.allgather([Double(usage.ru_maxrss) / 1024]).map { $0[0] }
-        return BenchRecord(model: modelName, parameters: parameterCount, ranks: comm.size, hosts: hosts,
-                           blasCore: BLASInfo.coreName, blasConfig: BLASInfo.configuration, steps: settings.steps,
+        return BenchRecord(model: modelName, parameters: parameterCount, ranks: comm.size, hosts: hosts, cpu: cpuName,
+                           blasCore: BLASInfo.coreName, blasConfig: BLASInfo.configuration, peakGflops: peakGflops, peakSize: peakSize, steps: settings.steps,
                            warmup: settings.warmup, noiseScale: settings.base.noiseScale, peakResidentMB: resident, results: results)
+    }
+
+    /// Side of the square sgemm that measures the core's peak.
+    static let peakSize = 1536
+
+    /// The CPU's model name (/proc/cpuinfo), for the record.
+    static var cpuName: String {
+        let text = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8)) ?? ""
+        let line = text.split(separator: "\n").first { $0.hasPrefix("model name") }
+        return line.flatMap { $0.split(separator: ":", maxSplits: 1).last }.map { $0.trimmingCharacters(in: .whitespaces) } ?? "unknown"
+    }
+
+    /// Every layer's mean forward and backward time per step over `steps` more steps, with the
+    /// profiler on (rank 0's figures; every rank runs the steps, which hold the allreduce).
+    static func timeLayers(_ trainer: Trainer, model: Model, batch: Int, steps: Int) -> [LayerTiming] {
+        let profiler = LayerProfiler(model: model)
+        LayerProfiler.active = profiler
+        _ = time(trainer, warmup: 0, steps: steps)
+        LayerProfiler.active = nil
+        var rows: [LayerTiming] = []
+        for (i, entry) in profiler.entries.enumerated() where profiler.forwardSeconds[i] > 0 {
+            let flops = entry.layer.flops(batch: batch, inputGradient: i > 0)
+            let (forward, backward) = (profiler.forwardSeconds[i] / Double(steps), profiler.backwardSeconds[i] / Double(steps))
+            rows.append(LayerTiming(path: entry.path, layer: describe(entry.layer), forwardMs: forward * 1000, backwardMs: backward * 1000,
+                                    forwardGflops: forward > 0 ? flops.forward / forward / 1e9 : 0,
+                                    backwardGflops: backward > 0 ? flops.backward / backward / 1e9 : 0))
+        }
+        return rows
+    }
+
+    /// "Conv2D 16x28x28 -> 16x28x28".
+    static func describe(_ layer: Layer) -> String {
+        let shape: ([Int]) -> String = { $0.map(String.init).joined(separator: "x") }
+        return "\(type(of: layer)) \(shape(layer.inputShape)) -> \(shape(layer.outputShape))"
     }
 
     /// Median step seconds after the warm-up, and the median of each phase over the same steps
@@ -150,16 +217,29 @@ public enum Benchmark {
 
     /// The table rank 0 prints.
     public static func table(_ record: BenchRecord) -> String {
-        var lines = ["batch/rank  samples/s  step ms   data  forward backward allreduce optimizer  allreduce%  GFLOP/s  ceiling  of ceiling  weak scaling"]
+        var lines = ["batch/rank  samples/s  step ms   data  forward backward allreduce optimizer  allreduce%  GFLOP/s  of peak  ceiling  of ceiling  weak scaling"]
         for r in record.results {
             let ms: (String) -> String = { String(format: "%7.3f", (r.phaseSeconds[$0] ?? 0) * 1000) }
             lines.append(String(format: "%10d %10.0f %8.3f", r.batchPerRank, r.samplesPerSec, r.medianStepSeconds * 1000)
                 + " \(ms("data")) \(ms("forward")) \(ms("backward"))  \(ms("allreduce"))   \(ms("optimizer"))"
-                + String(format: "  %9.1f%% %8.1f %8.1f %10.0f%%", 100 * r.allreduceShare, r.achievedGflops, r.ceilingGflops, 100 * r.fractionOfCeiling)
+                + String(format: "  %9.1f%% %8.1f %7.0f%% %8.1f %10.0f%%", 100 * r.allreduceShare, r.achievedGflops, 100 * r.fractionOfPeak,
+                         r.ceilingGflops, 100 * r.fractionOfCeiling)
                 + (r.weakScalingEfficiency.map { String(format: "  %11.0f%%", 100 * $0) } ?? ""))
         }
-        lines.append("(phase columns: median ms per step on rank 0; GFLOP/s per rank, matrix products only; ceiling: the same products "
-                     + "alone through cblas_sgemm; peak resident " + record.peakResidentMB.map { String(format: "%.0f", $0) }.joined(separator: "/") + " MB per rank)")
+        lines.append("(phase columns: median ms per step on rank 0; GFLOP/s per rank, the model's count of the step's operations; "
+                     + String(format: "of peak: over %.1f GFLOP/s, a %d^3 sgemm; ", record.peakGflops, record.peakSize)
+                     + "ceiling: the step's matrix products alone through cblas_sgemm; peak resident "
+                     + record.peakResidentMB.map { String(format: "%.0f", $0) }.joined(separator: "/") + " MB per rank)")
+        for r in record.results {
+            guard let layers = r.layers else { continue }
+            lines.append("layers at \(r.batchPerRank) per rank (mean ms per step, rank 0; a block's line includes its layers' lines):")
+            lines.append("  forward ms  GFLOP/s  backward ms  GFLOP/s  layer")
+            for l in layers {
+                let depth = l.path.split(separator: ".").count / 2 - 1
+                lines.append(String(format: "  %10.3f %8.1f %12.3f %8.1f  ", l.forwardMs, l.forwardGflops, l.backwardMs, l.backwardGflops)
+                             + String(repeating: "  ", count: max(depth, 0)) + "\(l.path) \(l.layer)")
+            }
+        }
         let tensorboard = record.results.compactMap { r in r.tensorboardSecondsPerStep.map { String(format: "%.1f us at batch %d", $0 * 1e6, r.batchPerRank) } }
         if !tensorboard.isEmpty {
             lines.append("TensorBoard events (rank 0, written at flush points, --no-tensorboard: none): " + tensorboard.joined(separator: ", ") + " per step")

@@ -19,7 +19,9 @@ final class BenchCommandTests: XCTestCase {
         for result in results {
             let b = result["batch_per_rank"] as! Int
             XCTAssertEqual(result["global_batch"] as? Int, 2 * b)
-            XCTAssertEqual(result["flops_per_rank_step"] as? Double, Double(409088 * b), "MLP 784-128-10, hand-counted")
+            XCTAssertEqual(result["flops_per_rank_step"] as? Double, Double(409680 * b), "MLP 784-128-10, hand-counted: products 409088, bias, ReLU and loss 592")
+            XCTAssertEqual(result["gemm_flops_per_rank_step"] as? Double, Double(409088 * b), "the matrix products alone")
+            XCTAssertEqual(result["fraction_of_peak"] as! Double, (result["achieved_gflops"] as! Double) / (record["peak_gflops"] as! Double), accuracy: 1e-9)
             let step = result["median_step_seconds"] as! Double
             XCTAssertEqual(result["samples_per_sec"] as! Double, Double(2 * b) / step, accuracy: 1e-6 * Double(2 * b) / step)
             let share = result["allreduce_share"] as! Double

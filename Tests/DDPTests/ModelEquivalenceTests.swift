@@ -38,7 +38,10 @@ final class ModelEquivalenceTests: XCTestCase {
         for (ranks, arguments, name) in [(2, ["--batch-per-rank", "16"], "2 x 16"),
                                          (1, ["--batch-per-rank", "16", "--accumulate", "2"], "1 x 16 x 2")] {
             let other = try run(ranks: ranks, arguments)
-            XCTAssertLessThan(relative(other.parameters, reference.parameters) { !isState($0) }, 1e-4, "\(name): parameters")
+            // Summation order differs between splits (the allreduce adds two ranks' sums); over ten steps a
+            // ReLU can change side on a difference of one ulp, which moved parameters by 1.0e-4 between
+            // 1 x 32 and 2 x 16 with batched convolutions (step 2: 1.5e-8; 1 x 16 x 2: 6e-8; issue 17).
+            XCTAssertLessThan(relative(other.parameters, reference.parameters) { !isState($0) }, 5e-4, "\(name): parameters")
             XCTAssertLessThan(relative(other.parameters, reference.parameters) { $0.hasSuffix("running_mean") }, 1e-4, "\(name): running means")
             XCTAssertLessThan(relative(other.parameters, reference.parameters) { $0.hasSuffix("running_var") }, 1e-4, "\(name): running variances")
             XCTAssertEqual(Set(other.summary["rank_checksums"] as! [String]).count, 1, "\(name): replicas identical, state included")

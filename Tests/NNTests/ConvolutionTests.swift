@@ -51,6 +51,49 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    func testBatchesLargerThanAChunkMatchTheReferenceAndPerSamplePasses() {
+        // Chunks of 4 (stride 1) and 18 (stride 2) samples with a short last chunk: forward against
+        // the direct convolution, backward against the sum of one-sample passes (checked above by
+        // finite differences), with the fused ReLU and a bias.
+        var rng = SplitMix64(seed: 31)
+        for (stride, batch) in [(1, 9), (2, 20)] {
+            let g = ConvGeometry(channels: 16, height: 28, width: 28, kernel: 3, stride: stride, same: true)
+            let layer = Conv2D(geometry: g, filters: 4, activation: .relu)
+            XCTAssertLessThan(layer.chunk, batch, "the case must span several chunks")
+            XCTAssertNotEqual(batch % layer.chunk, 0, "and end with a short one")
+            let p = FloatBuffer(count: layer.parameterCount), grads = FloatBuffer(count: layer.parameterCount)
+            layer.bind(LayerBinding(parameters: p.pointer, gradients: grads.pointer, state: p.pointer, moments: grads.pointer))
+            for i in 0..<p.count { p[i] = rng.uniform(-0.3, 0.3) }
+            let (inSize, outSize) = (layer.inputSize, layer.outputSize)
+            let x = (0..<(batch * inSize)).map { _ in rng.uniform(-1, 1) }
+            let dy = (0..<(batch * outSize)).map { _ in rng.uniform(-1, 1) }
+            var y = [Float](repeating: 0, count: batch * outSize)
+            layer.forward(x, into: &y, batch: batch, context: PassContext(mode: .training))
+            let weights = Array(p.array.prefix(4 * g.patchSize)), bias = Array(p.array.suffix(4))
+            var worst: Float = 0
+            for n in 0..<batch {
+                let expected = Conv2D.referenceForward(x: Array(x[(n * inSize)..<((n + 1) * inSize)]), weight: weights, bias: bias,
+                                                       filters: 4, geometry: g).map { max($0, 0) }
+                worst = max(worst, zip(y[(n * outSize)..<((n + 1) * outSize)], expected).map { abs($0 - $1) }.max()!)
+            }
+            XCTAssertLessThan(worst, 1e-4, "forward, stride \(stride)")
+            var dx = [Float](repeating: 0.5, count: batch * inSize)
+            layer.backward(input: x, output: y, outputGradient: dy, inputGradient: &dx, batch: batch, context: PassContext(mode: .training))
+            let batched = grads.array
+            grads.zero()
+            var single = [Float](repeating: 0.5, count: batch * inSize)
+            for n in 0..<batch {
+                let (xs, ys, dys) = (Array(x[(n * inSize)..<((n + 1) * inSize)]), Array(y[(n * outSize)..<((n + 1) * outSize)]),
+                                     Array(dy[(n * outSize)..<((n + 1) * outSize)]))
+                var dxs = Array(single[(n * inSize)..<((n + 1) * inSize)])
+                layer.backward(input: xs, output: ys, outputGradient: dys, inputGradient: &dxs, batch: 1, context: PassContext(mode: .training))
+                single.replaceSubrange((n * inSize)..<((n + 1) * inSize), with: dxs)
+            }
+            XCTAssertLessThan(zip(batched, grads.array).map { abs($0 - $1) / max(1, abs($1)) }.max()!, 1e-4, "dW and db, stride \(stride)")
+            XCTAssertLessThan(zip(dx, single).map { abs($0 - $1) }.max()!, 1e-5, "dx (added onto 0.5), stride \(stride)")
+        }
+    }
+
     /// A model [Dense, Conv2D, optional MaxPool, Dense] whose parameter gradients are checked.
     func gradientError(_ c: Case, activation: Dense.Activation = .relu, pool: (size: Int, stride: Int)?, seed: UInt64) -> (worst: Double, inputWorst: Double) {
         var layers: [Layer] = [Conv2D(geometry: c.geometry, filters: c.filters, activation: activation)]

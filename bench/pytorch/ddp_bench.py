@@ -99,11 +99,59 @@ class ShardedBatches:
 
 # ---- models -------------------------------------------------------------------------------------
 
+class Residual(nn.Module):
+    """He et al.'s basic block as swift-ddp's `resF[sS]`: conv3x3 (stride) - bn - relu - conv3x3 - bn,
+    plus the identity or a 1 x 1 conv (stride) - bn projection; relu after the sum."""
+
+    def __init__(self, channels, filters, stride):
+        super().__init__()
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, filters, 3, stride, 1, bias=False), nn.BatchNorm2d(filters), nn.ReLU(),
+            nn.Conv2d(filters, filters, 3, 1, 1, bias=False), nn.BatchNorm2d(filters))
+        self.shortcut = None
+        if stride != 1 or channels != filters:
+            self.shortcut = nn.Sequential(nn.Conv2d(channels, filters, 1, stride, bias=False), nn.BatchNorm2d(filters))
+
+    def forward(self, x):
+        return torch.relu(self.body(x) + (x if self.shortcut is None else self.shortcut(x)))
+
+
+def resnet(depth):
+    """swift-ddp's `resnetD` (He et al. 2016, sec. 4.2) on 1 x 28 x 28: 28 -> 14 -> 7, then global average pool."""
+    n = (depth - 2) // 6
+    layers = [nn.Conv2d(1, 16, 3, 1, 1, bias=False), nn.BatchNorm2d(16), nn.ReLU()]
+    channels = 16
+    for stage, filters in enumerate([16, 32, 64]):
+        for block in range(n):
+            layers.append(Residual(channels, filters, 2 if stage > 0 and block == 0 else 1))
+            channels = filters
+    return nn.Sequential(*layers, nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(64, 10))
+
+
+def keskar_c1():
+    """swift-ddp's `keskar-c1` (Keskar et al. 2017, Table 1) on 1 x 28 x 28: 28 -> pool 13 -> pool 6."""
+    return nn.Sequential(
+        nn.Conv2d(1, 64, 5, 1, 2, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Conv2d(64, 64, 5, 1, 2, bias=False), nn.BatchNorm2d(64), nn.ReLU(), nn.MaxPool2d(3, 2),
+        nn.Flatten(),
+        nn.Linear(64 * 6 * 6, 384, bias=False), nn.BatchNorm1d(384), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(384, 192, bias=False), nn.BatchNorm1d(192), nn.ReLU(), nn.Dropout(0.5),
+        nn.Linear(192, 10))
+
+
+MODELS = ["mlp", "cnn", "resnet8", "resnet20", "keskar-c1"]
+
+
 def build(model_name):
-    """The model and its optimizer, as swift-ddp's `--model mlp` (SGD) and `--model cnn` (Adam)."""
+    """The model and its optimizer, as swift-ddp's `--model NAME` with run.sh's optimizer:
+    SGD momentum 0.9 (mlp, resnetD, keskar-c1) or Adam (cnn)."""
+    sgd = lambda params: torch.optim.SGD(params, lr=0.01, momentum=0.9)
     if model_name == "mlp":  # 784-128-10
-        model = nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10))
-        return model, lambda params: torch.optim.SGD(params, lr=0.01, momentum=0.9)
+        return nn.Sequential(nn.Flatten(), nn.Linear(784, 128), nn.ReLU(), nn.Linear(128, 10)), sgd
+    if model_name.startswith("resnet"):
+        return resnet(int(model_name[6:])), sgd
+    if model_name == "keskar-c1":
+        return keskar_c1(), sgd
     # conv32k3-pool2-fc10: (N,1,28,28) -> conv (N,32,26,26) -> pool (N,32,13,13) -> (N,5408) -> (N,10)
     model = nn.Sequential(nn.Conv2d(1, 32, 3), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(5408, 10))
     return model, lambda params: torch.optim.Adam(params, lr=1e-3)
@@ -181,7 +229,7 @@ class Report:
               f"{config.warmup} warmup + {config.steps} timed steps")
         for line in self.threads:
             print(f"  {line}")
-        print(f"{'model':<6}{'ranks':>6}{'batch/rank':>11}{'median step s':>15}{'samples/s':>12}", flush=True)
+        print(f"{'model':<10}{'ranks':>6}{'batch/rank':>11}{'median step s':>15}{'samples/s':>12}", flush=True)
 
     def add(self, batch_per_rank, seconds):
         median = statistics.median(seconds)
@@ -195,7 +243,7 @@ class Report:
             "samples_per_second": self.ranks * batch_per_rank / median,
         }
         self.rows.append(row)
-        print(f"{self.config.model:<6}{self.ranks:>6}{batch_per_rank:>11}{median:>15.6f}"
+        print(f"{self.config.model:<10}{self.ranks:>6}{batch_per_rank:>11}{median:>15.6f}"
               f"{row['samples_per_second']:>12,.0f}", flush=True)
 
     def write(self):
@@ -224,7 +272,7 @@ class Report:
 def parse(argv):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--ranks", type=int, default=2, help="processes; 1 runs the bare model, no DDP")
-    parser.add_argument("--model", choices=["mlp", "cnn"], default="mlp")
+    parser.add_argument("--model", choices=MODELS, default="mlp")
     parser.add_argument("--batch-per-rank", default="32,128,512", help="comma-separated list")
     parser.add_argument("--steps", type=int, default=200, help="timed steps per batch size")
     parser.add_argument("--warmup", type=int, default=20, help="untimed steps before them")
