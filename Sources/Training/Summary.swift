@@ -43,6 +43,8 @@ public struct RunSummary: Codable, Sendable {
     public var paramChecksum: String
     public var rankChecksums: [String]
     public var blasCore: String
+    /// With a plateau budget: the epoch after which the loss had stopped improving (nil: ran to the maximum).
+    public var plateauEpoch: Int?
 }
 
 /// Loss and accuracy over a whole set, in evaluation mode.

@@ -36,7 +36,8 @@ public enum Sweep {
         }
         if !resuming { try agreed(comm) { try folder?.writeJSON("sweep.json", plan) } }
         let states = try pointStates(points, folder: folder, comm: comm, resuming: resuming)
-        say("swift-ddp sweep: \(points.count) runs (\(plan.globalBatches.count) batches x \(plan.rules.count) rules x "
+        let ghosts = (plan.ghostBatches?.count ?? 0) > 1 ? "\(plan.ghostBatches!.count) ghost batches x " : ""
+        say("swift-ddp sweep: \(points.count) runs (\(plan.globalBatches.count) batches x \(plan.rules.count) rules x \(ghosts)"
             + "\(plan.seeds.count) seeds, \(plan.budget)) on \(comm.size) rank(s) -> \(directory)"
             + (resuming ? " (resuming: \(states.filter { $0.summary != nil }.count) done, \(states.filter(\.hasCheckpoint).count) to continue)" : ""))
 

@@ -11,6 +11,14 @@ public struct TrainConfig: Codable, Sendable {
     /// Hidden widths of `mlp`.
     public var hidden = [128]
     public var epochs = 5
+    /// Hoffer et al. 2017's regime adaptation: train as many steps as this many epochs take at
+    /// `referenceBatch` (epochs x B / reference at batch B), with warmup and decay epochs scaled alike.
+    public var regimeEpochs: Int?
+    /// Stop when the epoch-end training loss has not improved by a relative 1e-3 for this many
+    /// epochs (`epochs` is then the maximum): Keskar et al. 2017 train "until the loss ceased to improve".
+    public var plateauPatience: Int?
+    /// Synchronous SGD (nil) or (post-)local SGD: see LocalSync.
+    public var sync: LocalSync?
     /// Stop after this many optimizer steps (overrides `epochs`).
     public var maxSteps: Int?
     /// The largest micro-batch one rank computes at once.
@@ -60,9 +68,15 @@ public struct TrainConfig: Codable, Sendable {
 
     public init() {}
 
-    /// The scaling rule as a sweep names it: none, linear, sqrt, with "+warmup" and a "lars+" prefix.
+    /// The scaling rule as a sweep names it: none, linear, sqrt, with "+warmup", a "lars+" or "lamb+"
+    /// prefix, and the remedies that are set: "+gb128" (ghost batch), "+regime", "+local8" (local SGD).
     public var ruleName: String {
-        (optimizer == .lars ? "lars+" : "") + lrScaling.rawValue + (warmupEpochs > 0 ? "+warmup" : "")
+        var name = (optimizer == .lars || optimizer == .lamb ? optimizer.rawValue + "+" : "") + lrScaling.rawValue
+        if warmupEpochs > 0 { name += "+warmup" }
+        if let ghostBatch { name += "+gb\(ghostBatch)" }
+        if regimeEpochs != nil { name += "+regime" }
+        if let sync { name += "+\(sync.ruleSuffix)" }
+        return name
     }
 }
 
@@ -122,9 +136,17 @@ public struct ResolvedConfig: Codable, Sendable {
         }
         let globalBatch = ranks * batchPerRank * accumulate
         let stepsPerEpoch = (n + globalBatch - 1) / globalBatch
-        let totalSteps = settings.maxSteps ?? settings.epochs * stepsPerEpoch
+        var totalSteps = settings.maxSteps ?? settings.epochs * stepsPerEpoch
+        // Regime adaptation: every epoch count of the schedule is in epochs of the reference batch,
+        // so each batch takes the same number of steps (E x B / reference epochs at batch B).
+        var epochScale = 1.0
+        if let regime = settings.regimeEpochs, settings.maxSteps == nil {
+            let referenceSteps = (n + settings.referenceBatch - 1) / settings.referenceBatch
+            totalSteps = regime * referenceSteps
+            epochScale = Double(referenceSteps) / Double(stepsPerEpoch)
+        }
         let epochs = (totalSteps + stepsPerEpoch - 1) / stepsPerEpoch
-        let warmupSteps = Int((settings.warmupEpochs * Double(stepsPerEpoch)).rounded())
+        let warmupSteps = Int((settings.warmupEpochs * epochScale * Double(stepsPerEpoch)).rounded())
         if settings.warmupStartRate != nil && warmupSteps == 0 {
             throw ConfigError("--warmup-start-lr needs --warmup-epochs greater than 0")
         }
@@ -132,7 +154,7 @@ public struct ResolvedConfig: Codable, Sendable {
             throw ConfigError("--warmup-epochs \(settings.warmupEpochs) (\(warmupSteps) steps) is longer than training (\(totalSteps) steps)")
         }
         let decayEpochs = settings.decayEpochs.isEmpty
-            ? [0.5, 0.75].map { $0 * Double(totalSteps) / Double(stepsPerEpoch) } : settings.decayEpochs
+            ? [0.5, 0.75].map { $0 * Double(totalSteps) / Double(stepsPerEpoch) } : settings.decayEpochs.map { $0 * epochScale }
         self.settings = settings
         self.ranks = ranks
         self.batchPerRank = batchPerRank

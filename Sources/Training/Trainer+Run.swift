@@ -133,6 +133,7 @@ extension Trainer {
                 if evaluationDue {
                     let evaluation = trainer.evaluate()
                     progress.record(evaluation, step: step)
+                    if s + 1 == stepsThisEpoch { progress.recordEpochEnd(evaluation, epoch: epoch + 1) }
                     let row = MetricsRow(epoch: Double(step) / Double(config.stepsPerEpoch), step: step, lr: result.learningRate,
                                          evaluation: evaluation, noiseScale: result.noiseScale,
                                          samplesPerSec: Double(samples) / seconds, seconds: monotonicSeconds() - wallStart,
@@ -150,6 +151,11 @@ extension Trainer {
             }
             trainer.timer.endEpoch()
             _ = try trainer.agreeOnReplicas()  // drift is caught within an epoch of happening
+            if let stopped = progress.plateauEpoch {
+                say("plateau: the training loss has not improved by a relative \(PlateauRule.threshold) for "
+                    + "\(settings.plateauPatience ?? 0) epoch(s); stopping after epoch \(stopped) of at most \(config.epochs)")
+                break epochs
+            }
         }
 
         var sharpness: Double?
@@ -165,7 +171,7 @@ extension Trainer {
         let evaluation = progress.last
         let summary = RunSummary(
             runDir: folder?.path ?? "", data: data.name, ranks: comm.size, hosts: hosts, globalBatch: config.globalBatch,
-            batchPerRank: config.batchPerRank, accumulate: config.accumulate, epochs: config.epochs, steps: step,
+            batchPerRank: config.batchPerRank, accumulate: config.accumulate, epochs: progress.plateauEpoch ?? config.epochs, steps: step,
             rule: settings.ruleName, optimizer: settings.optimizer.rawValue, seed: settings.seed,
             peakLr: config.schedule.peakRate, warmupEpochs: settings.warmupEpochs,
             trainAcc: evaluation.trainAcc, testAcc: evaluation.testAcc, gap: evaluation.gap,
@@ -176,7 +182,8 @@ extension Trainer {
             gns: trainer.noiseScale.value, sharpness: sharpness,
             samplesPerSec: Double(trainedSamples) / max(trainSeconds, 1e-9),
             trainSeconds: trainSeconds, wallSeconds: monotonicSeconds() - wallStart,
-            paramChecksum: checksums[0], rankChecksums: checksums, blasCore: BLASInfo.coreName)
+            paramChecksum: checksums[0], rankChecksums: checksums, blasCore: BLASInfo.coreName,
+            plateauEpoch: progress.plateauEpoch)
         try agreed(comm) {
             guard let folder else { return }
             try folder.append("timing.csv", header: TimingReport.csvHeader, lines: timing.csv)
@@ -231,6 +238,8 @@ extension Trainer {
         case .sgd: return "sgd momentum \(o.momentum)\(o.nesterov ? " nesterov" : ""), weight decay \(o.weightDecay)"
         case .adam, .adamw: return "\(kind.rawValue) betas (\(o.beta1), \(o.beta2)), eps \(o.epsilon), weight decay \(o.weightDecay)"
         case .lars: return "lars momentum \(o.momentum), trust coefficient \(o.trustCoefficient), weight decay \(o.weightDecay)"
+        case .lamb: return "lamb betas (\(o.beta1), \(o.beta2)), eps \(o.epsilon), weight decay \(o.weightDecay) (trust ratio on "
+            + (o.decayAll ? "every tensor)" : "weights)")
         }
     }
 
