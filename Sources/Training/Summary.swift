@@ -45,6 +45,9 @@ public struct RunSummary: Codable, Sendable {
     public var blasCore: String
     /// With a plateau budget: the epoch after which the loss had stopped improving (nil: ran to the maximum).
     public var plateauEpoch: Int?
+    /// Local SGD (`local:H[:after]`), nil for synchronous SGD, and its averagings since the run last started.
+    public var sync: String?
+    public var localAveragings: LocalAveragingCounts?
 }
 
 /// Loss and accuracy over a whole set, in evaluation mode.

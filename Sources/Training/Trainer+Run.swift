@@ -77,6 +77,12 @@ extension Trainer {
             try agreed(comm) { try folder?.writeJSON("config.json", ConfigRecord(config: config, hosts: hosts, blasCore: BLASInfo.coreName)) }
         }
         say(trainer.describe(hosts: hosts, runDir: folder?.path ?? ""))
+        if let sync = settings.sync {
+            say("  local SGD: " + (sync.afterEpochs > 0 ? "synchronous for \(sync.afterEpochs) epoch(s), then " : "")
+                + "each rank steps on its own micro-batches and the ranks average parameters, BatchNorm state and optimizer "
+                + "buffers every \(sync.period) step(s) and at each evaluation and checkpoint. The noise scale is measured in "
+                + "synchronous steps only (local steps form no global gradient); timing's allreduce holds the averagings.")
+        }
 
         var progress = resume?.state.progress ?? RunProgress(settings: settings)
         var step = resume?.state.step ?? 0
@@ -117,6 +123,7 @@ extension Trainer {
                 defer { FaultInjection.check(step: step, rank: comm.rank) }
                 let evaluationDue = progress.divergedStep != nil || evaluationPoints.contains(s + 1)
                 let checkpointDue = s + 1 == stepsThisEpoch || (settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0)
+                if trainer.averagingDue(forced: evaluationDue || checkpointDue) { try trainer.averageReplicas() }
                 guard evaluationDue || checkpointDue else { continue }
                 let seconds = monotonicSeconds() - segmentStart
                 let samples = segmentSamples
@@ -183,7 +190,8 @@ extension Trainer {
             samplesPerSec: Double(trainedSamples) / max(trainSeconds, 1e-9),
             trainSeconds: trainSeconds, wallSeconds: monotonicSeconds() - wallStart,
             paramChecksum: checksums[0], rankChecksums: checksums, blasCore: BLASInfo.coreName,
-            plateauEpoch: progress.plateauEpoch)
+            plateauEpoch: progress.plateauEpoch, sync: settings.sync?.description,
+            localAveragings: settings.sync == nil ? nil : trainer.localAveraging)
         try agreed(comm) {
             guard let folder else { return }
             try folder.append("timing.csv", header: TimingReport.csvHeader, lines: timing.csv)

@@ -54,6 +54,9 @@ public final class Trainer {
     /// Seconds this rank spent in each step's allreduce (exposed time with --overlap), for the
     /// step-by-step imbalance. Made once, one slot per step of the run.
     var allreduceSeconds: [Double]
+    /// Local SGD: local steps since the ranks last averaged, and the averagings so far.
+    var stepsSinceAveraging = 0
+    var localAveraging = LocalAveragingCounts()
 
     public init(config: ResolvedConfig, data: DataSplit, model: Model, comm: Communicator) {
         self.comm = comm
@@ -172,7 +175,13 @@ public final class Trainer {
             tail[Tail.correct.rawValue] += Float(sums.correct)
         }
         var t = monotonicSeconds()
-        if let background {
+        // Local SGD: the gradient and the BatchNorm moments stay this rank's own; only the tail
+        // (counts, loss, faults) is summed, so progress, divergence and NaN handling agree on all ranks.
+        let local = isLocalPhase
+        let localSamples = tail[Tail.samples.rawValue], localGroups = tail[Tail.ghostGroups.rawValue]
+        if local {
+            comm.allreduceSum(UnsafeMutableBufferPointer(start: tail, count: Tail.allCases.count))
+        } else if let background {
             background.begin(reduction.buffer)
             if stepInEpoch + 1 < config.stepsPerEpoch {
                 let count = assemble(stepInEpoch: stepInEpoch + 1, micro: 0)
@@ -200,16 +209,26 @@ public final class Trainer {
                               noiseScale: noiseScale.value, nonFiniteRank: rank)
         }
         let contributors = Double(tail[Tail.smallContributors.rawValue])
-        if contributors > 0 {
+        if contributors > 0 && !local {
             let big = sumOfSquares(reduction.pointer, count: model.layout.count) / (Double(samples) * Double(samples))
             noiseScale.update(smallSquaredNorm: Double(tail[Tail.smallSquaredNorm.rawValue]) / contributors,
                               smallInverseBatch: Double(tail[Tail.smallInverseBatch.rawValue]) / contributors,
                               bigSquaredNorm: big, bigBatch: Double(samples))
         }
-        model.updateState(samples: Int(samples), groups: Int(tail[Tail.ghostGroups.rawValue]))
         let rate = config.schedule.rate(at: step)
-        optimizer.step(parameters: parameters.pointer, gradients: reduction.pointer,
-                       gradientScale: 1 / samples, learningRate: rate)
+        if local {
+            // The rank's own mean gradient; a rank without samples this step (a short last batch) waits.
+            stepsSinceAveraging += 1
+            if localSamples > 0 {
+                model.updateState(samples: Int(localSamples), groups: Int(localGroups))
+                optimizer.step(parameters: parameters.pointer, gradients: reduction.pointer,
+                               gradientScale: 1 / localSamples, learningRate: rate)
+            }
+        } else {
+            model.updateState(samples: Int(samples), groups: Int(tail[Tail.ghostGroups.rawValue]))
+            optimizer.step(parameters: parameters.pointer, gradients: reduction.pointer,
+                           gradientScale: 1 / samples, learningRate: rate)
+        }
         now = monotonicSeconds()
         timer.record(.optimizer, from: t, to: now)
         timer.endStep()
