@@ -48,6 +48,10 @@ public struct RunSummary: Codable, Sendable {
     /// Local SGD (`local:H[:after]`), nil for synchronous SGD, and its averagings since the run last started.
     public var sync: String?
     public var localAveragings: LocalAveragingCounts?
+    /// Which A `sharpness` used ("identity"), and the sharpness in a random subspace with its A, if measured.
+    public var sharpnessMatrix: String?
+    public var sharpnessRandom: Double?
+    public var sharpnessRandomMatrix: String?
 }
 
 /// Loss and accuracy over a whole set, in evaluation mode.

@@ -53,6 +53,8 @@ public struct TrainConfig: Codable, Sendable {
     public var sharpness: Double?
     public var sharpnessSamples = 10000
     public var sharpnessSteps = 10
+    /// Also measure sharpness in a random subspace of this many dimensions (Keskar et al. 2017, Table 4: 100).
+    public var sharpnessSubspace: Int?
     /// What a NaN or infinite loss or gradient does: stop the run, or skip that step's update.
     public var onNaN = NaNPolicy.stop
     /// Optimizer steps (1-based, inclusive) whose phases go to trace.json; nil: no trace.

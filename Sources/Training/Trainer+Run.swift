@@ -40,6 +40,9 @@ extension Trainer {
         if let ghost = settings.ghostBatch, model.layout.momentCount == 0 {
             throw ConfigError("--ghost-batch \(ghost) has no effect: model \(settings.model) has no BatchNorm (bn) layer")
         }
+        if let p = settings.sharpnessSubspace, p >= model.layout.count {
+            throw ConfigError("--sharpness-subspace \(p) must be smaller than the model's \(model.layout.count) parameters")
+        }
         return model
     }
 
@@ -165,11 +168,17 @@ extension Trainer {
             }
         }
 
-        var sharpness: Double?
+        var sharpness: Double?, sharpnessRandom: Double?
         if let epsilon = settings.sharpness, progress.divergedStep == nil {
             sharpness = trainer.sharpness(epsilon: epsilon, samples: settings.sharpnessSamples, steps: settings.sharpnessSteps)
             say(String(format: "sharpness (Keskar et al. 2017, eps %g, %d ascent steps on %d train samples): %.4g",
                        epsilon, settings.sharpnessSteps, min(settings.sharpnessSamples, data.train.count), sharpness!))
+            if let p = settings.sharpnessSubspace {
+                sharpnessRandom = trainer.sharpness(epsilon: epsilon, samples: settings.sharpnessSamples, steps: settings.sharpnessSteps,
+                                                    subspace: p)
+                say(String(format: "sharpness in a random %d-dimensional subspace (Keskar et al. 2017, Table 4; %@): %.4g",
+                           p, trainer.subspaceDescription(p), sharpnessRandom!))
+            }
         }
 
         let checksums = try trainer.agreeOnReplicas()
@@ -191,7 +200,9 @@ extension Trainer {
             trainSeconds: trainSeconds, wallSeconds: monotonicSeconds() - wallStart,
             paramChecksum: checksums[0], rankChecksums: checksums, blasCore: BLASInfo.coreName,
             plateauEpoch: progress.plateauEpoch, sync: settings.sync?.description,
-            localAveragings: settings.sync == nil ? nil : trainer.localAveraging)
+            localAveragings: settings.sync == nil ? nil : trainer.localAveraging,
+            sharpnessMatrix: sharpness == nil ? nil : "identity", sharpnessRandom: sharpnessRandom,
+            sharpnessRandomMatrix: sharpnessRandom == nil ? nil : settings.sharpnessSubspace.map(trainer.subspaceDescription))
         try agreed(comm) {
             guard let folder else { return }
             try folder.append("timing.csv", header: TimingReport.csvHeader, lines: timing.csv)

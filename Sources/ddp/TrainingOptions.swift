@@ -94,6 +94,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "After training, measure sharpness (Keskar et al. 2017) in a box of this relative size, e.g. 1e-3.")
     var sharpness: Double?
 
+    @Option(help: "With --sharpness: also measure it in a random subspace of this many dimensions (Keskar et al. 2017, Table 4 uses 100): a seeded n x p matrix A with entries +-1/sqrt(n), f taken at x + A z.")
+    var sharpnessSubspace: Int?
+
     @Option(help: "Training samples the sharpness loss is taken over.")
     var sharpnessSamples = 10000
 
@@ -136,6 +139,8 @@ struct TrainingOptions: ParsableArguments {
         try require(evalsPerEpoch >= 1, "--evals-per-epoch must be at least 1")
         try require(target.map { $0 > 0 && $0 <= 1 } ?? true, "--target is a test accuracy in (0, 1]")
         try require(sharpness.map { $0 > 0 && $0.isFinite } ?? true, "--sharpness must be positive, e.g. 1e-3")
+        try require(sharpnessSubspace.map { $0 >= 1 } ?? true, "--sharpness-subspace must be at least 1 (Keskar et al. use 100)")
+        try require(sharpnessSubspace == nil || sharpness != nil, "--sharpness-subspace needs --sharpness (the box size, e.g. 1e-3)")
         try require(sharpnessSamples >= 1 && sharpnessSteps >= 1, "--sharpness-samples and --sharpness-steps must be at least 1")
         try require(collectiveTimeout >= 0 && collectiveTimeout.isFinite, "--collective-timeout must be 0 (off) or a positive number of seconds")
         try require(traceWindow != nil || traceSteps == "none", "--trace-steps takes A:B with 1 <= A <= B (e.g. 100:120), or none")
@@ -177,6 +182,7 @@ struct TrainingOptions: ParsableArguments {
         c.noiseScale = noiseScale
         c.sharpness = sharpness
         c.sharpnessSamples = sharpnessSamples
+        c.sharpnessSubspace = sharpnessSubspace
         c.sharpnessSteps = sharpnessSteps
         c.divergenceFactor = divergenceFactor
         c.overlap = overlap

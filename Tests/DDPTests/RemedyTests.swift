@@ -51,4 +51,23 @@ final class RemedyTests: XCTestCase {
         XCTAssertNotEqual(refused.status, 0)
         XCTAssertEqual(refused.errorLines.count, 1, refused.all)
     }
+
+    func testSharpnessInARandomSubspaceIsRecordedBesideTheIdentityOne() throws {
+        let dir = DDPProcess.temporaryFolder("sharp-sub")
+        let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--steps", "20", "--sharpness", "1e-3",
+                                          "--sharpness-subspace", "100", "--sharpness-samples", "512", "--sharpness-steps", "3",
+                                          "--hidden", "16", "--run-dir", dir], ranks: 2)
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        let summary = try DDPProcess.json(dir + "/summary.json")
+        XCTAssertEqual(summary["sharpness_matrix"] as? String, "identity")
+        let random = try XCTUnwrap(summary["sharpness_random"] as? Double)
+        let identity = try XCTUnwrap(summary["sharpness"] as? Double)
+        XCTAssertGreaterThan(random, 0)
+        XCTAssertLessThan(random, identity, "a 100-dimensional slice of the same box finds less increase")
+        XCTAssertTrue((summary["sharpness_random_matrix"] as? String ?? "").contains("x 100, entries +-1/sqrt(n), seed 1"), summary.description)
+
+        let refused = try DDPProcess.run(["train", "--data", "synthetic", "--steps", "2", "--sharpness-subspace", "100"], ranks: 2)
+        XCTAssertEqual(refused.errorLines.count, 1, refused.all)
+        XCTAssertTrue(refused.all.contains("needs --sharpness"), refused.all)
+    }
 }
