@@ -12,37 +12,77 @@ public struct ScalingRule: Codable, Equatable, Sendable, CustomStringConvertible
     public var lars: Bool
     /// LAMB (You et al. 2019); bare "lamb" is lamb+sqrt+warmup, their recipe.
     public var lamb: Bool
+    /// Hoffer et al. 2017's remedies as rule parts: "+gb128" (ghost batch 128), "+regime" (regime
+    /// adaptation: the epochs budget E becomes regime:E); and "+local8" / "+local8after2" (local SGD).
+    public var ghostBatch: Int?
+    public var regime: Bool
+    public var sync: LocalSync?
+
+    static let grammar = "none|linear|sqrt, optionally lars+ or lamb+ first, then any of +warmup, +gbN (ghost batch N), "
+        + "+regime, +localH or +localHafterE (e.g. sqrt+warmup, lars+linear+warmup, sqrt+gb128+regime)"
 
     public init(_ text: String) throws {
+        (ghostBatch, regime, sync) = (nil, false, nil)
         switch text {
         case "lars": (scaling, warmup, lars, lamb) = (.linear, true, true, false); return
         case "lamb": (scaling, warmup, lars, lamb) = (.sqrt, true, false, true); return
         default: break
         }
-        var parts = text.split(separator: "+").map(String.init)
+        var parts = text.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
         lars = parts.first == "lars"
         lamb = parts.first == "lamb"
         if lars || lamb { parts.removeFirst() }
-        warmup = parts.last == "warmup"
-        if warmup { parts.removeLast() }
-        guard parts.count == 1, let scaling = LRScaling(rawValue: parts[0]) else {
-            throw ConfigError("rule '\(text)': expected none|linear|sqrt, optionally +warmup, optionally lars+ or lamb+ first (e.g. sqrt+warmup, lars+linear+warmup)")
+        guard let first = parts.first, let scaling = LRScaling(rawValue: first) else {
+            throw ConfigError("rule '\(text)': expected \(ScalingRule.grammar)")
         }
         self.scaling = scaling
+        warmup = false
+        for part in parts.dropFirst() {
+            if part == "warmup" && !warmup {
+                warmup = true
+            } else if part == "regime" && !regime {
+                regime = true
+            } else if part.hasPrefix("gb"), ghostBatch == nil, let g = Int(part.dropFirst(2)), g >= 1 {
+                ghostBatch = g
+            } else if part.hasPrefix("local"), sync == nil, let local = ScalingRule.localSync(part.dropFirst(5)) {
+                sync = local
+            } else {
+                throw ConfigError("rule '\(text)': unknown or repeated part '\(part)'; expected \(ScalingRule.grammar)")
+            }
+        }
     }
 
-    enum CodingKeys: String, CodingKey { case scaling, warmup, lars, lamb }
+    /// "8" or "8after2" (the rule-name form of local:8:2).
+    private static func localSync(_ text: Substring) -> LocalSync? {
+        let pieces = text.components(separatedBy: "after")
+        guard (1...2).contains(pieces.count), let period = Int(pieces[0]), period >= 1 else { return nil }
+        guard pieces.count == 2 else { return LocalSync(period: period) }
+        guard let after = Int(pieces[1]), after >= 0 else { return nil }
+        return LocalSync(period: period, afterEpochs: after)
+    }
 
-    /// sweep.json files written before LAMB existed read as lamb false.
+    enum CodingKeys: String, CodingKey { case scaling, warmup, lars, lamb, ghostBatch, regime, sync }
+
+    /// sweep.json files written before LAMB and the remedies existed read with them off.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         scaling = try c.decode(LRScaling.self, forKey: .scaling)
         warmup = try c.decode(Bool.self, forKey: .warmup)
         lars = try c.decode(Bool.self, forKey: .lars)
         lamb = try c.decodeIfPresent(Bool.self, forKey: .lamb) ?? false
+        ghostBatch = try c.decodeIfPresent(Int.self, forKey: .ghostBatch)
+        regime = try c.decodeIfPresent(Bool.self, forKey: .regime) ?? false
+        sync = try c.decodeIfPresent(LocalSync.self, forKey: .sync)
     }
 
-    public var description: String { (lars ? "lars+" : lamb ? "lamb+" : "") + scaling.rawValue + (warmup ? "+warmup" : "") }
+    /// The same order as TrainConfig.ruleName, so a rule in results.csv parses back to itself.
+    public var description: String {
+        var name = (lars ? "lars+" : lamb ? "lamb+" : "") + scaling.rawValue + (warmup ? "+warmup" : "")
+        if let ghostBatch { name += "+gb\(ghostBatch)" }
+        if regime { name += "+regime" }
+        if let sync { name += "+\(sync.ruleSuffix)" }
+        return name
+    }
 }
 
 /// How long each run trains. `regime:E`: as many steps as E epochs take at --reference-batch (Hoffer
@@ -110,11 +150,14 @@ public struct SweepPlan: Codable, Sendable {
     public var lambLearningRate: Double?
     /// Ghost batch sizes as an axis (Hoffer et al. 2017); nil or empty: the base's one value.
     public var ghostBatches: [Int]?
+    /// Run rules after the first only at batches above the smallest: the first rule is the small-batch
+    /// baseline, the others remedies for the large batch (Hoffer et al. 2017's Table 1 layout).
+    public var remediesAboveSmallestOnly: Bool?
     public var directory: String?
 
     public init(base: TrainConfig, globalBatches: [Int], rules: [ScalingRule], seeds: [UInt64], budget: Budget,
                 warmupEpochs: Double, larsLearningRate: Double, lambLearningRate: Double? = nil, ghostBatches: [Int]? = nil,
-                directory: String?) {
+                remediesAboveSmallestOnly: Bool? = nil, directory: String?) {
         self.base = base
         self.globalBatches = globalBatches
         self.rules = rules
@@ -124,6 +167,7 @@ public struct SweepPlan: Codable, Sendable {
         self.larsLearningRate = larsLearningRate
         self.lambLearningRate = lambLearningRate
         self.ghostBatches = ghostBatches
+        self.remediesAboveSmallestOnly = remediesAboveSmallestOnly
         self.directory = directory
     }
 
@@ -136,15 +180,17 @@ public struct SweepPlan: Codable, Sendable {
     public func points(in directory: String) -> [Point] {
         var points: [Point] = []
         let ghosts: [Int?] = (ghostBatches ?? []).isEmpty ? [base.ghostBatch] : ghostBatches!.map { $0 }
+        let smallest = globalBatches.min()
         for seed in seeds {
-            for rule in rules {
+            for (ruleIndex, rule) in rules.enumerated() {
                 for ghost in ghosts {
                     for batch in globalBatches {
+                        if remediesAboveSmallestOnly == true && ruleIndex > 0 && batch == smallest { continue }
                         var c = base
                         c.seed = seed
                         c.globalBatch = batch
                         c.accumulate = 1
-                        c.ghostBatch = ghost
+                        c.ghostBatch = rule.ghostBatch ?? ghost
                         c.lrScaling = rule.scaling
                         c.warmupEpochs = rule.warmup ? warmupEpochs : 0
                         if rule.lars {
@@ -155,6 +201,8 @@ public struct SweepPlan: Codable, Sendable {
                             c.learningRate = lambLearningRate ?? OptimizerKind.defaultLearningRate(.lamb)
                         }
                         budget.apply(to: &c)
+                        if rule.regime, case .epochs(let n) = budget { c.regimeEpochs = n }
+                        if let sync = rule.sync { c.sync = sync }
                         let name = String(format: "b%05d-%@-s%llu", batch, c.ruleName, seed)
                         c.runDir = (directory as NSString).appendingPathComponent(name)
                         points.append(Point(name: name, settings: c))

@@ -65,4 +65,29 @@ final class BudgetTests: XCTestCase {
         XCTAssertEqual([2.0, .nan, 3.0].map { other.observe($0) }, [false, false, true])
         XCTAssertEqual(other.best, 2.0)
     }
+
+    func testRemedyRulesRoundTripThroughRunNamesAndRunOnlyAboveTheSmallestBatch() throws {
+        // Hoffer et al.'s Table 1 as one grid: the baseline at both batches, the remedies at the large one.
+        let rules = try ["none", "sqrt", "sqrt+gb128", "sqrt+gb128+regime", "lamb", "none+local8after1"].map(ScalingRule.init)
+        var base = TrainConfig()
+        base.batchPerRank = 128
+        let plan = SweepPlan(base: base, globalBatches: [256, 4096], rules: rules, seeds: [1], budget: .epochs(3),
+                             warmupEpochs: 1, larsLearningRate: 0.1, remediesAboveSmallestOnly: true, directory: nil)
+        let points = plan.points(in: "/tmp/x")
+        XCTAssertEqual(points.map(\.name), ["b00256-none-s1", "b04096-none-s1", "b04096-sqrt-s1", "b04096-sqrt+gb128-s1",
+                                            "b04096-sqrt+gb128+regime-s1", "b04096-lamb+sqrt+warmup-s1", "b04096-none+local8after1-s1"])
+        let regime = points[4].settings
+        XCTAssertEqual(regime.ghostBatch, 128)
+        XCTAssertEqual(regime.regimeEpochs, 3, "the epochs budget becomes regime:3")
+        XCTAssertEqual(points[3].settings.regimeEpochs, nil)
+        XCTAssertEqual(points[5].settings.optimizer, .lamb)
+        XCTAssertEqual(points[6].settings.sync, LocalSync(period: 8, afterEpochs: 1))
+        // The rule column of results.csv parses back to the same rule.
+        for point in points {
+            XCTAssertEqual(try ScalingRule(point.settings.ruleName).description, point.settings.ruleName)
+        }
+        for bad in ["sqrt+gb0", "sqrt+regime+regime", "gb128", "sqrt+local", "sqrt+local8afterx", "sqrt+"] {
+            XCTAssertThrowsError(try ScalingRule(bad), bad)
+        }
+    }
 }
