@@ -5,7 +5,6 @@
 // with m-hat, v-hat Adam's bias-corrected moments and g the mean gradient (gradientScale x sums).
 // Segments that are not `adapted` (biases and normalization parameters by default) take ratio 1 and
 // no decay: a plain Adam step. Two passes per segment (norms, then update) so nothing is stored.
-import Foundation
 import Tensor
 
 public final class LAMB: Optimizer {
@@ -25,12 +24,7 @@ public final class LAMB: Optimizer {
 
     public init(segments: [Range<Int>], adapted: [Bool]? = nil, beta1: Float = 0.9, beta2: Float = 0.999,
                 epsilon: Float = 1e-6, weightDecay: Float = 0) {
-        precondition(adapted == nil || adapted!.count == segments.count, "one adapted flag per LAMB segment")
-        var end = 0
-        for (index, segment) in segments.enumerated() {
-            precondition(segment.lowerBound == end, "LAMB segment \(index) starts at \(segment.lowerBound), expected \(end)")
-            end = segment.upperBound
-        }
+        let end = tiledCount(segments, flags: adapted, optimizer: "LAMB")
         self.beta1 = beta1
         self.beta2 = beta2
         self.epsilon = epsilon
@@ -44,8 +38,7 @@ public final class LAMB: Optimizer {
     public func step(parameters p: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
                      gradientScale scale: Float, learningRate lr: Float) {
         stepCount += 1
-        let correction1 = 1 - Float(pow(Double(beta1), Double(stepCount)))
-        let correction2 = 1 - Float(pow(Double(beta2), Double(stepCount)))
+        let (correction1, correction2) = biasCorrections(beta1: beta1, beta2: beta2, step: stepCount)
         let (b1, b2, eps) = (beta1, beta2, epsilon)
         let (m, v) = (m.pointer, v.pointer)
         for index in 0..<segments.count {

@@ -93,7 +93,7 @@ enum PaperTable {
                                     [HTMLPage.note("Needs at least two global batches (a small and a large one) with results.")])
         }
         let batches = sweep.batches
-        let signed = { (value: Double?) in value.map { ($0 >= 0 ? "+" : "") + Format.number($0) } ?? "" }
+        let signed = { (value: Double?) in value.map(Format.number) ?? "" }
         let header = ["metric", "rule at LB", "paper SB", "paper LB", "paper LB − SB", "ours SB", "ours LB", "ours LB − SB", "paper source"]
         let cells = rows.map { row -> [String] in
             let p = row.paper

@@ -32,14 +32,18 @@ struct RandomSubspace {
     private func forEachBlock(_ body: (Int, Int, UnsafePointer<Float>) -> Void) {
         let block = UnsafeMutablePointer<Float>.allocate(capacity: RandomSubspace.blockRows * columns)
         defer { block.deallocate() }
-        var first = 0
-        while first < rows {
-            let count = min(RandomSubspace.blockRows, rows - first)
-            for r in 0..<count {
-                for j in 0..<columns { block[r * columns + j] = entry(first + r, j) }
+        let (plus, minus) = (magnitude, -magnitude)
+        bits.withUnsafeBufferPointer { bits in
+            var first = 0
+            while first < rows {
+                let count = min(RandomSubspace.blockRows, rows - first)
+                for r in 0..<count {
+                    let row = bits.baseAddress! + (first + r) * words, out = block + r * columns
+                    for j in 0..<columns { out[j] = row[j >> 6] >> UInt64(j & 63) & 1 == 1 ? plus : minus }
+                }
+                body(first, count, block)
+                first += count
             }
-            body(first, count, block)
-            first += count
         }
     }
 

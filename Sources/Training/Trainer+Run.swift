@@ -241,9 +241,21 @@ extension Trainer {
           batch       global \(config.globalBatch) = \(comm.size) ranks x \(config.batchPerRank) per rank x \(config.accumulate) accumulation
           schedule    lr \(s.learningRate) at batch \(s.referenceBatch), \(s.lrScaling.rawValue) scaling -> peak \(String(format: "%.5g", config.schedule.peakRate)), warmup \(config.schedule.warmupSteps) steps, \(s.decay.rawValue) decay
           optimizer   \(optimizerDescription), seed \(s.seed)
-          training    \(config.epochs) epoch(s), \(config.totalSteps) steps (\(config.stepsPerEpoch) per epoch)
+          training    \(config.epochs) epoch(s), \(config.totalSteps) steps (\(config.stepsPerEpoch) per epoch)\(budgetNote)
           run folder  \(runDir)
         """
+    }
+
+    /// How the budget was set when it is not plain epochs or steps.
+    var budgetNote: String {
+        let s = config.settings
+        if let patience = s.plateauPatience {
+            return " at most: stops when the training loss has not improved by a relative \(PlateauRule.threshold) for \(patience) epoch(s)"
+        }
+        if let regime = s.regimeEpochs, s.maxSteps == nil {
+            return ", regime adaptation: as many steps as \(regime) epoch(s) at batch \(s.referenceBatch)"
+        }
+        return ""
     }
 
     var modelDescription: String {

@@ -9,9 +9,11 @@ import Tensor
 import XCTest
 
 final class SharpnessTests: XCTestCase {
-    func testSmallBoxSharpnessEqualsTheFirstOrderMaximum() throws {
+    /// A trainer of `model` on synthetic data after 20 steps at batch 64, on one rank.
+    func trained(model: String) throws -> Trainer {
         var settings = TrainConfig()
         settings.data = "synthetic"
+        settings.model = model
         settings.hidden = [32]
         settings.batchPerRank = 64
         let data = try Trainer.loadData(settings.data, seed: 1)
@@ -21,10 +23,13 @@ final class SharpnessTests: XCTestCase {
         try trainer.synchronizeInitialWeights()
         trainer.sampler.startEpoch(0)
         for s in 0..<20 { _ = trainer.trainStep(s, stepInEpoch: s) }
-        let before = trainer.parameterChecksum
+        return trainer
+    }
 
-        // Loss and gradient over the first 512 samples, in Double, independently of the trainer's ascent.
-        let samples = 512
+    /// Mean loss over the first `samples` (a multiple of 64) in a probe pass, with the gradient SUM
+    /// left in the reduction buffer: computed here, apart from the trainer's ascent.
+    func referenceLoss(_ trainer: Trainer, samples: Int) -> Double {
+        let data = trainer.data
         trainer.reduction.zero()
         var loss = 0.0
         for begin in stride(from: 0, to: samples, by: 64) {
@@ -34,7 +39,14 @@ final class SharpnessTests: XCTestCase {
                                                  gradient: trainer.model.outputGradient).loss
             trainer.model.backward(batch: 64, context: PassContext(mode: .probe))
         }
-        loss /= Double(samples)
+        return loss / Double(samples)
+    }
+
+    func testSmallBoxSharpnessEqualsTheFirstOrderMaximum() throws {
+        let trainer = try trained(model: "mlp")
+        let before = trainer.parameterChecksum
+        let samples = 512
+        let loss = referenceLoss(trainer, samples: samples)
         let eps = 1e-5
         var linearIncrease = 0.0
         for i in 0..<trainer.layout.count {
@@ -56,35 +68,14 @@ final class SharpnessTests: XCTestCase {
         // Keskar et al.'s Table 4 metric: y = A z, |z_j| <= eps (|(A^+ x)_j| + 1). For a small box the
         // maximum is sum_j |(A^T grad)_j| eps (|(A^+ x)_j| + 1), at the corner sign(A^T grad); on a
         // BatchNorm model, whose running statistics must come out unchanged with the weights.
-        var settings = TrainConfig()
-        settings.data = "synthetic"
-        settings.model = "fc32-bn-relu-fc10"
-        settings.batchPerRank = 64
-        let data = try Trainer.loadData(settings.data, seed: 1)
-        let config = try ResolvedConfig(settings, ranks: 1, data: data)
-        let trainer = Trainer(config: config, data: data, model: try Trainer.buildModel(settings, data: data),
-                              comm: LocalCommunicator())
-        try trainer.synchronizeInitialWeights()
-        trainer.sampler.startEpoch(0)
-        for s in 0..<20 { _ = trainer.trainStep(s, stepInEpoch: s) }
+        let trainer = try trained(model: "fc32-bn-relu-fc10")
         XCTAssertGreaterThan(trainer.state.count, 0)
         XCTAssertNotEqual(trainer.state.array.prefix(32), [Float](repeating: 0, count: 32)[...], "running means moved")
         let before = trainer.parameterChecksum   // parameters, then the BatchNorm state
         let n = trainer.layout.count, p = 100
-
-        // Loss and mean gradient over the first 512 samples, then A^T grad and the box in Double.
         let samples = 512
-        trainer.reduction.zero()
-        var loss = 0.0
-        for begin in stride(from: 0, to: samples, by: 64) {
-            data.train.assemble(range: begin..<(begin + 64), normalizer: data.normalizer, into: trainer.model.input, labels: trainer.labels)
-            let logits = trainer.model.forward(batch: 64, context: PassContext(mode: .probe))
-            loss += SoftmaxCrossEntropy.evaluate(logits: logits, labels: trainer.labels, batch: 64, classes: 10,
-                                                 gradient: trainer.model.outputGradient).loss
-            trainer.model.backward(batch: 64, context: PassContext(mode: .probe))
-        }
-        loss /= Double(samples)
-        let a = RandomSubspace(rows: n, columns: p, seed: settings.seed)
+        let loss = referenceLoss(trainer, samples: samples)
+        let a = RandomSubspace(rows: n, columns: p, seed: trainer.config.settings.seed)
         let centre = a.pseudoInverseTimes(trainer.parameters.pointer)
         let eps = 1e-5
         var linearIncrease = 0.0

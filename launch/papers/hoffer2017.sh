@@ -9,26 +9,19 @@
 # One mpirun launch runs the whole grid (the remedies only at the large batch); then the report.
 #   launch/papers/hoffer2017.sh [--quick] [extra ddp sweep arguments]
 #     full:    b 128, B 4096 (their MNIST pair), 40 epochs, decay at 10, 20, 30, seeds 1-3
-#     --quick: b 256, B 2048, 3 epochs, decay at 2, seeds 1-2 (+RA: 24 epochs at B)
+#     --quick: b 256, B 2048, 1 epoch, decay at 0.75, seeds 1-2 (+RA: 8 epochs at B; about 10
+#              minutes on 2 quiet cores)
 # -> runs/papers/hoffer2017[-quick]/report.html (PAPER_OUT overrides the folder).
 set -euo pipefail
-here=$(cd "$(dirname "$0")/../.." && pwd)
-quick=0
-if [ "${1:-}" = --quick ]; then quick=1; shift; fi
-suffix=$([ "$quick" = 1 ] && echo -quick || true)
-out=${PAPER_OUT:-$here/runs/papers/hoffer2017$suffix}
-if [ -e "$out/results.csv" ]; then
-  echo "launch/papers/hoffer2017.sh: $out already holds a sweep; set PAPER_OUT, remove it, or continue it with ddp sweep --resume $out" >&2
-  exit 1
-fi
+paper=hoffer2017
+source "$(dirname "$0")/common.sh"
 if [ "$quick" = 1 ]; then
   small=256 large=2048
-  plan=(--seeds 1,2 --budget epochs:3 --decay-epochs 2)
+  plan=(--seeds 1,2 --budget epochs:1 --decay-epochs 0.75)
 else
   small=128 large=4096
   plan=(--seeds 1,2,3 --budget epochs:40 --decay-epochs 10,20,30)
 fi
-start=$(date +%s)
 # The large batch is one micro-batch of B/2 per rank, so without +gb128 BatchNorm's statistics are
 # over B/2 samples; with it, over 128.
 "$here/launch/local.sh" 2 sweep \

@@ -7,25 +7,17 @@
 # subspace (Table 4). One mpirun launch for the sweep, then the report with its "paper" table.
 #   launch/papers/keskar2017.sh [--quick] [extra ddp sweep arguments]
 #     full:    seeds 1-5 (Keskar's 5 starting points), plateau:5:100, sharpness over 10000 samples
-#     --quick: seeds 1-3, plateau:2:8 (stop after 2 epochs without a 0.1% gain, at most 8),
-#              sharpness over 2000 samples in 5 ascent steps (about 25 minutes on 2 cores)
+#     --quick: seeds 1-3, plateau:2:6 (stop after 2 epochs without a 0.1% gain, at most 6),
+#              sharpness over 2000 samples in 5 ascent steps (about 15 minutes on 2 quiet cores)
 # -> runs/papers/keskar2017[-quick]/report.html (PAPER_OUT overrides the folder).
 set -euo pipefail
-here=$(cd "$(dirname "$0")/../.." && pwd)
-quick=0
-if [ "${1:-}" = --quick ]; then quick=1; shift; fi
-suffix=$([ "$quick" = 1 ] && echo -quick || true)
-out=${PAPER_OUT:-$here/runs/papers/keskar2017$suffix}
-if [ -e "$out/results.csv" ]; then
-  echo "launch/papers/keskar2017.sh: $out already holds a sweep; set PAPER_OUT, remove it, or continue it with ddp sweep --resume $out" >&2
-  exit 1
-fi
+paper=keskar2017
+source "$(dirname "$0")/common.sh"
 if [ "$quick" = 1 ]; then
-  budget=(--seeds 1,2,3 --budget plateau:2:8 --sharpness-samples 2000 --sharpness-steps 5)
+  budget=(--seeds 1,2,3 --budget plateau:2:6 --sharpness-samples 2000 --sharpness-steps 5)
 else
   budget=(--seeds 1,2,3,4,5 --budget plateau:5:100 --sharpness-samples 10000 --sharpness-steps 10)
 fi
-start=$(date +%s)
 # Batch 6000 on 2 ranks is 3000 per rank in one micro-batch, so BatchNorm's statistics are over
 # 3000 samples (half the large batch), against 128 for the small batch.
 "$here/launch/local.sh" 2 sweep \
