@@ -37,7 +37,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "BatchNorm statistics in training over consecutive groups of this many samples of the global batch (ghost batches, Hoffer et al. 2017); must divide the micro-batch per rank (default: the micro-batch per rank). train takes one value; sweep takes a comma-separated list as an axis.", transform: parseList)
     var ghostBatch: [Int] = []
 
-    @Option(help: "Base learning rate, right for --reference-batch (default 0.01 for sgd, 0.001 for adam/adamw, 0.1 for lars; inputs are standardised).")
+    @Option(help: "Base learning rate, right for --reference-batch (default 0.01 for sgd, 0.001 for adam/adamw, 0.1 for lars, 0.01 for lamb; inputs are standardised).")
     var lr: Double?
 
     @Option(help: "The global batch at which --lr is right.")
