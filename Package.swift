@@ -28,7 +28,7 @@ let package = Package(
         // papers.csv: the published figures the report's "paper" table sets beside a sweep's.
         .target(name: "Report", resources: [.embedInCode("papers.csv")]),
         .executableTarget(name: "ddp", dependencies: [
-            "Training", "Collective", "NN", "Optim", "Tensor", "Report",
+            "Training", "Collective", "Data", "NN", "Optim", "Tensor", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -15,6 +15,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
     case labelOutOfRange(String, index: Int, label: Int, classes: Int)
     case shapeMismatch(train: [Int], test: [Int])
+    case partialRecord(String, bytes: Int, recordSize: Int)
+    case cifarPythonVersion(String)
 
     public var description: String {
         switch self {
@@ -46,6 +48,12 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
             return "\(path): label \(label) at index \(index) is outside 0-\(classes - 1)"
         case .shapeMismatch(let train, let test):
             return "training images are \(train) but test images are \(test)"
+        case .partialRecord(let path, let bytes, let recordSize):
+            return "\(path) holds \(bytes) bytes, not a whole number of \(recordSize)-byte CIFAR-10 records "
+                + "(1 label byte + 3 x 32 x 32 pixels): \(bytes % recordSize) bytes left over"
+        case .cifarPythonVersion(let folder):
+            return "data folder \(folder) holds the python version of CIFAR-10 (pickles), which is not read: "
+                + "use the binary version (cifar-10-binary.tar.gz, folder cifar-10-batches-bin)"
         }
     }
 }

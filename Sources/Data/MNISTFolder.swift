@@ -10,17 +10,21 @@ public enum MNISTFolder {
         guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
             throw DataError.missingFolder(folder)
         }
-        let train = try loadPair(folder, prefix: "train", classes: classes)
-        let test = try loadPair(folder, prefix: "t10k", classes: classes)
+        var files: [String] = [], notRead: [String] = []
+        let train = try loadPair(folder, prefix: "train", classes: classes, files: &files, notRead: &notRead)
+        let test = try loadPair(folder, prefix: "t10k", classes: classes, files: &files, notRead: &notRead)
         guard train.height == test.height, train.width == test.width else {
             throw DataError.shapeMismatch(train: [train.height, train.width], test: [test.height, test.width])
         }
-        return DataSplit(name: folder, train: train, test: test)
+        return DataSplit(name: folder, train: train, test: test, files: files, filesNotRead: notRead)
     }
 
-    static func loadPair(_ folder: String, prefix: String, classes: Int) throws -> Dataset {
-        let imagePath = try find(folder, stems: ["\(prefix)-images-idx3-ubyte", "\(prefix)-images.idx3-ubyte"])
-        let labelPath = try find(folder, stems: ["\(prefix)-labels-idx1-ubyte", "\(prefix)-labels.idx1-ubyte"])
+    static func loadPair(_ folder: String, prefix: String, classes: Int,
+                         files: inout [String], notRead: inout [String]) throws -> Dataset {
+        let (imagePath, otherImages) = try find(folder, stems: ["\(prefix)-images-idx3-ubyte", "\(prefix)-images.idx3-ubyte"])
+        let (labelPath, otherLabels) = try find(folder, stems: ["\(prefix)-labels-idx1-ubyte", "\(prefix)-labels.idx1-ubyte"])
+        files += [imagePath, labelPath]
+        notRead += otherImages + otherLabels
         let images = try IDX.read(path: imagePath)
         let labels = try IDX.read(path: labelPath)
         guard images.dimensions.count == 3 else {
@@ -43,12 +47,13 @@ public enum MNISTFolder {
                        height: images.dimensions[1], width: images.dimensions[2], classes: classes)
     }
 
-    static func find(_ folder: String, stems: [String]) throws -> String {
+    /// The first present of the candidate names (X.gz before X), and the others present, which are
+    /// not read (said in the resolved configuration and config.json, so the choice is never silent).
+    static func find(_ folder: String, stems: [String]) throws -> (path: String, notRead: [String]) {
         let candidates = stems.flatMap { [$0 + ".gz", $0] }
-        for name in candidates {
-            let path = (folder as NSString).appendingPathComponent(name)
-            if FileManager.default.fileExists(atPath: path) { return path }
-        }
-        throw DataError.missingFile(folder: folder, names: candidates)
+        let present = candidates.map { (folder as NSString).appendingPathComponent($0) }
+            .filter { FileManager.default.fileExists(atPath: $0) }
+        guard let first = present.first else { throw DataError.missingFile(folder: folder, names: candidates) }
+        return (first, Array(present.dropFirst()))
     }
 }

@@ -126,6 +126,7 @@ public final class BatchNorm: Layer {
     public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
                          batch: Int, context: PassContext) {
+        precondition(context.mode != .evaluation, "BatchNorm keeps no x-hat in evaluation: differentiate a probe pass instead")
         let (c, s) = (channels, spatial)
         let relu = activation == .relu
         let training = context.mode == .training

@@ -4,8 +4,10 @@ import Data
 import Optim
 
 public struct TrainConfig: Codable, Sendable {
-    /// A folder of MNIST-format files, or "synthetic".
+    /// A folder of MNIST-format files or CIFAR-10 binary batches, or "synthetic".
     public var data = MNISTFolder.fashionMNIST
+    /// Random crop and flip of training batches (`--augment crop:4,flip`); nil: none.
+    public var augment: Augmentation?
     /// `mlp`, `cnn`, or a layer spec such as conv32k3-pool2-fc10 (see ModelSpec).
     public var model = "mlp"
     /// Hidden widths of `mlp`.
@@ -105,8 +107,12 @@ public struct ResolvedConfig: Codable, Sendable {
     public let schedule: LRSchedule
     public let trainSamples: Int
     public let testSamples: Int
+    /// (channels, height, width) of one sample.
     public let inputShape: [Int]
     public let classes: Int
+    /// The data files read, and files present for the same role but not read (X beside X.gz).
+    public let dataFiles: [String]
+    public let dataFilesNotRead: [String]
 
     public init(_ settings: TrainConfig, ranks: Int, data: DataSplit) throws {
         let n = data.train.count
@@ -173,8 +179,13 @@ public struct ResolvedConfig: Codable, Sendable {
             milestones: decayEpochs.map { Int(($0 * Double(stepsPerEpoch)).rounded()) })
         self.trainSamples = n
         self.testSamples = data.test.count
-        self.inputShape = [data.train.height, data.train.width]
+        self.inputShape = data.train.shape
         self.classes = data.train.classes
+        self.dataFiles = data.files
+        self.dataFilesNotRead = data.filesNotRead
+        do { try settings.augment?.check(height: data.train.height, width: data.train.width) } catch {
+            throw ConfigError("--augment \(settings.augment!): \(error)")
+        }
     }
 
     /// 1-based steps within an epoch after which to evaluate: `evalsPerEpoch` evenly spaced points

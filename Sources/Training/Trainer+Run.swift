@@ -29,14 +29,14 @@ extension Trainer {
                 throw ConfigError("--data \(s): expected synthetic-binary:SAMPLESxFEATURES, e.g. synthetic-binary:100x10")
             }
             return SyntheticData.randomBinary(seed: seed, trainCount: size[0], testCount: max(size[0] / 5, 1), features: size[1])
-        default: return try MNISTFolder.load(source)
+        default: return try DataFolder.load(source)
         }
     }
 
     /// The model `settings.model` names, over the data's input shape.
     public static func buildModel(_ settings: TrainConfig, data: DataSplit) throws -> Model {
         let specs = try ModelSpec.parse(settings.model, hidden: settings.hidden, classes: data.train.classes)
-        let model = try ModelSpec.build(specs, channels: 1, height: data.train.height, width: data.train.width, classes: data.train.classes)
+        let model = try ModelSpec.build(specs, channels: data.train.channels, height: data.train.height, width: data.train.width, classes: data.train.classes)
         if let ghost = settings.ghostBatch, model.layout.momentCount == 0 {
             throw ConfigError("--ghost-batch \(ghost) has no effect: model \(settings.model) has no BatchNorm (bn) layer")
         }
@@ -236,7 +236,7 @@ extension Trainer {
         let distinctHosts = Array(Set(hosts)).sorted()
         return """
         swift-ddp train: \(comm.size) rank(s) on \(distinctHosts.joined(separator: ", ")), OpenBLAS \(BLASInfo.coreName)
-          data        \(data.name): \(config.trainSamples) train, \(config.testSamples) test, \(config.inputShape) x \(config.classes) classes
+          data        \(data.name): \(config.trainSamples) train, \(config.testSamples) test, \(config.inputShape) x \(config.classes) classes\(dataFilesLine)\(augmentLine)
           model       \(modelDescription) on \(config.inputShape), \(layout.count) parameters
           batch       global \(config.globalBatch) = \(comm.size) ranks x \(config.batchPerRank) per rank x \(config.accumulate) accumulation
           schedule    lr \(s.learningRate) at batch \(s.referenceBatch), \(s.lrScaling.rawValue) scaling -> peak \(String(format: "%.5g", config.schedule.peakRate)), warmup \(config.schedule.warmupSteps) steps, \(s.decay.rawValue) decay
@@ -256,6 +256,19 @@ extension Trainer {
             return ", regime adaptation: as many steps as \(regime) epoch(s) at batch \(s.referenceBatch)"
         }
         return ""
+    }
+
+    /// The files read (and those present but not read), or nothing for generated data.
+    var dataFilesLine: String {
+        guard !config.dataFiles.isEmpty else { return "" }
+        let names = config.dataFiles.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")
+        let skipped = config.dataFilesNotRead.isEmpty ? ""
+            : " (present, not read: \(config.dataFilesNotRead.map { ($0 as NSString).lastPathComponent }.joined(separator: ", ")))"
+        return "\n  data files  \(names)\(skipped)"
+    }
+
+    var augmentLine: String {
+        config.settings.augment.map { "\n  augment     \($0) (training batches only; padding is pixel value 0)" } ?? ""
     }
 
     var modelDescription: String {

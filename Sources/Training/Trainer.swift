@@ -177,9 +177,9 @@ public final class Trainer {
         var t = monotonicSeconds()
         // Local SGD: the gradient and the BatchNorm moments stay this rank's own; only the tail
         // (counts, loss, faults) is summed, so progress, divergence and NaN handling agree on all ranks.
-        let local = isLocalPhase
+        let localStep = isLocalPhase
         let localSamples = tail[Tail.samples.rawValue], localGroups = tail[Tail.ghostGroups.rawValue]
-        if local {
+        if localStep {
             comm.allreduceSum(UnsafeMutableBufferPointer(start: tail, count: Tail.allCases.count))
         } else if let background {
             background.begin(reduction.buffer)
@@ -209,14 +209,14 @@ public final class Trainer {
                               noiseScale: noiseScale.value, nonFiniteRank: rank)
         }
         let contributors = Double(tail[Tail.smallContributors.rawValue])
-        if contributors > 0 && !local {
+        if contributors > 0 && !localStep {
             let big = sumOfSquares(reduction.pointer, count: model.layout.count) / (Double(samples) * Double(samples))
             noiseScale.update(smallSquaredNorm: Double(tail[Tail.smallSquaredNorm.rawValue]) / contributors,
                               smallInverseBatch: Double(tail[Tail.smallInverseBatch.rawValue]) / contributors,
                               bigSquaredNorm: big, bigBatch: Double(samples))
         }
         let rate = config.schedule.rate(at: step)
-        if local {
+        if localStep {
             // The rank's own mean gradient; a rank without samples this step (a short last batch) waits.
             stepsSinceAveraging += 1
             if localSamples > 0 {
@@ -242,7 +242,8 @@ public final class Trainer {
     private func assemble(stepInEpoch: Int, micro: Int) -> Int {
         sampler.withIndices(step: stepInEpoch, micro: micro) { indices in
             if let base = indices.baseAddress { sampleIndices.update(from: base, count: indices.count) }
-            data.train.assemble(indices: indices, normalizer: data.normalizer, into: model.input, labels: labels)
+            data.train.assemble(indices: indices, normalizer: data.normalizer, augmentation: config.settings.augment,
+                                seed: config.settings.seed, epoch: sampler.epoch, into: model.input, labels: labels)
             return indices.count
         }
     }

@@ -1,6 +1,7 @@
 // Flags that `train` and `sweep` share: data, model, optimizer, evaluation, measurements.
 // What a sweep varies (batch, rule, seed, budget) is in each command's own flags.
 import ArgumentParser
+import Data
 import Foundation
 import NN
 import Optim
@@ -22,8 +23,12 @@ func parseList<T: LosslessStringConvertible>(_ text: String) throws -> [T] {
 }
 
 struct TrainingOptions: ParsableArguments {
-    @Option(help: "Folder with the four MNIST-format IDX files (raw or .gz), 'synthetic' (learnable, 10 classes) or 'synthetic-binary[:NxF]' (random 1000 x 20, 2 classes).")
+    @Option(help: "Folder with the four MNIST-format IDX files (raw or .gz) or CIFAR-10's binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin), 'synthetic' (learnable, 10 classes) or 'synthetic-binary[:NxF]' (random 1000 x 20, 2 classes).")
     var data = "/usr/share/datasets/fashion-mnist"
+
+    @Option(help: "Augment training batches: \(Augmentation.grammar). Padding is pixel value 0 (black), as torchvision's RandomCrop; evaluation is never augmented.",
+            transform: Augmentation.parse)
+    var augment: Augmentation?
 
     @Option(help: "mlp, cnn (conv32k3-pool2-fc10, Adam in the seed articles), or a spec: \(ModelSpec.grammar).")
     var model = "mlp"
@@ -158,6 +163,7 @@ struct TrainingOptions: ParsableArguments {
     var settings: TrainConfig {
         var c = TrainConfig()
         c.data = data
+        c.augment = augment?.isNone == false ? augment : nil
         c.model = model
         c.hidden = hidden
         c.batchPerRank = batchPerRank

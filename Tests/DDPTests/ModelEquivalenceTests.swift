@@ -1,12 +1,12 @@
 // The central property for the papers' networks, through a real mpirun: a model with BatchNorm
-// (ghost batches), a residual block with projection and dropout gives the same parameters AND
+// (ghost batches), a residual block with projection and dropout, on augmented data, gives the same parameters AND
 // running statistics whether its global batch of 32 is 1 x 32, 2 x 16 or 1 x 16 x 2 accumulation;
 // and a BatchNorm run killed mid-epoch resumes to the uninterrupted checksum.
 import Foundation
 import XCTest
 
 final class ModelEquivalenceTests: XCTestCase {
-    let model = ["--model", "conv8k3same-bn-relu-res8-res16s2-gap-drop0.25-fc10", "--ghost-batch", "8"]
+    let model = ["--model", "conv8k3same-bn-relu-res8-res16s2-gap-drop0.25-fc10", "--ghost-batch", "8", "--augment", "crop:4,flip"]
 
     func run(ranks: Int, _ arguments: [String], steps: Int = 10) throws -> (parameters: [String: [Float]], summary: [String: Any]) {
         let dir = DDPProcess.temporaryFolder("bn-equiv")

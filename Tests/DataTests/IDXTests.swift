@@ -98,7 +98,7 @@ final class IDXTests: XCTestCase {
         XCTAssertEqual(split.train.featureCount, 784)
         // Fashion-MNIST is balanced: 6000 training images per class.
         XCTAssertEqual(split.train.labels.filter { $0 == 3 }.count, 6000)
-        XCTAssertEqual(split.normalizer.mean, 0.2860, accuracy: 1e-3)
+        XCTAssertEqual(split.normalizer.mean[0], 0.2860, accuracy: 1e-3)
     }
 }
 

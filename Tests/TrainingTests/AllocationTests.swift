@@ -13,8 +13,10 @@ final class AllocationTests: XCTestCase {
         BLASInfo.setThreads(1)
     }
 
-    func allocationsPerStep(model: String, batchPerRank: Int, accumulate: Int, ghostBatch: Int? = nil) throws -> Int {
+    func allocationsPerStep(model: String, batchPerRank: Int, accumulate: Int, ghostBatch: Int? = nil,
+                            augment: Augmentation? = nil) throws -> Int {
         var settings = TrainConfig()
+        settings.augment = augment
         settings.data = "synthetic"
         settings.model = model
         settings.batchPerRank = batchPerRank
@@ -47,9 +49,14 @@ final class AllocationTests: XCTestCase {
         XCTAssertEqual(try allocationsPerStep(model: "cnn", batchPerRank: 8, accumulate: 2), 0)
     }
 
+    func testAugmentedCNNStepAllocatesNothing() throws {
+        XCTAssertEqual(try allocationsPerStep(model: "cnn", batchPerRank: 8, accumulate: 2, augment: Augmentation(cropPadding: 4, flip: true)), 0)
+    }
+
     func testResNet8StepAllocatesNothing() throws {
-        // BatchNorm with ghost groups, residual blocks with and without projection, the state update.
-        XCTAssertEqual(try allocationsPerStep(model: "resnet8", batchPerRank: 8, accumulate: 2, ghostBatch: 4), 0)
+        // BatchNorm with ghost groups, residual blocks with and without projection, the state update, augmentation.
+        XCTAssertEqual(try allocationsPerStep(model: "resnet8", batchPerRank: 8, accumulate: 2, ghostBatch: 4,
+                                              augment: Augmentation(cropPadding: 4, flip: true)), 0)
     }
 
     func testKeskarC1StepAllocatesNothing() throws {
