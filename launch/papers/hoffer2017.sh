@@ -30,5 +30,5 @@ fi
   --rules none,sqrt,sqrt+gb128,sqrt+gb128+regime --remedies-above-smallest-only \
   --sharpness 1e-3 --sharpness-samples 2000 --sharpness-steps 5 \
   "${plan[@]}" --out "$out" "$@"
-"$here/.build/release/ddp" report "$out"
+"$ddp" report "$out"
 echo "hoffer2017: $(( $(date +%s) - start )) s on $(nproc) cores -> $out/report.html"

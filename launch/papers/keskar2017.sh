@@ -25,5 +25,5 @@ fi
   --global-batch 256,6000 --batch-per-rank 3000 --eval-batch 1000 \
   --sharpness 1e-3 --sharpness-subspace 100 \
   "${budget[@]}" --out "$out" "$@"
-"$here/.build/release/ddp" report "$out"
+"$ddp" report "$out"
 echo "keskar2017: $(( $(date +%s) - start )) s on $(nproc) cores -> $out/report.html"
