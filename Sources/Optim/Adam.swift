@@ -34,8 +34,7 @@ public final class Adam: Optimizer {
     public func step(parameters p: UnsafeMutablePointer<Float>, gradients: UnsafePointer<Float>,
                      gradientScale scale: Float, learningRate lr: Float) {
         stepCount += 1
-        let correction1 = 1 - Float(pow(Double(beta1), Double(stepCount)))
-        let correction2 = 1 - Float(pow(Double(beta2), Double(stepCount)))
+        let (correction1, correction2) = biasCorrections(beta1: beta1, beta2: beta2, step: stepCount)
         let (b1, b2, eps) = (beta1, beta2, epsilon)
         let (m, v) = (m.pointer, v.pointer)
         for segment in 0..<segments.count {

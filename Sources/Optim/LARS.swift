@@ -21,13 +21,7 @@ public final class LARS: Optimizer {
 
     public init(segments: [Range<Int>], adapted: [Bool]? = nil, momentum: Float = 0.9, trustCoefficient: Float = 0.001,
                 weightDecay: Float = 0) {
-        precondition(adapted == nil || adapted!.count == segments.count, "one adapted flag per LARS segment")
-        var end = 0
-        for (index, segment) in segments.enumerated() {
-            precondition(segment.lowerBound == end,
-                         "LARS segment \(index) starts at \(segment.lowerBound), expected \(end): segments must tile the buffer in order")
-            end = segment.upperBound
-        }
+        let end = tiledCount(segments, flags: adapted, optimizer: "LARS")
         precondition(trustCoefficient > 0, "LARS trust coefficient must be positive (got \(trustCoefficient))")
         self.momentum = momentum
         self.trustCoefficient = trustCoefficient

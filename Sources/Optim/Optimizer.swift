@@ -2,6 +2,7 @@
 // gradient SUMS over the global batch; `gradientScale` (1 / global count) makes them means.
 // Its state lives in buffers of the same layout, so a checkpoint is one write per buffer.
 
+import Foundation
 import Tensor
 
 public protocol Optimizer: AnyObject {
@@ -13,6 +14,24 @@ public protocol Optimizer: AnyObject {
     /// parameter layout (velocity; Adam's moments) and integer counters (Adam's step count).
     var stateBuffers: [FloatBuffer] { get }
     var counters: [Int] { get set }
+}
+
+/// The end of the buffer that `segments` tile in order from 0 (a precondition: per-tensor optimizers
+/// need one segment per tensor, in layout order, with no gap), after checking one flag per segment.
+func tiledCount(_ segments: [Range<Int>], flags: [Bool]?, optimizer: String) -> Int {
+    precondition(flags == nil || flags!.count == segments.count, "one adapted flag per \(optimizer) segment")
+    var end = 0
+    for (index, segment) in segments.enumerated() {
+        precondition(segment.lowerBound == end,
+                     "\(optimizer) segment \(index) starts at \(segment.lowerBound), expected \(end): segments must tile the buffer in order")
+        end = segment.upperBound
+    }
+    return end
+}
+
+/// Adam's bias corrections 1 - b1^t and 1 - b2^t at step t (1-based).
+func biasCorrections(beta1: Float, beta2: Float, step: Int) -> (Float, Float) {
+    (1 - Float(pow(Double(beta1), Double(step))), 1 - Float(pow(Double(beta2), Double(step))))
 }
 
 /// (range, weight decay) segments tiling 0 ..< count: `weightDecay` on the `decayed` ranges (all if nil), 0 elsewhere.

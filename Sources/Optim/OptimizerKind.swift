@@ -3,7 +3,7 @@
 
 /// The optimizers `--optimizer` offers.
 public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
-    case sgd, adam, adamw, lars
+    case sgd, adam, adamw, lars, lamb
 
     public struct Settings: Codable, Sendable {
         public var momentum = 0.9, nesterov = false, weightDecay = 0.0
@@ -33,17 +33,19 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
     }
 
     /// The base rate when none is given, for standardised inputs at the reference batch 64:
-    /// SGD 0.01 (0.05 overshoots), Adam's usual 0.001, LARS 0.1 (its steps are eta x rate of |w|).
+    /// SGD 0.01 (0.05 overshoots), Adam's usual 0.001, LARS 0.1 (its steps are eta x rate of |w|),
+    /// LAMB 0.01 (each step moves a weight tensor by the rate times its norm).
     public static func defaultLearningRate(_ kind: OptimizerKind) -> Double {
         switch kind {
         case .sgd: return 0.01
         case .adam, .adamw: return 0.001
         case .lars: return 0.1
+        case .lamb: return 0.01
         }
     }
 
     /// An optimizer over the flat buffer that `segments` (one per parameter tensor, in layout
-    /// order) tile. Weight decay and LARS's trust ratio apply to weight tensors only, unless
+    /// order) tile. Weight decay and LARS's and LAMB's trust ratios apply to weight tensors only, unless
     /// `decayAll` (llm.c decays 2-D tensors only; LARC excludes biases and BatchNorm).
     public func make(segments: [ParameterSegment], _ s: Settings) -> Optimizer {
         let parameterCount = segments.reduce(0) { $0 + $1.range.count }
@@ -58,6 +60,9 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
         case .lars:
             return LARS(segments: segments.map(\.range), adapted: segments.map { s.decayAll || $0.isWeight },
                         momentum: Float(s.momentum), trustCoefficient: Float(s.trustCoefficient), weightDecay: Float(s.weightDecay))
+        case .lamb:
+            return LAMB(segments: segments.map(\.range), adapted: segments.map { s.decayAll || $0.isWeight },
+                        beta1: Float(s.beta1), beta2: Float(s.beta2), epsilon: Float(s.epsilon), weightDecay: Float(s.weightDecay))
         }
     }
 }

@@ -9,7 +9,7 @@ enum SweepReport {
         var page = HTMLPage(title: "Batch-size scaling sweep: \((sweep.path as NSString).lastPathComponent)")
         page.subtitle = header(sweep)
         page.sections = [
-            accuracy(sweep), curves(sweep), stepsToTarget(sweep), schedules(sweep),
+            accuracy(sweep), PaperTable.section(sweep), curves(sweep), stepsToTarget(sweep), schedules(sweep),
             timing(sweep), noiseScale(sweep), table(sweep), grid(sweep),
         ]
         return page.html

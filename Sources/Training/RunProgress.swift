@@ -17,8 +17,12 @@ struct RunProgress: Codable, Sendable {
     /// Steps skipped for a non-finite loss or gradient under --on-nan skip.
     private(set) var skippedSteps = 0
     let skipsNonFinite: Bool
+    /// With a plateau budget: the rule's state, and the epoch (1-based) after which it stopped training.
+    private(set) var plateau: PlateauRule?
+    private(set) var plateauEpoch: Int?
 
     init(settings: TrainConfig) {
+        plateau = settings.plateauPatience.map { PlateauRule(patience: $0) }
         target = settings.target
         divergenceFactor = Float(settings.divergenceFactor)
         skipsNonFinite = settings.onNaN == .skip
@@ -45,6 +49,11 @@ struct RunProgress: Codable, Sendable {
         if divergedStep == nil, !loss.isFinite || loss > divergenceFactor * firstLoss! {
             divergedStep = step
         }
+    }
+
+    /// An epoch's last evaluation: the plateau rule sees its training loss.
+    mutating func recordEpochEnd(_ evaluation: Evaluation, epoch: Int) {
+        if plateau?.observe(evaluation.trainLoss) == true, plateauEpoch == nil { plateauEpoch = epoch }
     }
 
     mutating func record(_ evaluation: Evaluation, step: Int) {

@@ -55,6 +55,15 @@ public struct RunSummary: Codable, Sendable {
     public var launches: Int? = nil
     public var launchWallSeconds: Double? = nil
     public var launchTrainSeconds: Double? = nil
+    /// With a plateau budget: the epoch after which the loss had stopped improving (nil: ran to the maximum).
+    public var plateauEpoch: Int?
+    /// Local SGD (`local:H[:after]`), nil for synchronous SGD, and its averagings since the run last started.
+    public var sync: String?
+    public var localAveragings: LocalAveragingCounts?
+    /// Which A `sharpness` used ("identity"), and the sharpness in a random subspace with its A, if measured.
+    public var sharpnessMatrix: String?
+    public var sharpnessRandom: Double?
+    public var sharpnessRandomMatrix: String?
 }
 
 /// Loss and accuracy over a whole set, in evaluation mode.

@@ -8,7 +8,7 @@ import Foundation
 
 public enum Sweep {
     public static let resultsHeader = "run,global_batch,rule,seed,optimizer,peak_lr,warmup_epochs,epochs,steps,test_acc,best_test_acc,"
-        + "train_acc,gap,test_loss,train_loss,target,steps_to_target,wall_seconds,samples_per_sec,diverged,gns,sharpness"
+        + "train_acc,gap,test_loss,train_loss,target,steps_to_target,wall_seconds,samples_per_sec,diverged,gns,sharpness,sharpness_random"
 
     /// Collective: every rank calls it. Returns the summaries in grid order. `resuming`: continue
     /// the sweep in `plan.directory`: finished points are kept, a point with a checkpoint continues
@@ -43,7 +43,8 @@ public enum Sweep {
         }
         if !resuming { try agreed(comm) { try folder?.writeJSON("sweep.json", plan) } }
         let states = try pointStates(points, folder: folder, comm: comm, resuming: resuming)
-        say("swift-ddp sweep: \(points.count) runs (\(plan.globalBatches.count) batches x \(plan.rules.count) rules x "
+        let ghosts = (plan.ghostBatches?.count ?? 0) > 1 ? "\(plan.ghostBatches!.count) ghost batches x " : ""
+        say("swift-ddp sweep: \(points.count) runs (\(plan.globalBatches.count) batches x \(plan.rules.count) rules x \(ghosts)"
             + "\(plan.seeds.count) seeds, \(plan.budget)) on \(comm.size) rank(s) -> \(directory)"
             + (resuming ? " (resuming: \(states.filter { $0.summary != nil }.count) done, \(states.filter(\.hasCheckpoint).count) to continue)" : ""))
 
@@ -133,7 +134,7 @@ public enum Sweep {
             name, "\(s.globalBatch)", s.rule, "\(s.seed)", s.optimizer, "\(s.peakLr)", "\(s.warmupEpochs)", "\(s.epochs)", "\(s.steps)",
             final(s.testAcc), optional(s.bestTestAcc, 6), final(s.trainAcc), final(s.gap), final(s.testLoss), final(s.trainLoss),
             optional(s.target, 4), s.stepsToTarget.map(String.init) ?? "", fmt(s.wallSeconds, 3), fmt(s.samplesPerSec, 1),
-            s.diverged ? "yes" : "no", optional(s.gns, 2), optional(s.sharpness, 4),
+            s.diverged ? "yes" : "no", optional(s.gns, 2), optional(s.sharpness, 4), optional(s.sharpnessRandom, 4),
         ].joined(separator: ",")
     }
 

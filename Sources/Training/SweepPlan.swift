@@ -1,7 +1,8 @@
 // A sweep's grid: global batch x scaling rule x seed, each trained under the same budget
 // (epochs, or optimizer steps as in Shallue et al. 2018). Rules name how the base rate moves with
 // the batch: none | linear | sqrt, optionally "+warmup" (Goyal et al. 2017), optionally with a
-// "lars+" prefix (LARS, You et al. 2017); bare "lars" means lars+linear+warmup.
+// "lars+" prefix (LARS, You et al. 2017) or "lamb+" (LAMB, You et al. 2019); bare "lars" means
+// lars+linear+warmup, bare "lamb" lamb+sqrt+warmup. Ghost batch sizes are an optional further axis.
 import Foundation
 import Optim
 
@@ -9,39 +10,107 @@ public struct ScalingRule: Codable, Equatable, Sendable, CustomStringConvertible
     public var scaling: LRScaling
     public var warmup: Bool
     public var lars: Bool
+    /// LAMB (You et al. 2019); bare "lamb" is lamb+sqrt+warmup, their recipe.
+    public var lamb: Bool
+    /// Hoffer et al. 2017's remedies as rule parts: "+gb128" (ghost batch 128), "+regime" (regime
+    /// adaptation: the epochs budget E becomes regime:E); and "+local8" / "+local8after2" (local SGD).
+    public var ghostBatch: Int?
+    public var regime: Bool
+    public var sync: LocalSync?
+
+    static let grammar = "none|linear|sqrt, optionally lars+ or lamb+ first, then any of +warmup, +gbN (ghost batch N), "
+        + "+regime, +localH or +localHafterE (e.g. sqrt+warmup, lars+linear+warmup, sqrt+gb128+regime)"
 
     public init(_ text: String) throws {
-        if text == "lars" {
-            (scaling, warmup, lars) = (.linear, true, true)
-            return
+        (ghostBatch, regime, sync) = (nil, false, nil)
+        switch text {
+        case "lars": (scaling, warmup, lars, lamb) = (.linear, true, true, false); return
+        case "lamb": (scaling, warmup, lars, lamb) = (.sqrt, true, false, true); return
+        default: break
         }
-        var parts = text.split(separator: "+").map(String.init)
+        var parts = text.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
         lars = parts.first == "lars"
-        if lars { parts.removeFirst() }
-        warmup = parts.last == "warmup"
-        if warmup { parts.removeLast() }
-        guard parts.count == 1, let scaling = LRScaling(rawValue: parts[0]) else {
-            throw ConfigError("rule '\(text)': expected none|linear|sqrt, optionally +warmup, optionally lars+ first (e.g. sqrt+warmup, lars+linear+warmup)")
+        lamb = parts.first == "lamb"
+        if lars || lamb { parts.removeFirst() }
+        guard let first = parts.first, let scaling = LRScaling(rawValue: first) else {
+            throw ConfigError("rule '\(text)': expected \(ScalingRule.grammar)")
         }
         self.scaling = scaling
+        warmup = false
+        for part in parts.dropFirst() {
+            if part == "warmup" && !warmup {
+                warmup = true
+            } else if part == "regime" && !regime {
+                regime = true
+            } else if part.hasPrefix("gb"), ghostBatch == nil, let g = Int(part.dropFirst(2)), g >= 1 {
+                ghostBatch = g
+            } else if part.hasPrefix("local"), sync == nil, let local = ScalingRule.localSync(part.dropFirst(5)) {
+                sync = local
+            } else {
+                throw ConfigError("rule '\(text)': unknown or repeated part '\(part)'; expected \(ScalingRule.grammar)")
+            }
+        }
     }
 
-    public var description: String { (lars ? "lars+" : "") + scaling.rawValue + (warmup ? "+warmup" : "") }
+    /// "8" or "8after2" (the rule-name form of local:8:2).
+    private static func localSync(_ text: Substring) -> LocalSync? {
+        let pieces = text.components(separatedBy: "after")
+        guard (1...2).contains(pieces.count), let period = Int(pieces[0]), period >= 1 else { return nil }
+        guard pieces.count == 2 else { return LocalSync(period: period) }
+        guard let after = Int(pieces[1]), after >= 0 else { return nil }
+        return LocalSync(period: period, afterEpochs: after)
+    }
+
+    enum CodingKeys: String, CodingKey { case scaling, warmup, lars, lamb, ghostBatch, regime, sync }
+
+    /// sweep.json files written before LAMB and the remedies existed read with them off.
+    public init(from decoder: Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        scaling = try c.decode(LRScaling.self, forKey: .scaling)
+        warmup = try c.decode(Bool.self, forKey: .warmup)
+        lars = try c.decode(Bool.self, forKey: .lars)
+        lamb = try c.decodeIfPresent(Bool.self, forKey: .lamb) ?? false
+        ghostBatch = try c.decodeIfPresent(Int.self, forKey: .ghostBatch)
+        regime = try c.decodeIfPresent(Bool.self, forKey: .regime) ?? false
+        sync = try c.decodeIfPresent(LocalSync.self, forKey: .sync)
+    }
+
+    /// The same order as TrainConfig.ruleName, so a rule in results.csv parses back to itself.
+    public var description: String {
+        var name = (lars ? "lars+" : lamb ? "lamb+" : "") + scaling.rawValue + (warmup ? "+warmup" : "")
+        if let ghostBatch { name += "+gb\(ghostBatch)" }
+        if regime { name += "+regime" }
+        if let sync { name += "+\(sync.ruleSuffix)" }
+        return name
+    }
 }
 
+/// How long each run trains. `regime:E`: as many steps as E epochs take at --reference-batch (Hoffer
+/// et al. 2017); `plateau:P[:MAX]`: until the epoch-end training loss has not improved by a relative
+/// 1e-3 for P epochs, at most MAX epochs (default 100).
 public enum Budget: Codable, Equatable, Sendable, CustomStringConvertible {
     case epochs(Int)
     case steps(Int)
+    case regime(Int)
+    case plateau(patience: Int, maxEpochs: Int)
+
+    public static let defaultPlateauMaximum = 100
+    static let grammar = "epochs:N, steps:N, regime:E or plateau:P[:MAX] with every number >= 1"
 
     public init(_ text: String) throws {
-        let parts = text.split(separator: ":")
-        guard parts.count == 2, let n = Int(parts[1]), n >= 1 else {
-            throw ConfigError("budget '\(text)': expected epochs:N or steps:N with N >= 1")
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        let numbers = parts.dropFirst().map { Int($0) }
+        guard parts.count >= 2, numbers.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+            throw ConfigError("budget '\(text)': expected \(Budget.grammar)")
         }
-        switch parts[0] {
-        case "epochs": self = .epochs(n)
-        case "steps": self = .steps(n)
-        default: throw ConfigError("budget '\(text)': expected epochs:N or steps:N")
+        let n = numbers.map { $0! }
+        switch (parts[0], n.count) {
+        case ("epochs", 1): self = .epochs(n[0])
+        case ("steps", 1): self = .steps(n[0])
+        case ("regime", 1): self = .regime(n[0])
+        case ("plateau", 1): self = .plateau(patience: n[0], maxEpochs: Budget.defaultPlateauMaximum)
+        case ("plateau", 2): self = .plateau(patience: n[0], maxEpochs: n[1])
+        default: throw ConfigError("budget '\(text)': expected \(Budget.grammar)")
         }
     }
 
@@ -49,6 +118,19 @@ public enum Budget: Codable, Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .epochs(let n): return "epochs:\(n)"
         case .steps(let n): return "steps:\(n)"
+        case .regime(let n): return "regime:\(n)"
+        case .plateau(let p, let max): return "plateau:\(p):\(max)"
+        }
+    }
+
+    /// The one place a budget becomes settings (train's --budget and every sweep point).
+    public func apply(to c: inout TrainConfig) {
+        (c.maxSteps, c.regimeEpochs, c.plateauPatience) = (nil, nil, nil)
+        switch self {
+        case .epochs(let n): c.epochs = n
+        case .steps(let n): c.maxSteps = n
+        case .regime(let n): (c.epochs, c.regimeEpochs) = (n, n)
+        case .plateau(let p, let max): (c.epochs, c.plateauPatience) = (max, p)
         }
     }
 }
@@ -64,10 +146,18 @@ public struct SweepPlan: Codable, Sendable {
     public var warmupEpochs: Double
     /// Base rate of the LARS rules at the reference batch (LARS rates are per-layer trust ratios times this).
     public var larsLearningRate: Double
+    /// Base rate of the LAMB rules at the reference batch (nil in sweeps made before LAMB).
+    public var lambLearningRate: Double?
+    /// Ghost batch sizes as an axis (Hoffer et al. 2017); nil or empty: the base's one value.
+    public var ghostBatches: [Int]?
+    /// Run rules after the first only at batches above the smallest: the first rule is the small-batch
+    /// baseline, the others remedies for the large batch (Hoffer et al. 2017's Table 1 layout).
+    public var remediesAboveSmallestOnly: Bool?
     public var directory: String?
 
     public init(base: TrainConfig, globalBatches: [Int], rules: [ScalingRule], seeds: [UInt64], budget: Budget,
-                warmupEpochs: Double, larsLearningRate: Double, directory: String?) {
+                warmupEpochs: Double, larsLearningRate: Double, lambLearningRate: Double? = nil, ghostBatches: [Int]? = nil,
+                remediesAboveSmallestOnly: Bool? = nil, directory: String?) {
         self.base = base
         self.globalBatches = globalBatches
         self.rules = rules
@@ -75,6 +165,9 @@ public struct SweepPlan: Codable, Sendable {
         self.budget = budget
         self.warmupEpochs = warmupEpochs
         self.larsLearningRate = larsLearningRate
+        self.lambLearningRate = lambLearningRate
+        self.ghostBatches = ghostBatches
+        self.remediesAboveSmallestOnly = remediesAboveSmallestOnly
         self.directory = directory
     }
 
@@ -95,26 +188,34 @@ public struct SweepPlan: Codable, Sendable {
     /// Seed outermost, so a sweep cut short still holds whole grids for its first seeds.
     public func points(in directory: String) -> [Point] {
         var points: [Point] = []
+        let ghosts: [Int?] = (ghostBatches ?? []).isEmpty ? [base.ghostBatch] : ghostBatches!.map { $0 }
+        let smallest = globalBatches.min()
         for seed in seeds {
-            for rule in rules {
-                for batch in globalBatches {
-                    var c = base
-                    c.seed = seed
-                    c.globalBatch = batch
-                    c.accumulate = 1
-                    c.lrScaling = rule.scaling
-                    c.warmupEpochs = rule.warmup ? warmupEpochs : 0
-                    if rule.lars {
-                        c.optimizer = .lars
-                        c.learningRate = larsLearningRate
+            for (ruleIndex, rule) in rules.enumerated() {
+                for ghost in ghosts {
+                    for batch in globalBatches {
+                        if remediesAboveSmallestOnly == true && ruleIndex > 0 && batch == smallest { continue }
+                        var c = base
+                        c.seed = seed
+                        c.globalBatch = batch
+                        c.accumulate = 1
+                        c.ghostBatch = rule.ghostBatch ?? ghost
+                        c.lrScaling = rule.scaling
+                        c.warmupEpochs = rule.warmup ? warmupEpochs : 0
+                        if rule.lars {
+                            c.optimizer = .lars
+                            c.learningRate = larsLearningRate
+                        } else if rule.lamb {
+                            c.optimizer = .lamb
+                            c.learningRate = lambLearningRate ?? OptimizerKind.defaultLearningRate(.lamb)
+                        }
+                        budget.apply(to: &c)
+                        if rule.regime, case .epochs(let n) = budget { c.regimeEpochs = n }
+                        if let sync = rule.sync { c.sync = sync }
+                        let name = String(format: "b%05d-%@-s%llu", batch, c.ruleName, seed)
+                        c.runDir = (directory as NSString).appendingPathComponent(name)
+                        points.append(Point(name: name, settings: c))
                     }
-                    switch budget {
-                    case .epochs(let n): (c.epochs, c.maxSteps) = (n, nil)
-                    case .steps(let n): c.maxSteps = n
-                    }
-                    let name = String(format: "b%05d-%@-s%llu", batch, rule.description, seed)
-                    c.runDir = (directory as NSString).appendingPathComponent(name)
-                    points.append(Point(name: name, settings: c))
                 }
             }
         }

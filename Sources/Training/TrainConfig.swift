@@ -13,6 +13,14 @@ public struct TrainConfig: Codable, Sendable {
     /// Hidden widths of `mlp`.
     public var hidden = [128]
     public var epochs = 5
+    /// Hoffer et al. 2017's regime adaptation: train as many steps as this many epochs take at
+    /// `referenceBatch` (epochs x B / reference at batch B), with warmup and decay epochs scaled alike.
+    public var regimeEpochs: Int?
+    /// Stop when the epoch-end training loss has not improved by a relative 1e-3 for this many
+    /// epochs (`epochs` is then the maximum): Keskar et al. 2017 train "until the loss ceased to improve".
+    public var plateauPatience: Int?
+    /// Synchronous SGD (nil) or (post-)local SGD: see LocalSync.
+    public var sync: LocalSync?
     /// Stop after this many optimizer steps (overrides `epochs`).
     public var maxSteps: Int?
     /// The largest micro-batch one rank computes at once.
@@ -47,6 +55,8 @@ public struct TrainConfig: Codable, Sendable {
     public var sharpness: Double?
     public var sharpnessSamples = 10000
     public var sharpnessSteps = 10
+    /// Also measure sharpness in a random subspace of this many dimensions (Keskar et al. 2017, Table 4: 100).
+    public var sharpnessSubspace: Int?
     /// What a NaN or infinite loss or gradient does: stop the run, or skip that step's update.
     public var onNaN = NaNPolicy.stop
     /// Optimizer steps (1-based, inclusive) whose phases go to trace.json; nil: no trace.
@@ -64,9 +74,15 @@ public struct TrainConfig: Codable, Sendable {
 
     public init() {}
 
-    /// The scaling rule as a sweep names it: none, linear, sqrt, with "+warmup" and a "lars+" prefix.
+    /// The scaling rule as a sweep names it: none, linear, sqrt, with "+warmup", a "lars+" or "lamb+"
+    /// prefix, and the remedies that are set: "+gb128" (ghost batch), "+regime", "+local8" (local SGD).
     public var ruleName: String {
-        (optimizer == .lars ? "lars+" : "") + lrScaling.rawValue + (warmupEpochs > 0 ? "+warmup" : "")
+        var name = (optimizer == .lars || optimizer == .lamb ? optimizer.rawValue + "+" : "") + lrScaling.rawValue
+        if warmupEpochs > 0 { name += "+warmup" }
+        if let ghostBatch { name += "+gb\(ghostBatch)" }
+        if regimeEpochs != nil { name += "+regime" }
+        if let sync { name += "+\(sync.ruleSuffix)" }
+        return name
     }
 }
 
@@ -132,9 +148,17 @@ public struct ResolvedConfig: Codable, Sendable {
                               + "(full-batch training is --global-batch \(n - n % ranks)\(n % ranks == 0 ? "" : " on \(ranks) ranks"))")
         }
         let stepsPerEpoch = (n + globalBatch - 1) / globalBatch
-        let totalSteps = settings.maxSteps ?? settings.epochs * stepsPerEpoch
+        var totalSteps = settings.maxSteps ?? settings.epochs * stepsPerEpoch
+        // Regime adaptation: every epoch count of the schedule is in epochs of the reference batch,
+        // so each batch takes the same number of steps (E x B / reference epochs at batch B).
+        var epochScale = 1.0
+        if let regime = settings.regimeEpochs, settings.maxSteps == nil {
+            let referenceSteps = (n + settings.referenceBatch - 1) / settings.referenceBatch
+            totalSteps = regime * referenceSteps
+            epochScale = Double(referenceSteps) / Double(stepsPerEpoch)
+        }
         let epochs = (totalSteps + stepsPerEpoch - 1) / stepsPerEpoch
-        let warmupSteps = Int((settings.warmupEpochs * Double(stepsPerEpoch)).rounded())
+        let warmupSteps = Int((settings.warmupEpochs * epochScale * Double(stepsPerEpoch)).rounded())
         if settings.warmupStartRate != nil && warmupSteps == 0 {
             throw ConfigError("--warmup-start-lr needs --warmup-epochs greater than 0")
         }
@@ -152,7 +176,7 @@ public struct ResolvedConfig: Codable, Sendable {
             throw ConfigError("--trace-steps \(window.lowerBound):\(window.upperBound) starts after the last step (\(totalSteps)): nothing would be traced")
         }
         let decayEpochs = settings.decayEpochs.isEmpty
-            ? [0.5, 0.75].map { $0 * Double(totalSteps) / Double(stepsPerEpoch) } : settings.decayEpochs
+            ? [0.5, 0.75].map { $0 * Double(totalSteps) / Double(stepsPerEpoch) } : settings.decayEpochs.map { $0 * epochScale }
         self.settings = settings
         self.ranks = ranks
         self.batchPerRank = batchPerRank

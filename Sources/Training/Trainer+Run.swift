@@ -42,6 +42,9 @@ extension Trainer {
         if let ghost = settings.ghostBatch, model.layout.momentCount == 0 {
             throw ConfigError("--ghost-batch \(ghost) has no effect: model \(settings.model) has no BatchNorm (bn) layer")
         }
+        if let p = settings.sharpnessSubspace, p >= model.layout.count {
+            throw ConfigError("--sharpness-subspace \(p) must be smaller than the model's \(model.layout.count) parameters")
+        }
         return model
     }
 
@@ -92,6 +95,12 @@ extension Trainer {
             }
         }
         say(trainer.describe(hosts: hosts, runDir: folder?.path ?? ""))
+        if let sync = settings.sync {
+            say("  local SGD: " + (sync.afterEpochs > 0 ? "synchronous for \(sync.afterEpochs) epoch(s), then " : "")
+                + "each rank steps on its own micro-batches and the ranks average parameters, BatchNorm state and optimizer "
+                + "buffers every \(sync.period) step(s) and at each evaluation and checkpoint. The noise scale is measured in "
+                + "synchronous steps only (local steps form no global gradient); timing's allreduce holds the averagings.")
+        }
 
         var progress = resume?.state.progress ?? RunProgress(settings: settings)
         var step = resume?.state.step ?? 0
@@ -138,6 +147,7 @@ extension Trainer {
                 let evaluationDue = !stopping && (progress.divergedStep != nil || evaluationPoints.contains(s + 1))
                 let checkpointDue = stopping || s + 1 == stepsThisEpoch
                     || (settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0)
+                if trainer.averagingDue(forced: evaluationDue || checkpointDue) { try trainer.averageReplicas() }
                 guard evaluationDue || checkpointDue else { continue }
                 let seconds = monotonicSeconds() - segmentStart
                 let samples = segmentSamples
@@ -154,6 +164,7 @@ extension Trainer {
                 if evaluationDue {
                     let evaluation = trainer.evaluate()
                     progress.record(evaluation, step: step)
+                    if s + 1 == stepsThisEpoch { progress.recordEpochEnd(evaluation, epoch: epoch + 1) }
                     let row = MetricsRow(epoch: Double(step) / Double(config.stepsPerEpoch), step: step, lr: result.learningRate,
                                          evaluation: evaluation, noiseScale: result.noiseScale,
                                          samplesPerSec: Double(samples) / seconds, seconds: clock.wallSeconds,
@@ -180,15 +191,26 @@ extension Trainer {
             trainer.timer.endEpoch()
             if settings.tensorboard { try TensorBoardWriter.writeEpoch(board, trainer: trainer, step: step, comm: comm) }
             _ = try trainer.agreeOnReplicas()  // drift is caught within an epoch of happening
+            if let stopped = progress.plateauEpoch {
+                say("plateau: the training loss has not improved by a relative \(PlateauRule.threshold) for "
+                    + "\(settings.plateauPatience ?? 0) epoch(s); stopping after epoch \(stopped) of at most \(config.epochs)")
+                break epochs
+            }
         }
 
         if config.totalSteps == 0 { progress.record(trainer.evaluate(), step: 0) }  // --steps 0: the initial model's figures
 
-        var sharpness: Double?
+        var sharpness: Double?, sharpnessRandom: Double?
         if let epsilon = settings.sharpness, progress.divergedStep == nil, stopSignal == nil {
             sharpness = trainer.sharpness(epsilon: epsilon, samples: settings.sharpnessSamples, steps: settings.sharpnessSteps)
             say(String(format: "sharpness (Keskar et al. 2017, eps %g, %d ascent steps on %d train samples): %.4g",
                        epsilon, settings.sharpnessSteps, min(settings.sharpnessSamples, data.train.count), sharpness!))
+            if let p = settings.sharpnessSubspace {
+                sharpnessRandom = trainer.sharpness(epsilon: epsilon, samples: settings.sharpnessSamples, steps: settings.sharpnessSteps,
+                                                    subspace: p)
+                say(String(format: "sharpness in a random %d-dimensional subspace (Keskar et al. 2017, Table 4; %@): %.4g",
+                           p, trainer.subspaceDescription(p), sharpnessRandom!))
+            }
         }
 
         let checksums = try trainer.agreeOnReplicas()
@@ -198,7 +220,7 @@ extension Trainer {
         let evaluation = progress.bestTestAcc == nil ? nil : progress.last
         var summary = RunSummary(
             runDir: folder?.path ?? "", data: data.name, ranks: comm.size, hosts: hosts, globalBatch: config.globalBatch,
-            batchPerRank: config.batchPerRank, accumulate: config.accumulate, epochs: config.epochs, steps: step,
+            batchPerRank: config.batchPerRank, accumulate: config.accumulate, epochs: progress.plateauEpoch ?? config.epochs, steps: step,
             rule: settings.ruleName, optimizer: settings.optimizer.rawValue, seed: settings.seed,
             peakLr: config.schedule.peakRate, warmupEpochs: settings.warmupEpochs,
             trainAcc: finite(evaluation?.trainAcc), testAcc: finite(evaluation?.testAcc), gap: finite(evaluation?.gap),
@@ -209,7 +231,11 @@ extension Trainer {
             gns: finite(trainer.noiseScale.value), sharpness: finite(sharpness),
             samplesPerSec: Double(trainedSamples) / max(clock.trainSeconds, 1e-9),
             trainSeconds: clock.trainSeconds, wallSeconds: clock.wallSeconds,
-            paramChecksum: checksums[0], rankChecksums: checksums, blasCore: BLASInfo.coreName)
+            paramChecksum: checksums[0], rankChecksums: checksums, blasCore: BLASInfo.coreName,
+            plateauEpoch: progress.plateauEpoch, sync: settings.sync?.description,
+            localAveragings: settings.sync == nil ? nil : trainer.localAveraging,
+            sharpnessMatrix: sharpness == nil ? nil : "identity", sharpnessRandom: finite(sharpnessRandom),
+            sharpnessRandomMatrix: sharpnessRandom == nil ? nil : settings.sharpnessSubspace.map(trainer.subspaceDescription))
         summary.recordTime(clock)
         summary.interrupted = stopSignal != nil
         if let stopSignal {
@@ -258,9 +284,21 @@ extension Trainer {
           batch       global \(config.globalBatch) = \(comm.size) ranks x \(config.batchPerRank) per rank x \(config.accumulate) accumulation
           schedule    lr \(s.learningRate) at batch \(s.referenceBatch), \(s.lrScaling.rawValue) scaling -> peak \(String(format: "%.5g", config.schedule.peakRate)), warmup \(config.schedule.warmupSteps) steps, \(s.decay.rawValue) decay
           optimizer   \(optimizerDescription), seed \(s.seed)
-          training    \(config.epochs) epoch(s), \(config.totalSteps) steps (\(config.stepsPerEpoch) per epoch)
+          training    \(config.epochs) epoch(s), \(config.totalSteps) steps (\(config.stepsPerEpoch) per epoch)\(budgetNote)
           run folder  \(runDir)
         """
+    }
+
+    /// How the budget was set when it is not plain epochs or steps.
+    var budgetNote: String {
+        let s = config.settings
+        if let patience = s.plateauPatience {
+            return " at most: stops when the training loss has not improved by a relative \(PlateauRule.threshold) for \(patience) epoch(s)"
+        }
+        if let regime = s.regimeEpochs, s.maxSteps == nil {
+            return ", regime adaptation: as many steps as \(regime) epoch(s) at batch \(s.referenceBatch)"
+        }
+        return ""
     }
 
     /// The files read (and those present but not read), or nothing for generated data.
@@ -287,6 +325,8 @@ extension Trainer {
         case .sgd: return "sgd momentum \(o.momentum)\(o.nesterov ? " nesterov" : ""), weight decay \(o.weightDecay)"
         case .adam, .adamw: return "\(kind.rawValue) betas (\(o.beta1), \(o.beta2)), eps \(o.epsilon), weight decay \(o.weightDecay)"
         case .lars: return "lars momentum \(o.momentum), trust coefficient \(o.trustCoefficient), weight decay \(o.weightDecay)"
+        case .lamb: return "lamb betas (\(o.beta1), \(o.beta2)), eps \(o.epsilon), weight decay \(o.weightDecay) (trust ratio on "
+            + (o.decayAll ? "every tensor)" : "weights)")
         }
     }
 

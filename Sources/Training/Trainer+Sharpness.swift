@@ -1,5 +1,6 @@
 // Sharpness of the minimum reached (Keskar et al. 2017, "On Large-Batch Training for Deep
-// Learning: Generalization Gap and Sharp Minima", metric 2.1, eq. 3, with A = I):
+// Learning: Generalization Gap and Sharp Minima", metric 2.1, eq. 3, with A = I, or a random
+// n x p matrix A as in their Table 4 (`--sharpness-subspace p`, see RandomSubspace)):
 //   C = { y : |y_i| <= eps (|x_i| + 1) },   phi = 100 (max_{y in C} f(x + y) - f(x)) / (1 + f(x)),
 // f the mean training loss. Keskar et al. solve the inner max with L-BFGS-B; here it is
 // `steps` of projected sign-gradient ascent (steepest ascent for a box), step 2.5 eps (|x_i| + 1)
@@ -12,8 +13,10 @@ import Tensor
 
 extension Trainer {
     /// Collective: every rank calls it. f is taken over the first `samples` training samples.
-    /// The weights are restored bit for bit afterwards.
-    func sharpness(epsilon: Double, samples: Int, steps: Int) -> Double {
+    /// `subspace` p: Keskar et al.'s random n x p matrix A (see RandomSubspace), seeded by the run's
+    /// seed: the box is |z_j| <= eps (|(A^+ x)_j| + 1) and f is taken at x + A z; nil: A = I.
+    /// The weights are restored bit for bit afterwards; BatchNorm state is never touched (probe passes).
+    func sharpness(epsilon: Double, samples: Int, steps: Int, subspace: Int? = nil) -> Double {
         let count = model.layout.count
         let p = parameters.pointer
         let origin = FloatBuffer(count: count)
@@ -22,20 +25,40 @@ extension Trainer {
         let x = origin.pointer, y = offset.pointer, g = reduction.pointer
         let eps = Float(epsilon)
         let stepFactor = 2.5 * eps / Float(max(steps, 1))
+        let sign: (Float) -> Float = { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
 
         let start = lossAndGradient(samples: samples)
         var highest = start
-        for _ in 0..<steps {
-            for i in 0..<count {
-                let box = eps * (abs(x[i]) + 1)
-                let direction: Float = g[i] > 0 ? 1 : (g[i] < 0 ? -1 : 0)
-                y[i] = min(max(y[i] + stepFactor * (abs(x[i]) + 1) * direction, -box), box)
-                p[i] = x[i] + y[i]
+        if let columns = subspace {
+            let a = RandomSubspace(rows: count, columns: columns, seed: config.settings.seed)
+            let width = a.pseudoInverseTimes(x).map { Float(abs($0)) + 1 }   // |(A^+ x)_j| + 1
+            var z = [Float](repeating: 0, count: columns)
+            for _ in 0..<steps {
+                let h = a.transposeTimes(g)   // the gradient in z, up to the positive 1 / sample count
+                for j in 0..<columns {
+                    z[j] = min(max(z[j] + stepFactor * width[j] * sign(h[j]), -eps * width[j]), eps * width[j])
+                }
+                a.times(z, into: y)
+                for i in 0..<count { p[i] = x[i] + y[i] }
+                highest = max(highest, lossAndGradient(samples: samples))
             }
-            highest = max(highest, lossAndGradient(samples: samples))
+        } else {
+            for _ in 0..<steps {
+                for i in 0..<count {
+                    let box = eps * (abs(x[i]) + 1)
+                    y[i] = min(max(y[i] + stepFactor * (abs(x[i]) + 1) * sign(g[i]), -box), box)
+                    p[i] = x[i] + y[i]
+                }
+                highest = max(highest, lossAndGradient(samples: samples))
+            }
         }
         p.update(from: x, count: count)
         return 100 * (highest - start) / (1 + start)
+    }
+
+    /// The random matrix of `sharpness(subspace: p)` in words, for the console and summary.json.
+    func subspaceDescription(_ p: Int) -> String {
+        "random \(model.layout.count) x \(p), entries +-1/sqrt(n), seed \(config.settings.seed), box about A^+ x"
     }
 
     /// Mean loss over the first `samples` training samples (sharded over ranks, allreduced), with

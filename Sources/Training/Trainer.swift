@@ -60,6 +60,9 @@ public final class Trainer {
     /// Seconds this rank spent in each step's allreduce (exposed time with --overlap), for the
     /// step-by-step imbalance. Made once, one slot per step of the run.
     var allreduceSeconds: [Double]
+    /// Local SGD: local steps since the ranks last averaged, and the averagings so far.
+    var stepsSinceAveraging = 0
+    var localAveraging = LocalAveragingCounts()
 
     public init(config: ResolvedConfig, data: DataSplit, model: Model, comm: Communicator) {
         self.comm = comm
@@ -190,7 +193,13 @@ public final class Trainer {
         }
         tail[Tail.stop.rawValue] = StopSignal.received > 0 ? 1 : 0
         var t = monotonicSeconds()
-        if let background {
+        // Local SGD: the gradient and the BatchNorm moments stay this rank's own; only the tail
+        // (counts, loss, faults) is summed, so progress, divergence and NaN handling agree on all ranks.
+        let localStep = isLocalPhase
+        let localSamples = tail[Tail.samples.rawValue], localGroups = tail[Tail.ghostGroups.rawValue]
+        if localStep {
+            comm.allreduceSum(UnsafeMutableBufferPointer(start: tail, count: Tail.allCases.count))
+        } else if let background {
             background.begin(reduction.buffer)
             if stepInEpoch + 1 < config.stepsPerEpoch {
                 let count = assemble(stepInEpoch: stepInEpoch + 1, micro: 0)
@@ -223,16 +232,26 @@ public final class Trainer {
         // E[sum_r b_r |g_r|^2] / sum_r b_r = |G|^2 + tr(Sigma) k / sum_r b_r: the small batch's 1/b is
         // k / sum b_r, exact from integer counts, so one batch size (k = 1, b = B) gives exactly 1/B,
         // which update skips (a Float 1/96 once passed as larger and divided rounding error by 3e-10).
-        if contributors > 0 {
+        if contributors > 0 && !localStep {
             let big = sumOfSquares(reduction.pointer, count: model.layout.count) / (Double(samples) * Double(samples))
             noiseScale.update(smallSquaredNorm: Double(tail[Tail.smallSquaredNorm.rawValue]) / smallSamples,
                               smallInverseBatch: contributors / smallSamples,
                               bigSquaredNorm: big, bigBatch: Double(samples))
         }
-        model.updateState(samples: Int(samples), groups: Int(tail[Tail.ghostGroups.rawValue]))
         let rate = config.schedule.rate(at: step)
-        optimizer.step(parameters: parameters.pointer, gradients: reduction.pointer,
-                       gradientScale: 1 / samples, learningRate: rate)
+        if localStep {
+            // The rank's own mean gradient; a rank without samples this step (a short last batch) waits.
+            stepsSinceAveraging += 1
+            if localSamples > 0 {
+                model.updateState(samples: Int(localSamples), groups: Int(localGroups))
+                optimizer.step(parameters: parameters.pointer, gradients: reduction.pointer,
+                               gradientScale: 1 / localSamples, learningRate: rate)
+            }
+        } else {
+            model.updateState(samples: Int(samples), groups: Int(tail[Tail.ghostGroups.rawValue]))
+            optimizer.step(parameters: parameters.pointer, gradients: reduction.pointer,
+                           gradientScale: 1 / samples, learningRate: rate)
+        }
         now = monotonicSeconds()
         timer.record(.optimizer, from: t, to: now)
         timer.endStep()

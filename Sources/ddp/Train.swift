@@ -23,6 +23,9 @@ struct Train: ParsableCommand {
     @Option(help: "Stop after this many optimizer steps (overrides --epochs); 0 writes the seeded initial weights (model.safetensors) and trains nothing.")
     var steps: Int?
 
+    @Option(help: "Instead of --epochs/--steps: regime:E (as many steps as E epochs at --reference-batch, warmup and decay epochs scaled alike: Hoffer et al. 2017) or plateau:P[:MAX] (stop when the epoch-end training loss has not improved by a relative 1e-3 for P epochs, at most MAX epochs, default 100); epochs:N and steps:N also work.")
+    var budget: String?
+
     @Option(help: "Micro-batches each rank sums before the one allreduce of a step.")
     var accumulate = 1
 
@@ -58,6 +61,10 @@ struct Train: ParsableCommand {
         try require(warmupEpochs >= 0 && warmupEpochs.isFinite, "--warmup-epochs must be 0 or more (got \(warmupEpochs))")
         try require(warmupStartLr.map { $0 > 0 } ?? true, "--warmup-start-lr must be positive")
         try require(!autoResume || (runDir != nil && resume == nil), "--auto-resume needs --run-dir (and not --resume)")
+        try require(options.ghostBatch.count <= 1, "train takes one --ghost-batch value (a list is a sweep axis: ddp sweep)")
+        if let budget {
+            do { _ = try Budget(budget) } catch { throw ValidationError(String(describing: error)) }
+        }
     }
 
     var settings: TrainConfig {
@@ -71,6 +78,7 @@ struct Train: ParsableCommand {
         c.warmupStartRate = warmupStartLr
         c.seed = seed
         c.runDir = runDir
+        if let budget, let parsed = try? Budget(budget) { parsed.apply(to: &c) }
         return c
     }
 

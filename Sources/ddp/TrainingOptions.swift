@@ -40,10 +40,10 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Samples per rank per micro-batch (the largest batch a rank computes at once).")
     var batchPerRank = 32
 
-    @Option(help: "BatchNorm statistics in training over consecutive groups of this many samples of the global batch (ghost batches, Hoffer et al. 2017); must divide the micro-batch per rank (default: the micro-batch per rank).")
-    var ghostBatch: Int?
+    @Option(help: "BatchNorm statistics in training over consecutive groups of this many samples of the global batch (ghost batches, Hoffer et al. 2017); must divide the micro-batch per rank (default: the micro-batch per rank). train takes one value; sweep takes a comma-separated list as an axis.", transform: parseList)
+    var ghostBatch: [Int] = []
 
-    @Option(help: "Base learning rate, right for --reference-batch (default 0.01 for sgd, 0.001 for adam/adamw, 0.1 for lars; inputs are standardised).")
+    @Option(help: "Base learning rate, right for --reference-batch (default 0.01 for sgd, 0.001 for adam/adamw, 0.1 for lars, 0.01 for lamb; inputs are standardised).")
     var lr: Double?
 
     @Option(help: "The global batch at which --lr is right.")
@@ -55,8 +55,11 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Epochs where step decay applies, comma-separated (default: 50% and 75% of training).", transform: parseList)
     var decayEpochs: [Double] = []
 
-    @Option(help: "sgd, adam, adamw or lars (You et al. 2017: per-tensor rates). With Adam, prefer --lr-scaling sqrt (Hoffer et al. 2017).")
+    @Option(help: "sgd, adam, adamw, lars (You et al. 2017: per-tensor rates) or lamb (You et al. 2019: Adam moments, per-tensor trust ratio). With Adam, prefer --lr-scaling sqrt (Hoffer et al. 2017).")
     var optimizer = OptimizerKind.sgd
+
+    @Option(help: "sync (gradients allreduced every step) or local:H[:AFTER] ((post-)local SGD, Lin et al. 2020): after AFTER synchronous epochs (default 0) each rank steps on its own micro-batch and the ranks average parameters, BatchNorm state and optimizer buffers every H steps (and at each evaluation and checkpoint).")
+    var sync = "sync"
 
     @Option(help: "SGD and LARS momentum.")
     var momentum = 0.9
@@ -67,7 +70,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Weight decay: L2 for sgd, adam and lars, decoupled for adamw.")
     var weightDecay = 0.0
 
-    @Flag(help: "Apply weight decay and LARS trust ratios to every tensor (default: weights only, not biases or BatchNorm scale and shift).")
+    @Flag(help: "Apply weight decay and LARS and LAMB trust ratios to every tensor (default: weights only, not biases or BatchNorm scale and shift).")
     var decayAll = false
 
     @Option(help: "Adam's first-moment decay.")
@@ -96,6 +99,9 @@ struct TrainingOptions: ParsableArguments {
 
     @Option(help: "After training, measure sharpness (Keskar et al. 2017) in a box of this relative size, e.g. 1e-3.")
     var sharpness: Double?
+
+    @Option(help: "With --sharpness: also measure it in a random subspace of this many dimensions (Keskar et al. 2017, Table 4 uses 100): a seeded n x p matrix A with entries +-1/sqrt(n), f taken at x + A z.")
+    var sharpnessSubspace: Int?
 
     @Option(help: "Training samples the sharpness loss is taken over.")
     var sharpnessSamples = 10000
@@ -135,7 +141,8 @@ struct TrainingOptions: ParsableArguments {
 
     func validate() throws {
         try require(batchPerRank >= 1, "--batch-per-rank must be at least 1 (got \(batchPerRank))")
-        try require(ghostBatch.map { $0 >= 1 } ?? true, "--ghost-batch must be at least 1 (got \(ghostBatch ?? 0))")
+        try require(ghostBatch.allSatisfy { $0 >= 1 }, "--ghost-batch must be at least 1 (got \(ghostBatch.map(String.init).joined(separator: ",")))")
+        do { _ = try LocalSync.parse(sync) } catch { throw ValidationError(String(describing: error)) }
         try require(lr.map { $0 > 0 && $0.isFinite } ?? true, "--lr must be positive (got \(lr ?? 0))")
         try require(referenceBatch >= 1, "--reference-batch must be at least 1")
         try require(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got \(momentum))")
@@ -144,6 +151,8 @@ struct TrainingOptions: ParsableArguments {
         try require(evalsPerEpoch >= 1, "--evals-per-epoch must be at least 1")
         try require(target.map { $0 > 0 && $0 <= 1 } ?? true, "--target is a test accuracy in (0, 1]")
         try require(sharpness.map { $0 > 0 && $0.isFinite } ?? true, "--sharpness must be positive, e.g. 1e-3")
+        try require(sharpnessSubspace.map { $0 >= 1 } ?? true, "--sharpness-subspace must be at least 1 (Keskar et al. use 100)")
+        try require(sharpnessSubspace == nil || sharpness != nil, "--sharpness-subspace needs --sharpness (the box size, e.g. 1e-3)")
         try require(sharpnessSamples >= 1 && sharpnessSteps >= 1, "--sharpness-samples and --sharpness-steps must be at least 1")
         try require(collectiveTimeout >= 0 && collectiveTimeout.isFinite, "--collective-timeout must be 0 (off) or a positive number of seconds")
         try require(traceWindow != nil || traceSteps == "none", "--trace-steps takes A:B with 1 <= A <= B (e.g. 100:120), or none")
@@ -166,7 +175,8 @@ struct TrainingOptions: ParsableArguments {
         c.model = model
         c.hidden = hidden ?? c.hidden
         c.batchPerRank = batchPerRank
-        c.ghostBatch = ghostBatch
+        c.ghostBatch = ghostBatch.first
+        c.sync = try? LocalSync.parse(sync)
         c.learningRate = lr ?? OptimizerKind.defaultLearningRate(optimizer)
         c.referenceBatch = referenceBatch
         c.decay = decay
@@ -186,6 +196,7 @@ struct TrainingOptions: ParsableArguments {
         c.noiseScale = noiseScale
         c.sharpness = sharpness
         c.sharpnessSamples = sharpnessSamples
+        c.sharpnessSubspace = sharpnessSubspace
         c.sharpnessSteps = sharpnessSteps
         c.divergenceFactor = divergenceFactor
         c.overlap = overlap

@@ -94,7 +94,8 @@ final class SweepReportTests: XCTestCase {
         let crosses = chart.all("path", "data-role", equal: "excluded")
         XCTAssertEqual(crosses.map { $0.attributes["data-run"] }, ["sqrt-warmup-b128-s2"])
         XCTAssertTrue(html.contains("<tr class=\"diverged\"><td>sqrt-warmup-b128-s2</td>"), "listed and shaded in the table")
-        XCTAssertEqual(html.components(separatedBy: "<tr").count - 1, 1 + Fixtures.results.count, "header + every run")
+        let runsTable = html.components(separatedBy: "id=\"runs\"")[1].components(separatedBy: "</table>")[0]
+        XCTAssertEqual(runsTable.components(separatedBy: "<tr").count - 1, 1 + Fixtures.results.count, "header + every run")
     }
 
     func testGapIsTrainMinusTestAccuracy() throws {

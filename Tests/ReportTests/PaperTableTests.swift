@@ -1,0 +1,80 @@
+// The "paper" table from a fixture sweep of keskar-f1: the published figures (papers.csv) beside
+// ours, mean and standard deviation over seeds, LB − SB for both, and remedy rows that ran only at
+// the large batch measured against the baseline's small batch.
+import Foundation
+import XCTest
+@testable import Report
+
+final class PaperTableTests: XCTestCase {
+    /// none at 256 and 6000 (3 seeds each), sqrt+gb128 at 6000 only (2 seeds), one diverged LB run.
+    func fixture(model: String = "keskar-f1") -> String {
+        let dir = Fixtures.temporaryFolder("paper")
+        let header = "run,global_batch,rule,seed,test_acc,train_acc,diverged,sharpness,sharpness_random"
+        let rows = [
+            "a,256,none,1,0.90,0.95,no,1.0,0.1", "b,256,none,2,0.91,0.96,no,2.0,0.2", "c,256,none,3,0.89,0.94,no,3.0,0.3",
+            "d,6000,none,1,0.88,0.97,no,10.0,1.0", "e,6000,none,2,0.87,0.98,no,20.0,2.0", "f,6000,none,3,0.86,0.99,no,30.0,3.0",
+            "g,6000,sqrt+gb128,1,0.905,0.96,no,4.0,0.5", "h,6000,sqrt+gb128,2,0.895,0.95,no,6.0,0.7",
+            "i,6000,sqrt+gb128,3,0.1,0.1,yes,,",
+        ]
+        Fixtures.write(([header] + rows).joined(separator: "\n") + "\n", to: dir + "/results.csv")
+        Fixtures.write("{\"base\": {\"model\": \"\(model)\", \"data\": \"/usr/share/datasets/fashion-mnist\"}, \"global_batches\": [256, 6000]}\n",
+                       to: dir + "/sweep.json")
+        return dir
+    }
+
+    func testPaperFiguresSitBesideOursWithSpreadAndDifferences() throws {
+        let sweep = try SweepData.load(fixture())
+        let rows = PaperTable.rows(sweep)
+        XCTAssertEqual(rows.map(\.rule), ["none", "sqrt+gb128", "none", "sqrt+gb128", "none", "sqrt+gb128", "none", "sqrt+gb128"])
+
+        // Test accuracy, baseline: ours SB 90 ± 1 (n 3), LB 87 ± 1, LB − SB = −3; Keskar's F1: 98.03 and 97.81, −0.22.
+        let test = rows[2]
+        XCTAssertEqual(test.metric, "test accuracy (%)")
+        XCTAssertEqual(test.small?.mean ?? 0, 90, accuracy: 1e-9)
+        XCTAssertEqual(test.small?.deviation ?? 0, 1, accuracy: 1e-9)
+        XCTAssertEqual(test.large?.mean ?? 0, 87, accuracy: 1e-9)
+        XCTAssertEqual(test.difference ?? 0, -3, accuracy: 1e-9)
+        XCTAssertEqual(test.paper?.small, 98.03)
+        XCTAssertEqual(test.paper?.large, 97.81)
+        XCTAssertTrue(test.paper?.source.hasPrefix("Table 2") ?? false)
+
+        // The remedy ran only at LB: its SB is the baseline's; the diverged seed is left out (n 2); no paper figure.
+        let remedy = rows[3]
+        XCTAssertEqual(remedy.small, test.small)
+        XCTAssertEqual(remedy.large?.count, 2)
+        XCTAssertEqual(remedy.large?.mean ?? 0, 90, accuracy: 1e-9)
+        XCTAssertEqual(remedy.difference ?? 1, 0, accuracy: 1e-9)
+        XCTAssertNil(remedy.paper)
+
+        // Sharpness (A = I): ours 2 ± 1 vs 20 ± 10, +18; the paper's 1.23 vs 205.14, Table 3. Random A: no stored figure.
+        XCTAssertEqual(rows[4].difference ?? 0, 18, accuracy: 1e-9)
+        XCTAssertEqual(rows[4].large?.deviation ?? 0, 10, accuracy: 1e-9)
+        XCTAssertEqual(rows[4].paper?.large, 205.14)
+        XCTAssertNil(rows[6].paper)
+        XCTAssertEqual(rows[6].large?.mean ?? 0, 2, accuracy: 1e-9)
+
+        let html = try Report.html(for: sweep.path)
+        XCTAssertTrue(html.contains("id=\"paper\""), "the section is on the page")
+        for text in ["98.03", "97.81", "-0.22", "205.1", "203.9", "90 ± 1 (n 3)", "87 ± 1 (n 3)", "Keskar et al. 2017, Table 3"] {
+            XCTAssertTrue(html.contains(text), text)
+        }
+    }
+
+    func testAModelNoPaperTrainedShowsOursAndSaysSo() throws {
+        let sweep = try SweepData.load(fixture(model: "mlp"))
+        XCTAssertTrue(PaperTable.rows(sweep).allSatisfy { $0.paper == nil })
+        let html = try Report.html(for: sweep.path)
+        XCTAssertTrue(html.contains("No published figures are stored for model mlp"), "said plainly")
+    }
+
+    func testTheDataFileHoldsTheIssuesFigures() {
+        // Keskar et al. 2017 Tables 2 and 3 as the issue quotes them.
+        let f1 = PaperFigure.all.filter { $0.model == "keskar-f1" }
+        XCTAssertEqual(f1.map(\.metric), ["train_acc", "test_acc", "sharpness"])
+        XCTAssertEqual(f1.map(\.small), [99.66, 98.03, 1.23])
+        XCTAssertEqual(f1.map(\.large), [99.92, 97.81, 205.14])
+        let c1 = PaperFigure.all.filter { $0.model == "keskar-c1" }
+        XCTAssertEqual(c1.map(\.small), [99.89, 80.04])
+        XCTAssertEqual(c1.map(\.large), [99.66, 77.26])
+    }
+}
