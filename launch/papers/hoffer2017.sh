@@ -9,14 +9,14 @@
 # One mpirun launch runs the whole grid (the remedies only at the large batch); then the report.
 #   launch/papers/hoffer2017.sh [--quick] [extra ddp sweep arguments]
 #     full:    b 128, B 4096 (their MNIST pair), 40 epochs, decay at 10, 20, 30, seeds 1-3
-#     --quick: b 256, B 2048, 1 epoch, decay at 0.75, seeds 1-2 (+RA: 8 epochs at B; about 10
-#              minutes on 2 quiet cores)
+#     --quick: b 256, B 1024, 1 epoch, decay at 0.75, seeds 1-2 (+RA: 4 epochs at B; 16 epochs
+#              in all, about 10 minutes on 2 cores)
 # -> runs/papers/hoffer2017[-quick]/report.html (PAPER_OUT overrides the folder).
 set -euo pipefail
 paper=hoffer2017
 source "$(dirname "$0")/common.sh"
 if [ "$quick" = 1 ]; then
-  small=256 large=2048
+  small=256 large=1024
   plan=(--seeds 1,2 --budget epochs:1 --decay-epochs 0.75)
 else
   small=128 large=4096

@@ -8,7 +8,7 @@
 #   launch/papers/keskar2017.sh [--quick] [extra ddp sweep arguments]
 #     full:    seeds 1-5 (Keskar's 5 starting points), plateau:5:100, sharpness over 10000 samples
 #     --quick: seeds 1-3, plateau:2:6 (stop after 2 epochs without a 0.1% gain, at most 6),
-#              sharpness over 2000 samples in 5 ascent steps (about 15 minutes on 2 quiet cores)
+#              sharpness over 2000 samples in 5 ascent steps (25 minutes here on 2 shared cores)
 # -> runs/papers/keskar2017[-quick]/report.html (PAPER_OUT overrides the folder).
 set -euo pipefail
 paper=keskar2017
