@@ -172,7 +172,8 @@ public struct ResolvedConfig: Codable, Sendable {
         if !settings.decayEpochs.isEmpty && settings.decay != .step {
             throw ConfigError("--decay-epochs applies only to --decay step (this run uses \(settings.decay.rawValue))")
         }
-        if let window = settings.traceSteps, window.lowerBound > totalSteps {
+        // (--steps 0 trains nothing and traces nothing, whatever the window: it writes the initial weights.)
+        if let window = settings.traceSteps, window.lowerBound > totalSteps, totalSteps > 0 {
             throw ConfigError("--trace-steps \(window.lowerBound):\(window.upperBound) starts after the last step (\(totalSteps)): nothing would be traced")
         }
         let decayEpochs = settings.decayEpochs.isEmpty
