@@ -12,7 +12,10 @@ cd "$(dirname "$0")/.."
 out=.build/fuzz
 mkdir -p "$out/bin"
 swiftpm=$(swift build --show-bin-path)
-[ -f "$swiftpm/Modules/ArgumentParser.swiftmodule" ] && [ -f "$swiftpm/Modules/TOMLKit.swiftmodule" ] || swift build --product ddp >/dev/null
+# SwiftPM also writes Report's embedded papers.csv as Swift source (PackageResources), compiled in below.
+report_resources="$swiftpm/Report.build/DerivedSources/embedded_resources.swift"
+[ -f "$swiftpm/Modules/ArgumentParser.swiftmodule" ] && [ -f "$swiftpm/Modules/TOMLKit.swiftmodule" ] \
+    && [ -f "$report_resources" ] || swift build --product ddp >/dev/null
 # Also SwiftPM's builds of the C target CSignal and of TOMLKit (with its C++ core, CTOML).
 parser_objects=("$swiftpm"/ArgumentParser.build/*.o "$swiftpm"/ArgumentParserToolInfo.build/*.o
                 "$swiftpm"/CSignal.build/*.o "$swiftpm"/TOMLKit.build/*.o "$swiftpm"/CTOML.build/Sources/*.o)
@@ -35,9 +38,10 @@ module() {
     swiftc "${common[@]}" $sanitize -module-name "$name" -emit-module -emit-module-path "$out/$name.swiftmodule" \
         -emit-library -static -o "$out/lib$name.a" "$@" "${sources[@]}"
 }
-for name in Tensor Collective NN Data Optim Training Report; do
+for name in Tensor Collective NN Data Optim Training; do
     module "$name" "${instrumented[*]}" "Sources/$name"
 done
+module Report "${instrumented[*]}" Sources/Report "$report_resources"
 # The CLI, for parsing hostile argv; -enable-testing lets a target reach its internal commands.
 module ddp "${instrumented[*]}" Sources/ddp -enable-testing -Xfrontend -entry-point-function-name -Xfrontend ddp_main
 
