@@ -29,6 +29,7 @@ public final class MaxPool: Layer {
 
     public func reserve(batch: Int, trainingBatch: Int) {
         guard batch > capacity else { return }
+        precondition(batch * inputSize <= Int(Int32.max), "MaxPool batch \(batch) too large for its Int32 argmax")
         argmax?.deallocate()
         argmax = .allocate(capacity: batch * outputSize)
         capacity = batch
@@ -41,20 +42,41 @@ public final class MaxPool: Layer {
             forward2x2(x, into: y, argmax: argmax, planes: batch * channels)
             return
         }
-        for plane in 0..<(batch * channels) {
-            let source = x + plane * height * width
+        // Keskar's C1 pools 3 x 3 with stride 2: a literal size lets the compiler unroll the window.
+        if size == 3 {
+            forwardWindows(x, into: y, argmax: argmax, planes: batch * channels, size: 3)
+        } else {
+            forwardWindows(x, into: y, argmax: argmax, planes: batch * channels, size: size)
+        }
+    }
+
+    /// Any window and stride, with selects rather than branches (see forward2x2); ties go to the
+    /// first pixel in row order. (Measured alone on 128 x 64 planes of 28 x 28, 3 x 3 stride 2: the
+    /// branching loop 44 ms, this 20 ms; a row of outputs as the inner loop was 26 ms.)
+    @inline(__always)
+    private func forwardWindows(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
+                                argmax: UnsafeMutablePointer<Int32>, planes: Int, size: Int) {
+        let (planeSize, outSize) = (height * width, outHeight * outWidth)
+        for plane in 0..<planes {
+            let base = plane * planeSize
             for oy in 0..<outHeight {
+                let top = base + oy * stride * width
+                let o = plane * outSize + oy * outWidth
                 for ox in 0..<outWidth {
-                    var best = (oy * stride) * width + ox * stride
+                    // Wrapping arithmetic: indices stay below Int32.max (reserve checks that).
+                    let corner = top &+ ox &* stride
+                    var best = corner, value = x[corner]
                     for dy in 0..<size {
+                        let row = corner &+ dy &* width
                         for dx in 0..<size {
-                            let i = (oy * stride + dy) * width + ox * stride + dx
-                            if source[i] > source[best] { best = i }
+                            let i = row &+ dx
+                            let larger = x[i] > value
+                            value = larger ? x[i] : value
+                            best = larger ? i : best
                         }
                     }
-                    let o = plane * outHeight * outWidth + oy * outWidth + ox
-                    y[o] = source[best]
-                    argmax[o] = Int32(plane * height * width + best)
+                    y[o + ox] = value
+                    argmax[o + ox] = Int32(truncatingIfNeeded: best)
                 }
             }
         }

@@ -179,6 +179,41 @@ final class ConvolutionTests: XCTestCase {
         XCTAssertEqual(dx, [7, 17, 27, 7, 7, 7, 7, 7], "backward adds into dx")
     }
 
+    /// Every window and stride against a naive reference, on small integers so windows hold ties:
+    /// the maximum, and its gradient routed to the first maximal pixel in row order.
+    func testMaxPoolMatchesANaiveReferenceWithTies() {
+        var rng = SplitMix64(seed: 21)
+        for (size, stride, height, width) in [(3, 2, 13, 13), (3, 2, 8, 9), (2, 2, 7, 6), (2, 1, 5, 6), (3, 1, 6, 5), (4, 3, 11, 10)] {
+            let (channels, batch) = (3, 2)
+            let pool = MaxPool(channels: channels, height: height, width: width, size: size, stride: stride)
+            pool.reserve(batch: batch, trainingBatch: batch)
+            let x = (0..<(batch * pool.inputSize)).map { _ in Float(rng.below(4)) }
+            var y = [Float](repeating: 0, count: batch * pool.outputSize)
+            pool.forward(x, into: &y, batch: batch, context: .evaluation)
+            let dy = (0..<y.count).map { Float($0 + 1) }
+            var dx = [Float](repeating: 0, count: x.count)
+            pool.backward(input: x, output: y, outputGradient: dy, inputGradient: &dx, batch: batch, context: .evaluation)
+            var (expectedY, expectedDx) = ([Float](), [Float](repeating: 0, count: x.count))
+            for plane in 0..<(batch * channels) {
+                for oy in 0..<pool.outHeight {
+                    for ox in 0..<pool.outWidth {
+                        var best = -1
+                        for i in 0..<size {
+                            for j in 0..<size {
+                                let index = plane * height * width + (oy * stride + i) * width + ox * stride + j
+                                if best < 0 || x[index] > x[best] { best = index }
+                            }
+                        }
+                        expectedDx[best] += dy[expectedY.count]
+                        expectedY.append(x[best])
+                    }
+                }
+            }
+            XCTAssertEqual(y, expectedY, "forward, \(size)x\(size) stride \(stride) on \(height)x\(width)")
+            XCTAssertEqual(dx, expectedDx, "backward, \(size)x\(size) stride \(stride) on \(height)x\(width)")
+        }
+    }
+
     func testModelSpecParsesBuildsAndRejects() throws {
         let specs = try ModelSpec.parse("conv32k3-pool2-conv64k3s2same-flatten-fc128-fc10")
         XCTAssertEqual(specs, [.conv(filters: 32, kernel: 3, stride: 1, same: false), .pool(size: 2, stride: 2),
