@@ -4,7 +4,8 @@
 // A chunk of B samples (ConvScratch sizes it to the cache) is laid side by side: columns
 // (C*K*K, B*Ho*Wo), products (F, B*Ho*Wo), so a pass is one GEMM of width B*Ho*Wo instead of
 // B of width Ho*Wo (49 for resnet's last stage: too narrow for the kernels); products are
-// scattered to (and gathered from) NCHW with bias and ReLU fused into that copy.
+// scattered to (and gathered from) NCHW with bias and ReLU fused into that copy (a chunk of one
+// sample already has y's and dy's layout: no copy).
 // Without a bias when BatchNorm follows (its shift makes a bias redundant, as in He et al. 2016).
 import Tensor
 
@@ -64,14 +65,19 @@ public final class Conv2D: Layer {
             let count = min(chunk, batch - first)
             let width = count * pixels
             for j in 0..<count { im2col(x + (first + j) * inputSize, geometry, into: columns + j * pixels, rowStride: width) }
-            // products (F, B*HoWo) = W (F, CKK) columns (CKK, B*HoWo)
+            // products (F, B*HoWo) = W (F, CKK) columns (CKK, B*HoWo). A chunk of one sample (the
+            // large layers) has the output's own layout: the product goes straight into y.
+            let direct = count == 1
+            let target = direct ? y + first * outputSize : products
             gemm(transposeA: false, transposeB: false, m: filters, n: width, k: patch,
-                 a: weight, lda: patch, b: columns, ldb: width, beta: 0, c: products, ldc: width)
-            for j in 0..<count {
-                let out = y + (first + j) * outputSize
-                for f in 0..<filters {
-                    storeChannel(products + f * width + j * pixels, into: out + f * pixels, count: pixels,
-                                 bias: hasBias ? bias[f] : 0, relu: relu)
+                 a: weight, lda: patch, b: columns, ldb: width, beta: 0, c: target, ldc: width)
+            if !direct || hasBias || relu {
+                for j in 0..<count {
+                    let out = y + (first + j) * outputSize
+                    for f in 0..<filters {
+                        storeChannel(target + f * width + j * pixels, into: out + f * pixels, count: pixels,
+                                     bias: hasBias ? bias[f] : 0, relu: relu)
+                    }
                 }
             }
             first += count
@@ -88,16 +94,21 @@ public final class Conv2D: Layer {
         while first < batch {
             let count = min(chunk, batch - first)
             let width = count * pixels
-            // products (F, B*HoWo) = dy of the chunk, masked by the fused ReLU (dy itself stays untouched).
-            for j in 0..<count {
-                let offset = (first + j) * outputSize
-                for f in 0..<filters {
-                    let source = offset + f * pixels
-                    let target = products + f * width + j * pixels
-                    if relu {
-                        maskReLUGradient(dy + source, output: y + source, into: target, count: pixels)
-                    } else {
-                        target.update(from: dy + source, count: pixels)
+            // gradient (F, B*HoWo) = dy of the chunk, masked by the fused ReLU (dy itself stays untouched),
+            // in products; a one-sample chunk without ReLU reads dy in place.
+            let direct = count == 1 && !relu
+            let gradient = direct ? dy + first * outputSize : UnsafePointer(products)
+            if !direct {
+                for j in 0..<count {
+                    let offset = (first + j) * outputSize
+                    for f in 0..<filters {
+                        let source = offset + f * pixels
+                        let target = products + f * width + j * pixels
+                        if relu {
+                            maskReLUGradient(dy + source, output: y + source, into: target, count: pixels)
+                        } else {
+                            target.update(from: dy + source, count: pixels)
+                        }
                     }
                 }
             }
@@ -108,16 +119,16 @@ public final class Conv2D: Layer {
             // cancel heavily); per sample, the order is the same however the batch is split.
             for j in 0..<count {
                 gemm(transposeA: false, transposeB: true, m: filters, n: patch, k: pixels,
-                     a: products + j * pixels, lda: width, b: columns + j * pixels, ldb: width, beta: 1, c: weightGradient, ldc: patch)
+                     a: gradient + j * pixels, lda: width, b: columns + j * pixels, ldb: width, beta: 1, c: weightGradient, ldc: patch)
             }
             // db (F) += row sums of dy, in SIMD lanes (an n = 1 sgemm allocates inside OpenBLAS's SkylakeX small kernel).
             if hasBias {
-                for f in 0..<filters { biasGradient[f] += sum(products + f * width, count: width) }
+                for f in 0..<filters { biasGradient[f] += sum(gradient + f * width, count: width) }
             }
             if let dx {
                 // dcolumns (CKK, B*HoWo) = W^T (CKK, F) dy (F, B*HoWo), then added back onto each image.
                 gemm(transposeA: true, transposeB: false, m: patch, n: width, k: filters,
-                     a: weight, lda: patch, b: products, ldb: width, beta: 0, c: columns, ldc: width)
+                     a: weight, lda: patch, b: gradient, ldb: width, beta: 0, c: columns, ldc: width)
                 for j in 0..<count {
                     col2im(columns + j * pixels, geometry, rowStride: width, addingInto: dx + (first + j) * inputSize)
                 }
