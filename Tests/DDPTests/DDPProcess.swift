@@ -16,8 +16,11 @@ struct Outcome {
 }
 
 enum DDPProcess {
-    /// The `ddp` built beside this test bundle (.build/<triple>/debug).
+    /// The `ddp` the tests run: DDP_TEST_EXECUTABLE when set (launch/test.sh names the release build
+    /// it has just made: the MPI tests then take a fraction of their debug time), else the one built
+    /// beside this test bundle (.build/<triple>/debug), so a plain `swift test` tests its own build.
     static var executable: String {
+        if let chosen = ProcessInfo.processInfo.environment["DDP_TEST_EXECUTABLE"], !chosen.isEmpty { return chosen }
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
         for candidate in [bundle, bundle.deletingLastPathComponent()] {
             let path = candidate.appendingPathComponent("ddp").path
