@@ -9,14 +9,12 @@ import XCTest
 final class AllocationUnderMPITests: XCTestCase {
     /// The release ddp beside the debug one, built by launch/test.sh (swift build -c release --product ddp).
     var releaseExecutable: String {
-        URL(fileURLWithPath: DDPProcess.executable).deletingLastPathComponent().deletingLastPathComponent()
-            .appendingPathComponent("release/ddp").path
+        DDPProcess.buildFolder.deletingLastPathComponent().appendingPathComponent("release/ddp").path
     }
 
     /// Per rank: (ddp's allocations, OpenMPI's) in steps 3 to the end.
     func counts(_ executable: String, _ arguments: [String]) throws -> [(ours: Int, mpi: Int)] {
-        let library = URL(fileURLWithPath: DDPProcess.executable).deletingLastPathComponent()
-            .appendingPathComponent("libAllocationCounter.so").path
+        let library = DDPProcess.buildFolder.appendingPathComponent("libAllocationCounter.so").path
         XCTAssertTrue(FileManager.default.fileExists(atPath: library), "swift build makes \(library)")
         let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--accumulate", "2",
                                           "--evals-per-epoch", "4", "--run-dir", DDPProcess.temporaryFolder("alloc")] + arguments,
@@ -43,7 +41,7 @@ final class AllocationUnderMPITests: XCTestCase {
     }
 
     func testDebugBuildStepsAllocateNothingUnderMPI() throws {
-        try check(DDPProcess.executable, "debug")
+        try check(DDPProcess.buildFolder.appendingPathComponent("ddp").path, "debug")
     }
 
     func testReleaseBuildStepsAllocateNothingUnderMPI() throws {

@@ -21,12 +21,18 @@ enum DDPProcess {
     /// beside this test bundle (.build/<triple>/debug), so a plain `swift test` tests its own build.
     static var executable: String {
         if let chosen = ProcessInfo.processInfo.environment["DDP_TEST_EXECUTABLE"], !chosen.isEmpty { return chosen }
+        return buildFolder.appendingPathComponent("ddp").path
+    }
+
+    /// The folder of the build this test bundle belongs to (.build/<triple>/debug): its ddp and
+    /// libAllocationCounter.so.
+    static var buildFolder: URL {
         let bundle = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
-        for candidate in [bundle, bundle.deletingLastPathComponent()] {
-            let path = candidate.appendingPathComponent("ddp").path
-            if FileManager.default.isExecutableFile(atPath: path) { return path }
+        for candidate in [bundle, bundle.deletingLastPathComponent()]
+        where FileManager.default.isExecutableFile(atPath: candidate.appendingPathComponent("ddp").path) {
+            return candidate
         }
-        return Bundle.main.bundleURL.appendingPathComponent("ddp").path
+        return Bundle.main.bundleURL
     }
 
     static var mpirun: String? {
