@@ -43,19 +43,33 @@ public struct ConvGeometry: Equatable, Sendable {
     /// plane shifted by one offset, so it moves as one block (see im2colShifted).
     var isShift: Bool { stride == 1 && outWidth == width }
 
-    /// With isShift, for kernel tap (ki, kj): the output rows [lo, hi) whose input row lies inside the
-    /// image, and the shift of the input against the output, in floats of the plane.
+    /// Kernel tap (ki, kj) as a block move, with isShift.
     @inline(__always)
-    func shiftedRows(_ ki: Int, _ kj: Int) -> (lo: Int, hi: Int, shift: Int) {
-        (max(padTop - ki, 0), min(height + padTop - ki, outHeight), (ki - padTop) * width + kj - padLeft)
+    func shiftedTap(_ ki: Int, _ kj: Int) -> ShiftedTap {
+        // Clamped: a kernel taller than the image has taps whose every output row lies outside it.
+        let (lo, hi) = (min(max(padTop - ki, 0), outHeight), min(height + padTop - ki, outHeight))
+        let shift = (ki - padTop) * width + kj - padLeft, d = kj - padLeft
+        let first = max(lo * width, -shift), last = max(min(hi * width, height * width - shift), first)
+        return ShiftedTap(lo: lo, hi: max(hi, lo), shift: shift, left: min(max(-d, 0), width), right: min(max(d, 0), width),
+                          block: first..<last)
     }
+}
 
-    /// With isShift: the entries of each output line that come from beyond the image's left or right
-    /// edge for kernel column kj (in a block move they would wrap onto the neighbouring line).
+/// One kernel tap of a ConvGeometry.isShift convolution: output rows [lo, hi) have their input row
+/// inside the image, and there out[i] = plane[i + shift] over `block` (those rows, clipped to the
+/// plane). Each line's first `left` and last `right` entries lie beyond the image's left or right
+/// edge: they are zero, and a block move wraps them onto the neighbouring line.
+struct ShiftedTap {
+    let lo: Int, hi: Int, shift: Int, left: Int, right: Int
+    let block: Range<Int>
+
+    /// Zeroes the wrapped entries of lines [lo, hi) of a column row whose lines are `width` long.
     @inline(__always)
-    func wrappedColumns(_ kj: Int) -> (left: Int, right: Int) {
-        let d = kj - padLeft
-        return (min(max(-d, 0), width), min(max(d, 0), width))
+    func zeroWrapped(_ row: UnsafeMutablePointer<Float>, width: Int) {
+        for oy in lo..<hi {
+            row.advanced(by: oy * width).update(repeating: 0, count: left)
+            row.advanced(by: oy * width + width - right).update(repeating: 0, count: right)
+        }
     }
 }
 
@@ -105,22 +119,12 @@ func im2colShifted(_ image: UnsafePointer<Float>, _ g: ConvGeometry, into column
         for ki in 0..<g.kernel {
             for kj in 0..<g.kernel {
                 let row = columns + ((c * g.kernel + ki) * g.kernel + kj) * rowStride
-                let (lo, hi, shift) = g.shiftedRows(ki, kj)
-                row.update(repeating: 0, count: lo * w)
-                if hi > lo {
-                    row.advanced(by: hi * w).update(repeating: 0, count: (g.outHeight - hi) * w)
-                    // out[i] = plane[i + shift] for i in [lo W, hi W), clipped to the plane; what the clip
-                    // leaves out is wrapped and zeroed below.
-                    let first = max(lo * w, -shift), last = min(hi * w, planeSize - shift)
-                    if last > first { row.advanced(by: first).update(from: plane + first + shift, count: last - first) }
-                    let (left, right) = g.wrappedColumns(kj)
-                    for oy in lo..<hi {
-                        row.advanced(by: oy * w).update(repeating: 0, count: left)
-                        row.advanced(by: oy * w + w - right).update(repeating: 0, count: right)
-                    }
-                } else {
-                    row.advanced(by: lo * w).update(repeating: 0, count: (g.outHeight - lo) * w)
-                }
+                let tap = g.shiftedTap(ki, kj)
+                // Zero lines above and below the image, the block, then zeros over its wrapped entries.
+                row.update(repeating: 0, count: tap.lo * w)
+                row.advanced(by: tap.hi * w).update(repeating: 0, count: (g.outHeight - tap.hi) * w)
+                row.advanced(by: tap.block.lowerBound).update(from: plane + tap.block.lowerBound + tap.shift, count: tap.block.count)
+                tap.zeroWrapped(row, width: w)
             }
         }
     }
@@ -168,16 +172,10 @@ func col2imShifted(_ columns: UnsafeMutablePointer<Float>, _ g: ConvGeometry, ro
         for ki in 0..<g.kernel {
             for kj in 0..<g.kernel {
                 let row = columns + ((c * g.kernel + ki) * g.kernel + kj) * rowStride
-                let (lo, hi, shift) = g.shiftedRows(ki, kj)
-                guard hi > lo else { continue }
-                let (left, right) = g.wrappedColumns(kj)
-                for oy in lo..<hi {
-                    row.advanced(by: oy * w).update(repeating: 0, count: left)
-                    row.advanced(by: oy * w + w - right).update(repeating: 0, count: right)
-                }
-                let first = max(lo * w, -shift), last = min(hi * w, planeSize - shift)
-                let target = plane + shift
-                for i in first..<max(last, first) { target[i] += row[i] }
+                let tap = g.shiftedTap(ki, kj)
+                tap.zeroWrapped(row, width: w)
+                let target = plane + tap.shift
+                for i in tap.block { target[i] += row[i] }
             }
         }
     }

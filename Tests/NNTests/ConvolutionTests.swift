@@ -18,6 +18,8 @@ final class ConvolutionTests: XCTestCase {
         Case(channels: 2, height: 5, width: 6, filters: 2, kernel: 3, stride: 1, same: true),
         Case(channels: 3, height: 7, width: 7, filters: 2, kernel: 2, stride: 2, same: true),
         Case(channels: 1, height: 8, width: 8, filters: 2, kernel: 5, stride: 2, same: true),
+        // A kernel larger than the image: whole taps fall outside it, and every line wraps.
+        Case(channels: 2, height: 2, width: 4, filters: 2, kernel: 7, stride: 1, same: true),
     ]
 
     func testGeometryMatchesTensorFlowPaddingRules() {
