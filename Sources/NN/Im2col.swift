@@ -32,10 +32,14 @@ public struct ConvGeometry: Equatable, Sendable {
 
     public var patchSize: Int { channels * kernel * kernel }
 
-    /// With stride 1: the output columns ox whose input column ox + kj - padLeft lies inside the image.
+    /// The output columns [lo, hi) whose input column ox * stride + kj - padLeft lies inside the
+    /// image (lo <= hi); the rest of a line is padding.
     @inline(__always)
     func insideColumns(_ kj: Int) -> (lo: Int, hi: Int) {
-        (max(padLeft - kj, 0), min(width + padLeft - kj, outWidth))
+        let before = padLeft - kj, last = width - 1 + padLeft - kj   // x >= 0 and x <= width - 1, times stride
+        let lo = min(before > 0 ? (before + stride - 1) / stride : 0, outWidth)
+        let hi = last < 0 ? 0 : min(last / stride + 1, outWidth)
+        return (lo, max(hi, lo))
     }
     public var outPixels: Int { outHeight * outWidth }
 
@@ -89,18 +93,17 @@ func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, into columns: Unsa
                         continue
                     }
                     let line = plane + y * g.width
+                    // The inside run of the line (contiguous with stride 1), zeros where the kernel
+                    // hangs over the edge: no bounds test per entry.
+                    let (lo, hi) = g.insideColumns(kj)
+                    out.update(repeating: 0, count: lo)
+                    let source = line + kj - g.padLeft
                     if g.stride == 1 {
-                        // One contiguous run of the image line, zeros where the kernel hangs over the edge.
-                        let (lo, hi) = g.insideColumns(kj)
-                        out.update(repeating: 0, count: lo)
-                        if hi > lo { out.advanced(by: lo).update(from: line + lo + kj - g.padLeft, count: hi - lo) }
-                        out.advanced(by: max(hi, lo)).update(repeating: 0, count: g.outWidth - max(hi, lo))
-                        continue
+                        out.advanced(by: lo).update(from: source + lo, count: hi - lo)
+                    } else {
+                        for ox in lo..<hi { out[ox] = source[ox * g.stride] }
                     }
-                    for ox in 0..<g.outWidth {
-                        let x = ox * g.stride + kj - g.padLeft
-                        out[ox] = x >= 0 && x < g.width ? line[x] : 0
-                    }
+                    out.advanced(by: hi).update(repeating: 0, count: g.outWidth - hi)
                 }
             }
         }
@@ -145,16 +148,9 @@ func col2im(_ columns: UnsafeMutablePointer<Float>, _ g: ConvGeometry, rowStride
                     guard y >= 0 && y < g.height else { continue }
                     let line = plane + y * g.width
                     let source = row + oy * g.outWidth
-                    if g.stride == 1 {
-                        let (lo, hi) = g.insideColumns(kj)
-                        let target = line + kj - g.padLeft
-                        for ox in lo..<max(hi, lo) { target[ox] += source[ox] }
-                        continue
-                    }
-                    for ox in 0..<g.outWidth {
-                        let x = ox * g.stride + kj - g.padLeft
-                        if x >= 0 && x < g.width { line[x] += source[ox] }
-                    }
+                    let (lo, hi) = g.insideColumns(kj)
+                    let target = line + kj - g.padLeft
+                    for ox in lo..<hi { target[ox * g.stride] += source[ox] }
                 }
             }
         }
