@@ -26,22 +26,26 @@ base() { # NAME RANKS [bench args]: the same with $BASE_DDP, when given
 }
 torch() { # NAME RANKS MODEL BATCHES
   [ -x "$py" ] || { echo "== torch $1: skipped (run bash bench/pytorch/setup.sh)"; return 0; }
+  # A twin that fails (gloo has aborted at teardown after writing its figures) is logged, and the
+  # record goes on: tables.py shows "-" for figures that were not written.
   echo "== torch $1"; "$py" "$here/bench/pytorch/ddp_bench.py" --ranks "$2" --model "$3" --batch-per-rank "$4" \
-    --steps "$steps" --warmup 20 --out "$out/torch-$1.json"
+    --steps "$steps" --warmup 20 --out "$out/torch-$1.json" || echo "== torch $1: exited with status $?"
 }
 
 {
   { lscpu | grep 'Model name'; echo "AVX-512: $(grep -ow 'avx512[a-z0-9_]*' /proc/cpuinfo | sort -u | tr '\n' ' ')"; } > "$out/cpu.txt"
+  # The older build right after the same rows: this machine's speed drifts over minutes, and base
+  # rows run four minutes later once read 0.70x "now" where alternating pairs read 1.0x.
   ddp mlp-2 2 --batches 32,128,512 --scaling
+  base mlp-2 2 --batches 32,128,512 --scaling
   torch mlp-2 2 mlp 32,128,512
   ddp cnn-2 2 --model cnn --optimizer adam --batches 32,128 --scaling --layers
+  base cnn-2 2 --model cnn --optimizer adam --batches 32,128 --scaling
   torch cnn-2 2 cnn 32,128
   steps=$conv_steps ddp resnet8-2 2 --model resnet8 --optimizer sgd --batches 32,128 --scaling --layers
   steps=$conv_steps torch resnet8-2 2 resnet8 32,128
   steps=$conv_steps ddp keskar-c1-2 2 --model keskar-c1 --optimizer sgd --batches 32,128 --scaling --layers
   steps=$conv_steps torch keskar-c1-2 2 keskar-c1 32,128
-  base mlp-2 2 --batches 32,128,512 --scaling
-  base cnn-2 2 --model cnn --optimizer adam --batches 32,128 --scaling
   ddp mlp-1 1 --batches 32,128,512
   torch mlp-1 1 mlp 32,128,512
   ddp cnn-1 1 --model cnn --optimizer adam --batches 32,128
