@@ -52,6 +52,10 @@ public final class Trainer {
     /// With --overlap: the allreduce runs on a worker thread while the next step's first
     /// micro-batch is assembled, which then waits in `model.input` (`prefetched` says for what).
     let background: BackgroundAllreduce?
+    /// With --overlap and --bucket-kb > 0: the gradients leave in buckets as backward finishes them.
+    let buckets: GradientBuckets?
+    /// Seconds the communication thread spent in allreduces, hidden or exposed (with --overlap).
+    var communicationSeconds = 0.0
     var prefetched: (epoch: Int, step: Int, count: Int)?
     /// This rank's own part of Tail.nonFinite in the current step.
     var localNonFinite = false
@@ -93,8 +97,16 @@ public final class Trainer {
             timer.trace = StepTrace(window: window.clamped(to: window.lowerBound...max(window.lowerBound, config.totalSteps)), accumulate: config.accumulate)
         }
         noiseScale = GradientNoiseScale(populationSize: data.train.count)
-        background = settings.overlap && comm.size > 1 && comm.allowsCollectivesOffMainThread
-            ? BackgroundAllreduce(comm: comm) : nil
+        let bucketFloats = settings.bucketFloats
+        let bucketCuts = bucketFloats > 0 ? GradientBuckets.boundaries(slices: layout.slices, count: layout.count, bucketFloats: bucketFloats) : [0, 0]
+        let background = settings.overlap && comm.size > 1 && comm.allowsCollectivesOffMainThread
+            ? BackgroundAllreduce(comm: comm, capacity: bucketCuts.count) : nil  // the buckets and the tail
+        self.background = background
+        if let background, bucketFloats > 0 {
+            buckets = GradientBuckets(model: model, gradients: reduction.pointer, bucketFloats: bucketFloats, background: background)
+        } else {
+            buckets = nil
+        }
         sampler = ShardedSampler(sampleCount: data.train.count, seed: settings.seed, rank: comm.rank,
                                  ranks: comm.size, batchPerRank: config.batchPerRank, accumulation: config.accumulate)
     }
@@ -110,6 +122,7 @@ public final class Trainer {
     /// The allreduce path that runs: "thread" (--overlap on the worker thread), "off", or "off:" and
     /// why --overlap fell back to the plain path (one rank; MPI granted less than MPI_THREAD_SERIALIZED).
     public var overlapMode: String {
+        if let buckets { return "buckets: \(buckets.bucketCount) of >= \(config.settings.bucketFloats / 256) KB" }
         if background != nil { return "thread" }
         guard config.settings.overlap else { return "off" }
         return comm.size == 1 ? "off: one rank" : "off: MPI granted less than MPI_THREAD_SERIALIZED"
@@ -150,6 +163,10 @@ public final class Trainer {
         let classes = data.train.classes
         var context = PassContext(mode: .training, seed: config.settings.seed, epoch: sampler.epoch,
                                   sampleIndices: sampleIndices, ghostBatch: config.ghostBatch)
+        // Buckets fill in the last micro-batch's backward; before it, gradients are still accumulating.
+        let bucketed = isLocalPhase ? nil : buckets
+        let normFromBuckets = measuresNoiseScale && config.accumulate == 1
+        bucketed?.startStep(measuresNorm: normFromBuckets)
         for micro in 0..<config.accumulate {
             var t = monotonicSeconds()
             let n: Int
@@ -172,12 +189,22 @@ public final class Trainer {
             now = monotonicSeconds()
             timer.record(.forward, from: t, to: now)
             t = now
+            let observed = micro == config.accumulate - 1 ? bucketed : nil
+            context.backwardObserver = observed
             model.backward(batch: n, context: context)
+            observed?.flushGradients()
             tail[Tail.ghostGroups.rawValue] += Float((n + config.ghostBatch - 1) / config.ghostBatch)
             if micro == 0 && measuresNoiseScale {
                 // Before later micro-batches add in: the buffer holds this micro-batch's sum alone.
                 // b |g_b|^2 = |sum|^2 / b: the b-weighted mean over ranks is unbiased for unequal b_r.
-                let norm = sumOfSquares(reduction.pointer, count: model.layout.count) / Double(n)
+                // With buckets in flight the buffer is the communication thread's: their norms were taken as they left.
+                var squares = 0.0
+                if let observed, normFromBuckets {
+                    squares = observed.squaredNorm
+                } else {
+                    GradientBuckets.addSquaredNorm(reduction.pointer, slices: model.layout.slices, in: 0 ..< model.layout.count, to: &squares)
+                }
+                let norm = squares / Double(n)
                 tail[Tail.smallSquaredNorm.rawValue] = Float(norm)
                 tail[Tail.smallSamples.rawValue] = Float(n)
                 tail[Tail.smallContributors.rawValue] = 1
@@ -200,7 +227,13 @@ public final class Trainer {
         if localStep {
             comm.allreduceSum(UnsafeMutableBufferPointer(start: tail, count: Tail.allCases.count))
         } else if let background {
-            background.begin(reduction.buffer)
+            if let bucketed {
+                bucketed.flushGradients()  // a rank whose last micro-batch was empty posts them all now
+                background.begin(UnsafeMutableBufferPointer(start: reduction.pointer + model.layout.count,
+                                                            count: reduction.count - model.layout.count))
+            } else {
+                background.begin(reduction.buffer)
+            }
             if stepInEpoch + 1 < config.stepsPerEpoch {
                 let count = assemble(stepInEpoch: stepInEpoch + 1, micro: 0)
                 prefetched = (sampler.epoch, stepInEpoch + 1, count)
@@ -208,7 +241,7 @@ public final class Trainer {
                 timer.record(.data, from: t, to: assembled)
                 t = assembled
             }
-            background.finish()  // allreduce time is what remains exposed after the prefetch
+            communicationSeconds += background.finish()  // allreduce time is what remains exposed after the prefetch
         } else {
             comm.allreduceSum(reduction.buffer)
         }
