@@ -62,7 +62,8 @@ final class GradientBuckets: BackwardObserver {
         }
     }
 
-    private static func parameters(of layer: Layer) -> Int {
+    /// Parameters of a layer and everything below it.
+    static func parameters(of layer: Layer) -> Int {
         layer.sublayers.reduce(layer.parameterCount) { $0 + parameters(of: $1.layer) }
     }
 
