@@ -14,7 +14,7 @@ import Tensor
 final class GradientBuckets: BackwardObserver {
     private let background: BackgroundAllreduce
     private let gradients: UnsafeMutablePointer<Float>
-    private let slices: [ParameterSlice]
+    private let tensors: [Range<Int>]
     /// Bucket i is boundaries[i + 1] ..< boundaries[i]: boundaries[0] = P (all gradients), last = 0.
     let boundaries: [Int]
     /// Every layer's (subtree's) parameter range, by identity.
@@ -31,7 +31,7 @@ final class GradientBuckets: BackwardObserver {
     init(model: Model, gradients: UnsafeMutablePointer<Float>, bucketFloats: Int, background: BackgroundAllreduce) {
         self.background = background
         self.gradients = gradients
-        slices = model.layout.slices
+        tensors = Self.tensors(model.layout)
         boundaries = Self.boundaries(slices: model.layout.slices, count: model.layout.count, bucketFloats: bucketFloats)
         var ranges: [ObjectIdentifier: Range<Int>] = [:]
         LayerTree.walk(model.root) { node in
@@ -56,10 +56,22 @@ final class GradientBuckets: BackwardObserver {
     /// Adds |g|^2 over the parameter tensors inside `range` to `total`, tensor by tensor from the
     /// last, in Double: buckets are whole tensors taken from the last, so adding the buckets' in turn
     /// makes the same additions as the whole buffer's, bit for bit, whatever --bucket-kb is.
-    static func addSquaredNorm(_ gradients: UnsafePointer<Float>, slices: [ParameterSlice], in range: Range<Int>, to total: inout Double) {
-        for index in stride(from: slices.count - 1, through: 0, by: -1) where range.contains(slices[index].offset) {
-            total += sumOfSquares(gradients + slices[index].offset, count: slices[index].count)
+    /// `tensors`: each parameter tensor's range, in layout order (`tensors(_:)`).
+    static func addSquaredNorm(_ gradients: UnsafePointer<Float>, tensors: [Range<Int>], in range: Range<Int>, to total: inout Double) {
+        var index = tensors.count - 1  // a while loop: stride's iterator allocates in debug builds
+        while index >= 0 {
+            let tensor = tensors[index]
+            if tensor.lowerBound >= range.lowerBound && tensor.lowerBound < range.upperBound {
+                total += sumOfSquares(gradients + tensor.lowerBound, count: tensor.count)
+            }
+            index -= 1
         }
+    }
+
+    /// Every parameter tensor's range in the gradient buffer, made once (a slice's count reduces
+    /// over its shape, which allocates in debug builds).
+    static func tensors(_ layout: ParameterLayout) -> [Range<Int>] {
+        layout.slices.map { $0.offset ..< $0.offset + $0.count }
     }
 
     /// Parameters of a layer and everything below it.
@@ -93,7 +105,7 @@ final class GradientBuckets: BackwardObserver {
     private func postReady() {
         while next < bucketCount && boundaries[next + 1] >= ready {
             let start = boundaries[next + 1], count = boundaries[next] - start
-            if measuresNorm { Self.addSquaredNorm(gradients, slices: slices, in: start ..< start + count, to: &squaredNorm) }
+            if measuresNorm { Self.addSquaredNorm(gradients, tensors: tensors, in: start ..< start + count, to: &squaredNorm) }
             background.begin(UnsafeMutableBufferPointer(start: gradients + start, count: count))
             next += 1
         }

@@ -54,6 +54,8 @@ public final class Trainer {
     let background: BackgroundAllreduce?
     /// With --overlap and --bucket-kb > 0: the gradients leave in buckets as backward finishes them.
     let buckets: GradientBuckets?
+    /// Each parameter tensor's range in the gradients, for |g|^2 tensor by tensor (GradientBuckets).
+    let gradientTensors: [Range<Int>]
     /// Seconds the communication thread spent in allreduces, hidden or exposed (with --overlap).
     var communicationSeconds = 0.0
     var prefetched: (epoch: Int, step: Int, count: Int)?
@@ -97,6 +99,7 @@ public final class Trainer {
             timer.trace = StepTrace(window: window.clamped(to: window.lowerBound...max(window.lowerBound, config.totalSteps)), accumulate: config.accumulate)
         }
         noiseScale = GradientNoiseScale(populationSize: data.train.count)
+        gradientTensors = GradientBuckets.tensors(layout)
         let bucketFloats = settings.bucketFloats
         let bucketCuts = bucketFloats > 0 ? GradientBuckets.boundaries(slices: layout.slices, count: layout.count, bucketFloats: bucketFloats) : [0, 0]
         let background = settings.overlap && comm.size > 1 && comm.allowsCollectivesOffMainThread
@@ -202,7 +205,7 @@ public final class Trainer {
                 if let observed, normFromBuckets {
                     squares = observed.squaredNorm
                 } else {
-                    GradientBuckets.addSquaredNorm(reduction.pointer, slices: model.layout.slices, in: 0 ..< model.layout.count, to: &squares)
+                    GradientBuckets.addSquaredNorm(reduction.pointer, tensors: gradientTensors, in: 0 ..< model.layout.count, to: &squares)
                 }
                 let norm = squares / Double(n)
                 tail[Tail.smallSquaredNorm.rawValue] = Float(norm)
