@@ -2,9 +2,10 @@
 // backward: the gradient part of the reduction buffer is cut, from its end, into ranges of about
 // --bucket-kb at parameter-tensor boundaries, since backward finishes the last layers first. As
 // the last micro-batch's backward reports layers done (BackwardObserver), every bucket whose range
-// is final goes to the communication thread, in order; BatchNorm moments and the tail, complete
-// only after the pass, go last (Trainer). Every rank posts the same ranges in the same order
-// whatever its batch: a rank with nothing to run posts them all at `flushGradients`.
+// is final goes to the communication thread, in order. The last bucket (the first layers') goes
+// with the head of the reduction buffer just before it, the BatchNorm moments and the tail, which
+// are complete only after the pass: one message, not two (`postLast`). Every rank posts the same
+// ranges in the same order whatever its batch: a rank with nothing to run posts them at the end.
 // Each element is summed by one MPI_Allreduce over the same ranks as without buckets; with two
 // ranks a sum is one commutative addition, so the result is bit-identical (more ranks: see README).
 import Collective
@@ -14,6 +15,10 @@ import Tensor
 final class GradientBuckets: BackwardObserver {
     private let background: BackgroundAllreduce
     private let gradients: UnsafeMutablePointer<Float>
+    /// Floats just before `gradients` that go with the last bucket.
+    private let head: Int
+    /// The last bucket's |g|^2 is added (once) when the pass ends.
+    private var flushed = false
     private let tensors: [Range<Int>]
     /// Bucket i is boundaries[i + 1] ..< boundaries[i]: boundaries[0] = P (all gradients), last = 0.
     let boundaries: [Int]
@@ -28,9 +33,10 @@ final class GradientBuckets: BackwardObserver {
     private(set) var squaredNorm = 0.0
 
     /// Buckets of at least `bucketFloats` (the last, nearest the input, may be smaller).
-    init(model: Model, gradients: UnsafeMutablePointer<Float>, bucketFloats: Int, background: BackgroundAllreduce) {
+    init(model: Model, gradients: UnsafeMutablePointer<Float>, head: Int, bucketFloats: Int, background: BackgroundAllreduce) {
         self.background = background
         self.gradients = gradients
+        self.head = head
         tensors = Self.tensors(model.layout)
         boundaries = Self.boundaries(slices: model.layout.slices, count: model.layout.count, bucketFloats: bucketFloats)
         var ranges: [ObjectIdentifier: Range<Int>] = [:]
@@ -85,6 +91,7 @@ final class GradientBuckets: BackwardObserver {
         ready = boundaries[0]
         next = 0
         squaredNorm = 0
+        flushed = false
         self.measuresNorm = measuresNorm
     }
 
@@ -96,14 +103,25 @@ final class GradientBuckets: BackwardObserver {
         postReady()
     }
 
-    /// Posts every bucket not yet posted (after the pass, or instead of it for a rank without samples).
+    /// Posts every bucket but the last not yet posted (after the pass, or instead of it for a rank
+    /// without samples), and completes `squaredNorm`.
     func flushGradients() {
+        guard !flushed else { return }
+        flushed = true
         ready = 0
         postReady()
+        if measuresNorm { Self.addSquaredNorm(gradients, tensors: tensors, in: 0 ..< boundaries[bucketCount - 1], to: &squaredNorm) }
+    }
+
+    /// After `flushGradients` and once the tail is written: the head and the last bucket, in one message.
+    func postLast() {
+        precondition(flushed && next == bucketCount - 1, "postLast before the other buckets")
+        background.begin(UnsafeMutableBufferPointer(start: gradients - head, count: head + boundaries[bucketCount - 1]))
+        next += 1
     }
 
     private func postReady() {
-        while next < bucketCount && boundaries[next + 1] >= ready {
+        while next < bucketCount - 1 && boundaries[next + 1] >= ready {
             let start = boundaries[next + 1], count = boundaries[next] - start
             if measuresNorm { Self.addSquaredNorm(gradients, tensors: tensors, in: start ..< start + count, to: &squaredNorm) }
             background.begin(UnsafeMutableBufferPointer(start: gradients + start, count: count))

@@ -67,8 +67,9 @@ public struct StepProfile: Codable, Sendable {
 
     /// Projected step seconds and the communication left exposed, for `ranks` ranks.
     /// Without overlap: compute, then one allreduce of the whole buffer. With overlap: each bucket
-    /// starts when backward has finished its range and the previous one is done; the moments and
-    /// tail go last; the next batch is assembled while the last ones finish (Trainer's prefetch).
+    /// starts when backward has finished its range and the previous one is done; the last bucket
+    /// goes after backward with the moments and tail, in one message; the next batch is assembled
+    /// while it finishes (Trainer's prefetch).
     public func projected(ranks: Int, overlap: Bool, model: LatencyBandwidthModel) -> (step: Double, exposed: Double) {
         let total = 4 * (gradientFloats + tailFloats)
         guard overlap, ranks > 1 else {
@@ -77,7 +78,8 @@ public struct StepProfile: Codable, Sendable {
         }
         var free = 0.0  // when the communication thread is next free, from the start of backward
         var layer = 0, elapsed = 0.0, ready = gradientFloats
-        for bucket in 0..<(bucketBoundaries.count - 1) {
+        let last = bucketBoundaries.count - 2
+        for bucket in 0..<last {
             let low = bucketBoundaries[bucket + 1]
             while ready > low && layer < backward.count {
                 elapsed += backward[layer].seconds
@@ -87,7 +89,7 @@ public struct StepProfile: Codable, Sendable {
             let start = max(free, ready > low ? backwardSeconds : elapsed)
             free = start + model.seconds(ranks: ranks, bytes: 4 * (bucketBoundaries[bucket] - low))
         }
-        free = max(free, backwardSeconds) + model.seconds(ranks: ranks, bytes: 4 * tailFloats)
+        free = max(free, backwardSeconds) + model.seconds(ranks: ranks, bytes: 4 * (tailFloats + bucketBoundaries[last]))
         let waited = max(free - backwardSeconds, dataSeconds)
         let step = forwardSeconds + backwardSeconds + waited + optimizerSeconds
         return (step, step - computeSeconds)

@@ -36,10 +36,13 @@ public final class Trainer {
     let parameters: FloatBuffer
     /// State that is not trained (BatchNorm running statistics), identical on every rank.
     let state: FloatBuffer
-    /// [gradient sums (P) | BatchNorm moments (M) | Tail]: allreduced in one call.
+    /// [BatchNorm moments (M) | Tail | gradient sums (P)]: allreduced in one call, or in buckets from
+    /// its end with the head (moments and tail) riding with the first gradients, the last to be final.
     let reduction: FloatBuffer
     /// Where Tail begins in `reduction`.
     let tailOffset: Int
+    /// The gradient sums: reduction.pointer + tailOffset + Tail.allCases.count.
+    let gradients: UnsafeMutablePointer<Float>
     let optimizer: Optimizer
     var sampler: ShardedSampler
     let labels: UnsafeMutablePointer<Int32>
@@ -86,10 +89,10 @@ public final class Trainer {
         let layout = model.layout
         parameters = FloatBuffer(count: layout.count)
         state = FloatBuffer(count: layout.stateCount)
-        tailOffset = layout.count + layout.momentCount
-        reduction = FloatBuffer(count: tailOffset + Tail.allCases.count)
-        model.bind(parameters: parameters.pointer, gradients: reduction.pointer, state: state.pointer,
-                   moments: reduction.pointer + layout.count)
+        tailOffset = layout.momentCount
+        reduction = FloatBuffer(count: tailOffset + Tail.allCases.count + layout.count)
+        gradients = reduction.pointer + tailOffset + Tail.allCases.count
+        model.bind(parameters: parameters.pointer, gradients: gradients, state: state.pointer, moments: reduction.pointer)
         optimizer = settings.optimizer.make(segments: layout.slices.map {
             ParameterSegment(range: $0.offset ..< $0.offset + $0.count, isWeight: $0.role == .weight)
         }, settings.optim)
@@ -106,7 +109,8 @@ public final class Trainer {
             ? BackgroundAllreduce(comm: comm, capacity: bucketCuts.count) : nil  // the buckets and the tail
         self.background = background
         if let background, bucketFloats > 0 {
-            buckets = GradientBuckets(model: model, gradients: reduction.pointer, bucketFloats: bucketFloats, background: background)
+            buckets = GradientBuckets(model: model, gradients: gradients, head: tailOffset + Tail.allCases.count,
+                                      bucketFloats: bucketFloats, background: background)
         } else {
             buckets = nil
         }
@@ -205,7 +209,7 @@ public final class Trainer {
                 if let observed, normFromBuckets {
                     squares = observed.squaredNorm
                 } else {
-                    GradientBuckets.addSquaredNorm(reduction.pointer, tensors: gradientTensors, in: 0 ..< model.layout.count, to: &squares)
+                    GradientBuckets.addSquaredNorm(gradients, tensors: gradientTensors, in: 0 ..< model.layout.count, to: &squares)
                 }
                 let norm = squares / Double(n)
                 tail[Tail.smallSquaredNorm.rawValue] = Float(norm)
@@ -232,8 +236,7 @@ public final class Trainer {
         } else if let background {
             if let bucketed {
                 bucketed.flushGradients()  // a rank whose last micro-batch was empty posts them all now
-                background.begin(UnsafeMutableBufferPointer(start: reduction.pointer + model.layout.count,
-                                                            count: reduction.count - model.layout.count))
+                bucketed.postLast()
             } else {
                 background.begin(reduction.buffer)
             }
@@ -269,7 +272,7 @@ public final class Trainer {
         // k / sum b_r, exact from integer counts, so one batch size (k = 1, b = B) gives exactly 1/B,
         // which update skips (a Float 1/96 once passed as larger and divided rounding error by 3e-10).
         if contributors > 0 && !localStep {
-            let big = sumOfSquares(reduction.pointer, count: model.layout.count) / (Double(samples) * Double(samples))
+            let big = sumOfSquares(gradients, count: model.layout.count) / (Double(samples) * Double(samples))
             noiseScale.update(smallSquaredNorm: Double(tail[Tail.smallSquaredNorm.rawValue]) / smallSamples,
                               smallInverseBatch: contributors / smallSamples,
                               bigSquaredNorm: big, bigBatch: Double(samples))
@@ -280,12 +283,12 @@ public final class Trainer {
             stepsSinceAveraging += 1
             if localSamples > 0 {
                 model.updateState(samples: Int(localSamples), groups: Int(localGroups))
-                optimizer.step(parameters: parameters.pointer, gradients: reduction.pointer,
+                optimizer.step(parameters: parameters.pointer, gradients: gradients,
                                gradientScale: 1 / localSamples, learningRate: rate)
             }
         } else {
             model.updateState(samples: Int(samples), groups: Int(tail[Tail.ghostGroups.rawValue]))
-            optimizer.step(parameters: parameters.pointer, gradients: reduction.pointer,
+            optimizer.step(parameters: parameters.pointer, gradients: gradients,
                            gradientScale: 1 / samples, learningRate: rate)
         }
         now = monotonicSeconds()

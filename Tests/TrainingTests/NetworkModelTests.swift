@@ -38,13 +38,18 @@ final class NetworkModelTests: XCTestCase {
         let plain = profile.projected(ranks: 2, overlap: false, model: model)
         XCTAssertEqual(plain.exposed, 4.02e-3, accuracy: 1e-12)
         XCTAssertEqual(plain.step, 26.02e-3, accuracy: 1e-12)
-        // With: bucket 1 from 5 to 7 ms, bucket 2 from 10 to 12, the tail to 12.02; 2.02 ms after
+        // With: bucket 1 from 5 to 7 ms, bucket 2 with the tail from 10 to 12.02; 2.02 ms after
         // backward, more than the 1 ms prefetch of the next batch: 10 + 10 + 2.02 + 1 ms.
         let hidden = profile.projected(ranks: 2, overlap: true, model: model)
         XCTAssertEqual(hidden.step, 23.02e-3, accuracy: 1e-12)
         XCTAssertEqual(hidden.exposed, 1.02e-3, accuracy: 1e-12)
-        // 4 ranks: 2(p-1)/p = 1.5 times the bytes; bucket 1 ends at 8 ms, bucket 2 at 13, the tail at 13.03.
+        // 4 ranks: 2(p-1)/p = 1.5 times the bytes; bucket 1 ends at 8 ms, bucket 2 and the tail at 13.03.
         XCTAssertEqual(profile.projected(ranks: 4, overlap: true, model: model).step, 24.03e-3, accuracy: 1e-12)
+        // 0.1 ms a message (2(p-1) = 2 messages an allreduce at 2 ranks): 0.2 ms more per allreduce,
+        // twice with buckets (bucket 1 from 5 to 7.2 ms, the last with the tail from 10 to 12.22).
+        let latency = LatencyBandwidthModel(alpha: 0.1e-3, beta: model.beta)
+        XCTAssertEqual(profile.projected(ranks: 2, overlap: false, model: latency).exposed, 4.22e-3, accuracy: 1e-12)
+        XCTAssertEqual(profile.projected(ranks: 2, overlap: true, model: latency).step, 23.22e-3, accuracy: 1e-12)
         // One rank: no communication either way.
         XCTAssertEqual(profile.projected(ranks: 1, overlap: true, model: model).step, 22e-3, accuracy: 1e-12)
     }
