@@ -98,9 +98,10 @@ public enum NetworkBench {
                 try trainer.synchronizeInitialWeights()
                 modelName = trainer.modelDescription
                 parameterCount = trainer.layout.count
-                let (median, phases, _) = Benchmark.time(trainer, warmup: settings.warmup, steps: settings.steps)
+                let (median, phases, compute) = timeSteps(trainer, warmup: settings.warmup, steps: settings.steps)
                 singleRate = Double(batch) / median
                 single = profile(trainer, model: model, phases: phases, steps: settings.steps)
+                single!.setSpread(compute)
                 bucketCount = single!.bucketBoundaries.count - 1
             }
             comm.barrier()
@@ -112,8 +113,9 @@ public enum NetworkBench {
                 let trainer = Trainer(config: config, data: data, model: model, comm: comm)
                 try trainer.synchronizeInitialWeights()
                 comm.barrier()
-                let (median, phases, _) = Benchmark.time(trainer, warmup: settings.warmup, steps: settings.steps)
+                let (median, phases, compute) = timeSteps(trainer, warmup: settings.warmup, steps: settings.steps)
                 guard comm.rank == 0, var own = single else { continue }
+                own.setSpread(compute)
                 // The projection at this rank count, from this run's compute (several ranks on one
                 // machine share its cores and memory) and the fitted allreduce.
                 (own.dataSeconds, own.forwardSeconds, own.optimizerSeconds) = (phases[Phase.data.rawValue], phases[Phase.forward.rawValue], phases[Phase.optimizer.rawValue])
@@ -177,6 +179,31 @@ public enum NetworkBench {
         }
     }
 
+    /// Benchmark.time's loop, keeping each timed step's compute (data + forward + backward +
+    /// optimizer) on this rank: median step seconds, each phase's median, the compute per step.
+    static func timeSteps(_ trainer: Trainer, warmup: Int, steps: Int) -> (median: Double, phases: [Double], compute: [Double]) {
+        var times: [Double] = [], compute: [Double] = []
+        var phaseTimes = [[Double]](repeating: [], count: Phase.allCases.count)
+        var epoch = 0, stepInEpoch = 0
+        trainer.sampler.startEpoch(0)
+        for i in 0..<(warmup + steps) {
+            if stepInEpoch == trainer.config.stepsPerEpoch {
+                (epoch, stepInEpoch) = (epoch + 1, 0)
+                trainer.sampler.startEpoch(epoch)
+            }
+            let start = monotonicSeconds()
+            _ = trainer.trainStep(i, stepInEpoch: stepInEpoch)
+            if i >= warmup {
+                times.append(monotonicSeconds() - start)
+                let last = trainer.timer.lastStep
+                for p in Phase.allCases.indices { phaseTimes[p].append(last[p]) }
+                compute.append([Phase.data, .forward, .backward, .optimizer].reduce(0) { $0 + last[$1.rawValue] })
+            }
+            stepInEpoch += 1
+        }
+        return (median(times), phaseTimes.map(median), compute)
+    }
+
     /// The step's phases (medians) and the backward pass split over the root's children as they
     /// run, from extra steps with the layer profiler on.
     static func profile(_ trainer: Trainer, model: Model, phases: [Double], steps: Int) -> StepProfile {
@@ -233,6 +260,12 @@ public enum NetworkBench {
 }
 
 extension StepProfile {
+    /// computeSpread from each step's compute seconds.
+    mutating func setSpread(_ compute: [Double]) {
+        let middle = median(compute)
+        if middle > 0 { computeSpread = compute.map { $0 / middle }.sorted() }
+    }
+
     /// Scales the per-layer backward seconds so they sum to `total` (profiled steps run slower).
     mutating func scaleBackward(to total: Double) {
         let sum = backward.reduce(0) { $0 + $1.seconds }

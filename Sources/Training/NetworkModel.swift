@@ -6,6 +6,8 @@
 // alpha: seconds per message (latency and software), beta: seconds per byte of one link. The fit
 // is least squares on those two regressors, each sample weighted by 1 / T (relative error), so
 // small messages, which fix alpha, count as much as large ones, which fix beta.
+// Stragglers: a synchronous step waits for the slowest of P ranks, so the compute of a step at P
+// ranks is the expected maximum of P draws from one rank's measured step-to-step spread.
 import Foundation
 
 public struct AllreduceSample: Codable, Sendable, Equatable {
@@ -62,6 +64,20 @@ public struct StepProfile: Codable, Sendable {
     public var tailFloats: Int
     /// Bucket cut points (GradientBuckets.boundaries): boundaries[0] = gradientFloats, last 0.
     public var bucketBoundaries: [Int]
+    /// One rank's compute (data + forward + backward + optimizer) step by step, over its median,
+    /// sorted: the spread that makes the slowest of P ranks late.
+    public var computeSpread: [Double] = [1]
+
+    /// E[max of `ranks` draws from computeSpread] - 1: how much later than the median the slowest
+    /// rank finishes. With sorted x_1..x_n, P(max <= x_i) = (i / n)^P.
+    public func stragglerFactor(ranks: Int) -> Double {
+        let n = Double(computeSpread.count)
+        var expected = 0.0
+        for (i, x) in computeSpread.enumerated() {
+            expected += x * (pow(Double(i + 1) / n, Double(ranks)) - pow(Double(i) / n, Double(ranks)))
+        }
+        return max(0, expected - 1)
+    }
 
     public var computeSeconds: Double { dataSeconds + forwardSeconds + backwardSeconds + optimizerSeconds }
 
@@ -72,8 +88,10 @@ public struct StepProfile: Codable, Sendable {
     /// while it finishes (Trainer's prefetch).
     public func projected(ranks: Int, overlap: Bool, model: LatencyBandwidthModel) -> (step: Double, exposed: Double) {
         let total = 4 * (gradientFloats + tailFloats)
+        // The others wait for the slowest rank, in the allreduce: exposed time, however it overlaps.
+        let late = ranks > 1 ? computeSeconds * stragglerFactor(ranks: ranks) : 0
         guard overlap, ranks > 1 else {
-            let exposed = model.seconds(ranks: ranks, bytes: total)
+            let exposed = model.seconds(ranks: ranks, bytes: total) + late
             return (computeSeconds + exposed, exposed)
         }
         var free = 0.0  // when the communication thread is next free, from the start of backward
@@ -91,7 +109,7 @@ public struct StepProfile: Codable, Sendable {
         }
         free = max(free, backwardSeconds) + model.seconds(ranks: ranks, bytes: 4 * (tailFloats + bucketBoundaries[last]))
         let waited = max(free - backwardSeconds, dataSeconds)
-        let step = forwardSeconds + backwardSeconds + waited + optimizerSeconds
+        let step = forwardSeconds + backwardSeconds + waited + optimizerSeconds + late
         return (step, step - computeSeconds)
     }
 }
