@@ -7,7 +7,8 @@
 // is least squares on those two regressors, each sample weighted by 1 / T (relative error), so
 // small messages, which fix alpha, count as much as large ones, which fix beta.
 // Stragglers: a synchronous step waits for the slowest of P ranks, so the compute of a step at P
-// ranks is the expected maximum of P draws from one rank's measured step-to-step spread.
+// ranks is the maximum of P draws from one rank's measured step-to-step spread; its median (the
+// figures are median steps) is the spread's 0.5^(1/P) quantile.
 import Foundation
 
 public struct AllreduceSample: Codable, Sendable, Equatable {
@@ -68,15 +69,16 @@ public struct StepProfile: Codable, Sendable {
     /// sorted: the spread that makes the slowest of P ranks late.
     public var computeSpread: [Double] = [1]
 
-    /// E[max of `ranks` draws from computeSpread] - 1: how much later than the median the slowest
-    /// rank finishes. With sorted x_1..x_n, P(max <= x_i) = (i / n)^P.
+    /// Median of the max of `ranks` draws from computeSpread, minus 1: how much later than the
+    /// median the slowest rank finishes. P(max <= x) = F(x)^P, so the median max is F's 0.5^(1/P)
+    /// quantile (linear between order statistics, as numpy's default).
     public func stragglerFactor(ranks: Int) -> Double {
-        let n = Double(computeSpread.count)
-        var expected = 0.0
-        for (i, x) in computeSpread.enumerated() {
-            expected += x * (pow(Double(i + 1) / n, Double(ranks)) - pow(Double(i) / n, Double(ranks)))
-        }
-        return max(0, expected - 1)
+        let sorted = computeSpread
+        guard sorted.count > 1, ranks > 1 else { return 0 }
+        let position = pow(0.5, 1 / Double(ranks)) * Double(sorted.count - 1)
+        let below = Int(position), fraction = position - Double(below)
+        let value = below + 1 < sorted.count ? sorted[below] + fraction * (sorted[below + 1] - sorted[below]) : sorted[below]
+        return max(0, value - 1)
     }
 
     public var computeSeconds: Double { dataSeconds + forwardSeconds + backwardSeconds + optimizerSeconds }

@@ -1,5 +1,6 @@
 // The latency-bandwidth fit and the step projection of `ddp netbench` (NetworkModel), and the
 // bucket cut points (GradientBuckets), against values worked out by hand.
+import Foundation
 import NN
 import XCTest
 @testable import Training
@@ -54,19 +55,21 @@ final class NetworkModelTests: XCTestCase {
         XCTAssertEqual(profile.projected(ranks: 1, overlap: true, model: model).step, 22e-3, accuracy: 1e-12)
     }
 
-    func testStragglerFactorIsTheExpectedMaximumOverRanks() {
-        // Steps at 0.5, 1 and 1.5 of the median: the max of 2 draws is 0.5 with probability 1/9,
-        // 1 with 3/9, 1.5 with 5/9, so E = 11/9 and the slowest rank is 2/9 late; one rank is never late.
+    func testStragglerFactorIsTheMedianMaximumOverRanks() {
+        // Steps at 0.5, 1 and 1.5 of the median: the median of the max of 2 draws is the 1/sqrt(2)
+        // quantile, at position 0.7071 x 2 between 1 and 1.5: 1 + 0.4142 x 0.5; one rank is never late.
+        let late = (2 / 2.0.squareRoot() - 1) * 0.5
         var profile = StepProfile(dataSeconds: 0, forwardSeconds: 0.5, backwardSeconds: 0.5, optimizerSeconds: 0,
                                   backward: [.init(seconds: 0.5, completesFrom: 0)], gradientFloats: 10, tailFloats: 0, bucketBoundaries: [10, 0])
         profile.setSpread([1.5, 0.5, 1])
         XCTAssertEqual(profile.computeSpread, [0.5, 1, 1.5])
-        XCTAssertEqual(profile.stragglerFactor(ranks: 2), 2.0 / 9, accuracy: 1e-12)
+        XCTAssertEqual(profile.stragglerFactor(ranks: 2), late, accuracy: 1e-12)
+        XCTAssertEqual(profile.stragglerFactor(ranks: 1000), 0.5 * (1 - 2 * (1 - pow(0.5, 1.0 / 1000))), accuracy: 1e-12)
         XCTAssertEqual(profile.stragglerFactor(ranks: 1), 0, accuracy: 1e-12)
-        // Without communication cost the projected step is the compute of the slowest rank: 1 s x 11/9.
+        // Without communication cost the projected step is the compute of the slowest rank: 1 s x (1 + late).
         let free = LatencyBandwidthModel(alpha: 0, beta: 0)
-        XCTAssertEqual(profile.projected(ranks: 2, overlap: false, model: free).step, 11.0 / 9, accuracy: 1e-12)
-        XCTAssertEqual(profile.projected(ranks: 2, overlap: true, model: free).step, 11.0 / 9, accuracy: 1e-12)
+        XCTAssertEqual(profile.projected(ranks: 2, overlap: false, model: free).step, 1 + late, accuracy: 1e-12)
+        XCTAssertEqual(profile.projected(ranks: 2, overlap: true, model: free).step, 1 + late, accuracy: 1e-12)
     }
 
     func testBucketsAreCutFromTheEndAtTensorBoundaries() {
