@@ -42,12 +42,9 @@ struct NetBenchCommand: ParsableCommand {
     var seed: UInt64 = 1
 
     func validate() throws {
-        try require(batches.allSatisfy { $0 >= 1 }, "--batches must be at least 1 each")
+        try validateTiming(batches: batches, steps: steps, warmup: warmup, out: out)
         try require(sizes.count >= 2 && sizes.allSatisfy { $0 >= 1 && $0 <= 1 << 20 }, "--sizes needs two or more sizes from 1 to \(1 << 20) KB")
         try require(projectTo.allSatisfy { $0 >= 2 }, "--project-to ranks must be at least 2 each")
-        try require(steps >= 5, "--steps must be at least 5")
-        try require(warmup >= 0, "--warmup must be 0 or more")
-        try require(!FileManager.default.fileExists(atPath: out), "\(out) already exists; choose another --out (nothing was overwritten)")
     }
 
     func run() throws {
@@ -60,16 +57,7 @@ struct NetBenchCommand: ParsableCommand {
             let record = try NetworkBench.run(settings, comm: comm, console: console)
             if comm.rank == 0 {
                 console.line(NetworkBench.table(record))
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                encoder.keyEncodingStrategy = .convertToSnakeCase
-                do {
-                    try (encoder.encode(record) + Data("\n".utf8)).write(to: URL(fileURLWithPath: out), options: .withoutOverwriting)
-                } catch {
-                    writeError("cannot write \(out): \(error.localizedDescription)")
-                    throw ExitCode.failure
-                }
-                console.line("figures: \(out)")
+                try writeFigures(record, to: out, console: console)
             }
         }
     }
