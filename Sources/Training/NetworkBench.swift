@@ -31,6 +31,11 @@ public struct NetProjection: Codable, Sendable {
     public var overlapSamplesPerSec: Double
     public var overlapWeakScalingEfficiency: Double
     public var overlapExposedSeconds: Double
+    /// The slowest rank's lateness in each step (StepProfile.stragglerFactor), part of both exposed
+    /// figures; and both efficiencies without it (the network alone).
+    public var stragglerSeconds: Double
+    public var networkEfficiency: Double
+    public var overlapNetworkEfficiency: Double
 }
 
 public struct NetMeasurement: Codable, Sendable {
@@ -133,9 +138,12 @@ public enum NetworkBench {
                     let plain = single.projected(ranks: ranks, overlap: false, model: fit)
                     let hidden = single.projected(ranks: ranks, overlap: true, model: fit)
                     let rate: (Double) -> Double = { Double(ranks * batch) / $0 }
+                    let late = compute * single.stragglerFactor(ranks: ranks)
                     return NetProjection(ranks: ranks, samplesPerSec: rate(plain.step), weakScalingEfficiency: compute / plain.step,
                                          exposedSeconds: plain.exposed, overlapSamplesPerSec: rate(hidden.step),
-                                         overlapWeakScalingEfficiency: compute / hidden.step, overlapExposedSeconds: hidden.exposed)
+                                         overlapWeakScalingEfficiency: compute / hidden.step, overlapExposedSeconds: hidden.exposed,
+                                         stragglerSeconds: late, networkEfficiency: compute / (plain.step - late),
+                                         overlapNetworkEfficiency: compute / (hidden.step - late))
                 }
                 results.append(NetBatchResult(batchPerRank: batch, single: single, singleSamplesPerSec: singleRate,
                                               measured: measured, projections: projections))
@@ -247,14 +255,16 @@ public enum NetworkBench {
                                     record.ranks, m.overlap ? "on " : "off", m.samplesPerSec, m.medianStepSeconds * 1000, m.exposedSeconds * 1000,
                                     100 * m.exposedSeconds / m.medianStepSeconds, 100 * m.weakScalingEfficiency, m.projectedSamplesPerSec, 100 * m.projectionError))
             }
-            lines.append("  projected    ranks   samples/s  efficiency  exposed ms | overlap: samples/s  efficiency  exposed ms")
+            lines.append("  projected    ranks   samples/s  efficiency  exposed ms | overlap: samples/s  efficiency  exposed ms | straggler ms  network alone: efficiency, overlap")
             for p in r.projections {
-                lines.append(String(format: "  %17d %11.0f %10.0f%% %11.2f | %18.0f %10.0f%% %11.2f", p.ranks, p.samplesPerSec, 100 * p.weakScalingEfficiency,
-                                    p.exposedSeconds * 1000, p.overlapSamplesPerSec, 100 * p.overlapWeakScalingEfficiency, p.overlapExposedSeconds * 1000))
+                lines.append(String(format: "  %17d %11.0f %10.0f%% %11.2f | %18.0f %10.0f%% %11.2f | %12.2f  %21.0f%% %8.0f%%", p.ranks, p.samplesPerSec, 100 * p.weakScalingEfficiency,
+                                    p.exposedSeconds * 1000, p.overlapSamplesPerSec, 100 * p.overlapWeakScalingEfficiency, p.overlapExposedSeconds * 1000,
+                                    p.stragglerSeconds * 1000, 100 * p.networkEfficiency, 100 * p.overlapNetworkEfficiency))
             }
         }
-        lines.append("(ring model T = 2(p-1) alpha + 2(p-1)/p n beta per allreduce; projections: one rank's step alone plus the modelled allreduce, "
-                     + "efficiency = that step / the projected one; measured rows' projections use the run's own compute phases)")
+        lines.append("(ring model T = 2(p-1) alpha + 2(p-1)/p n beta per allreduce; projections: one rank's step alone plus the modelled allreduce "
+                     + "and the slowest of P ranks' lateness (the median max of P draws of its step-to-step spread, in exposed ms); "
+                     + "efficiency = that step / the projected one; measured rows' projections use the run's own compute phases and spread)")
         return lines.joined(separator: "\n")
     }
 }
