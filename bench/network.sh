@@ -9,6 +9,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$here/bench/results/network-$(date +%Y%m%d-%H%M%S)}
 mkdir -p "$out"
+out=$(cd "$out" && pwd)
 ddp=$here/.build/release/ddp
 source "$here/launch/blas-env.sh"   # the kernel set local.sh gives ranks (SkylakeX on AVX-512), one thread
 [ -x "$ddp" ] || { echo "bench/network.sh: no $ddp; run swift build -c release --product ddp" >&2; exit 1; }
