@@ -7,6 +7,10 @@
 #   DIR/mpirun -np 2 ... ddp train ...   mpirun on host 1 with the flags these hosts need
 #
 # DDP_NETNS_SLOTS (default 1): ranks per host in the hostfile.
+# DDP_NETNS_RATE (default: none, the veth's own speed): each host's link limited to this rate in
+# both directions (tc tbf on eth0 and on its bridge port), e.g. 1gbit, 10gbit, 25gbit, 200mbit.
+# tbf's burst is 1 ms at the rate (at least 64 KB), so a transfer longer than a few ms holds the
+# rate; latency is not added (netem is not available here): it is what the veths and TCP give.
 # Layout: namespaces ddp-ns-TAG-1..N (TAG: $DDP_NETNS_TAG, else this script's pid), each with lo up
 # and eth0 at 10.213.7.K/24, its veth peer hK on bridge br0 in a namespace ddp-ns-TAG-br of its
 # own, so no link, address or route is added to the machine's namespace. The subnet is seen only
@@ -44,9 +48,24 @@ down() {
   rmdir "$dir" 2>/dev/null || true
 }
 
+# rate_burst RATE: tbf's burst in bytes for RATE (NNN{kbit,mbit,gbit}): 1 ms of it, at least 64 KB.
+rate_burst() {
+  local number unit scale
+  [[ "$1" =~ ^([1-9][0-9]{0,5})(kbit|mbit|gbit)$ ]] || return 1
+  number=${BASH_REMATCH[1]} unit=${BASH_REMATCH[2]}
+  case $unit in kbit) scale=1000 ;; mbit) scale=1000000 ;; gbit) scale=1000000000 ;; esac
+  local bytes=$(( number * scale / 8 / 1000 ))
+  echo $(( bytes > 65536 ? bytes : 65536 ))
+}
+
 up() {
   local count=$1 dir=$2 tag=${DDP_NETNS_TAG:-$$} slots=${DDP_NETNS_SLOTS:-1} k ns bridge
+  local rate=${DDP_NETNS_RATE:-} burst=""
   [[ "$count" =~ ^[1-9][0-9]{0,2}$ ]] && [ "$count" -le 250 ] && [[ "$slots" =~ ^[1-9][0-9]*$ ]] || usage
+  if [ -n "$rate" ]; then
+    burst=$(rate_burst "$rate") || { echo "netns-hosts: DDP_NETNS_RATE=$rate is not a rate such as 10gbit, 500mbit (kbit, mbit, gbit)" >&2; exit 2; }
+    command -v tc >/dev/null || { echo "netns-hosts: DDP_NETNS_RATE needs tc (iproute2)" >&2; exit 77; }
+  fi
   command -v ip >/dev/null && command -v unshare >/dev/null \
     || { echo "netns-hosts: needs ip (iproute2) and unshare (util-linux)" >&2; exit 77; }
   down "$dir"   # up twice on one DIR gives one fresh set, not two
@@ -81,6 +100,11 @@ up() {
     ip -n "$bridge" link set "h$k" master br0 up
     ip -n "$ns" addr add "$subnet.$k/24" dev eth0
     ip -n "$ns" link set eth0 up
+    if [ -n "$rate" ]; then
+      # Both directions of the host's link: out of the host (eth0), into it (its port on the bridge).
+      ip netns exec "$ns" tc qdisc add dev eth0 root tbf rate "$rate" burst "$burst" latency 50ms
+      ip netns exec "$bridge" tc qdisc add dev "h$k" root tbf rate "$rate" burst "$burst" latency 50ms
+    fi
     echo "$subnet.$k slots=$slots" >> "$dir/hostfile"
   done
 
@@ -123,7 +147,7 @@ EOF
   done
   trap - ERR
 
-  echo "netns-hosts: $count hosts on $subnet.0/24 (bridge br0 in $bridge):"
+  echo "netns-hosts: $count hosts on $subnet.0/24 (bridge br0 in $bridge), links ${rate:-unlimited}${rate:+ (tbf, burst $burst bytes)}:"
   for k in $(seq 1 "$count"); do echo "  ddp-host-$k  $subnet.$k  namespace ddp-ns-$tag-$k"; done
   echo "  hostfile  $dir/hostfile"
   echo "  agent     $dir/rsh-agent"

@@ -22,6 +22,8 @@ public struct PassContext {
     public var sampleIndices: UnsafePointer<Int32>?
     /// BatchNorm takes training statistics over consecutive groups of this many samples.
     public var ghostBatch: Int
+    /// Told as each child of a chain finishes its backward pass (gradient buckets; nil: nobody).
+    public var backwardObserver: BackwardObserver?
 
     public init(mode: PassMode, seed: UInt64 = 0, epoch: Int = 0, sampleIndices: UnsafePointer<Int32>? = nil,
                 ghostBatch: Int = .max) {
@@ -33,6 +35,12 @@ public struct PassContext {
     }
 
     public static var evaluation: PassContext { PassContext(mode: .evaluation) }
+}
+
+/// Learns, during a backward pass, which layers' parameter gradients are final for the pass:
+/// Sequential reports each child after its backward (in reverse order), containers included.
+public protocol BackwardObserver: AnyObject {
+    func finishedBackward(_ layer: Layer)
 }
 
 /// What a parameter tensor is, which decides how optimizers treat it: weight decay and

@@ -47,7 +47,7 @@ public final class Model {
     }
 
     /// Points every layer at its slices. `state` holds layout.stateCount floats; `moments`
-    /// layout.momentCount (in the trainer: the reduction buffer right after the gradients).
+    /// layout.momentCount (in the trainer: the head of the reduction buffer, before the gradients).
     public func bind(parameters: UnsafeMutablePointer<Float>, gradients: UnsafeMutablePointer<Float>,
                      state: UnsafeMutablePointer<Float>? = nil, moments: UnsafeMutablePointer<Float>? = nil) {
         precondition(layout.stateCount == 0 || state != nil, "this model has state: bind a state buffer")

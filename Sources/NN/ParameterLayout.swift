@@ -19,7 +19,7 @@ public struct ParameterLayout: Equatable, Sendable {
     /// State tensors (BatchNorm running_mean, running_var), tiling 0 ..< stateCount of the state buffer.
     public let stateSlices: [ParameterSlice]
     public let stateCount: Int
-    /// Floats of per-step moments, placed in the reduction buffer right after the gradients.
+    /// Floats of per-step moments, riding in the trainer's reduction buffer with the gradients.
     public let momentCount: Int
 
     public init(root: Layer) {

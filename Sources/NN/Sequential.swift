@@ -66,6 +66,7 @@ public final class Sequential: Layer {
             layer.backward(input: input, output: output, outputGradient: outputGradient, inputGradient: inputGradient,
                            batch: batch, context: context)
             LayerProfiler.active?.add(layer, backward: true, seconds: monotonicSeconds() - start)
+            context.backwardObserver?.finishedBackward(layer)
         }
     }
 

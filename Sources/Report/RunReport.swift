@@ -30,7 +30,8 @@ enum RunReport {
 
         let timings = run.rankTimings
         page.sections.append(HTMLPage.section("Per-rank timing", id: "timing",
-            lead: "Compute is data + forward + backward + optimizer; " + RankTiming.waitDefinition + "; evaluation is left out.",
+            lead: "Compute is data + forward + backward + optimizer; allreduce is the exposed communication, what the step waited for after backward; "
+                + RankTiming.waitDefinition + "; evaluation is left out." + hiddenCommunication(run, timings),
             [HTMLPage.figure(Figures.timing([(label: "global batch " + (run.summary?["global_batch"]?.display ?? "?"), ranks: timings)],
                                             id: "run-timing", title: "Per-rank time: compute, allreduce, wait", xLabel: "rank"),
                              caption: "A rank with a tall wait bar sat in allreduce for the rank marked ▼, which had the most compute.",
@@ -46,6 +47,13 @@ enum RunReport {
             } ?? "",
         ]))
         return page.html
+    }
+
+    /// With --overlap, how much of rank 0's communication ran behind backward (summary.json's communication_seconds).
+    static func hiddenCommunication(_ run: RunData, _ timings: [RankTiming]) -> String {
+        guard let busy = run.summary?["communication_seconds"]?.number, busy > 0, let exposed = timings.first(where: { $0.rank == 0 })?.allreduce else { return "" }
+        return " With --overlap, rank 0's communication thread spent \(Format.number(busy)) s in allreduces, \(Format.number(exposed)) s of it exposed: "
+            + "\(Format.number(100 * max(0, 1 - exposed / busy))) % ran hidden behind backward and the next batch's assembly."
     }
 
     /// The headline numbers first, in a fixed order, from summary.json.

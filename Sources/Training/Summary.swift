@@ -64,6 +64,9 @@ public struct RunSummary: Codable, Sendable {
     public var sharpnessMatrix: String?
     public var sharpnessRandom: Double?
     public var sharpnessRandomMatrix: String?
+    /// With --overlap: seconds rank 0's communication thread spent in allreduces this launch, hidden
+    /// or exposed (the exposed part is timing.csv's allreduce phase).
+    public var communicationSeconds: Double?
 }
 
 /// Loss and accuracy over a whole set, in evaluation mode.

@@ -65,6 +65,12 @@ public struct TrainConfig: Codable, Sendable {
     public var checkpointEvery = 0
     /// Sum gradients on a worker thread while the next batch is assembled (`--overlap`).
     public var overlap = false
+    /// With --overlap: gradient buckets of at least this many KB leave as backward finishes them
+    /// (0: one allreduce after backward); nil: `defaultBucketKB` (optional, so older config files decode).
+    public var bucketKB: Int?
+    public static let defaultBucketKB = 1024
+    /// Floats per bucket (0: no buckets).
+    public var bucketFloats: Int { (bucketKB ?? Self.defaultBucketKB) * 256 }
     /// Stop when the step loss is not finite or exceeds this multiple of the first step's loss.
     public var divergenceFactor = 10.0
     /// TensorBoard event files in RUN/tb/ (rank 0).

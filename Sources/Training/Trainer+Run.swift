@@ -237,6 +237,7 @@ extension Trainer {
             sharpnessMatrix: sharpness == nil ? nil : "identity", sharpnessRandom: finite(sharpnessRandom),
             sharpnessRandomMatrix: sharpnessRandom == nil ? nil : settings.sharpnessSubspace.map(trainer.subspaceDescription))
         summary.recordTime(clock)
+        summary.communicationSeconds = trainer.background == nil ? nil : trainer.communicationSeconds
         summary.interrupted = stopSignal != nil
         if let stopSignal {
             // The checkpoint of this step is written; the rest (timing, trace, weights) belongs to the run's end.
@@ -257,6 +258,11 @@ extension Trainer {
         }
         AllocationProbe.report(comm: comm, say: say)
         say("\nper-rank time (seconds over this launch)\n" + timing.table)
+        if let busy = summary.communicationSeconds, busy > 0 {
+            let exposed = timing.totals(.allreduce)[0]
+            say(String(format: "rank 0's communication thread: %.3f s in allreduces, %.3f s of it exposed after backward (%.0f%% hidden; %@)",
+                       busy, exposed, 100 * max(0, 1 - exposed / busy), trainer.overlapMode))
+        }
         say(clock.line)
         say("param_checksum \(checksums[0]) (identical on all \(comm.size) ranks)  run folder \(folder?.path ?? "")")
         return summary

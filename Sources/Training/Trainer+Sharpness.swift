@@ -22,7 +22,7 @@ extension Trainer {
         let origin = FloatBuffer(count: count)
         origin.pointer.update(from: p, count: count)
         let offset = FloatBuffer(count: count)
-        let x = origin.pointer, y = offset.pointer, g = reduction.pointer
+        let x = origin.pointer, y = offset.pointer, g = gradients
         let eps = Float(epsilon)
         let stepFactor = 2.5 * eps / Float(max(steps, 1))
         let sign: (Float) -> Float = { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }

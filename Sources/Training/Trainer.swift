@@ -36,10 +36,13 @@ public final class Trainer {
     let parameters: FloatBuffer
     /// State that is not trained (BatchNorm running statistics), identical on every rank.
     let state: FloatBuffer
-    /// [gradient sums (P) | BatchNorm moments (M) | Tail]: allreduced in one call.
+    /// [BatchNorm moments (M) | Tail | gradient sums (P)]: allreduced in one call, or in buckets from
+    /// its end with the head (moments and tail) riding with the first gradients, the last to be final.
     let reduction: FloatBuffer
     /// Where Tail begins in `reduction`.
     let tailOffset: Int
+    /// The gradient sums: reduction.pointer + tailOffset + Tail.allCases.count.
+    let gradients: UnsafeMutablePointer<Float>
     let optimizer: Optimizer
     var sampler: ShardedSampler
     let labels: UnsafeMutablePointer<Int32>
@@ -52,6 +55,12 @@ public final class Trainer {
     /// With --overlap: the allreduce runs on a worker thread while the next step's first
     /// micro-batch is assembled, which then waits in `model.input` (`prefetched` says for what).
     let background: BackgroundAllreduce?
+    /// With --overlap and --bucket-kb > 0: the gradients leave in buckets as backward finishes them.
+    let buckets: GradientBuckets?
+    /// Each parameter tensor's range in the gradients, for |g|^2 tensor by tensor (GradientBuckets).
+    let gradientTensors: [Range<Int>]
+    /// Seconds the communication thread spent in allreduces, hidden or exposed (with --overlap).
+    var communicationSeconds = 0.0
     var prefetched: (epoch: Int, step: Int, count: Int)?
     /// This rank's own part of Tail.nonFinite in the current step.
     var localNonFinite = false
@@ -80,10 +89,10 @@ public final class Trainer {
         let layout = model.layout
         parameters = FloatBuffer(count: layout.count)
         state = FloatBuffer(count: layout.stateCount)
-        tailOffset = layout.count + layout.momentCount
-        reduction = FloatBuffer(count: tailOffset + Tail.allCases.count)
-        model.bind(parameters: parameters.pointer, gradients: reduction.pointer, state: state.pointer,
-                   moments: reduction.pointer + layout.count)
+        tailOffset = layout.momentCount
+        reduction = FloatBuffer(count: tailOffset + Tail.allCases.count + layout.count)
+        gradients = reduction.pointer + tailOffset + Tail.allCases.count
+        model.bind(parameters: parameters.pointer, gradients: gradients, state: state.pointer, moments: reduction.pointer)
         optimizer = settings.optimizer.make(segments: layout.slices.map {
             ParameterSegment(range: $0.offset ..< $0.offset + $0.count, isWeight: $0.role == .weight)
         }, settings.optim)
@@ -93,8 +102,18 @@ public final class Trainer {
             timer.trace = StepTrace(window: window.clamped(to: window.lowerBound...max(window.lowerBound, config.totalSteps)), accumulate: config.accumulate)
         }
         noiseScale = GradientNoiseScale(populationSize: data.train.count)
-        background = settings.overlap && comm.size > 1 && comm.allowsCollectivesOffMainThread
-            ? BackgroundAllreduce(comm: comm) : nil
+        gradientTensors = GradientBuckets.tensors(layout)
+        let bucketFloats = settings.bucketFloats
+        let bucketCuts = bucketFloats > 0 ? GradientBuckets.boundaries(slices: layout.slices, count: layout.count, bucketFloats: bucketFloats) : [0, 0]
+        let background = settings.overlap && comm.size > 1 && comm.allowsCollectivesOffMainThread
+            ? BackgroundAllreduce(comm: comm, capacity: bucketCuts.count) : nil  // the buckets and the tail
+        self.background = background
+        if let background, bucketFloats > 0 {
+            buckets = GradientBuckets(model: model, gradients: gradients, head: tailOffset + Tail.allCases.count,
+                                      bucketFloats: bucketFloats, background: background)
+        } else {
+            buckets = nil
+        }
         sampler = ShardedSampler(sampleCount: data.train.count, seed: settings.seed, rank: comm.rank,
                                  ranks: comm.size, batchPerRank: config.batchPerRank, accumulation: config.accumulate)
     }
@@ -110,6 +129,7 @@ public final class Trainer {
     /// The allreduce path that runs: "thread" (--overlap on the worker thread), "off", or "off:" and
     /// why --overlap fell back to the plain path (one rank; MPI granted less than MPI_THREAD_SERIALIZED).
     public var overlapMode: String {
+        if let buckets { return "buckets: \(buckets.bucketCount) of >= \(config.settings.bucketFloats / 256) KB" }
         if background != nil { return "thread" }
         guard config.settings.overlap else { return "off" }
         return comm.size == 1 ? "off: one rank" : "off: MPI granted less than MPI_THREAD_SERIALIZED"
@@ -150,6 +170,10 @@ public final class Trainer {
         let classes = data.train.classes
         var context = PassContext(mode: .training, seed: config.settings.seed, epoch: sampler.epoch,
                                   sampleIndices: sampleIndices, ghostBatch: config.ghostBatch)
+        // Buckets fill in the last micro-batch's backward; before it, gradients are still accumulating.
+        let bucketed = isLocalPhase ? nil : buckets
+        let normFromBuckets = measuresNoiseScale && config.accumulate == 1
+        bucketed?.startStep(measuresNorm: normFromBuckets)
         for micro in 0..<config.accumulate {
             var t = monotonicSeconds()
             let n: Int
@@ -172,12 +196,22 @@ public final class Trainer {
             now = monotonicSeconds()
             timer.record(.forward, from: t, to: now)
             t = now
+            let observed = micro == config.accumulate - 1 ? bucketed : nil
+            context.backwardObserver = observed
             model.backward(batch: n, context: context)
+            observed?.flushGradients()
             tail[Tail.ghostGroups.rawValue] += Float((n + config.ghostBatch - 1) / config.ghostBatch)
             if micro == 0 && measuresNoiseScale {
                 // Before later micro-batches add in: the buffer holds this micro-batch's sum alone.
                 // b |g_b|^2 = |sum|^2 / b: the b-weighted mean over ranks is unbiased for unequal b_r.
-                let norm = sumOfSquares(reduction.pointer, count: model.layout.count) / Double(n)
+                // With buckets in flight the buffer is the communication thread's: their norms were taken as they left.
+                var squares = 0.0
+                if let observed, normFromBuckets {
+                    squares = observed.squaredNorm
+                } else {
+                    GradientBuckets.addSquaredNorm(gradients, tensors: gradientTensors, in: 0 ..< model.layout.count, to: &squares)
+                }
+                let norm = squares / Double(n)
                 tail[Tail.smallSquaredNorm.rawValue] = Float(norm)
                 tail[Tail.smallSamples.rawValue] = Float(n)
                 tail[Tail.smallContributors.rawValue] = 1
@@ -200,7 +234,12 @@ public final class Trainer {
         if localStep {
             comm.allreduceSum(UnsafeMutableBufferPointer(start: tail, count: Tail.allCases.count))
         } else if let background {
-            background.begin(reduction.buffer)
+            if let bucketed {
+                bucketed.flushGradients()  // a rank whose last micro-batch was empty posts them all now
+                bucketed.postLast()
+            } else {
+                background.begin(reduction.buffer)
+            }
             if stepInEpoch + 1 < config.stepsPerEpoch {
                 let count = assemble(stepInEpoch: stepInEpoch + 1, micro: 0)
                 prefetched = (sampler.epoch, stepInEpoch + 1, count)
@@ -208,7 +247,7 @@ public final class Trainer {
                 timer.record(.data, from: t, to: assembled)
                 t = assembled
             }
-            background.finish()  // allreduce time is what remains exposed after the prefetch
+            communicationSeconds += background.finish()  // allreduce time is what remains exposed after the prefetch
         } else {
             comm.allreduceSum(reduction.buffer)
         }
@@ -233,7 +272,7 @@ public final class Trainer {
         // k / sum b_r, exact from integer counts, so one batch size (k = 1, b = B) gives exactly 1/B,
         // which update skips (a Float 1/96 once passed as larger and divided rounding error by 3e-10).
         if contributors > 0 && !localStep {
-            let big = sumOfSquares(reduction.pointer, count: model.layout.count) / (Double(samples) * Double(samples))
+            let big = sumOfSquares(gradients, count: model.layout.count) / (Double(samples) * Double(samples))
             noiseScale.update(smallSquaredNorm: Double(tail[Tail.smallSquaredNorm.rawValue]) / smallSamples,
                               smallInverseBatch: contributors / smallSamples,
                               bigSquaredNorm: big, bigBatch: Double(samples))
@@ -244,12 +283,12 @@ public final class Trainer {
             stepsSinceAveraging += 1
             if localSamples > 0 {
                 model.updateState(samples: Int(localSamples), groups: Int(localGroups))
-                optimizer.step(parameters: parameters.pointer, gradients: reduction.pointer,
+                optimizer.step(parameters: parameters.pointer, gradients: gradients,
                                gradientScale: 1 / localSamples, learningRate: rate)
             }
         } else {
             model.updateState(samples: Int(samples), groups: Int(tail[Tail.ghostGroups.rawValue]))
-            optimizer.step(parameters: parameters.pointer, gradients: reduction.pointer,
+            optimizer.step(parameters: parameters.pointer, gradients: gradients,
                            gradientScale: 1 / samples, learningRate: rate)
         }
         now = monotonicSeconds()

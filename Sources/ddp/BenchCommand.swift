@@ -40,10 +40,7 @@ struct BenchCommand: ParsableCommand {
     var seed: UInt64 = 1
 
     func validate() throws {
-        try require(batches.allSatisfy { $0 >= 1 }, "--batches must be at least 1 each")
-        try require(steps >= 5, "--steps must be at least 5")
-        try require(warmup >= 0, "--warmup must be 0 or more")
-        try require(!FileManager.default.fileExists(atPath: out), "\(out) already exists; choose another --out (nothing was overwritten)")
+        try validateTiming(batches: batches, steps: steps, warmup: warmup, out: out)
     }
 
     func run() throws {
@@ -56,16 +53,7 @@ struct BenchCommand: ParsableCommand {
             let record = try Benchmark.run(settings, comm: comm, console: console)
             if comm.rank == 0 {
                 console.line(Benchmark.table(record))
-                let encoder = JSONEncoder()
-                encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-                encoder.keyEncodingStrategy = .convertToSnakeCase
-                do {
-                    try (encoder.encode(record) + Data("\n".utf8)).write(to: URL(fileURLWithPath: out), options: .withoutOverwriting)
-                } catch {
-                    writeError("cannot write \(out): \(error.localizedDescription)")
-                    throw ExitCode.failure
-                }
-                console.line("figures: \(out)")
+                try writeFigures(record, to: out, console: console)
             }
         }
     }

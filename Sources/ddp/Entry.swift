@@ -10,7 +10,7 @@ struct DDP: ParsableCommand {
         commandName: "ddp",
         abstract: "Data-parallel neural-network training over MPI, for studying batch-size scaling.",
         discussion: "Launch with mpirun: `mpirun -np 2 ddp train` (as root mpirun also needs --allow-run-as-root; launch/local.sh 2 train adds what is needed). Without mpirun it runs as one rank.",
-        subcommands: [Train.self, SweepCommand.self, ReportCommand.self, BenchCommand.self])
+        subcommands: [Train.self, SweepCommand.self, ReportCommand.self, BenchCommand.self, NetBenchCommand.self])
 
     @Flag(help: "Print the version, the git commit it was built from, and the MPI and OpenBLAS libraries it runs on.")
     var version = false

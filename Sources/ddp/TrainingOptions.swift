@@ -127,6 +127,9 @@ struct TrainingOptions: ParsableArguments {
     @Flag(inversion: .prefixedNo, help: "Run each step's allreduce on a worker thread while the next batch is assembled (needs a spare hardware thread per rank to win; see BENCHMARKS.md).")
     var overlap = false
 
+    @Option(help: "With --overlap: allreduce the gradients in buckets of at least this many KB as backward finishes them, last layers first (0: one allreduce after backward; default \(TrainConfig.defaultBucketKB)).")
+    var bucketKb: Int?
+
     @Flag(inversion: .prefixedNo, help: "TensorBoard event files in RUN/tb/ (tensorboard --logdir RUN, or a sweep's folder to overlay its runs).")
     var tensorboard = true
 
@@ -148,6 +151,7 @@ struct TrainingOptions: ParsableArguments {
         try require(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got \(momentum))")
         try require(weightDecay >= 0, "--weight-decay must be 0 or more (got \(weightDecay))")
         try require(evalBatch >= 1, "--eval-batch must be at least 1")
+        try require(bucketKb.map { $0 >= 0 && $0 <= 1 << 20 } ?? true, "--bucket-kb must be 0 (no buckets) to \(1 << 20) (got \(bucketKb ?? 0))")
         try require(evalsPerEpoch >= 1, "--evals-per-epoch must be at least 1")
         try require(target.map { $0 > 0 && $0 <= 1 } ?? true, "--target is a test accuracy in (0, 1]")
         try require(sharpness.map { $0 > 0 && $0.isFinite } ?? true, "--sharpness must be positive, e.g. 1e-3")
@@ -200,6 +204,7 @@ struct TrainingOptions: ParsableArguments {
         c.sharpnessSteps = sharpnessSteps
         c.divergenceFactor = divergenceFactor
         c.overlap = overlap
+        c.bucketKB = bucketKb
         c.checkpointEvery = checkpointEvery
         c.onNaN = onNan
         c.traceSteps = traceWindow

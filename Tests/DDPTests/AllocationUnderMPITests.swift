@@ -1,5 +1,5 @@
 // "No allocation inside the training step", counted in real runs: 2 ranks under mpirun, with and
-// without the --overlap communication thread, in the debug and the release build of ddp. Every
+// without the --overlap communication thread (whole buffer, or gradient buckets), in the debug and the release build of ddp. Every
 // thread's malloc is counted by libAllocationCounter.so (Tests/CAllocationCounter), preloaded into
 // the ranks; ddp counts from step 3 on (DDP_COUNT_ALLOCATIONS, Training/AllocationProbe.swift).
 // OpenMPI's own allocations are counted apart: its tuned allreduce allocates scratch in every call.
@@ -31,7 +31,8 @@ final class AllocationUnderMPITests: XCTestCase {
     }
 
     func check(_ executable: String, _ label: String) throws {
-        for (name, flags) in [("plain", ["--model", "mlp", "--steps", "40"]), ("overlap", ["--model", "mlp", "--overlap", "--steps", "40"]),
+        for (name, flags) in [("plain", ["--model", "mlp", "--steps", "40"]), ("overlap", ["--model", "mlp", "--overlap", "--bucket-kb", "0", "--steps", "40"]),
+                              ("buckets", ["--model", "fc64-bn-relu-fc10", "--overlap", "--bucket-kb", "1", "--steps", "40"]),
                               ("cnn overlap", ["--model", "cnn", "--batch-per-rank", "8", "--lr", "0.001", "--momentum", "0", "--overlap", "--steps", "12"])] {
             let ranks = try counts(executable, flags)
             XCTAssertEqual(ranks.map(\.ours), [0, 0], "\(label) \(name): allocations by ddp inside steps")

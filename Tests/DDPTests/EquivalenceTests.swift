@@ -91,7 +91,7 @@ final class EquivalenceTests: XCTestCase {
         // epoch ends (64 steps an epoch here) and mid-epoch evaluations, which invalidate the prefetch.
         let common = ["--batch-per-rank", "32", "--evals-per-epoch", "3", "--accumulate", "2"]
         let plain = try train(ranks: 2, common, steps: 100)
-        let overlapped = try train(ranks: 2, common + ["--overlap"], steps: 100)
+        let overlapped = try train(ranks: 2, common + ["--overlap", "--bucket-kb", "0"], steps: 100)
         // The trainer falls back to the plain path when MPI grants less threading: say which ran.
         XCTAssertEqual(try DDPProcess.json(overlapped.dir + "/config.json")["overlap"] as? String, "thread")
         XCTAssertEqual(try DDPProcess.json(plain.dir + "/config.json")["overlap"] as? String, "off")

@@ -38,7 +38,7 @@ final class NoiseScaleTests: XCTestCase {
             _ = SoftmaxCrossEntropy.evaluate(logits: logits, labels: trainer.labels, batch: 1, classes: set.classes,
                                              gradient: trainer.model.outputGradient)
             trainer.model.backward(batch: 1, context: PassContext(mode: .training))
-            let g = trainer.reduction.pointer
+            let g = trainer.gradients
             for j in 0..<count {
                 mean[j] += Double(g[j])
                 meanSquaredNorm += Double(g[j]) * Double(g[j])

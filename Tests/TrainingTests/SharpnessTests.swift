@@ -50,7 +50,7 @@ final class SharpnessTests: XCTestCase {
         let eps = 1e-5
         var linearIncrease = 0.0
         for i in 0..<trainer.layout.count {
-            let gradient = Double(trainer.reduction.pointer[i]) / Double(samples)
+            let gradient = Double(trainer.gradients[i]) / Double(samples)
             linearIncrease += abs(gradient) * eps * (abs(Double(trainer.parameters.pointer[i])) + 1)
         }
         let expected = 100 * linearIncrease / (1 + loss)
@@ -81,7 +81,7 @@ final class SharpnessTests: XCTestCase {
         var linearIncrease = 0.0
         for j in 0..<p {
             var h = 0.0
-            for i in 0..<n { h += Double(a.entry(i, j)) * Double(trainer.reduction.pointer[i]) / Double(samples) }
+            for i in 0..<n { h += Double(a.entry(i, j)) * Double(trainer.gradients[i]) / Double(samples) }
             linearIncrease += abs(h) * eps * (abs(centre[j]) + 1)
         }
         let expected = 100 * linearIncrease / (1 + loss)

@@ -1,0 +1,26 @@
+// The JSON figures file of `ddp bench` and `ddp netbench` (rank 0): snake_case keys, sorted,
+// never over an existing file.
+import ArgumentParser
+import Foundation
+import Training
+
+func writeFigures(_ record: some Encodable, to out: String, console: Console) throws {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+    encoder.keyEncodingStrategy = .convertToSnakeCase
+    do {
+        try (encoder.encode(record) + Data("\n".utf8)).write(to: URL(fileURLWithPath: out), options: .withoutOverwriting)
+    } catch {
+        writeError("cannot write \(out): \(error.localizedDescription)")
+        throw ExitCode.failure
+    }
+    console.line("figures: \(out)")
+}
+
+/// The checks `bench` and `netbench` share: batches, step counts, and an --out not yet written.
+func validateTiming(batches: [Int], steps: Int, warmup: Int, out: String) throws {
+    try require(batches.allSatisfy { $0 >= 1 }, "--batches must be at least 1 each")
+    try require(steps >= 5, "--steps must be at least 5")
+    try require(warmup >= 0, "--warmup must be 0 or more")
+    try require(!FileManager.default.fileExists(atPath: out), "\(out) already exists; choose another --out (nothing was overwritten)")
+}
