@@ -116,18 +116,25 @@ func im2col(_ image: UnsafePointer<Float>, _ g: ConvGeometry, into columns: Unsa
 /// zeros over the rows above and below the image and the wrapped entries at each line's ends.
 @inline(__always)
 func im2colShifted(_ image: UnsafePointer<Float>, _ g: ConvGeometry, into columns: UnsafeMutablePointer<Float>, rowStride: Int) {
-    let (w, planeSize) = (g.width, g.height * g.width)
+    forEachShiftedTap(g, columns: columns, rowStride: rowStride) { planeOffset, row, tap in
+        let plane = image + planeOffset
+        // Zero lines above and below the image, the block, then zeros over its wrapped entries.
+        row.update(repeating: 0, count: tap.lo * g.width)
+        row.advanced(by: tap.hi * g.width).update(repeating: 0, count: (g.outHeight - tap.hi) * g.width)
+        row.advanced(by: tap.block.lowerBound).update(from: plane + tap.block.lowerBound + tap.shift, count: tap.block.count)
+        tap.zeroWrapped(row, width: g.width)
+    }
+}
+
+/// Every kernel tap of a ConvGeometry.isShift convolution: where its channel's plane starts in the
+/// image, its column row, and the tap as a block move.
+@inline(__always)
+func forEachShiftedTap(_ g: ConvGeometry, columns: UnsafeMutablePointer<Float>, rowStride: Int,
+                       _ body: (Int, UnsafeMutablePointer<Float>, ShiftedTap) -> Void) {
     for c in 0..<g.channels {
-        let plane = image + c * planeSize
         for ki in 0..<g.kernel {
             for kj in 0..<g.kernel {
-                let row = columns + ((c * g.kernel + ki) * g.kernel + kj) * rowStride
-                let tap = g.shiftedTap(ki, kj)
-                // Zero lines above and below the image, the block, then zeros over its wrapped entries.
-                row.update(repeating: 0, count: tap.lo * w)
-                row.advanced(by: tap.hi * w).update(repeating: 0, count: (g.outHeight - tap.hi) * w)
-                row.advanced(by: tap.block.lowerBound).update(from: plane + tap.block.lowerBound + tap.shift, count: tap.block.count)
-                tap.zeroWrapped(row, width: w)
+                body(c * g.height * g.width, columns + ((c * g.kernel + ki) * g.kernel + kj) * rowStride, g.shiftedTap(ki, kj))
             }
         }
     }
@@ -162,17 +169,9 @@ func col2im(_ columns: UnsafeMutablePointer<Float>, _ g: ConvGeometry, rowStride
 /// as the line-by-line path: taps in order, so the sums are the same bits).
 @inline(__always)
 func col2imShifted(_ columns: UnsafeMutablePointer<Float>, _ g: ConvGeometry, rowStride: Int, addingInto image: UnsafeMutablePointer<Float>) {
-    let (w, planeSize) = (g.width, g.height * g.width)
-    for c in 0..<g.channels {
-        let plane = image + c * planeSize
-        for ki in 0..<g.kernel {
-            for kj in 0..<g.kernel {
-                let row = columns + ((c * g.kernel + ki) * g.kernel + kj) * rowStride
-                let tap = g.shiftedTap(ki, kj)
-                tap.zeroWrapped(row, width: w)
-                let target = plane + tap.shift
-                for i in tap.block { target[i] += row[i] }
-            }
-        }
+    forEachShiftedTap(g, columns: columns, rowStride: rowStride) { planeOffset, row, tap in
+        tap.zeroWrapped(row, width: g.width)
+        let target = image + planeOffset + tap.shift
+        for i in tap.block { target[i] += row[i] }
     }
 }
