@@ -60,11 +60,8 @@ public final class Conv2D: Layer {
         let (patch, pixels) = (geometry.patchSize, geometry.outPixels)
         let (columns, products) = (ConvScratch.columns.pointer, ConvScratch.products.pointer)
         let relu = activation == .relu
-        var first = 0
-        while first < batch {
-            let count = min(chunk, batch - first)
-            let width = count * pixels
-            for j in 0..<count { im2col(x + (first + j) * inputSize, geometry, into: columns + j * pixels, rowStride: width) }
+        forEachChunk(batch: batch) { first, count, width in
+            fillColumns(x, first: first, count: count, width: width)
             // products (F, B*HoWo) = W (F, CKK) columns (CKK, B*HoWo). A chunk of one sample (the
             // large layers) has the output's own layout: the product goes straight into y.
             let direct = count == 1
@@ -80,7 +77,6 @@ public final class Conv2D: Layer {
                     }
                 }
             }
-            first += count
         }
     }
 
@@ -90,10 +86,7 @@ public final class Conv2D: Layer {
         let (patch, pixels) = (geometry.patchSize, geometry.outPixels)
         let (columns, products) = (ConvScratch.columns.pointer, ConvScratch.products.pointer)
         let relu = activation == .relu
-        var first = 0
-        while first < batch {
-            let count = min(chunk, batch - first)
-            let width = count * pixels
+        forEachChunk(batch: batch) { first, count, width in
             // gradient (F, B*HoWo) = dy of the chunk, masked by the fused ReLU (dy itself stays untouched),
             // in products; a one-sample chunk without ReLU reads dy in place.
             let direct = count == 1 && !relu
@@ -112,7 +105,7 @@ public final class Conv2D: Layer {
                     }
                 }
             }
-            for j in 0..<count { im2col(x + (first + j) * inputSize, geometry, into: columns + j * pixels, rowStride: width) }
+            fillColumns(x, first: first, count: count, width: width)
             // dW (F, CKK) += dy_n (F, HoWo) columns_n^T (HoWo, CKK), sample by sample: one product over the
             // chunk (k = B*HoWo) sums in an order that depends on where chunks begin, which moved resnet's
             // parameters apart by 2e-4 between 1 x 32 and 2 x 16 in 10 steps (gradients before BatchNorm
@@ -133,8 +126,25 @@ public final class Conv2D: Layer {
                     col2im(columns + j * pixels, geometry, rowStride: width, addingInto: dx + (first + j) * inputSize)
                 }
             }
+        }
+    }
+
+    /// The batch in chunks of at most `chunk` samples: (first sample, samples, columns' width B*HoWo).
+    @inline(__always)
+    private func forEachChunk(batch: Int, _ body: (_ first: Int, _ count: Int, _ width: Int) -> Void) {
+        var first = 0
+        while first < batch {
+            let count = min(chunk, batch - first)
+            body(first, count, count * geometry.outPixels)
             first += count
         }
+    }
+
+    /// The chunk's im2col columns side by side in the shared scratch: (CKK, B*HoWo).
+    @inline(__always)
+    private func fillColumns(_ x: UnsafePointer<Float>, first: Int, count: Int, width: Int) {
+        let (columns, pixels) = (ConvScratch.columns.pointer, geometry.outPixels)
+        for j in 0..<count { im2col(x + (first + j) * inputSize, geometry, into: columns + j * pixels, rowStride: width) }
     }
 
     /// 2 F CKK per output value for each product, plus the bias and ReLU forward and the ReLU mask backward.
