@@ -32,7 +32,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["Collective", "Tensor", "NN", "Data", "Optim", "CSignal"]),
         // Reads run and sweep folders and writes one HTML page; Foundation only.
         // papers.csv: the published figures the report's "paper" table sets beside a sweep's.
-        .target(name: "Report", resources: [.embedInCode("papers.csv")]),
+        .target(name: "Report", dependencies: ["Data"], resources: [.embedInCode("papers.csv")]),
         .executableTarget(name: "ddp", dependencies: [
             "Training", "Collective", "Data", "NN", "Optim", "Tensor", "Report",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

@@ -42,7 +42,7 @@ public enum CIFAR10Folder {
             do {
                 bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: file)))
             } catch {
-                throw DataError.unreadable(file, reason: (error as NSError).localizedDescription)
+                throw DataError.unreadable(file, reason: FileProblem.describe(error, path: file))
             }
             try parse(bytes, source: file, images: &images, labels: &labels)
         }

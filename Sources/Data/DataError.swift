@@ -2,6 +2,7 @@
 
 public enum DataError: Error, Equatable, CustomStringConvertible {
     case missingFolder(String)
+    case notAFolder(String)
     case missingFile(folder: String, names: [String])
     case unreadable(String, reason: String)
     case empty(String)
@@ -22,6 +23,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .missingFolder(let path):
             return "data folder \(path) does not exist"
+        case .notAFolder(let path):
+            return "--data \(path) is a file, not a folder: --data takes the folder that holds the data files"
         case .missingFile(let folder, let names):
             return "data folder \(folder) has no \(names.joined(separator: " or "))"
         case .unreadable(let path, let reason):

@@ -3,12 +3,16 @@ import Foundation
 
 public enum DataFolder {
     public static func load(_ folder: String) throws -> DataSplit {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw DataError.missingFolder(folder)
-        }
+        try requireFolder(folder)
         if CIFAR10Folder.recognizes(folder) { return try CIFAR10Folder.load(folder) }
         if CIFAR10Folder.holdsPythonVersion(folder) { throw DataError.cifarPythonVersion(folder) }
         return try MNISTFolder.load(folder)
+    }
+
+    /// `folder` exists and is a folder, or the error that says which it is not.
+    static func requireFolder(_ folder: String) throws {
+        var isDirectory: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory) else { throw DataError.missingFolder(folder) }
+        guard isDirectory.boolValue else { throw DataError.notAFolder(folder) }
     }
 }

@@ -52,7 +52,7 @@ public enum IDX {
         do {
             bytes = try [UInt8](Data(contentsOf: URL(fileURLWithPath: path)))
         } catch {
-            throw DataError.unreadable(path, reason: (error as NSError).localizedDescription)
+            throw DataError.unreadable(path, reason: FileProblem.describe(error, path: path))
         }
         if path.hasSuffix(".gz") {
             guard !bytes.isEmpty else { throw DataError.empty(path) }

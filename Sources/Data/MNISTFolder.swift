@@ -6,10 +6,7 @@ public enum MNISTFolder {
     public static let fashionMNIST = "/usr/share/datasets/fashion-mnist"
 
     public static func load(_ folder: String, classes: Int = 10) throws -> DataSplit {
-        var isDirectory: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isDirectory), isDirectory.boolValue else {
-            throw DataError.missingFolder(folder)
-        }
+        try DataFolder.requireFolder(folder)
         var files: [String] = [], notRead: [String] = []
         let train = try loadPair(folder, prefix: "train", classes: classes, files: &files, notRead: &notRead)
         let test = try loadPair(folder, prefix: "t10k", classes: classes, files: &files, notRead: &notRead)

@@ -1,5 +1,6 @@
 // `ddp report`'s library side: tell a sweep folder from a run folder, build the one HTML page,
 // write it without overwriting by accident. Reads files only; never starts MPI.
+import Data
 import Foundation
 
 public enum Report {
@@ -36,6 +37,10 @@ public enum Report {
     public static func write(directory: String, output: String? = nil, overwrite: Bool = false) throws -> String {
         let path = output ?? (directory as NSString).appendingPathComponent("report.html")
         _ = try source(of: directory)
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw ReportError("\(path) is a folder; --output takes the file to write, e.g. \((path as NSString).appendingPathComponent("report.html"))")
+        }
         if !overwrite, FileManager.default.fileExists(atPath: path) {
             throw ReportError("\(path) already exists; pass --force to overwrite it")
         }
@@ -43,7 +48,7 @@ public enum Report {
         do {
             try Data(html.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
         } catch {
-            throw ReportError("cannot write \(path): \((error as NSError).localizedDescription)")
+            throw ReportError("cannot write \(path): \(FileProblem.describe(error, path: path))")
         }
         return path
     }

@@ -220,14 +220,14 @@ public enum Benchmark {
         var lines = ["batch/rank  samples/s  step ms   data  forward backward allreduce optimizer  allreduce%  GFLOP/s  of peak  ceiling  of ceiling  weak scaling"]
         for r in record.results {
             let ms: (String) -> String = { String(format: "%7.3f", (r.phaseSeconds[$0] ?? 0) * 1000) }
-            lines.append(String(format: "%10d %10.0f %8.3f", r.batchPerRank, r.samplesPerSec, r.medianStepSeconds * 1000)
+            lines.append(String(format: "%10ld %10.0f %8.3f", r.batchPerRank, r.samplesPerSec, r.medianStepSeconds * 1000)
                 + " \(ms("data")) \(ms("forward")) \(ms("backward"))  \(ms("allreduce"))   \(ms("optimizer"))"
                 + String(format: "  %9.1f%% %8.1f %7.0f%% %8.1f %10.0f%%", 100 * r.allreduceShare, r.achievedGflops, 100 * r.fractionOfPeak,
                          r.ceilingGflops, 100 * r.fractionOfCeiling)
                 + (r.weakScalingEfficiency.map { String(format: "  %11.0f%%", 100 * $0) } ?? ""))
         }
         lines.append("(phase columns: median ms per step on rank 0; GFLOP/s per rank, the model's count of the step's operations; "
-                     + String(format: "of peak: over %.1f GFLOP/s, a %d^3 sgemm; ", record.peakGflops, record.peakSize)
+                     + String(format: "of peak: over %.1f GFLOP/s, a %ld^3 sgemm; ", record.peakGflops, record.peakSize)
                      + "ceiling: the step's matrix products alone through cblas_sgemm; peak resident "
                      + record.peakResidentMB.map { String(format: "%.0f", $0) }.joined(separator: "/") + " MB per rank)")
         for r in record.results {
@@ -240,7 +240,7 @@ public enum Benchmark {
                              + String(repeating: "  ", count: max(depth, 0)) + "\(l.path) \(l.layer)")
             }
         }
-        let tensorboard = record.results.compactMap { r in r.tensorboardSecondsPerStep.map { String(format: "%.1f us at batch %d", $0 * 1e6, r.batchPerRank) } }
+        let tensorboard = record.results.compactMap { r in r.tensorboardSecondsPerStep.map { String(format: "%.1f us at batch %ld", $0 * 1e6, r.batchPerRank) } }
         if !tensorboard.isEmpty {
             lines.append("TensorBoard events (rank 0, written at flush points, --no-tensorboard: none): " + tensorboard.joined(separator: ", ") + " per step")
         }

@@ -84,7 +84,7 @@ public enum NetworkBench {
             throw ConfigError("netbench needs at least two ranks and two message sizes to fit a latency and a bandwidth")
         }
         let fitError = samples.map { abs(fit.seconds(ranks: $0.ranks, bytes: $0.bytes) / $0.seconds - 1) }.max() ?? 0
-        say(String(format: "allreduce over %d rank(s) on %@: alpha %.1f us, beta %.3f ns/B (%.2f Gbit/s), fit within %.0f%%",
+        say(String(format: "allreduce over %ld rank(s) on %@: alpha %.1f us, beta %.3f ns/B (%.2f Gbit/s), fit within %.0f%%",
                    comm.size, Set(hosts).sorted().joined(separator: ","), fit.alpha * 1e6, fit.beta * 1e9, fit.bitsPerSecond / 1e9, 100 * fitError))
         let data = try agreed(comm) { try Trainer.loadData(settings.base.data, seed: settings.base.seed) }
         var results: [NetBatchResult] = []
@@ -241,23 +241,23 @@ public enum NetworkBench {
 
     /// The table rank 0 prints.
     public static func table(_ record: NetBenchRecord) -> String {
-        var lines = [String(format: "allreduce, %d rank(s), median of the slowest rank:   bytes       ms   model ms", record.ranks)]
+        var lines = [String(format: "allreduce, %ld rank(s), median of the slowest rank:   bytes       ms   model ms", record.ranks)]
         for s in record.allreduce {
-            lines.append(String(format: "%62d %8.3f %10.3f", s.bytes, s.seconds * 1000, record.fit.seconds(ranks: s.ranks, bytes: s.bytes) * 1000))
+            lines.append(String(format: "%62ld %8.3f %10.3f", s.bytes, s.seconds * 1000, record.fit.seconds(ranks: s.ranks, bytes: s.bytes) * 1000))
         }
         lines.append("\(record.model): \(record.parameters) parameters (\(record.parameters * 4 / 1024) KB), buckets of >= \(record.bucketKB) KB: \(record.buckets)")
         for r in record.results {
-            lines.append(String(format: "batch %d per rank: one rank alone %.0f samples/s (step %.2f ms: data %.2f, forward %.2f, backward %.2f, optimizer %.2f)",
+            lines.append(String(format: "batch %ld per rank: one rank alone %.0f samples/s (step %.2f ms: data %.2f, forward %.2f, backward %.2f, optimizer %.2f)",
                                 r.batchPerRank, r.singleSamplesPerSec, r.single.computeSeconds * 1000, r.single.dataSeconds * 1000,
                                 r.single.forwardSeconds * 1000, r.single.backwardSeconds * 1000, r.single.optimizerSeconds * 1000))
             for m in r.measured {
-                lines.append(String(format: "  measured %d ranks, overlap %@: %.0f samples/s, step %.2f ms, exposed allreduce %.2f ms (%.0f%%), weak scaling %.0f%%; projected %.0f samples/s (%+.0f%%)",
+                lines.append(String(format: "  measured %ld ranks, overlap %@: %.0f samples/s, step %.2f ms, exposed allreduce %.2f ms (%.0f%%), weak scaling %.0f%%; projected %.0f samples/s (%+.0f%%)",
                                     record.ranks, m.overlap ? "on " : "off", m.samplesPerSec, m.medianStepSeconds * 1000, m.exposedSeconds * 1000,
                                     100 * m.exposedSeconds / m.medianStepSeconds, 100 * m.weakScalingEfficiency, m.projectedSamplesPerSec, 100 * m.projectionError))
             }
             lines.append("  projected    ranks   samples/s  efficiency  exposed ms | overlap: samples/s  efficiency  exposed ms | straggler ms  network alone: efficiency, overlap")
             for p in r.projections {
-                lines.append(String(format: "  %17d %11.0f %10.0f%% %11.2f | %18.0f %10.0f%% %11.2f | %12.2f  %21.0f%% %8.0f%%", p.ranks, p.samplesPerSec, 100 * p.weakScalingEfficiency,
+                lines.append(String(format: "  %17ld %11.0f %10.0f%% %11.2f | %18.0f %10.0f%% %11.2f | %12.2f  %21.0f%% %8.0f%%", p.ranks, p.samplesPerSec, 100 * p.weakScalingEfficiency,
                                     p.exposedSeconds * 1000, p.overlapSamplesPerSec, 100 * p.overlapWeakScalingEfficiency, p.overlapExposedSeconds * 1000,
                                     p.stragglerSeconds * 1000, 100 * p.networkEfficiency, 100 * p.overlapNetworkEfficiency))
             }

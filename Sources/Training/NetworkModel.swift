@@ -43,7 +43,12 @@ public struct LatencyBandwidthModel: Codable, Sendable, Equatable {
         }
         let determinant = s11 * s22 - s12 * s12
         guard determinant > 1e-12 * s11 * s22 else { return nil }
-        return LatencyBandwidthModel(alpha: (s22 * s1y - s12 * s2y) / determinant, beta: (s11 * s2y - s12 * s1y) / determinant)
+        let alpha = (s22 * s1y - s12 * s2y) / determinant, beta = (s11 * s2y - s12 * s1y) / determinant
+        // Neither term can be negative (noisy small messages can make the free fit's alpha so, and
+        // the projections then negative): the best fit with that term held at 0 instead.
+        if alpha < 0 { return LatencyBandwidthModel(alpha: 0, beta: max(0, s2y / s22)) }
+        if beta < 0 { return LatencyBandwidthModel(alpha: max(0, s1y / s11), beta: 0) }
+        return LatencyBandwidthModel(alpha: alpha, beta: beta)
     }
 }
 

@@ -35,7 +35,7 @@ extension RunClock {
     var line: String {
         let total = String(format: "time: %.1f s wall, %.1f s in training steps", wallSeconds, trainBefore + launchTrainSeconds)
         guard launch > 1 else { return total }
-        return total + String(format: " over %d launches (this launch: %.1f s wall, %.1f s in steps)",
+        return total + String(format: " over %ld launches (this launch: %.1f s wall, %.1f s in steps)",
                               launch, launchWallSeconds, launchTrainSeconds)
     }
 }

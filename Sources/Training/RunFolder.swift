@@ -1,5 +1,6 @@
 // A run is a folder: config.json, metrics.csv, steps.csv, timing.csv, model.safetensors,
 // summary.json. Only rank 0 creates and writes it. An existing folder with files is never reused.
+import Data
 import Foundation
 
 public final class RunFolder {
@@ -20,7 +21,7 @@ public final class RunFolder {
         do {
             try fm.createDirectory(atPath: path, withIntermediateDirectories: true)
         } catch {
-            throw ConfigError("cannot create run folder \(path): \((error as NSError).localizedDescription)")
+            throw ConfigError("cannot create run folder \(path): \(FileProblem.describe(error, path: path))")
         }
         guard fm.isWritableFile(atPath: path) else { throw ConfigError("run folder \(path) is not writable") }
         return RunFolder(path: path)
@@ -117,7 +118,7 @@ public final class RunFolder {
         do {
             try data.write(to: URL(fileURLWithPath: file(name)), options: .atomic)
         } catch {
-            throw ConfigError("cannot write \(file(name)): \((error as NSError).localizedDescription)")
+            throw ConfigError("cannot write \(file(name)): \(FileProblem.describe(error, path: file(name)))")
         }
     }
 
@@ -143,7 +144,7 @@ public final class RunFolder {
             try handle.seekToEnd()
             try handle.write(contentsOf: Data(lines.map { $0 + "\n" }.joined().utf8))
         } catch {
-            throw ConfigError("cannot append to \(path): \((error as NSError).localizedDescription)")
+            throw ConfigError("cannot append to \(path): \(FileProblem.describe(error, path: path))")
         }
     }
 }

@@ -12,6 +12,8 @@ struct RunProgress: Codable, Sendable {
     private(set) var firstLoss: Float?
     private(set) var lastLoss: Float = 0
     private(set) var divergedStep: Int?
+    /// Why the run diverged, in words for the closing message.
+    private(set) var divergence: String?
     /// Set when the run stopped on a NaN or infinite loss or gradient: the first rank that had one.
     private(set) var nonFiniteRank: Int?
     /// Steps skipped for a non-finite loss or gradient under --on-nan skip.
@@ -48,7 +50,13 @@ struct RunProgress: Codable, Sendable {
         if firstLoss == nil { firstLoss = loss }
         if divergedStep == nil, !loss.isFinite || loss > divergenceFactor * firstLoss! {
             divergedStep = step
+            divergence = loss.isFinite ? "loss over \(divergenceFactor)x its first value" : "loss not finite"
         }
+    }
+
+    /// Diverged for a reason found outside the step (a non-finite evaluation).
+    mutating func diverge(at step: Int, because reason: String) {
+        if divergedStep == nil { (divergedStep, divergence) = (step, reason) }
     }
 
     /// An epoch's last evaluation: the plateau rule sees its training loss.

@@ -67,6 +67,8 @@ public struct RunSummary: Codable, Sendable {
     /// With --overlap: seconds rank 0's communication thread spent in allreduces this launch, hidden
     /// or exposed (the exposed part is timing.csv's allreduce phase).
     public var communicationSeconds: Double?
+    /// Why the run diverged (when `diverged` and no rank's step was non-finite), in words.
+    public var divergence: String? = nil
 }
 
 /// Loss and accuracy over a whole set, in evaluation mode.

@@ -212,7 +212,7 @@ public struct SweepPlan: Codable, Sendable {
                         budget.apply(to: &c)
                         if rule.regime, case .epochs(let n) = budget { c.regimeEpochs = n }
                         if let sync = rule.sync { c.sync = sync }
-                        let name = String(format: "b%05d-%@-s%llu", batch, c.ruleName, seed)
+                        let name = String(format: "b%05ld-%@-s%llu", batch, c.ruleName, seed)
                         c.runDir = (directory as NSString).appendingPathComponent(name)
                         points.append(Point(name: name, settings: c))
                     }

@@ -6,6 +6,7 @@
 //   eval/{train_loss,train_acc,test_loss,test_acc,gap,loss_gap,samples_per_sec}   metrics.csv
 //   time/PHASE/rankR, time/allreduce_wait/rankR   seconds in the epoch (timing.csv, imbalance.csv)
 import Collective
+import Data
 import Foundation
 import Tensor
 
@@ -21,7 +22,7 @@ final class TensorBoardWriter {
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         } catch {
-            throw ConfigError("cannot create \(directory): \((error as NSError).localizedDescription)")
+            throw ConfigError("cannot create \(directory): \(FileProblem.describe(error, path: directory))")
         }
         let now = Date().timeIntervalSince1970
         let host = ProcessInfo.processInfo.hostName.split(separator: ".").first.map(String.init) ?? "host"

@@ -111,8 +111,9 @@ struct TimingReport {
     }
 }
 
+/// A CSV field: a NaN or infinite value is left empty (read as missing), never written as a figure.
 func fmt(_ value: Double, _ digits: Int) -> String {
-    String(format: "%.\(digits)f", value)
+    value.isFinite ? String(format: "%.\(digits)f", value) : ""
 }
 
 func pad(_ text: String, _ width: Int) -> String {

@@ -154,13 +154,19 @@ public struct ResolvedConfig: Codable, Sendable {
                               + "(full-batch training is --global-batch \(n - n % ranks)\(n % ranks == 0 ? "" : " on \(ranks) ranks"))")
         }
         let stepsPerEpoch = (n + globalBatch - 1) / globalBatch
-        var totalSteps = settings.maxSteps ?? settings.epochs * stepsPerEpoch
+        // Products of user counts, checked: an overflow would trap (a crash, not a message).
+        func steps(_ count: Int, _ stepsEach: Int, _ flag: String) throws -> Int {
+            let (product, overflow) = count.multipliedReportingOverflow(by: stepsEach)
+            guard !overflow else { throw ConfigError("\(flag) \(count) is more steps than can be counted (\(stepsEach) steps each)") }
+            return product
+        }
+        var totalSteps = try settings.maxSteps ?? steps(settings.epochs, stepsPerEpoch, "--epochs")
         // Regime adaptation: every epoch count of the schedule is in epochs of the reference batch,
         // so each batch takes the same number of steps (E x B / reference epochs at batch B).
         var epochScale = 1.0
         if let regime = settings.regimeEpochs, settings.maxSteps == nil {
             let referenceSteps = (n + settings.referenceBatch - 1) / settings.referenceBatch
-            totalSteps = regime * referenceSteps
+            totalSteps = try steps(regime, referenceSteps, "--budget regime:")
             epochScale = Double(referenceSteps) / Double(stepsPerEpoch)
         }
         let epochs = (totalSteps + stepsPerEpoch - 1) / stepsPerEpoch

@@ -163,6 +163,15 @@ extension Trainer {
                 }
                 if evaluationDue {
                     let evaluation = trainer.evaluate()
+                    // Weights whose losses are no longer finite (steps skipped under --on-nan skip
+                    // cannot undo an update that made them so): the run has diverged, and this
+                    // evaluation is not a result.
+                    guard evaluation.trainLoss.isFinite && evaluation.testLoss.isFinite else {
+                        progress.diverge(at: step, because: "the evaluation loss is not finite; \(progress.skippedSteps) step(s) were skipped as non-finite")
+                        say("diverged at step \(step): the evaluation loss is not finite (\(progress.skippedSteps) step(s) skipped as non-finite); stopping this run")
+                        trainer.timer.endEpoch()
+                        break epochs
+                    }
                     progress.record(evaluation, step: step)
                     if s + 1 == stepsThisEpoch { progress.recordEpochEnd(evaluation, epoch: epoch + 1) }
                     let row = MetricsRow(epoch: Double(step) / Double(config.stepsPerEpoch), step: step, lr: result.learningRate,
@@ -202,14 +211,20 @@ extension Trainer {
 
         var sharpness: Double?, sharpnessRandom: Double?
         if let epsilon = settings.sharpness, progress.divergedStep == nil, stopSignal == nil {
+            // Not measured (nil): say why, and write null rather than a number that was not measured.
+            let unmeasured = { () -> String in
+                StopSignal.received > 0 ? "not measured (stopped by a signal; the trained model is saved)"
+                    : "not measured (a loss in the box was not finite: eps \(epsilon) is too large for these weights)"
+            }
             sharpness = trainer.sharpness(epsilon: epsilon, samples: settings.sharpnessSamples, steps: settings.sharpnessSteps)
-            say(String(format: "sharpness (Keskar et al. 2017, eps %g, %d ascent steps on %d train samples): %.4g",
-                       epsilon, settings.sharpnessSteps, min(settings.sharpnessSamples, data.train.count), sharpness!))
-            if let p = settings.sharpnessSubspace {
+            say(String(format: "sharpness (Keskar et al. 2017, eps %g, %ld ascent steps on %ld train samples): %@",
+                       epsilon, settings.sharpnessSteps, min(settings.sharpnessSamples, data.train.count),
+                       sharpness.map { String(format: "%.4g", $0) } ?? unmeasured()))
+            if let p = settings.sharpnessSubspace, StopSignal.received == 0 {
                 sharpnessRandom = trainer.sharpness(epsilon: epsilon, samples: settings.sharpnessSamples, steps: settings.sharpnessSteps,
                                                     subspace: p)
-                say(String(format: "sharpness in a random %d-dimensional subspace (Keskar et al. 2017, Table 4; %@): %.4g",
-                           p, trainer.subspaceDescription(p), sharpnessRandom!))
+                say(String(format: "sharpness in a random %ld-dimensional subspace (Keskar et al. 2017, Table 4; %@): %@",
+                           p, trainer.subspaceDescription(p), sharpnessRandom.map { String(format: "%.4g", $0) } ?? unmeasured()))
             }
         }
 
@@ -237,6 +252,7 @@ extension Trainer {
             sharpnessMatrix: sharpness == nil ? nil : "identity", sharpnessRandom: finite(sharpnessRandom),
             sharpnessRandomMatrix: sharpnessRandom == nil ? nil : settings.sharpnessSubspace.map(trainer.subspaceDescription))
         summary.recordTime(clock)
+        summary.divergence = progress.divergence
         summary.communicationSeconds = trainer.background == nil ? nil : trainer.communicationSeconds
         summary.interrupted = stopSignal != nil
         if let stopSignal {
@@ -380,7 +396,7 @@ struct MetricsRow {
     func line(epochs: Int) -> String {
         let e = evaluation
         let gns = noiseScale.map { String(format: "  gns %.0f", $0) } ?? ""
-        return String(format: "epoch %@/%d  step %d  lr %.5f  train loss %.4f acc %.4f  test loss %.4f acc %.4f  gap %+.4f%@  %.0f samples/s  %.1f s",
+        return String(format: "epoch %@/%ld  step %ld  lr %.5f  train loss %.4f acc %.4f  test loss %.4f acc %.4f  gap %+.4f%@  %.0f samples/s  %.1f s",
                       epochLabel(epoch), epochs, step, lr, e.trainLoss, e.trainAcc, e.testLoss, e.testAcc, e.gap, gns, samplesPerSec, seconds)
     }
 }
@@ -393,7 +409,10 @@ struct StepRow {
 
     var csv: String {
         let r = result
-        return "\(step),\(epoch),\(r.learningRate),\(r.lossMean),\(r.accuracy),\(r.samples),\(r.noiseScale.map { fmt($0, 2) } ?? "")"
+        // A step skipped for a non-finite loss (--on-nan skip) has no loss or accuracy to record.
+        let measured = r.lossMean.isFinite
+        return "\(step),\(epoch),\(r.learningRate),\(measured ? "\(r.lossMean)" : ""),\(measured ? "\(r.accuracy)" : ""),\(r.samples),"
+            + (r.noiseScale.map { fmt($0, 2) } ?? "")
     }
 }
 

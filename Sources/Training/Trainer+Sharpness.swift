@@ -16,7 +16,10 @@ extension Trainer {
     /// `subspace` p: Keskar et al.'s random n x p matrix A (see RandomSubspace), seeded by the run's
     /// seed: the box is |z_j| <= eps (|(A^+ x)_j| + 1) and f is taken at x + A z; nil: A = I.
     /// The weights are restored bit for bit afterwards; BatchNorm state is never touched (probe passes).
-    func sharpness(epsilon: Double, samples: Int, steps: Int, subspace: Int? = nil) -> Double {
+    /// nil: not measured, because a loss in the box was not finite (a box too large for the weights'
+    /// range) or a stop signal reached a rank (every ascent step's allreduce carries the stop flag,
+    /// so all ranks leave the loop at the same step).
+    func sharpness(epsilon: Double, samples: Int, steps: Int, subspace: Int? = nil) -> Double? {
         let count = model.layout.count
         let p = parameters.pointer
         let origin = FloatBuffer(count: count)
@@ -27,33 +30,39 @@ extension Trainer {
         let stepFactor = 2.5 * eps / Float(max(steps, 1))
         let sign: (Float) -> Float = { $0 > 0 ? 1 : ($0 < 0 ? -1 : 0) }
 
-        let start = lossAndGradient(samples: samples)
-        var highest = start
+        var (start, stopped) = lossAndGradient(samples: samples)
+        var highest = start, finite = start.isFinite
+        // The largest loss seen; any non-finite one makes the figure meaningless.
+        func record(_ probe: (loss: Double, stopped: Bool)) {
+            highest = max(highest, probe.loss)
+            finite = finite && probe.loss.isFinite
+            stopped = probe.stopped
+        }
         if let columns = subspace {
             let a = RandomSubspace(rows: count, columns: columns, seed: config.settings.seed)
             let width = a.pseudoInverseTimes(x).map { Float(abs($0)) + 1 }   // |(A^+ x)_j| + 1
             var z = [Float](repeating: 0, count: columns)
-            for _ in 0..<steps {
+            for _ in 0..<steps where !stopped {
                 let h = a.transposeTimes(g)   // the gradient in z, up to the positive 1 / sample count
                 for j in 0..<columns {
                     z[j] = min(max(z[j] + stepFactor * width[j] * sign(h[j]), -eps * width[j]), eps * width[j])
                 }
                 a.times(z, into: y)
                 for i in 0..<count { p[i] = x[i] + y[i] }
-                highest = max(highest, lossAndGradient(samples: samples))
+                record(lossAndGradient(samples: samples))
             }
         } else {
-            for _ in 0..<steps {
+            for _ in 0..<steps where !stopped {
                 for i in 0..<count {
                     let box = eps * (abs(x[i]) + 1)
                     y[i] = min(max(y[i] + stepFactor * (abs(x[i]) + 1) * sign(g[i]), -box), box)
                     p[i] = x[i] + y[i]
                 }
-                highest = max(highest, lossAndGradient(samples: samples))
+                record(lossAndGradient(samples: samples))
             }
         }
         p.update(from: x, count: count)
-        return 100 * (highest - start) / (1 + start)
+        return finite && !stopped ? 100 * (highest - start) / (1 + start) : nil
     }
 
     /// The random matrix of `sharpness(subspace: p)` in words, for the console and summary.json.
@@ -62,8 +71,8 @@ extension Trainer {
     }
 
     /// Mean loss over the first `samples` training samples (sharded over ranks, allreduced), with
-    /// the gradient sum left in the reduction buffer.
-    private func lossAndGradient(samples: Int) -> Double {
+    /// the gradient sum left in the reduction buffer; `stopped`: a rank has received a stop signal.
+    private func lossAndGradient(samples: Int) -> (loss: Double, stopped: Bool) {
         prefetched = nil  // this overwrites the model's input
         reduction.zero()
         let tail = reduction.pointer + tailOffset
@@ -82,7 +91,8 @@ extension Trainer {
         }
         tail[Tail.loss.rawValue] = Float(loss)
         tail[Tail.samples.rawValue] = Float(hi - comm.rank * total / comm.size)
+        tail[Tail.stop.rawValue] = StopSignal.received > 0 ? 1 : 0
         comm.allreduceSum(reduction.buffer)
-        return Double(tail[Tail.loss.rawValue]) / Double(tail[Tail.samples.rawValue])
+        return (Double(tail[Tail.loss.rawValue]) / Double(tail[Tail.samples.rawValue]), tail[Tail.stop.rawValue] > 0)
     }
 }

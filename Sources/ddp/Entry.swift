@@ -27,12 +27,21 @@ enum Entry {
         let rank = LaunchEnvironment.rank()
         do {
             var command = try DDP.parseAsRoot(StudyFile.expand(Array(CommandLine.arguments.dropFirst())))
+            // report and --version are one process's work: under mpirun only rank 0 does it (ranks
+            // writing one report.html would race; the version would print once per rank).
+            if rank > 0, command is ReportCommand || command is DDP { return }
             try command.run()
         } catch {
+            let code = DDP.exitCode(for: error)
             if rank == 0 {
-                DDP.exit(withError: error)
+                // One write() for the whole message: under mpirun, a message written in pieces can
+                // have mpirun's own banner land in the middle of its first line.
+                let message = DDP.fullMessage(for: error)
+                if !message.isEmpty {
+                    (code.isSuccess ? FileHandle.standardOutput : FileHandle.standardError).write(Data((message + "\n").utf8))
+                }
             }
-            exit(DDP.exitCode(for: error).rawValue)
+            exit(code.rawValue)
         }
     }
 }

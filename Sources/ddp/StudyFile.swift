@@ -5,6 +5,7 @@
 // repeated option, so the command line wins. Each new run folder gets config.toml, the arguments
 // that made the run written back as such a file (`ddp train --config RUN/config.toml` repeats it).
 import ArgumentParser
+import Data
 import Foundation
 import Training
 import TOMLKit
@@ -31,7 +32,7 @@ enum StudyFile {
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
         } catch {
-            throw ValidationError("--config \(path): cannot read it (\((error as NSError).localizedDescription))")
+            throw ValidationError("--config \(path): cannot read it (\(FileProblem.describe(error, path: path)))")
         }
         let fileArguments = try self.arguments(fromTOML: text, source: path)
         let command = rest.first.map { $0.hasPrefix("-") } == false ? 1 : 0

@@ -104,7 +104,7 @@ struct SweepCommand: ParsableCommand {
                 throw ExitCode.failure
             }
             plan.directory = resume
-            let conflicts = try contradictions(with: plan, given: SweepCommand.givenFlags(CommandLine.arguments))
+            let conflicts = try contradictions(with: plan, given: ResumeFlags.given(Array(CommandLine.arguments.dropFirst(2))))
             if !conflicts.isEmpty {
                 if LaunchEnvironment.rank() == 0 {
                     writeError("\(conflicts.joined(separator: ", ")) differ\(conflicts.count == 1 ? "s" : "") from the sweep in \(resume) "

@@ -103,6 +103,7 @@ struct Train: ParsableCommand {
                 if autoResume {
                     try Trainer.refuseOtherSettings(settings, checkpoint!, comm: comm)
                 }
+                if self.resume != nil { try refuseContradictions(of: checkpoint!, folder: resume, comm: comm) }
                 settings = checkpoint!.state.settings
                 settings.runDir = (Checkpoint.location(resume) as NSString).deletingLastPathComponent
                 if settings.runDir?.isEmpty ?? true { settings.runDir = "." }
@@ -120,11 +121,41 @@ struct Train: ParsableCommand {
                     writeError("non-finite loss or gradient at step \(summary.divergedStep ?? summary.steps) on rank \(rank); the update "
                                + "was not applied and the last checkpoint in \(summary.runDir) holds finite weights (--on-nan skip skips such steps)")
                 } else if comm.rank == 0 {
-                    writeError("training diverged at step \(summary.divergedStep ?? summary.steps) (loss over "
-                               + "\(options.divergenceFactor)x its first value); results so far are in \(summary.runDir)")
+                    writeError("training diverged at step \(summary.divergedStep ?? summary.steps) (\(summary.divergence ?? "loss diverged")); "
+                               + "results so far are in \(summary.runDir)")
                 }
                 throw ExitCode.failure
             }
+        }
+    }
+}
+
+extension Train {
+    /// `--resume` continues the run as its checkpoint says: a flag on this command line that would
+    /// change a setting is refused, naming it, rather than silently ignored (the same flags again and
+    /// launch-only flags pass). Collective: rank 0 says it.
+    func refuseContradictions(of checkpoint: Checkpoint, folder: String, comm: Communicator) throws {
+        let given = ResumeFlags.given(try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2))))
+        let recorded = checkpoint.state.settings
+        let now = try ResumeFlags.fields([settings, settings.optim]), then = try ResumeFlags.fields([recorded, recorded.optim])
+        let runFolder = (Checkpoint.location(folder) as NSString).deletingLastPathComponent
+        let conflicts = ResumeFlags.contradictions(given: given, now: now, then: then) { flag in
+            switch flag {
+            case "run-dir":
+                return runDir.map { URL(fileURLWithPath: $0).standardizedFileURL != URL(fileURLWithPath: runFolder.isEmpty ? "." : runFolder).standardizedFileURL }
+            case "global-batch":  // the run's global batch, however it was given
+                return globalBatch != (recorded.globalBatch ?? recorded.batchPerRank * recorded.accumulate * checkpoint.state.ranks)
+            case "budget":  // what a budget sets
+                return ["maxSteps", "epochs", "regimeEpochs", "plateauPatience"].contains { now[$0] != then[$0] }
+            default:
+                return nil
+            }
+        }
+        // Every rank has the same command line and checkpoint, so all find the same; rank 0 says it.
+        guard conflicts.isEmpty else {
+            guard comm.rank == 0 else { throw TrainingFailure.elsewhere(rank: 0) }
+            throw TrainingFailure.reported("--resume continues the run in \(runFolder.isEmpty ? "." : runFolder) with the settings of its checkpoint; "
+                                           + "\(conflicts.joined(separator: ", ")) would change them: leave them out, or start a new run (another --run-dir, without --resume)")
         }
     }
 }

@@ -7,17 +7,6 @@ import TestSupport
 import XCTest
 
 final class InputHardeningTests: XCTestCase {
-    /// One `error:` line containing `text`, exit status `status` (any non-zero when nil).
-    func expectRefusal(_ arguments: [String], ranks: Int? = 2, mentioning text: String, status: Int32? = nil,
-                       file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
-        let outcome = try DDPProcess.run(arguments, ranks: ranks)
-        if let status { XCTAssertEqual(outcome.status, status, outcome.all, file: file, line: line) }
-        XCTAssertNotEqual(outcome.status, 0, outcome.all, file: file, line: line)
-        XCTAssertEqual(outcome.errorLines.count, 1, outcome.all, file: file, line: line)
-        XCTAssertTrue(outcome.errorLines.first?.contains(text) ?? false, outcome.all, file: file, line: line)
-        return outcome
-    }
-
     func testBatchLargerThanTheSetAndEmptySetsAreRefused() throws {
         let dir = DDPProcess.temporaryFolder("hardening-batch")
         _ = try expectRefusal(["train", "--data", "synthetic", "--global-batch", "1000000", "--run-dir", dir],
@@ -189,5 +178,18 @@ final class InputHardeningTests: XCTestCase {
         let terminal = try DDPProcess.capture("/usr/bin/script", ["-qec", command, "/dev/null"])
         XCTAssertEqual(terminal.status, 0, terminal.all)
         XCTAssertTrue(terminal.stdout.contains("\r\u{1B}[2K"), "the live line is cleared before each result line")
+    }
+}
+
+extension XCTestCase {
+    /// One `error:` line containing `text`, exit status `status` (any non-zero when nil).
+    func expectRefusal(_ arguments: [String], ranks: Int? = 2, mentioning text: String, status: Int32? = nil,
+                       file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
+        let outcome = try DDPProcess.run(arguments, ranks: ranks)
+        if let status { XCTAssertEqual(outcome.status, status, outcome.all, file: file, line: line) }
+        XCTAssertNotEqual(outcome.status, 0, outcome.all, file: file, line: line)
+        XCTAssertEqual(outcome.errorLines.count, 1, outcome.all, file: file, line: line)
+        XCTAssertTrue(outcome.errorLines.first?.contains(text) ?? false, outcome.all, file: file, line: line)
+        return outcome
     }
 }

@@ -28,6 +28,28 @@ final class NetworkModelTests: XCTestCase {
         XCTAssertEqual(truth.seconds(ranks: 1, bytes: 1 << 20), 0)
     }
 
+    /// Small messages slower than large ones (noise on a loaded machine) make the free fit's alpha
+    /// negative, and then projections negative; the fit holds a term at 0 instead. Hand-worked: with
+    /// alpha = 0 the weighted least squares gives beta = sum(x2 y w^2) / sum(x2^2 w^2).
+    func testFitNeverGivesANegativeTerm() throws {
+        // Unconstrained: alpha -21.5 us, beta 1.95 ns/B (numpy lstsq on the same weighted system).
+        let samples = [AllreduceSample(ranks: 2, bytes: 1 << 20, seconds: 2e-3), AllreduceSample(ranks: 2, bytes: 2 << 20, seconds: 4.1e-3),
+                       AllreduceSample(ranks: 2, bytes: 4 << 20, seconds: 8.1e-3)]
+        let fit = try XCTUnwrap(LatencyBandwidthModel.fit(samples))
+        var (s22, s2y) = (0.0, 0.0)
+        for sample in samples {
+            let w = 1 / sample.seconds, x2 = Double(sample.bytes) * w  // 2(p-1)/p = 1 at p = 2
+            (s22, s2y) = (s22 + x2 * x2, s2y + x2 * sample.seconds * w)
+        }
+        XCTAssertEqual(fit.alpha, 0)
+        XCTAssertEqual(fit.beta, s2y / s22, accuracy: 1e-15)
+        XCTAssertGreaterThan(fit.seconds(ranks: 4096, bytes: 4), 0)
+        // Large messages no slower than small ones: beta held at 0, alpha the weighted mean.
+        let flat = try XCTUnwrap(LatencyBandwidthModel.fit([AllreduceSample(ranks: 2, bytes: 4, seconds: 2e-5), AllreduceSample(ranks: 2, bytes: 1 << 16, seconds: 1e-5)]))
+        XCTAssertEqual(flat.beta, 0)
+        XCTAssertGreaterThan(flat.alpha, 0)
+    }
+
     func testProjectionWithAndWithoutOverlapMatchesTheHandWorkedPipeline() {
         // 2000 gradient floats in two buckets of 1000 (4000 B, 2 ms each at 2 ranks), 10 tail floats;
         // backward: the last layer (floats 1000..<2000) in 5 ms, then the first in 5 ms.

@@ -55,12 +55,12 @@ final class SharpnessTests: XCTestCase {
         }
         let expected = 100 * linearIncrease / (1 + loss)
 
-        let measured = trainer.sharpness(epsilon: eps, samples: samples, steps: 1)
+        let measured = try XCTUnwrap(trainer.sharpness(epsilon: eps, samples: samples, steps: 1))
         XCTAssertEqual(measured, expected, accuracy: 0.05 * expected, "measured \(measured) vs first-order \(expected)")
         XCTAssertEqual(trainer.parameterChecksum, before, "weights restored bit for bit")
 
         // More ascent steps in a box 100x larger can only find a higher loss.
-        XCTAssertGreaterThan(trainer.sharpness(epsilon: 1e-3, samples: samples, steps: 5), measured)
+        XCTAssertGreaterThan(try XCTUnwrap(trainer.sharpness(epsilon: 1e-3, samples: samples, steps: 5)), measured)
         XCTAssertEqual(trainer.parameterChecksum, before)
     }
 
@@ -86,11 +86,11 @@ final class SharpnessTests: XCTestCase {
         }
         let expected = 100 * linearIncrease / (1 + loss)
 
-        let measured = trainer.sharpness(epsilon: eps, samples: samples, steps: 1, subspace: p)
+        let measured = try XCTUnwrap(trainer.sharpness(epsilon: eps, samples: samples, steps: 1, subspace: p))
         XCTAssertEqual(measured, expected, accuracy: 0.05 * expected, "measured \(measured) vs first-order \(expected)")
         XCTAssertEqual(trainer.parameterChecksum, before, "weights and BatchNorm state restored bit for bit")
         // The subspace sees less of the loss surface than the whole space (A = I) in the same box size.
-        XCTAssertLessThan(measured, trainer.sharpness(epsilon: eps, samples: samples, steps: 1))
+        XCTAssertLessThan(measured, try XCTUnwrap(trainer.sharpness(epsilon: eps, samples: samples, steps: 1)))
         XCTAssertEqual(trainer.parameterChecksum, before)
     }
 

@@ -1,0 +1,108 @@
+// Issue 14, second round: inputs a hostile try found after the first round's fixes, through the
+// built executable. Step counts that would size per-step records beyond memory or overflow,
+// results that are not finite, flags a resume would ignore, file-system messages that must name
+// the real fault, and one-process commands under mpirun.
+import Foundation
+import TestSupport
+import XCTest
+
+final class HostileInputTests: XCTestCase {
+    func testStepCountsBeyondMemoryOrIntAreOneErrorNotACrash() throws {
+        let dir = DDPProcess.temporaryFolder("hostile-steps")
+        let base = ["--data", "synthetic"]
+        _ = try expectRefusal(["train"] + base + ["--steps", "99999999999999999", "--run-dir", dir],
+                                        mentioning: "the per-step timing record of 99999999999999999 steps needs about", status: 1)
+        // 4096 / 64 = 64 steps an epoch: 1e11 epochs fit in Int, not in memory; 9e18 do not fit in Int.
+        _ = try expectRefusal(["train"] + base + ["--epochs", "100000000000", "--run-dir", dir],
+                                        mentioning: "the per-step timing record of 6400000000000 steps")
+        _ = try expectRefusal(["train"] + base + ["--epochs", "9000000000000000000", "--run-dir", dir],
+                                        mentioning: "--epochs 9000000000000000000 is more steps than can be counted (64 steps each)")
+        let sweep = dir + "-sweep"
+        _ = try expectRefusal(["sweep"] + base + ["--global-batch", "64", "--rules", "none", "--budget", "steps:99999999999999999", "--out", sweep],
+                                        mentioning: "the per-step timing record of 99999999999999999 steps")
+        _ = try expectRefusal(["bench"] + base + ["--batches", "32", "--steps", "99999999999999999", "--out", dir + ".json"],
+                                        mentioning: "(the per-step timings) needs about", status: 64)
+        for path in [dir, sweep, dir + ".json"] {
+            XCTAssertFalse(FileManager.default.fileExists(atPath: path), "nothing written for a refused \(path)")
+        }
+    }
+
+    /// Under --on-nan skip, an update that leaves the weights unusable is skipped forever after: the
+    /// run has diverged, no NaN reaches a file, and the unmeasured results are null.
+    func testSkippedNonFiniteStepsThatNeverRecoverAreADivergedRunWithNoNaNInFiles() throws {
+        let dir = DDPProcess.temporaryFolder("hostile-nan")
+        let outcome = try expectRefusal(["train", "--data", "synthetic", "--on-nan", "skip", "--lr", "1e30", "--steps", "70", "--run-dir", dir],
+                                                  mentioning: "training diverged at step 64 (the evaluation loss is not finite")
+        XCTAssertEqual(outcome.status, 1)
+        let summary = try DDPProcess.json(dir + "/summary.json")
+        XCTAssertEqual(summary["diverged"] as? Bool, true)
+        XCTAssertEqual(summary["diverged_step"] as? Int, 64)
+        XCTAssertTrue(summary["test_acc"] is NSNull, "an evaluation of non-finite weights is not a result")
+        XCTAssertGreaterThan(summary["skipped_steps"] as? Int ?? 0, 0)
+        // A value (a CSV field or a JSON value) spelled nan or inf, quoted or not, signed or not.
+        let nonFinite = try NSRegularExpression(pattern: #"(^|[,:\[ ])"?[-+]?(nan|inf)"?($|[,\]}\n])"#, options: [.caseInsensitive, .anchorsMatchLines])
+        for name in try FileManager.default.contentsOfDirectory(atPath: dir) where name.hasSuffix(".csv") || name.hasSuffix(".json") {
+            let text = try String(contentsOfFile: dir + "/" + name, encoding: .utf8)
+            XCTAssertNil(nonFinite.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)), "\(name) holds a non-finite value")
+        }
+    }
+
+    func testSharpnessBoxOutOfRangeIsRefused() throws {
+        let dir = DDPProcess.temporaryFolder("hostile-sharpness")
+        _ = try expectRefusal(["train", "--data", "synthetic", "--steps", "2", "--sharpness", "1e30", "--run-dir", dir],
+                                        mentioning: "--sharpness is a box size relative to each weight, in (0, 1]", status: 64)
+    }
+
+    /// `--resume` takes every setting from the checkpoint: a flag that would change one is refused
+    /// by name (it used to be ignored, and the run continued as before in the old folder).
+    func testResumeRefusesFlagsThatContradictTheCheckpointButTakesTheSameOnes() throws {
+        let dir = DDPProcess.temporaryFolder("hostile-resume")
+        let flags = ["train", "--data", "synthetic", "--steps", "100", "--checkpoint-every", "40", "--lr", "0.05"]
+        XCTAssertEqual(try DDPProcess.run(flags + ["--run-dir", dir], ranks: 2).status, 0)
+        try FileManager.default.removeItem(atPath: dir + "/summary.json")  // as if stopped after step 80
+        let stepsBefore = try String(contentsOfFile: dir + "/steps.csv", encoding: .utf8)
+        let refused = try expectRefusal(["train", "--resume", dir, "--global-batch", "128", "--lr", "0.5", "--steps", "300", "--run-dir", dir + "-other"],
+                                                  mentioning: "--global-batch, --lr, --steps, --run-dir would change them")
+        XCTAssertEqual(refused.status, 1)
+        XCTAssertEqual(try String(contentsOfFile: dir + "/steps.csv", encoding: .utf8), stepsBefore, "a refused resume writes nothing")
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "-other"))
+        _ = try expectRefusal(["train", "--resume", dir, "--budget", "epochs:9"], mentioning: "--budget would change them")
+        // The same flags again (a script that adds --resume), with the run's own global batch and folder.
+        let again = try DDPProcess.run(flags + ["--resume", dir, "--run-dir", dir, "--global-batch", "64", "--blas-threads", "1"], ranks: 2)
+        XCTAssertEqual(again.status, 0, again.all)
+        XCTAssertEqual(try DDPProcess.json(dir + "/summary.json")["steps"] as? Int, 100)
+    }
+
+    func testFileSystemMessagesNameTheRealFault() throws {
+        let root = DDPProcess.temporaryFolder("hostile-files")
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true)
+        let file = root + "/a-file"
+        try Data("x".utf8).write(to: URL(fileURLWithPath: file))
+        _ = try expectRefusal(["train", "--data", file], mentioning: "--data \(file) is a file, not a folder")
+        _ = try expectRefusal(["train", "--data", "synthetic", "--steps", "2", "--run-dir", file + "/run"],
+                                        mentioning: "cannot create run folder \(file)/run: \(file) is a file, not a folder")
+        _ = try expectRefusal(["train", "--config", root], mentioning: "--config \(root): cannot read it (\(root) is a folder, not a file)", status: 64)
+        let latin1 = root + "/latin1.toml"
+        try Data([0x6c, 0x72, 0x20, 0x3d, 0x20, 0x31, 0x0a, 0xff, 0xfe, 0x0a]).write(to: URL(fileURLWithPath: latin1))
+        _ = try expectRefusal(["train", "--config", latin1], mentioning: "cannot read it (it is not UTF-8 text)", status: 64)
+        for line in try DDPProcess.run(["train", "--config", latin1], ranks: 2).errorLines {
+            XCTAssertFalse(line.contains("NSCocoaErrorDomain") || line.contains("error 2"), line)
+        }
+    }
+
+    /// report and --version are one process's work: under mpirun rank 0 alone does it, once.
+    func testReportAndVersionUnderMpirunRunOnce() throws {
+        let dir = DDPProcess.temporaryFolder("hostile-report")
+        XCTAssertEqual(try DDPProcess.run(["train", "--data", "synthetic", "--steps", "3", "--run-dir", dir], ranks: 2).status, 0)
+        for _ in 0..<3 {
+            try? FileManager.default.removeItem(atPath: dir + "/report.html")
+            let report = try DDPProcess.run(["report", dir], ranks: 2)
+            XCTAssertEqual(report.status, 0, report.all)
+            XCTAssertEqual(report.errorLines, [], report.all)
+            XCTAssertEqual(report.stdout.components(separatedBy: "report.html").count - 1, 1, report.stdout)
+        }
+        _ = try expectRefusal(["report", dir, "--output", dir], mentioning: "\(dir) is a folder; --output takes the file to write")
+        let version = try DDPProcess.run(["--version"], ranks: 2)
+        XCTAssertEqual(version.stdout.split(separator: "\n").filter { $0.hasPrefix("ddp ") }.count, 1, version.stdout)
+    }
+}
