@@ -6,15 +6,19 @@
 // step of 8 (all on rank 0 at 2 x 8), 2 epochs, linear warmup over the first, SGD momentum 0.9.
 // Float32 against Double agrees to about 3e-7 of the largest update here; bugs move it by 1e-3 or more.
 // The BatchNorm model adds ghost groups of 4 (one micro-batch of 16 is four groups, so at 1 x 16 a
-// wrong group size shows), the running statistics (their change also within 1e-5 of the
-// reference's), the evaluation with them, and weight decay by role.
+// wrong group size shows; 38 samples, so each epoch's short step of 6 ends with a group of 2), the
+// running statistics, the evaluation with them, and weight decay by role. Normalising by a small
+// group's standard deviation amplifies float rounding: a one-ulp change of the initial weights
+// moves the double reference's weights by 2e-6 of their change (6e-7 with 40 samples and no group
+// of 2), and the trainer agrees to 1.4e-5 (losses to 1e-6, running statistics to 3e-6), so the
+// changes are held to 1e-4; seven bugs tried by hand moved them by 1.6e-3 or more.
 import Data
 import Foundation
 import TestSupport
 import XCTest
 
 final class ReferenceStepTests: XCTestCase {
-    let (height, width, trainCount, classes) = (6, 6, 40, 10)
+    let (height, width, classes) = (6, 6, 10)
     let (seed, baseRate, referenceBatch, globalBatch, momentum, steps) = (7, 0.1, 8, 16, 0.9, 6)
     /// (ranks, batch per rank, accumulation): each gives the global batch of 16.
     let splits = [(1, 16, 1), (2, 8, 1), (1, 8, 2), (2, 4, 2)]
@@ -35,7 +39,8 @@ final class ReferenceStepTests: XCTestCase {
 
     /// BatchNorm after a convolution (per channel over 4 x 4 values) and after a dense layer (per
     /// feature), both fused with a ReLU; the layers before them have no bias. Weight decay 0.01 is
-    /// large so that decaying a BatchNorm scale or shift, or a bias, would show.
+    /// large so that decaying a BatchNorm scale or shift, or a bias, would show. 38 samples: each
+    /// epoch's last step has 6, ghost groups of 4 and 2 (at 2 x 4 x 2 one on each rank).
     func testBatchNormStepsMatchTheDoublePrecisionReference() throws {
         try check(["--model", "conv4k3-bn-relu-pool2-fc8-bn-relu-fc10"], layers: [
             .conv(channels: 1, height: 6, width: 6, filters: 4, kernel: 3, relu: false, bias: false),
@@ -44,7 +49,7 @@ final class ReferenceStepTests: XCTestCase {
             .dense(inputs: 16, outputs: 8, relu: false, bias: false),
             .batchNorm(channels: 8, spatial: 1, relu: true),
             .dense(inputs: 8, outputs: 10, relu: false),
-        ], ghostBatch: 4, weightDecay: 0.01)
+        ], trainCount: 38, ghostBatch: 4, weightDecay: 0.01, tolerance: 1e-4)
     }
 
     /// The reference's step-by-step mean losses and rates, and its final parameters.
@@ -59,7 +64,9 @@ final class ReferenceStepTests: XCTestCase {
         var trainLoss = 0.0, trainAccuracy = 0.0
     }
 
-    func check(_ model: [String], layers: [ReferenceNetwork.Layer], ghostBatch: Int? = nil, weightDecay: Double = 0) throws {
+    /// `tolerance`: for the change of the weights and running statistics, relative to the largest.
+    func check(_ model: [String], layers: [ReferenceNetwork.Layer], trainCount: Int = 40, ghostBatch: Int? = nil,
+               weightDecay: Double = 0, tolerance: Double = 1e-5) throws {
         let folder = IDXFolder()
         folder.writeDataset(train: trainCount, test: 10, height: height, width: width, classes: classes, pixel: IDXFolder.scrambled)
         let weights = ["train", "--data", folder.path, "--seed", String(seed)] + model
@@ -70,7 +77,8 @@ final class ReferenceStepTests: XCTestCase {
         let initial = try DDPProcess.run(weights + ["--steps", "0", "--run-dir", start])
         XCTAssertEqual(initial.status, 0, initial.all)
         let initialTensors = try SafetensorsFile.tensors(atPath: start + "/model.safetensors").map(\.values)
-        let expected = reference(layers: layers, initial: initialTensors, ghostBatch: ghostBatch ?? .max, weightDecay: weightDecay)
+        let expected = reference(layers: layers, initial: initialTensors, trainCount: trainCount, ghostBatch: ghostBatch ?? .max,
+                                 weightDecay: weightDecay)
 
         for (ranks, perRank, accumulate) in splits {
             let name = "\(ranks) x \(perRank) x \(accumulate)"
@@ -78,10 +86,13 @@ final class ReferenceStepTests: XCTestCase {
             let outcome = try DDPProcess.run(common + ["--steps", String(steps), "--batch-per-rank", String(perRank),
                                                        "--accumulate", String(accumulate), "--run-dir", dir], ranks: ranks)
             XCTAssertEqual(outcome.status, 0, outcome.all)
+            guard outcome.status == 0 else { continue }  // the other splits still report
             let rows = try String(contentsOfFile: dir + "/steps.csv", encoding: .utf8).split(separator: "\n").dropFirst()
                 .map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
             XCTAssertEqual(rows.count, steps, name)
+            var worstLoss = 0.0
             for (s, row) in rows.enumerated() where s < steps {
+                worstLoss = max(worstLoss, abs(Double(row[3])! / expected.losses[s] - 1))
                 XCTAssertEqual(Int(row[5]), expected.samples[s], "\(name) step \(s + 1): samples")
                 XCTAssertEqual(Double(row[2])!, expected.rates[s], accuracy: 1e-6 * expected.rates[s], "\(name) step \(s + 1): rate")
                 XCTAssertEqual(Double(row[3])!, expected.losses[s], accuracy: 1e-5 * expected.losses[s], "\(name) step \(s + 1): loss")
@@ -92,13 +103,13 @@ final class ReferenceStepTests: XCTestCase {
             XCTAssertEqual(final.map(\.count), (expected.parameters + expected.state).map(\.count), name)
             guard final.count == expected.parameters.count + expected.state.count else { continue }
             let (worst, scale) = largestDeviation(final.prefix(expected.parameters.count), initialTensors, expected.parameters)
-            var agreement = "\(name): weights' change within \(worst / scale) of the reference's"
+            var agreement = "\(name): losses within \(worstLoss), weights' change within \(worst / scale) of the reference's"
             if !expected.state.isEmpty {
                 let (worstState, scaleState) = largestDeviation(final.suffix(expected.state.count),
                                                                 initialTensors.suffix(expected.state.count), expected.state)
                 agreement += ", running statistics' within \(worstState / scaleState)"
                 XCTAssertGreaterThan(scaleState, 1e-2, "the steps moved the running statistics")
-                XCTAssertLessThan(worstState / scaleState, 1e-5,
+                XCTAssertLessThan(worstState / scaleState, tolerance,
                                   "\(name): max |running statistics' change - reference's| / max |reference's change|")
             }
             print(agreement)
@@ -107,7 +118,7 @@ final class ReferenceStepTests: XCTestCase {
             XCTAssertEqual(summary["train_loss"] as? Double ?? 0, expected.trainLoss, accuracy: 1e-5 * expected.trainLoss, name)
             XCTAssertEqual(summary["train_acc"] as? Double ?? -1, expected.trainAccuracy, accuracy: 1.0 / Double(trainCount), name)
             XCTAssertGreaterThan(scale, 1e-2, "the steps moved the weights")
-            XCTAssertLessThan(worst / scale, 1e-5, "\(name): max |update - reference update| / max |reference update|")
+            XCTAssertLessThan(worst / scale, tolerance, "\(name): max |update - reference update| / max |reference update|")
         }
     }
 
@@ -130,7 +141,7 @@ final class ReferenceStepTests: XCTestCase {
     /// w -= lr v) on the mean loss over each global batch, whose members are those the sampler's
     /// one-rank permutation puts in it, in its order (BatchNorm's ghost groups are runs of it); the
     /// running statistics fold in once per step.
-    func reference(layers: [ReferenceNetwork.Layer], initial: [[Float]], ghostBatch: Int, weightDecay: Double) -> Expected {
+    func reference(layers: [ReferenceNetwork.Layer], initial: [[Float]], trainCount: Int, ghostBatch: Int, weightDecay: Double) -> Expected {
         let images = referenceImages(count: trainCount, pixelsPerImage: height * width)
         let labels = (0..<trainCount).map { $0 % classes }
 
