@@ -19,7 +19,7 @@ targets=("$@")
 build_log=.build/fuzz-build.log
 mkdir -p .build
 bash fuzz/build.sh >"$build_log" 2>&1 || { cat "$build_log"; exit 1; }
-# Foundation's Data(contentsOf:) leaks its 4 KB buffer on an empty file (not ours to fix).
+# Leaks in libraries, not ours to fix: fuzz/lsan.supp names each.
 export LSAN_OPTIONS="suppressions=$PWD/fuzz/lsan.supp:print_suppressions=0"
 crashes=.build/fuzz/crashes
 mkdir -p "$crashes"
