@@ -1,23 +1,26 @@
 // The "paper" table from a fixture sweep of keskar-f1: the published figures (papers.csv) beside
 // ours, mean and standard deviation over seeds, LB − SB for both, and remedy rows that ran only at
-// the large batch measured against the baseline's small batch.
+// the large batch measured against the baseline's small batch; the figures only for a sweep that
+// runs the paper's comparison (model, optimizer, batch pair).
 import Foundation
 import XCTest
 @testable import Report
 
 final class PaperTableTests: XCTestCase {
-    /// none at 256 and 6000 (3 seeds each), sqrt+gb128 at 6000 only (2 seeds), one diverged LB run.
-    func fixture(model: String = "keskar-f1") -> String {
+    /// none at 256 and `large` (3 seeds each), sqrt+gb128 at `large` only (2 seeds), one diverged LB
+    /// run. The optimizer is in results.csv's column (`column`) or only in sweep.json's base.
+    func fixture(model: String = "keskar-f1", optimizer: String = "adam", large: Int = 6000, column: Bool = false) -> String {
         let dir = Fixtures.temporaryFolder("paper")
-        let header = "run,global_batch,rule,seed,test_acc,train_acc,diverged,sharpness,sharpness_random"
+        let header = "run,global_batch,rule,seed,test_acc,train_acc,diverged,sharpness,sharpness_random" + (column ? ",optimizer" : "")
         let rows = [
             "a,256,none,1,0.90,0.95,no,1.0,0.1", "b,256,none,2,0.91,0.96,no,2.0,0.2", "c,256,none,3,0.89,0.94,no,3.0,0.3",
-            "d,6000,none,1,0.88,0.97,no,10.0,1.0", "e,6000,none,2,0.87,0.98,no,20.0,2.0", "f,6000,none,3,0.86,0.99,no,30.0,3.0",
-            "g,6000,sqrt+gb128,1,0.905,0.96,no,4.0,0.5", "h,6000,sqrt+gb128,2,0.895,0.95,no,6.0,0.7",
-            "i,6000,sqrt+gb128,3,0.1,0.1,yes,,",
-        ]
+            "d,\(large),none,1,0.88,0.97,no,10.0,1.0", "e,\(large),none,2,0.87,0.98,no,20.0,2.0", "f,\(large),none,3,0.86,0.99,no,30.0,3.0",
+            "g,\(large),sqrt+gb128,1,0.905,0.96,no,4.0,0.5", "h,\(large),sqrt+gb128,2,0.895,0.95,no,6.0,0.7",
+            "i,\(large),sqrt+gb128,3,0.1,0.1,yes,,",
+        ].map { column ? $0 + "," + optimizer : $0 }
         Fixtures.write(([header] + rows).joined(separator: "\n") + "\n", to: dir + "/results.csv")
-        Fixtures.write("{\"base\": {\"model\": \"\(model)\", \"data\": \"/usr/share/datasets/fashion-mnist\"}, \"global_batches\": [256, 6000]}\n",
+        let base = "\"model\": \"\(model)\", " + (column ? "" : "\"optimizer\": \"\(optimizer)\", ")
+        Fixtures.write("{\"base\": {\(base)\"data\": \"/usr/share/datasets/fashion-mnist\"}, \"global_batches\": [256, \(large)]}\n",
                        to: dir + "/sweep.json")
         return dir
     }
@@ -60,6 +63,29 @@ final class PaperTableTests: XCTestCase {
         }
     }
 
+    /// Hoffer et al.'s recipe on the same network (SGD, 256 vs 1024) is not Keskar's comparison (Adam,
+    /// 256 vs 10% of the training set = 6000): ours only, and the lead says whose figures exist and why
+    /// they are not shown. Each of optimizer and batch pair alone keeps them off.
+    func testTheSameModelUnderAnotherComparisonGetsNoPaperFigures() throws {
+        let hoffer = try SweepData.load(fixture(optimizer: "sgd", large: 1024, column: true))
+        let rows = PaperTable.rows(hoffer)
+        XCTAssertEqual(rows.count, 8, "ours are all there")
+        XCTAssertEqual(rows[2].small?.mean ?? 0, 90, accuracy: 1e-9)
+        XCTAssertTrue(rows.allSatisfy { $0.paper == nil })
+        let html = try Report.html(for: hoffer.path)
+        for text in ["98.03", "99.66", "1.23", "205.1", "Keskar et al. 2017, Table"] {
+            XCTAssertFalse(html.contains(text), text)
+        }
+        XCTAssertTrue(html.contains("Keskar et al. 2017 (adam, SB 256 vs LB 6000); this sweep runs sgd, SB 256 vs LB 1024, a different comparison"),
+                      "said plainly")
+
+        for other in [fixture(optimizer: "sgd"), fixture(large: 1024), fixture(optimizer: "sgd", column: true)] {
+            XCTAssertTrue(try PaperTable.rows(SweepData.load(other)).allSatisfy { $0.paper == nil }, other)
+        }
+        // Keskar's comparison with the optimizer in results.csv's column gets the figures too.
+        XCTAssertEqual(try PaperTable.rows(SweepData.load(fixture(column: true)))[2].paper?.small, 98.03)
+    }
+
     func testAModelNoPaperTrainedShowsOursAndSaysSo() throws {
         let sweep = try SweepData.load(fixture(model: "mlp"))
         XCTAssertTrue(PaperTable.rows(sweep).allSatisfy { $0.paper == nil })
@@ -76,5 +102,9 @@ final class PaperTableTests: XCTestCase {
         let c1 = PaperFigure.all.filter { $0.model == "keskar-c1" }
         XCTAssertEqual(c1.map(\.small), [99.89, 80.04])
         XCTAssertEqual(c1.map(\.large), [99.66, 77.26])
+        // The comparison each belongs to: Adam, SB 256, LB 10% of the training set (60000 and 50000 images).
+        XCTAssertTrue((f1 + c1).allSatisfy { $0.optimizer == "adam" && $0.sweepSmallBatch == 256 })
+        XCTAssertEqual(f1.map(\.sweepLargeBatch), [6000, 6000, 6000])
+        XCTAssertEqual(c1.map(\.sweepLargeBatch), [5000, 5000])
     }
 }
