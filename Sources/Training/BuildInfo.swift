@@ -13,16 +13,23 @@ public struct BuildInfo: Codable, Sendable {
     public let version: String
     /// `git describe`-style: the abbreviated commit of the source tree, "-dirty" when tracked files changed; nil outside a clone.
     public let gitCommit: String?
+    /// True when a source file is newer than this executable (a checkout or edit since the build):
+    /// the commit then names the sources, not necessarily what was compiled.
+    public var sourcesNewerThanBuild: Bool? = nil
     public let mpiLibrary: String
     public let openBLAS: String
 
     /// Computed once per process (it runs git twice): only rank 0 asks, before MPI starts.
-    public static let current = BuildInfo(version: release, gitCommit: sourceCommit(), mpiLibrary: MPILibrary.version,
-                                          openBLAS: BLASInfo.configuration.trimmingCharacters(in: .whitespaces))
+    public static let current: BuildInfo = {
+        var info = BuildInfo(version: release, gitCommit: sourceCommit(), mpiLibrary: MPILibrary.version,
+                             openBLAS: BLASInfo.configuration.trimmingCharacters(in: .whitespaces))
+        if info.gitCommit != nil { info.sourcesNewerThanBuild = sourcesChangedSinceBuild() }
+        return info
+    }()
 
     public var text: String {
         """
-        ddp \(version)\(gitCommit.map { " (commit \($0))" } ?? "")
+        ddp \(version)\(gitCommit.map { " (commit \($0)\(sourcesNewerThanBuild == true ? "; sources changed since this build" : ""))" } ?? "")
         MPI      \(mpiLibrary)
         OpenBLAS \(openBLAS)
         """
@@ -37,6 +44,19 @@ public struct BuildInfo: Codable, Sendable {
               let commit = git(["rev-parse", "--short=12", "HEAD"]), !commit.isEmpty else { return nil }
         let changes = git(["status", "--porcelain", "--untracked-files=no"]) ?? ""
         return commit + (changes.isEmpty ? "" : "-dirty")
+    }
+
+    /// Whether any file under Sources/ or Package.swift was modified after this executable was
+    /// written (git sets a checked-out file's time to the checkout's), nil when either is unknown.
+    static func sourcesChangedSinceBuild() -> Bool? {
+        let fm = FileManager.default
+        guard let executable = Bundle.main.executablePath,
+              let built = (try? fm.attributesOfItem(atPath: executable))?[.modificationDate] as? Date else { return nil }
+        let newer = { (path: String) in ((try? fm.attributesOfItem(atPath: path))?[.modificationDate] as? Date).map { $0 > built } ?? false }
+        if newer(sourceFolder + "/Package.swift") { return true }
+        guard let files = fm.enumerator(atPath: sourceFolder + "/Sources") else { return nil }
+        for case let file as String in files where newer(sourceFolder + "/Sources/" + file) { return true }
+        return false
     }
 
     /// git's stdout, trimmed; nil when git is missing or fails.
