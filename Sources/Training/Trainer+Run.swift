@@ -237,6 +237,7 @@ extension Trainer {
             sharpnessMatrix: sharpness == nil ? nil : "identity", sharpnessRandom: finite(sharpnessRandom),
             sharpnessRandomMatrix: sharpnessRandom == nil ? nil : settings.sharpnessSubspace.map(trainer.subspaceDescription))
         summary.recordTime(clock)
+        summary.ghostBatch = trainer.recordedGhostBatch
         summary.communicationSeconds = trainer.background == nil ? nil : trainer.communicationSeconds
         summary.interrupted = stopSignal != nil
         if let stopSignal {

@@ -55,13 +55,14 @@ final class AutoResumeTests: XCTestCase {
     }
 
     func testASweepCutBySIGTERMContinuesOnAnotherRankCount() throws {
-        let grid = ["sweep", "--data", "synthetic", "--global-batch", "32,64", "--rules", "none", "--seeds", "1",
+        // 64 first: the cut point's batch would allow 64 ranks, the sweep's other batch does not.
+        let grid = ["sweep", "--data", "synthetic", "--global-batch", "64,32", "--rules", "none", "--seeds", "1",
                     "--budget", "steps:40", "--batch-per-rank", "16", "--optimizer", "adam"]
         let whole = DDPProcess.temporaryFolder("sweep-whole"), cut = DDPProcess.temporaryFolder("sweep-cut")
         XCTAssertEqual(try DDPProcess.run(grid + ["--out", whole], ranks: 2).status, 0)
         // Rank 0 gets SIGTERM after step 15 of the first point: the sweep stops there, with a checkpoint.
         let stopped = try DDPProcess.run(grid + ["--out", cut, "--auto-resume"], ranks: 2, environment: ["DDP_FAULT": "term:15:0"])
-        XCTAssertNotEqual(stopped.status, 0)
+        XCTAssertEqual(stopped.status, 143, stopped.all)
         XCTAssertTrue(stopped.stdout.contains("stopped by SIGTERM after step 16"), stopped.stdout)
         XCTAssertTrue(stopped.stdout.contains("sweep --resume \(cut) (-np may be any of 1, 2, 4, 8, 16, 32)"), stopped.stdout)
 
@@ -92,4 +93,38 @@ final class AutoResumeTests: XCTestCase {
             }
         }
     }
+
+    /// A BatchNorm sweep without --ghost-batch: the cut point's statistics groups are its 2 ranks'
+    /// micro-batches (32), recorded in its checkpoint, so only 1 and 2 ranks continue the sweep,
+    /// though the other point (128, not started) would run on more. The line after the stop and the
+    /// refusal of 4 ranks both name 1 and 2; 1 rank continues it.
+    func testABatchNormSweepContinuesOnlyOnRankCountsThatKeepTheCutPointsGhostBatches() throws {
+        let grid = ["sweep", "--data", "synthetic", "--model", "fc64-bn-relu-fc10", "--global-batch", "64,128", "--rules", "none",
+                    "--seeds", "1", "--budget", "steps:40", "--batch-per-rank", "32", "--optimizer", "adam"]
+        let cut = DDPProcess.temporaryFolder("sweep-ghost")
+        let stopped = try DDPProcess.run(grid + ["--out", cut], ranks: 2, environment: ["DDP_FAULT": "term:15:1"])
+        XCTAssertEqual(stopped.status, 143, stopped.all)
+        XCTAssertTrue(stopped.stdout.contains("stopped by SIGTERM after step 16"), stopped.stdout)
+        XCTAssertTrue(stopped.stdout.contains("sweep --resume \(cut) (-np may be any of 1, 2)"), stopped.stdout)
+
+        let four = try DDPProcess.run(["sweep", "--resume", cut], ranks: 4)
+        XCTAssertNotEqual(four.status, 0)
+        XCTAssertEqual(four.errorLines.count, 1, four.all)
+        XCTAssertTrue(four.all.contains("the ghost batches of this sweep do not divide over the 4 ranks; it can run on 1, 2 ranks "
+                                        + "(they divide every global batch, into its ghost batches)"), four.all)
+
+        let one = try DDPProcess.run(["sweep", "--resume", cut], ranks: 1)
+        XCTAssertEqual(one.status, 0, one.all)
+        XCTAssertTrue(one.stdout.contains("(resuming: 0 done, 1 to continue)"), one.stdout)
+        XCTAssertEqual(try csvRows(cut + "/results.csv").map { $0["steps"] }, ["40", "40"])
+    }
+}
+
+/// A CSV file's rows, each by its header's column names.
+func csvRows(_ path: String) throws -> [[String: String]] {
+    let lines = try String(contentsOfFile: path, encoding: .utf8).split(separator: "\n").map {
+        $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+    }
+    guard let header = lines.first else { return [] }
+    return lines.dropFirst().map { Dictionary(uniqueKeysWithValues: zip(header, $0)) }
 }

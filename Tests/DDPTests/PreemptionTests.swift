@@ -127,6 +127,38 @@ final class PreemptionTests: XCTestCase {
                        try DDPProcess.json(reference + "/summary.json")["param_checksum"] as? String)
     }
 
+    /// A BatchNorm run whose ghost batches (32) are its 2 ranks' whole micro-batches continues only on
+    /// rank counts that keep those groups: 1 and 2. The line after the stop names exactly those; 4
+    /// ranks (they divide the global batch 64 but would split the groups) are refused naming them;
+    /// 1 rank (micro-batch 32, accumulation 2) ends within 1e-5 relative of the uninterrupted run,
+    /// BatchNorm's running statistics included.
+    func testAGhostBatchRunContinuesOnlyOnRankCountsThatKeepItsGroups() throws {
+        let flags = ["train", "--data", "synthetic", "--model", "fc64-bn-relu-fc10", "--ghost-batch", "32", "--batch-per-rank", "32",
+                     "--steps", "60", "--optimizer", "adam", "--trace-steps", "none"]
+        let whole = DDPProcess.temporaryFolder("ghost-whole"), cut = DDPProcess.temporaryFolder("ghost-cut")
+        let uninterrupted = try DDPProcess.run(flags + ["--run-dir", whole], ranks: 2)
+        XCTAssertEqual(uninterrupted.status, 0, uninterrupted.all)
+        let stopped = try DDPProcess.run(flags + ["--run-dir", cut], ranks: 2, environment: ["DDP_FAULT": "term:20:1"])
+        XCTAssertEqual(stopped.status, 143, stopped.all)
+        XCTAssertTrue(stopped.stdout.contains("stopped by SIGTERM after step 21: "), stopped.stdout)
+        XCTAssertTrue(stopped.stdout.contains("train --resume \(cut) (-np may be any of 1, 2)"), stopped.stdout)
+
+        let four = try DDPProcess.run(["train", "--resume", cut], ranks: 4)
+        XCTAssertNotEqual(four.status, 0)
+        XCTAssertEqual(four.errorLines.count, 1, four.all)
+        XCTAssertTrue(four.all.contains("the run's global batch 64 is not divisible by the 4 ranks into ghost batches of 32; "
+                                        + "it can be split over 1, 2 ranks"), four.all)
+
+        let one = try DDPProcess.run(["train", "--resume", cut], ranks: 1)
+        XCTAssertEqual(one.status, 0, one.all)
+        XCTAssertTrue(one.stdout.contains("resuming \(cut) at epoch 1, step 21 on 1 rank(s) (it ran on 2)"), one.stdout)
+        XCTAssertTrue(one.stdout.contains("batch       global 64 = 1 ranks x 32 per rank x 2 accumulation"), one.stdout)
+        XCTAssertEqual(try steps(cut), (1...60).map(String.init))
+        let difference = relativeDifference(try safetensorsParameters(cut + "/model.safetensors"),
+                                            try safetensorsParameters(whole + "/model.safetensors"))
+        XCTAssertLessThan(difference, 1e-5)
+    }
+
     /// launch/slurm.sbatch with stand-ins for srun (mpirun with SLURM_NTASKS ranks) and scontrol
     /// (records its arguments): the time-limit warning stops the ranks and requeues the job, and
     /// the requeued job, given 4 tasks instead of 2, continues the run folder to the same end.
