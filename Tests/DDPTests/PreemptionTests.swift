@@ -48,17 +48,29 @@ final class PreemptionTests: XCTestCase {
         return step
     }
 
+    /// The issue asks that the job end within 10 s of the signal; the path needs far less: at most
+    /// two of mpirun's one-second waits (odls_base_sigkill_timeout), the step under way and a
+    /// checkpoint of a few KB (about 2 s from signal to exit on a loaded 2-core machine, README),
+    /// while schedulers give 30 s before SIGKILL (Slurm's KillWait, torchrun). Timed from the signal
+    /// to the exit on the monotonic clock, so load that stretches the start-up or this test's own
+    /// waiting and reading does not count; a failure shows the load average.
+    func assertEndsWithinTenSeconds(_ job: RunningProcess, file: StaticString = #filePath, line: UInt = #line) throws {
+        let seconds = try XCTUnwrap(job.secondsFromSignalToExit, "no signal sent, or no exit seen", file: file, line: line)
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "unknown"
+        XCTAssertLessThan(seconds, 10, "seconds from the signal to the job's end; load average \(load)", file: file, line: line)
+    }
+
     func testSIGTERMToMpirunStopsAtTheStepAndResumesOnAnyRankCount() throws {
         let reference = try whole()
         let cut = DDPProcess.temporaryFolder("term")
         let job = try RunningProcess.mpirun(["train"] + PreemptionTests.flags + ["--run-dir", cut], ranks: 2,
                                             environment: ["DDP_FAULT": PreemptionTests.pace])
         waitForTraining(cut)
-        let signalled = Date()
         job.signal(SIGTERM)
         let outcome = try job.finish()
-        XCTAssertLessThan(Date().timeIntervalSince(signalled), 10, "the job ends within 10 s of SIGTERM")
-        XCTAssertNotEqual(outcome.status, 0)
+        try assertEndsWithinTenSeconds(job)
+        // mpirun kills the job itself on SIGTERM and exits with its own 1, not the ranks' 143 (README).
+        XCTAssertEqual(outcome.status, 1, outcome.all)
         let step = try stoppedStep(cut, outcome, signal: "SIGTERM")
         XCTAssertTrue(step > 0 && step < 3000, "mid-epoch: \(step)")
 
@@ -107,7 +119,6 @@ final class PreemptionTests: XCTestCase {
         waitForTraining(cut)
         let ranks = job.ranks
         XCTAssertEqual(ranks.count, 2)
-        let signalled = Date()
         job.signal(SIGINT)
         // While the checkpoint is being written: SIGTERM to the script and to every rank, and SIGINT again.
         XCTAssertTrue(RunningProcess.waitFor(seconds: 30) { FileManager.default.fileExists(atPath: cut + "/checkpoint.ddp.tmp") })
@@ -115,7 +126,7 @@ final class PreemptionTests: XCTestCase {
         for pid in ranks { kill(pid, SIGTERM) }
         job.signal(SIGINT)
         let outcome = try job.finish()
-        XCTAssertLessThan(Date().timeIntervalSince(signalled), 10)
+        try assertEndsWithinTenSeconds(job)  // the 1 s pause in the checkpoint included
         XCTAssertEqual(outcome.status, 130, "the script exits as the shell would for the first signal, SIGINT: \(outcome.all)")
         XCTAssertTrue(outcome.errorLines.isEmpty, outcome.all)
         // mpirun passed the script's signals to the ranks as SIGUSR1; the checkpoint survived the rest.
