@@ -6,7 +6,8 @@ import Foundation
 import XCTest
 
 final class AutoResumeTests: XCTestCase {
-    let flags = ["train", "--data", "synthetic", "--steps", "60", "--optimizer", "adam", "--auto-resume"]
+    // 64 steps an epoch at 2 x 32; 8 evaluations an epoch: after steps 8, 16, ..., 56 and the last, 60.
+    let flags = ["train", "--data", "synthetic", "--steps", "60", "--optimizer", "adam", "--evals-per-epoch", "8", "--auto-resume"]
 
     func testAutoResumeStartsContinuesFinishesAndRefuses() throws {
         // An empty folder: the run starts there.
@@ -35,6 +36,25 @@ final class AutoResumeTests: XCTestCase {
         let difference = relativeDifference(try safetensorsParameters(dir + "/model.safetensors"),
                                             try safetensorsParameters(whole + "/model.safetensors"))
         XCTAssertLessThan(difference, 1e-5)
+
+        // Time over both launches: metrics.csv's `seconds` is the run's total, so it keeps growing
+        // across the resume; `launch` and `launch_seconds` are each launch's own.
+        let rows = try csvRows(dir + "/metrics.csv")
+        XCTAssertEqual(rows.map { $0["step"] }, ["8", "16", "24", "32", "40", "48", "56", "60"])
+        XCTAssertEqual(rows.map { $0["launch"] }, ["1", "1", "2", "2", "2", "2", "2", "2"])
+        let seconds = rows.map { Double($0["seconds"] ?? "") ?? -1 }, launchSeconds = rows.map { Double($0["launch_seconds"] ?? "") ?? -1 }
+        XCTAssertEqual(seconds, seconds.sorted(), "the run's seconds never go back: \(seconds)")
+        let firstLaunchEnd = seconds[1]
+        for (i, row) in rows.enumerated() {
+            if row["launch"] == "1" {
+                XCTAssertEqual(seconds[i], launchSeconds[i], accuracy: 0.002, "one launch so far: the run's time is the launch's")
+            } else {
+                // The printed figures round to 1 ms; the first launch lasted at least until its checkpoint after step 21.
+                XCTAssertGreaterThanOrEqual(seconds[i] - launchSeconds[i], firstLaunchEnd - 0.002, "row \(i): \(seconds[i]) vs \(launchSeconds[i])")
+            }
+        }
+        XCTAssertLessThan(launchSeconds[2], seconds[2], "the second launch's own clock starts again")
+        XCTAssertTrue(resumed.stdout.contains(" over 2 launches (this launch: "), resumed.stdout)
 
         // Finished: nothing to do, nothing rewritten.
         let summary = try Data(contentsOf: URL(fileURLWithPath: dir + "/summary.json"))
