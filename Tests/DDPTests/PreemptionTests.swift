@@ -138,6 +138,25 @@ final class PreemptionTests: XCTestCase {
                        try DDPProcess.json(reference + "/summary.json")["param_checksum"] as? String)
     }
 
+    /// SIGINT reaching a rank (mpirun turns a SIGINT sent to it into SIGTERM for the ranks, so the
+    /// fault sends it to rank 1 alone): every rank stops after the next step and exits 130, and the
+    /// run continues on 1 rank to the uninterrupted 2-rank run within 1e-5 relative.
+    func testSIGINTToARankStopsEveryRankAndResumesOnOneRank() throws {
+        let reference = try whole()
+        let cut = DDPProcess.temporaryFolder("sigint")
+        let stopped = try DDPProcess.run(["train"] + PreemptionTests.flags + ["--run-dir", cut], ranks: 2,
+                                         environment: ["DDP_FAULT": "int:1500:1"])
+        XCTAssertEqual(stopped.status, 130, stopped.all)
+        XCTAssertEqual(try stoppedStep(cut, stopped, signal: "SIGINT"), 1501)
+        let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 1)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertTrue(resumed.stdout.contains("resuming \(cut) at epoch 1, step 1501 on 1 rank(s) (it ran on 2)"), resumed.stdout)
+        XCTAssertEqual(try steps(cut), (1...3000).map(String.init))
+        let difference = relativeDifference(try safetensorsParameters(cut + "/model.safetensors"),
+                                            try safetensorsParameters(reference + "/model.safetensors"))
+        XCTAssertLessThan(difference, 1e-5)
+    }
+
     /// A BatchNorm run whose ghost batches (32) are its 2 ranks' whole micro-batches continues only on
     /// rank counts that keep those groups: 1 and 2. The line after the stop names exactly those; 4
     /// ranks (they divide the global batch 64 but would split the groups) are refused naming them;
