@@ -137,9 +137,19 @@ struct Train: ParsableCommand {
 func stoppedLine(_ summary: RunSummary, command: String, ranks: Int, counts: [Int], folder: String? = nil) -> String {
     let program = CommandLine.arguments.first ?? "ddp"
     let launcher = ranks > 1 ? "mpirun -np \(ranks) " : ""
-    return "stopped by \(summary.stopSignal ?? "a signal") after step \(summary.interruptedAtStep ?? summary.steps): "
+    return "stopped by \(signalSent(summary.stopSignal)) after step \(summary.interruptedAtStep ?? summary.steps): "
         + "checkpoint written in \(summary.runDir); to continue: \(launcher)\(program) \(command) --resume \(folder ?? summary.runDir)"
         + " (-np may be any of \(ResolvedConfig.listing(counts)))"
+}
+
+/// The signal as the user sent it. launch/local.sh and hosts.sh pass a SIGTERM or SIGINT on to the
+/// ranks as SIGUSR1 (launch/mpirun-signals.sh says why) and write the one they got to the file that
+/// DDP_SIGNAL_NOTE names, which rank 0 reads when it runs on the script's host.
+func signalSent(_ received: String?) -> String {
+    guard received == "SIGUSR1", let path = ProcessInfo.processInfo.environment["DDP_SIGNAL_NOTE"],
+          let note = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+          note == "SIGTERM" || note == "SIGINT" else { return received ?? "a signal" }
+    return "\(note) (passed on to the ranks as SIGUSR1)"
 }
 
 /// Starts MPI, runs `body` on every rank, and turns agreed failures into one message and exit 1.

@@ -34,13 +34,15 @@ final class PreemptionTests: XCTestCase {
         XCTAssertTrue(RunningProcess.waitFor(seconds: 120) { FileManager.default.fileExists(atPath: dir + "/config.json") })
     }
 
-    /// The step a stopped run's summary.json records; skips the test if the run ended before the signal.
-    func stoppedStep(_ dir: String, _ outcome: Outcome, signal: String) throws -> Int {
+    /// The step a stopped run's summary.json records. `signal`: the one the ranks got; `said`: the
+    /// one the line names (a launch script's, which the ranks got as SIGUSR1).
+    func stoppedStep(_ dir: String, _ outcome: Outcome, signal: String, said: String? = nil) throws -> Int {
         let summary = try DDPProcess.json(dir + "/summary.json")
         XCTAssertEqual(summary["interrupted"] as? Bool, true, outcome.all)
         XCTAssertEqual(summary["stop_signal"] as? String, signal)
         let step = try XCTUnwrap(summary["interrupted_at_step"] as? Int)
-        XCTAssertTrue(outcome.stdout.contains("stopped by \(signal) after step \(step): checkpoint written in \(dir); to continue: "), outcome.stdout)
+        XCTAssertTrue(outcome.stdout.contains("stopped by \(said ?? signal) after step \(step): checkpoint written in \(dir); to continue: "),
+                      outcome.stdout)
         XCTAssertTrue(outcome.stdout.contains("train --resume \(dir) (-np may be any of 1, 2, 4, 8, 16, 32)"), outcome.stdout)
         // CSV rows whole, every step up to the stop once; the checkpoint is of that very step.
         XCTAssertEqual(try steps(dir), (1...step).map(String.init))
@@ -129,13 +131,33 @@ final class PreemptionTests: XCTestCase {
         try assertEndsWithinTenSeconds(job)  // the 1 s pause in the checkpoint included
         XCTAssertEqual(outcome.status, 130, "the script exits as the shell would for the first signal, SIGINT: \(outcome.all)")
         XCTAssertTrue(outcome.errorLines.isEmpty, outcome.all)
-        // mpirun passed the script's signals to the ranks as SIGUSR1; the checkpoint survived the rest.
-        let step = try stoppedStep(cut, outcome, signal: "SIGUSR1")
+        // mpirun passed the script's signals to the ranks as SIGUSR1, the line names the first one;
+        // the checkpoint survived the rest.
+        let step = try stoppedStep(cut, outcome, signal: "SIGUSR1", said: "SIGINT (passed on to the ranks as SIGUSR1)")
         let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 2)
         XCTAssertEqual(resumed.status, 0, resumed.all)
         XCTAssertTrue(resumed.stdout.contains("resuming \(cut) at epoch 1, step \(step)"), resumed.stdout)
         XCTAssertEqual(try DDPProcess.json(cut + "/summary.json")["param_checksum"] as? String,
                        try DDPProcess.json(reference + "/summary.json")["param_checksum"] as? String)
+    }
+
+    /// SIGTERM to launch/local.sh (a scheduler, or `kill`): the script exits 143 as a shell would
+    /// (bare mpirun exits 1: the test above), and the line names the SIGTERM, not the SIGUSR1 the
+    /// script passed on to the ranks.
+    func testSIGTERMToTheLaunchScriptIsNamedAndExits143() throws {
+        guard DDPProcess.mpirun != nil else { throw XCTSkip("mpirun is not installed") }
+        let cut = DDPProcess.temporaryFolder("script-term")
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let job = try RunningProcess("/bin/bash", [root.appendingPathComponent("launch/local.sh").path, "2", "train"]
+                                     + PreemptionTests.flags + ["--run-dir", cut],
+                                     environment: ["DDP": DDPProcess.executable, "DDP_FAULT": PreemptionTests.pace])
+        waitForTraining(cut)
+        job.signal(SIGTERM)
+        let outcome = try job.finish()
+        try assertEndsWithinTenSeconds(job)
+        XCTAssertEqual(outcome.status, 143, outcome.all)
+        XCTAssertTrue(outcome.errorLines.isEmpty, outcome.all)
+        _ = try stoppedStep(cut, outcome, signal: "SIGUSR1", said: "SIGTERM (passed on to the ranks as SIGUSR1)")
     }
 
     /// SIGINT reaching a rank (mpirun turns a SIGINT sent to it into SIGTERM for the ranks, so the
