@@ -101,6 +101,8 @@ final class PreemptionTests: XCTestCase {
                 XCTAssertEqual(summary["param_checksum"] as? String, try DDPProcess.json(reference + "/summary.json")["param_checksum"] as? String,
                                "same rank count: bit for bit")
             } else {
+                // About 3e-7 at nearly every stop step; at a rare one rounding is amplified (stopped
+                // after step 286 and resumed on 4 ranks: 4.3e-4, README), and this bound fails.
                 XCTAssertLessThan(difference, 1e-5, "\(ranks) rank(s): relative difference \(difference)")
             }
         }
