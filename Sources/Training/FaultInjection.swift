@@ -5,6 +5,8 @@
 //   torn  rank 0 dies halfway through writing the checkpoint of step STEP (half the bytes in the
 //         temporary file, then SIGKILL);
 //   term  that rank sends itself SIGTERM after step STEP (a signal that reaches one rank only);
+//   int   the same with SIGINT (mpirun turns a SIGINT sent to it into SIGTERM for the ranks, so
+//         this is how a rank's own SIGINT path is tested);
 //   slow  that rank, writing any checkpoint (STEP is ignored), stops 1 s halfway, with half the
 //         bytes in the temporary file: a window for a second signal during the write;
 //   skew  that rank's trace clock reads STEP seconds ahead, as another host's clock would, so the
@@ -17,7 +19,7 @@
 import Foundation
 
 struct FaultInjection {
-    enum Kind: String { case kill, nan, torn, stop, term, slow, skew, pace }
+    enum Kind: String { case kill, nan, torn, stop, term, int, slow, skew, pace }
     let kind: Kind
     let step: Int
     let rank: Int
@@ -54,6 +56,7 @@ struct FaultInjection {
         if due(.kill, step: step, rank: rank) { kill(getpid(), SIGKILL) }
         if due(.stop, step: step, rank: rank) { kill(getpid(), SIGSTOP) }
         if due(.term, step: step, rank: rank) { kill(getpid(), SIGTERM) }
+        if due(.int, step: step, rank: rank) { kill(getpid(), SIGINT) }
     }
 
     /// With `slow`: half of `bytes` into `temporary`, then a 1 s pause that signals do not shorten.

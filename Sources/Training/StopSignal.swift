@@ -32,11 +32,4 @@ public enum StopSignal {
     public static func exitCode(name: String) -> Int32 {
         128 + (names.first { $0.1 == name }?.0 ?? SIGTERM)
     }
-
-    /// The rank counts that can continue a run of this global batch (see ResolvedConfig.split),
-    /// as "1, 2, 4, 8" (at most `limit` of them).
-    public static func rankCounts(globalBatch: Int, ghostBatch: Int? = nil, limit: Int = 12) -> String {
-        let counts = ResolvedConfig.rankCounts(globalBatch: globalBatch, ghostBatch: ghostBatch)
-        return counts.prefix(limit).map(String.init).joined(separator: ", ") + (counts.count > limit ? ", ..." : "")
-    }
 }

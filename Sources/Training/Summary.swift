@@ -50,6 +50,9 @@ public struct RunSummary: Codable, Sendable {
     public var interrupted: Bool? = nil
     public var interruptedAtStep: Int? = nil
     public var stopSignal: String? = nil
+    /// Samples per BatchNorm statistics group (nil without BatchNorm): a resume keeps these groups,
+    /// so only rank counts that split the global batch into them continue the run.
+    public var ghostBatch: Int? = nil
     /// `wall_seconds` and `train_seconds` are the run's totals over all its launches (a resume
     /// starts a new one); these are the last launch's own.
     public var launches: Int? = nil

@@ -21,12 +21,17 @@ public enum Sweep {
         let data = try agreed(comm) { try Trainer.loadData(plan.base.data, seed: plan.seeds[0]) }
         let directory = plan.directory ?? RunFolder.defaultPath(prefix: "sweeps")
         let points = plan.points(in: directory)
+        let recorded = resuming ? try recordedGhostBatches(points, comm: comm) : [:]
         // Every point is checked before the first one runs: a bad grid costs nothing.
         try agreed(comm) {
-            if let bad = plan.globalBatches.first(where: { $0 % comm.size != 0 }) {
-                let counts = ResolvedConfig.rankCounts(globalBatch: plan.globalBatches.reduce(0, gcd))
-                throw ConfigError("global batch \(bad) of this sweep is not divisible by the \(comm.size) ranks; "
-                                  + "it can run on \(counts.map(String.init).joined(separator: ", ")) ranks (they divide every global batch)")
+            let counts = rankCounts(points, recordedGhosts: recorded)
+            if !counts.contains(comm.size) {
+                let ghosts = counts == ResolvedConfig.rankCounts(splitting: plan.globalBatches.map { ($0, nil) })
+                    ? "" : ", into its ghost batches"
+                let problem = plan.globalBatches.first { $0 % comm.size != 0 }.map { "global batch \($0) of this sweep is not divisible by" }
+                    ?? "the ghost batches of this sweep do not divide over"
+                throw ConfigError("\(problem) the \(comm.size) ranks; it can run on \(ResolvedConfig.listing(counts)) ranks "
+                                  + "(they divide every global batch\(ghosts))")
             }
             for point in points {
                 do {
@@ -77,6 +82,33 @@ public enum Sweep {
         return summaries
     }
 
+    /// The rank counts that can run this sweep, or continue it after a stop: every point's global
+    /// batch split over the ranks, into the point's ghost batches; a point that holds a checkpoint
+    /// keeps the ghost batch its BatchNorm used there (`recordedGhosts`, by point name). The refusal
+    /// of another -np and the line after a stop both say these.
+    public static func rankCounts(_ points: [SweepPlan.Point], recordedGhosts: [String: Int]) -> [Int] {
+        ResolvedConfig.rankCounts(splitting: points.map {
+            ($0.settings.globalBatch ?? $0.settings.batchPerRank, recordedGhosts[$0.name] ?? $0.settings.ghostBatch)
+        })
+    }
+
+    /// The ghost batches recorded in the checkpoints of unfinished points, by point name: rank 0
+    /// reads them and every rank gets them. A checkpoint that does not load is left for the resume
+    /// of that point to report.
+    static func recordedGhostBatches(_ points: [SweepPlan.Point], comm: Communicator) throws -> [String: Int] {
+        var ghosts: [String: Int] = [:]
+        if comm.rank == 0 {
+            for point in points {
+                let run = point.settings.runDir ?? point.name, file = run + "/" + Checkpoint.fileName
+                guard RunFolder.finishedSummary(run) == nil, let data = FileManager.default.contents(atPath: file),
+                      let ghost = (try? Checkpoint.decode([UInt8](data), source: file))?.state.ghostBatch else { continue }
+                ghosts[point.name] = ghost
+            }
+        }
+        let bytes = comm.broadcast(bytes: comm.rank == 0 ? [UInt8](try JSONEncoder().encode(ghosts)) : [], root: 0)
+        return try JSONDecoder().decode([String: Int].self, from: Data(bytes))
+    }
+
     /// Where each point stands, decided by rank 0 from the files and shared with every rank.
     struct PointState: Codable {
         var summary: RunSummary?
@@ -123,8 +155,6 @@ public enum Sweep {
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
         return try decoder.decode([PointState].self, from: Data(shared))
     }
-
-    static func gcd(_ a: Int, _ b: Int) -> Int { b == 0 ? a : gcd(b, a % b) }
 
     static func resultsRow(_ name: String, _ s: RunSummary) -> String {
         let optional: (Double?, Int) -> String = { value, digits in value.map { fmt($0, digits) } ?? "" }

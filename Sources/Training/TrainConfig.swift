@@ -227,7 +227,7 @@ public struct ResolvedConfig: Codable, Sendable {
         guard global % (ranks * group) == 0 else {
             let unit = group > 1 ? " into ghost batches of \(group)" : ""
             throw ConfigError("\(what) \(global) is not divisible by the \(ranks) ranks\(unit); "
-                              + "it can be split over \(StopSignal.rankCounts(globalBatch: global, ghostBatch: ghostBatch)) ranks")
+                              + "it can be split over \(listing(rankCounts(splitting: [(global, ghostBatch)]))) ranks")
         }
         let perRank = global / ranks
         guard let micro = stride(from: min(maxMicroBatch, perRank), through: 1, by: -1)
@@ -237,10 +237,18 @@ public struct ResolvedConfig: Codable, Sendable {
         return (micro, perRank / micro)
     }
 
-    /// Rank counts over which `globalBatch` splits exactly (see `split`).
-    public static func rankCounts(globalBatch: Int, ghostBatch: Int? = nil) -> [Int] {
-        let group = ghostBatch ?? 1
-        return (1...max(globalBatch / group, 1)).filter { globalBatch % ($0 * group) == 0 }
+    /// The rank counts that can run or continue these global batches exactly (see `split`): each
+    /// must divide over the ranks, into its ghost batches where it has them (nil: no BatchNorm, or
+    /// its groups are the micro-batch of a run not yet started). One run gives one pair, a sweep one
+    /// per point. The refusal of another -np and the line after a stop both say these counts.
+    public static func rankCounts(splitting batches: [(globalBatch: Int, ghostBatch: Int?)]) -> [Int] {
+        let largest = batches.map { max($0.globalBatch / ($0.ghostBatch ?? 1), 1) }.min() ?? 1
+        return (1...largest).filter { ranks in batches.allSatisfy { $0.globalBatch % (ranks * ($0.ghostBatch ?? 1)) == 0 } }
+    }
+
+    /// Rank counts as "1, 2, 4, 8" (at most `limit` of them).
+    public static func listing(_ counts: [Int], limit: Int = 12) -> String {
+        counts.prefix(limit).map(String.init).joined(separator: ", ") + (counts.count > limit ? ", ..." : "")
     }
 
     /// 1-based steps within an epoch after which to evaluate: `evalsPerEpoch` evenly spaced points

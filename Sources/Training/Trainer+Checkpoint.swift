@@ -16,9 +16,12 @@ extension Trainer {
             trainSeconds: clock.trainSeconds, trainedSamples: trainedSamples, progress: progress, noiseScale: noiseScale,
             optimizerCounters: optimizer.counters, arrayLengths: arrays.map(\.count),
             globalBatch: config.globalBatch, wallSeconds: clock.wallSeconds, launches: clock.launch,
-            ghostBatch: layout.momentCount > 0 ? config.ghostBatch : nil)  // only BatchNorm makes it matter
+            ghostBatch: recordedGhostBatch)
         return Checkpoint(state: state, arrays: arrays)
     }
+
+    /// The ghost batch a resume must keep: only BatchNorm makes it matter.
+    var recordedGhostBatch: Int? { layout.momentCount > 0 ? config.ghostBatch : nil }
 
     /// Rank 0 writes the checkpoint durably; never from weights that are not all finite, so the
     /// last good checkpoint survives a numerical fault. Collective.

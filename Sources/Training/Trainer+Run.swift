@@ -253,6 +253,7 @@ extension Trainer {
             sharpnessRandomMatrix: sharpnessRandom == nil ? nil : settings.sharpnessSubspace.map(trainer.subspaceDescription))
         summary.recordTime(clock)
         summary.divergence = progress.divergence
+        summary.ghostBatch = trainer.recordedGhostBatch
         summary.communicationSeconds = trainer.background == nil ? nil : trainer.communicationSeconds
         summary.interrupted = stopSignal != nil
         if let stopSignal {

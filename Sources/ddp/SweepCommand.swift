@@ -161,8 +161,10 @@ struct SweepCommand: ParsableCommand {
                                       studyFile: resuming ? nil : try studyFile())
         if let last = summaries.last, last.interrupted == true {
             if comm.rank == 0 {
-                console.line(stoppedLine(last, command: "sweep", ranks: comm.size,
-                                         folder: (last.runDir as NSString).deletingLastPathComponent))
+                let folder = (last.runDir as NSString).deletingLastPathComponent
+                let cut = (last.runDir as NSString).lastPathComponent
+                let counts = Sweep.rankCounts(plan.points(in: folder), recordedGhosts: last.ghostBatch.map { [cut: $0] } ?? [:])
+                console.line(stoppedLine(last, command: "sweep", ranks: comm.size, counts: counts, folder: folder))
             }
             throw ExitCode(StopSignal.exitCode(name: last.stopSignal ?? ""))
         }

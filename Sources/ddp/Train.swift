@@ -112,7 +112,10 @@ struct Train: ParsableCommand {
                                        dropping: ["run-dir", "resume"], header: StudyFile.header("train"))
             let summary = try Trainer.run(settings, comm: comm, console: console, resume: checkpoint, studyFile: study)
             if summary.interrupted == true {
-                if comm.rank == 0 { console.line(stoppedLine(summary, command: "train", ranks: comm.size)) }
+                if comm.rank == 0 {
+                    let counts = ResolvedConfig.rankCounts(splitting: [(summary.globalBatch, summary.ghostBatch)])
+                    console.line(stoppedLine(summary, command: "train", ranks: comm.size, counts: counts))
+                }
                 throw ExitCode(StopSignal.exitCode(name: summary.stopSignal ?? ""))
             }
             // Every rank knows (the loss is allreduced); rank 0 says it.
@@ -160,14 +163,24 @@ extension Train {
     }
 }
 
-/// The one line after a stop: what happened, and the command that continues (on any rank count
-/// dividing the global batch; `--auto-resume` with the original command does the same).
-func stoppedLine(_ summary: RunSummary, command: String, ranks: Int, folder: String? = nil) -> String {
+/// The one line after a stop: what happened, and the command that continues (on any of `counts`,
+/// the rank counts that `--resume` accepts; `--auto-resume` with the original command does the same).
+func stoppedLine(_ summary: RunSummary, command: String, ranks: Int, counts: [Int], folder: String? = nil) -> String {
     let program = CommandLine.arguments.first ?? "ddp"
     let launcher = ranks > 1 ? "mpirun -np \(ranks) " : ""
-    return "stopped by \(summary.stopSignal ?? "a signal") after step \(summary.interruptedAtStep ?? summary.steps): "
+    return "stopped by \(signalSent(summary.stopSignal)) after step \(summary.interruptedAtStep ?? summary.steps): "
         + "checkpoint written in \(summary.runDir); to continue: \(launcher)\(program) \(command) --resume \(folder ?? summary.runDir)"
-        + " (-np may be any of \(StopSignal.rankCounts(globalBatch: summary.globalBatch)))"
+        + " (-np may be any of \(ResolvedConfig.listing(counts)))"
+}
+
+/// The signal as the user sent it. launch/local.sh and hosts.sh pass a SIGTERM or SIGINT on to the
+/// ranks as SIGUSR1 (launch/mpirun-signals.sh says why) and write the one they got to the file that
+/// DDP_SIGNAL_NOTE names, which rank 0 reads when it runs on the script's host.
+func signalSent(_ received: String?) -> String {
+    guard received == "SIGUSR1", let path = ProcessInfo.processInfo.environment["DDP_SIGNAL_NOTE"],
+          let note = try? String(contentsOfFile: path, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines),
+          note == "SIGTERM" || note == "SIGINT" else { return received ?? "a signal" }
+    return "\(note) (passed on to the ranks as SIGUSR1)"
 }
 
 /// Starts MPI, runs `body` on every rank, and turns agreed failures into one message and exit 1.

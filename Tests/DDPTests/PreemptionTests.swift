@@ -34,18 +34,32 @@ final class PreemptionTests: XCTestCase {
         XCTAssertTrue(RunningProcess.waitFor(seconds: 120) { FileManager.default.fileExists(atPath: dir + "/config.json") })
     }
 
-    /// The step a stopped run's summary.json records; skips the test if the run ended before the signal.
-    func stoppedStep(_ dir: String, _ outcome: Outcome, signal: String) throws -> Int {
+    /// The step a stopped run's summary.json records. `signal`: the one the ranks got; `said`: the
+    /// one the line names (a launch script's, which the ranks got as SIGUSR1).
+    func stoppedStep(_ dir: String, _ outcome: Outcome, signal: String, said: String? = nil) throws -> Int {
         let summary = try DDPProcess.json(dir + "/summary.json")
         XCTAssertEqual(summary["interrupted"] as? Bool, true, outcome.all)
         XCTAssertEqual(summary["stop_signal"] as? String, signal)
         let step = try XCTUnwrap(summary["interrupted_at_step"] as? Int)
-        XCTAssertTrue(outcome.stdout.contains("stopped by \(signal) after step \(step): checkpoint written in \(dir); to continue: "), outcome.stdout)
+        XCTAssertTrue(outcome.stdout.contains("stopped by \(said ?? signal) after step \(step): checkpoint written in \(dir); to continue: "),
+                      outcome.stdout)
         XCTAssertTrue(outcome.stdout.contains("train --resume \(dir) (-np may be any of 1, 2, 4, 8, 16, 32)"), outcome.stdout)
         // CSV rows whole, every step up to the stop once; the checkpoint is of that very step.
         XCTAssertEqual(try steps(dir), (1...step).map(String.init))
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "/checkpoint.ddp.tmp"))
         return step
+    }
+
+    /// The issue asks that the job end within 10 s of the signal; the path needs far less: at most
+    /// two of mpirun's one-second waits (odls_base_sigkill_timeout), the step under way and a
+    /// checkpoint of a few KB (about 2 s from signal to exit on a loaded 2-core machine, README),
+    /// while schedulers give 30 s before SIGKILL (Slurm's KillWait, torchrun). Timed from the signal
+    /// to the exit on the monotonic clock, so load that stretches the start-up or this test's own
+    /// waiting and reading does not count; a failure shows the load average.
+    func assertEndsWithinTenSeconds(_ job: RunningProcess, file: StaticString = #filePath, line: UInt = #line) throws {
+        let seconds = try XCTUnwrap(job.secondsFromSignalToExit, "no signal sent, or no exit seen", file: file, line: line)
+        let load = (try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "unknown"
+        XCTAssertLessThan(seconds, 10, "seconds from the signal to the job's end; load average \(load)", file: file, line: line)
     }
 
     func testSIGTERMToMpirunStopsAtTheStepAndResumesOnAnyRankCount() throws {
@@ -54,11 +68,11 @@ final class PreemptionTests: XCTestCase {
         let job = try RunningProcess.mpirun(["train"] + PreemptionTests.flags + ["--run-dir", cut], ranks: 2,
                                             environment: ["DDP_FAULT": PreemptionTests.pace])
         waitForTraining(cut)
-        let signalled = Date()
         job.signal(SIGTERM)
         let outcome = try job.finish()
-        XCTAssertLessThan(Date().timeIntervalSince(signalled), 10, "the job ends within 10 s of SIGTERM")
-        XCTAssertNotEqual(outcome.status, 0)
+        try assertEndsWithinTenSeconds(job)
+        // mpirun kills the job itself on SIGTERM and exits with its own 1, not the ranks' 143 (README).
+        XCTAssertEqual(outcome.status, 1, outcome.all)
         let step = try stoppedStep(cut, outcome, signal: "SIGTERM")
         XCTAssertTrue(step > 0 && step < 3000, "mid-epoch: \(step)")
 
@@ -87,6 +101,8 @@ final class PreemptionTests: XCTestCase {
                 XCTAssertEqual(summary["param_checksum"] as? String, try DDPProcess.json(reference + "/summary.json")["param_checksum"] as? String,
                                "same rank count: bit for bit")
             } else {
+                // About 3e-7 at nearly every stop step; at a rare one rounding is amplified (stopped
+                // after step 286 and resumed on 4 ranks: 4.3e-4, README), and this bound fails.
                 XCTAssertLessThan(difference, 1e-5, "\(ranks) rank(s): relative difference \(difference)")
             }
         }
@@ -107,7 +123,6 @@ final class PreemptionTests: XCTestCase {
         waitForTraining(cut)
         let ranks = job.ranks
         XCTAssertEqual(ranks.count, 2)
-        let signalled = Date()
         job.signal(SIGINT)
         // While the checkpoint is being written: SIGTERM to the script and to every rank, and SIGINT again.
         XCTAssertTrue(RunningProcess.waitFor(seconds: 30) { FileManager.default.fileExists(atPath: cut + "/checkpoint.ddp.tmp") })
@@ -115,16 +130,87 @@ final class PreemptionTests: XCTestCase {
         for pid in ranks { kill(pid, SIGTERM) }
         job.signal(SIGINT)
         let outcome = try job.finish()
-        XCTAssertLessThan(Date().timeIntervalSince(signalled), 10)
+        try assertEndsWithinTenSeconds(job)  // the 1 s pause in the checkpoint included
         XCTAssertEqual(outcome.status, 130, "the script exits as the shell would for the first signal, SIGINT: \(outcome.all)")
         XCTAssertTrue(outcome.errorLines.isEmpty, outcome.all)
-        // mpirun passed the script's signals to the ranks as SIGUSR1; the checkpoint survived the rest.
-        let step = try stoppedStep(cut, outcome, signal: "SIGUSR1")
+        // mpirun passed the script's signals to the ranks as SIGUSR1, the line names the first one;
+        // the checkpoint survived the rest.
+        let step = try stoppedStep(cut, outcome, signal: "SIGUSR1", said: "SIGINT (passed on to the ranks as SIGUSR1)")
         let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 2)
         XCTAssertEqual(resumed.status, 0, resumed.all)
         XCTAssertTrue(resumed.stdout.contains("resuming \(cut) at epoch 1, step \(step)"), resumed.stdout)
         XCTAssertEqual(try DDPProcess.json(cut + "/summary.json")["param_checksum"] as? String,
                        try DDPProcess.json(reference + "/summary.json")["param_checksum"] as? String)
+    }
+
+    /// SIGTERM to launch/local.sh (a scheduler, or `kill`): the script exits 143 as a shell would
+    /// (bare mpirun exits 1: the test above), and the line names the SIGTERM, not the SIGUSR1 the
+    /// script passed on to the ranks.
+    func testSIGTERMToTheLaunchScriptIsNamedAndExits143() throws {
+        guard DDPProcess.mpirun != nil else { throw XCTSkip("mpirun is not installed") }
+        let cut = DDPProcess.temporaryFolder("script-term")
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let job = try RunningProcess("/bin/bash", [root.appendingPathComponent("launch/local.sh").path, "2", "train"]
+                                     + PreemptionTests.flags + ["--run-dir", cut],
+                                     environment: ["DDP": DDPProcess.executable, "DDP_FAULT": PreemptionTests.pace])
+        waitForTraining(cut)
+        job.signal(SIGTERM)
+        let outcome = try job.finish()
+        try assertEndsWithinTenSeconds(job)
+        XCTAssertEqual(outcome.status, 143, outcome.all)
+        XCTAssertTrue(outcome.errorLines.isEmpty, outcome.all)
+        _ = try stoppedStep(cut, outcome, signal: "SIGUSR1", said: "SIGTERM (passed on to the ranks as SIGUSR1)")
+    }
+
+    /// SIGINT reaching a rank (mpirun turns a SIGINT sent to it into SIGTERM for the ranks, so the
+    /// fault sends it to rank 1 alone): every rank stops after the next step and exits 130, and the
+    /// run continues on 1 rank to the uninterrupted 2-rank run within 1e-5 relative.
+    func testSIGINTToARankStopsEveryRankAndResumesOnOneRank() throws {
+        let reference = try whole()
+        let cut = DDPProcess.temporaryFolder("sigint")
+        let stopped = try DDPProcess.run(["train"] + PreemptionTests.flags + ["--run-dir", cut], ranks: 2,
+                                         environment: ["DDP_FAULT": "int:1500:1"])
+        XCTAssertEqual(stopped.status, 130, stopped.all)
+        XCTAssertEqual(try stoppedStep(cut, stopped, signal: "SIGINT"), 1501)
+        let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 1)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertTrue(resumed.stdout.contains("resuming \(cut) at epoch 1, step 1501 on 1 rank(s) (it ran on 2)"), resumed.stdout)
+        XCTAssertEqual(try steps(cut), (1...3000).map(String.init))
+        let difference = relativeDifference(try safetensorsParameters(cut + "/model.safetensors"),
+                                            try safetensorsParameters(reference + "/model.safetensors"))
+        XCTAssertLessThan(difference, 1e-5)
+    }
+
+    /// A BatchNorm run whose ghost batches (32) are its 2 ranks' whole micro-batches continues only on
+    /// rank counts that keep those groups: 1 and 2. The line after the stop names exactly those; 4
+    /// ranks (they divide the global batch 64 but would split the groups) are refused naming them;
+    /// 1 rank (micro-batch 32, accumulation 2) ends within 1e-5 relative of the uninterrupted run,
+    /// BatchNorm's running statistics included.
+    func testAGhostBatchRunContinuesOnlyOnRankCountsThatKeepItsGroups() throws {
+        let flags = ["train", "--data", "synthetic", "--model", "fc64-bn-relu-fc10", "--ghost-batch", "32", "--batch-per-rank", "32",
+                     "--steps", "60", "--optimizer", "adam", "--trace-steps", "none"]
+        let whole = DDPProcess.temporaryFolder("ghost-whole"), cut = DDPProcess.temporaryFolder("ghost-cut")
+        let uninterrupted = try DDPProcess.run(flags + ["--run-dir", whole], ranks: 2)
+        XCTAssertEqual(uninterrupted.status, 0, uninterrupted.all)
+        let stopped = try DDPProcess.run(flags + ["--run-dir", cut], ranks: 2, environment: ["DDP_FAULT": "term:20:1"])
+        XCTAssertEqual(stopped.status, 143, stopped.all)
+        XCTAssertTrue(stopped.stdout.contains("stopped by SIGTERM after step 21: "), stopped.stdout)
+        XCTAssertTrue(stopped.stdout.contains("train --resume \(cut) (-np may be any of 1, 2)"), stopped.stdout)
+
+        let four = try DDPProcess.run(["train", "--resume", cut], ranks: 4)
+        XCTAssertNotEqual(four.status, 0)
+        XCTAssertEqual(four.errorLines.count, 1, four.all)
+        XCTAssertTrue(four.all.contains("the run's global batch 64 is not divisible by the 4 ranks into ghost batches of 32; "
+                                        + "it can be split over 1, 2 ranks"), four.all)
+
+        let one = try DDPProcess.run(["train", "--resume", cut], ranks: 1)
+        XCTAssertEqual(one.status, 0, one.all)
+        XCTAssertTrue(one.stdout.contains("resuming \(cut) at epoch 1, step 21 on 1 rank(s) (it ran on 2)"), one.stdout)
+        XCTAssertTrue(one.stdout.contains("batch       global 64 = 1 ranks x 32 per rank x 2 accumulation"), one.stdout)
+        XCTAssertEqual(try steps(cut), (1...60).map(String.init))
+        let difference = relativeDifference(try safetensorsParameters(cut + "/model.safetensors"),
+                                            try safetensorsParameters(whole + "/model.safetensors"))
+        XCTAssertLessThan(difference, 1e-5)
     }
 
     /// launch/slurm.sbatch with stand-ins for srun (mpirun with SLURM_NTASKS ranks) and scontrol

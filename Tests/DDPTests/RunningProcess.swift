@@ -6,6 +6,19 @@ import XCTest
 final class RunningProcess {
     let process = Process()
     let outPath = DDPProcess.temporaryFolder("stdout"), errPath = DDPProcess.temporaryFolder("stderr")
+    /// Monotonic seconds (an NTP step does not move them) at the first `signal` and at the exit.
+    private(set) var signalledAt: Double?
+    private let exitedAt = ExitTime()
+
+    /// Set once by the termination handler's thread, read by the test's.
+    final class ExitTime: @unchecked Sendable {
+        private let lock = NSLock()
+        private var seconds: Double?
+        var value: Double? {
+            get { lock.withLock { seconds } }
+            set { lock.withLock { seconds = newValue } }
+        }
+    }
 
     /// `program arguments` with the ranks' environment and `extra`; output goes to files.
     init(_ program: String, _ arguments: [String], environment extra: [String: String] = [:]) throws {
@@ -15,6 +28,8 @@ final class RunningProcess {
         for path in [outPath, errPath] { _ = FileManager.default.createFile(atPath: path, contents: nil) }
         process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: outPath))
         process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
+        let exitedAt = self.exitedAt
+        process.terminationHandler = { _ in exitedAt.value = ProcessInfo.processInfo.systemUptime }
         try process.run()
     }
 
@@ -26,7 +41,17 @@ final class RunningProcess {
 
     var pid: Int32 { process.processIdentifier }
 
-    func signal(_ number: Int32) { kill(pid, number) }
+    func signal(_ number: Int32) {
+        if signalledAt == nil { signalledAt = ProcessInfo.processInfo.systemUptime }
+        kill(pid, number)
+    }
+
+    /// Seconds from the first `signal` to the exit, after `finish`: neither the start-up nor the
+    /// test's own waiting and reading counts.
+    var secondsFromSignalToExit: Double? {
+        guard let signalledAt, RunningProcess.waitFor(seconds: 10, { exitedAt.value != nil }) else { return nil }
+        return exitedAt.value.map { $0 - signalledAt }
+    }
 
     /// Every process below this one (mpirun's ranks, a script's mpirun), from /proc.
     var descendants: [Int32] {
