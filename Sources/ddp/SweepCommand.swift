@@ -157,32 +157,16 @@ struct SweepCommand: ParsableCommand {
     func sweep(_ plan: SweepPlan, comm: Communicator, resuming: Bool) throws {
         StopSignal.install()
         let console = Console.standardOutput(progress: options.showProgress)
-        let summaries = try Sweep.run(plan, comm: comm, console: console, resuming: resuming,
-                                      studyFile: resuming ? nil : try studyFile())
+        // Each point's config.toml: every setting of that point, as a `ddp train` study file.
+        let summaries = try Sweep.run(plan, comm: comm, console: console, resuming: resuming) { point in
+            SettingsTable.toml(point.settings, header: StudyFile.header("sweep, point \(point.name)"))
+        }
         if let last = summaries.last, last.interrupted == true {
             if comm.rank == 0 {
                 console.line(stoppedLine(last, command: "sweep", ranks: comm.size,
                                          folder: (last.runDir as NSString).deletingLastPathComponent))
             }
             throw ExitCode(StopSignal.exitCode(name: last.stopSignal ?? ""))
-        }
-    }
-}
-
-extension SweepCommand {
-    /// A point's config.toml: the sweep's flags that `train` shares, and what the point sets
-    /// (its batch, rule, seed and budget), as a `ddp train` study file.
-    func studyFile() throws -> (SweepPlan.Point) -> String {
-        let arguments = try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2)))
-        let sweepOnly = StudyFile.ownFlags(of: self)
-        return { point in
-            let s = point.settings
-            var own = ["--global-batch", "\(s.globalBatch ?? s.batchPerRank)", "--lr-scaling", s.lrScaling.rawValue,
-                       "--warmup-epochs", "\(s.warmupEpochs)", "--seed", "\(s.seed)"]
-            own += s.maxSteps.map { ["--steps", "\($0)"] } ?? ["--epochs", "\(s.epochs)"]
-            if s.optimizer == .lars { own += ["--optimizer", "lars", "--lr", "\(s.learningRate)"] }
-            return StudyFile.toml(arguments + own, dropping: sweepOnly.subtracting(["global-batch", "warmup-epochs"]),
-                                  header: StudyFile.header("sweep, point \(point.name)"))
         }
     }
 }

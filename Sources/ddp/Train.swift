@@ -108,8 +108,7 @@ struct Train: ParsableCommand {
                 settings.runDir = (Checkpoint.location(resume) as NSString).deletingLastPathComponent
                 if settings.runDir?.isEmpty ?? true { settings.runDir = "." }
             }
-            let study = StudyFile.toml(try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2))),
-                                       dropping: ["run-dir", "resume"], header: StudyFile.header("train"))
+            let study = SettingsTable.toml(settings, header: StudyFile.header("train"))
             let summary = try Trainer.run(settings, comm: comm, console: console, resume: checkpoint, studyFile: study)
             if summary.interrupted == true {
                 if comm.rank == 0 { console.line(stoppedLine(summary, command: "train", ranks: comm.size)) }
@@ -135,7 +134,7 @@ extension Train {
     /// change a setting is refused, naming it, rather than silently ignored (the same flags again and
     /// launch-only flags pass). Collective: rank 0 says it.
     func refuseContradictions(of checkpoint: Checkpoint, folder: String, comm: Communicator) throws {
-        let given = ResumeFlags.given(try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2))))
+        let given = ResumeFlags.given(try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2))).arguments)
         let recorded = checkpoint.state.settings
         let now = try ResumeFlags.fields([settings, settings.optim]), then = try ResumeFlags.fields([recorded, recorded.optim])
         let runFolder = (Checkpoint.location(folder) as NSString).deletingLastPathComponent
