@@ -80,10 +80,10 @@ public struct TrainConfig: Codable, Sendable {
 
     public init() {}
 
-    /// The scaling rule as a sweep names it: none, linear, sqrt, with "+warmup", a "lars+" or "lamb+"
-    /// prefix, and the remedies that are set: "+gb128" (ghost batch), "+regime", "+local8" (local SGD).
+    /// The scaling rule as a sweep names it: none, linear, sqrt, with "+warmup", the optimizer's
+    /// prefix if it has one (OptimizerKind.bareRule: "lars+", "lamb+"), and the remedies that are set: "+gb128" (ghost batch), "+regime", "+local8" (local SGD).
     public var ruleName: String {
-        var name = (optimizer == .lars || optimizer == .lamb ? optimizer.rawValue + "+" : "") + lrScaling.rawValue
+        var name = (optimizer.bareRule != nil ? optimizer.rawValue + "+" : "") + lrScaling.rawValue
         if warmupEpochs > 0 { name += "+warmup" }
         if let ghostBatch { name += "+gb\(ghostBatch)" }
         if regimeEpochs != nil { name += "+regime" }

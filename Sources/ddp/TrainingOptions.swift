@@ -43,7 +43,7 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "BatchNorm statistics in training over consecutive groups of this many samples of the global batch (ghost batches, Hoffer et al. 2017); must divide the micro-batch per rank (default: the micro-batch per rank). train takes one value; sweep takes a comma-separated list as an axis.", transform: parseList)
     var ghostBatch: [Int] = []
 
-    @Option(help: "Base learning rate, right for --reference-batch (default 0.01 for sgd, 0.001 for adam/adamw, 0.1 for lars, 0.01 for lamb; inputs are standardised).")
+    @Option(help: "Base learning rate, right for --reference-batch (default per optimizer: \(OptimizerKind.defaultRatesText); inputs are standardised).")
     var lr: Double?
 
     @Option(help: "The global batch at which --lr is right.")
@@ -55,31 +55,31 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Epochs where step decay applies, comma-separated (default: 50% and 75% of training).", transform: parseList)
     var decayEpochs: [Double] = []
 
-    @Option(help: "sgd, adam, adamw, lars (You et al. 2017: per-tensor rates) or lamb (You et al. 2019: Adam moments, per-tensor trust ratio). With Adam, prefer --lr-scaling sqrt (Hoffer et al. 2017).")
+    @Option(help: "\(OptimizerKind.listText). With Adam, prefer --lr-scaling sqrt (Hoffer et al. 2017).")
     var optimizer = OptimizerKind.sgd
 
     @Option(help: "sync (gradients allreduced every step) or local:H[:AFTER] ((post-)local SGD, Lin et al. 2020): after AFTER synchronous epochs (default 0) each rank steps on its own micro-batch and the ranks average parameters, BatchNorm state and optimizer buffers every H steps (and at each evaluation and checkpoint).")
     var sync = "sync"
 
-    @Option(help: "SGD and LARS momentum.")
+    @Option(help: "Momentum of \(OptimizerKind.names(where: \.usesMomentum)).")
     var momentum = 0.9
 
     @Flag(help: "Nesterov momentum.")
     var nesterov = false
 
-    @Option(help: "Weight decay: L2 for sgd, adam and lars, decoupled for adamw.")
+    @Option(help: "Weight decay: \(OptimizerKind.weightDecayText).")
     var weightDecay = 0.0
 
-    @Flag(help: "Apply weight decay and LARS and LAMB trust ratios to every tensor (default: weights only, not biases or BatchNorm scale and shift).")
+    @Flag(help: "Apply weight decay and the trust ratios of \(OptimizerKind.names(where: \.usesTrustRatio)) to every tensor (default: weights only, not biases or BatchNorm scale and shift).")
     var decayAll = false
 
-    @Option(help: "Adam's first-moment decay.")
+    @Option(help: "First-moment decay of \(OptimizerKind.names(where: \.usesAdamMoments)).")
     var beta1 = 0.9
 
-    @Option(help: "Adam's second-moment decay.")
+    @Option(help: "Second-moment decay of \(OptimizerKind.names(where: \.usesAdamMoments)).")
     var beta2 = 0.999
 
-    @Option(help: "Adam's epsilon.")
+    @Option(help: "Epsilon of \(OptimizerKind.names(where: \.usesAdamMoments)).")
     var eps = 1e-8
 
     @Option(help: "LARS trust coefficient eta (You et al. 2017): each tensor's rate is lr x eta x |w| / |grad|.")
@@ -181,7 +181,7 @@ struct TrainingOptions: ParsableArguments {
         c.batchPerRank = batchPerRank
         c.ghostBatch = ghostBatch.first
         c.sync = try? LocalSync.parse(sync)
-        c.learningRate = lr ?? OptimizerKind.defaultLearningRate(optimizer)
+        c.learningRate = lr ?? optimizer.defaultLearningRate
         c.referenceBatch = referenceBatch
         c.decay = decay
         c.decayEpochs = decayEpochs
