@@ -44,7 +44,8 @@ public struct TrainConfig: Codable, Sendable {
     public var optimizer = OptimizerKind.sgd
     public var optim = OptimizerKind.Settings()
     public var seed: UInt64 = 1
-    public var evalBatch = 256
+    /// Samples per forward pass in evaluation.
+    public var evalBatch = 1000
     /// Evaluations (train and test sets) per epoch; more give finer steps-to-target.
     public var evalsPerEpoch = 1
     /// Test accuracy whose first crossing is reported as steps-to-target (Shallue et al. 2018).

@@ -1,13 +1,15 @@
-// The one table of a run's settings: each TOML key (the flag's name without "--") beside the
-// TrainConfig field it sets and how config.toml writes that field back. config.toml is written
-// from the run's TrainConfig through this table, every setting with its value (defaults too, so
-// an old file still repeats its run if a default changes), and study files are read through it
-// (which keys take "none", which true/false flags have no --no- form). A test runs
-// `ddp train --experimental-dump-help` and checks every flag of `train` is here or launch-only.
+// The one table of a run's settings: a row per TOML key (the flag's name without "--") with the
+// TrainConfig field it sets, how the parsed flag sets it (TrainingOptions.settings and
+// Train.settings are this table applied) and how config.toml writes it back. config.toml is
+// written from the run's TrainConfig through it, every setting with its value (defaults too, so
+// an old file still repeats its run if a default changes); study files take "none" for the
+// optional ones; `sweep --resume` finds the field a flag sets here. A test runs
+// `ddp train --experimental-dump-help` and checks every flag of `train` is a row or launch-only.
 import Foundation
+import Optim
 import Training
 
-struct Setting: Sendable {
+struct Setting {
     /// How config.toml holds a field.
     enum Written {
         case value(StudyValue)
@@ -18,21 +20,62 @@ struct Setting: Sendable {
         case skipped(String)
     }
 
-    /// The flag's name without "--", and the TOML key.
-    let key: String
-    /// The TrainConfig field, as config.json names it ("learningRate", "optim.epsilon").
-    let field: String
-    /// `Bool` flags: whether `--no-KEY` exists (false: `key = false` leaves the flag out).
-    let inversion: Bool
-    let write: @Sendable (TrainConfig) -> Written
-
-    init(_ key: String, _ field: String, inversion: Bool = false, _ write: @escaping @Sendable (TrainConfig) -> Written) {
-        (self.key, self.field, self.inversion, self.write) = (key, field, inversion, write)
+    /// Where the flag's parsed value lives: the flags train, sweep and bench share, or train's own.
+    enum Read {
+        case shared((TrainingOptions, inout TrainConfig) -> Void)
+        case train((Train, inout TrainConfig) -> Void)
     }
 
-    /// Keys whose "none" means the flag is left out (nil in TrainConfig).
-    var acceptsNone: Bool { SettingsTable.unsetKeys.contains(key) }
+    /// The flag's name without "--", and the TOML key.
+    let key: String
+    /// The TrainConfig field (its last component, as config.json and sweep.json name it).
+    let field: String
+    /// How the parsed flag sets the field (TrainingOptions.settings, Train.settings).
+    let read: Read
+    /// How config.toml writes the field.
+    let write: (TrainConfig) -> Written
+
+    init(_ key: String, field: String? = nil, read: Read, write: @escaping (TrainConfig) -> Written) {
+        (self.key, self.read, self.write) = (key, read, write)
+        // The flag's name in camel case unless told otherwise (batch-per-rank: batchPerRank).
+        self.field = field ?? key.split(separator: "-").enumerated()
+            .map { $0.offset == 0 ? String($0.element) : $0.element.prefix(1).uppercased() + $0.element.dropFirst() }.joined()
+    }
+
+    /// A flag whose parsed value is the field's value as it is.
+    static func shared<V: StudyValueConvertible>(_ key: String, field: String? = nil, _ option: KeyPath<TrainingOptions, V>,
+                                                 _ path: WritableKeyPath<TrainConfig, V>) -> Setting {
+        Setting(key, field: field, read: .shared { $1[keyPath: path] = $0[keyPath: option] }, write: { $0[keyPath: path].written })
+    }
+
+    static func train<V: StudyValueConvertible>(_ key: String, field: String? = nil, _ option: KeyPath<Train, V>,
+                                                _ path: WritableKeyPath<TrainConfig, V>) -> Setting {
+        Setting(key, field: field, read: .train { $1[keyPath: path] = $0[keyPath: option] }, write: { $0[keyPath: path].written })
+    }
 }
+
+/// A field type config.toml can write.
+protocol StudyValueConvertible {
+    var written: Setting.Written { get }
+}
+
+extension Int: StudyValueConvertible { var written: Setting.Written { .value(.int(self)) } }
+extension Double: StudyValueConvertible { var written: Setting.Written { .value(.double(self)) } }
+extension Bool: StudyValueConvertible { var written: Setting.Written { .value(.bool(self)) } }
+extension String: StudyValueConvertible { var written: Setting.Written { .value(.string(self)) } }
+extension UInt64: StudyValueConvertible {
+    // A seed beyond Int64 as text (TOML integers are 64-bit signed), never rounded through Double.
+    var written: Setting.Written { self <= UInt64(Int.max) ? .value(.int(Int(self))) : .value(.string(String(self))) }
+}
+extension Array: StudyValueConvertible where Element == Double { var written: Setting.Written { .value(.doubles(self)) } }
+extension Optional: StudyValueConvertible where Wrapped: StudyValueConvertible { var written: Setting.Written { self?.written ?? .unset } }
+extension StudyValueConvertible where Self: RawRepresentable, RawValue == String {
+    var written: Setting.Written { .value(.string(rawValue)) }
+}
+extension LRDecay: StudyValueConvertible {}
+extension LRScaling: StudyValueConvertible {}
+extension OptimizerKind: StudyValueConvertible {}
+extension NaNPolicy: StudyValueConvertible {}
 
 /// A TOML value as config.toml writes it.
 enum StudyValue: Sendable {
@@ -65,70 +108,86 @@ enum StudyValue: Sendable {
     }
 }
 
-enum SettingsTable {
-    private typealias W = Setting.Written
-    private static func v(_ x: Int) -> W { .value(.int(x)) }
-    private static func v(_ x: Double) -> W { .value(.double(x)) }
-    private static func v(_ x: Bool) -> W { .value(.bool(x)) }
-    private static func v(_ x: String) -> W { .value(.string(x)) }
-    private static func v<T>(_ x: T?, _ value: (T) -> W) -> W { x.map(value) ?? .unset }
+extension TrainConfig {
+    /// The defaults of every setting: the flags' defaults are these (one place for each).
+    static let defaults = TrainConfig()
+}
 
-    /// Every setting of `ddp train`, in the order config.toml lists them.
-    static let all: [Setting] = [
-        Setting("data", "data") { v($0.data) },
-        Setting("augment", "augment") { v($0.augment?.description ?? "none") },
-        Setting("model", "model") { v($0.model) },
-        Setting("hidden", "hidden") { $0.model == "mlp" ? .value(.ints($0.hidden)) : .skipped("only --model mlp has hidden widths") },
-        Setting("batch-per-rank", "batchPerRank") { v($0.batchPerRank) },
-        Setting("accumulate", "accumulate") { v($0.accumulate) },
-        Setting("global-batch", "globalBatch") { v($0.globalBatch) { v($0) } },
-        Setting("ghost-batch", "ghostBatch") { v($0.ghostBatch) { v($0) } },
-        Setting("sync", "sync") { v($0.sync?.description ?? "sync") },
-        Setting("epochs", "epochs") { v($0.epochs) },
-        // Steps, regime adaptation and plateau stopping: all in `budget` (steps = N is budget = "steps:N").
-        Setting("budget", "maxSteps,regimeEpochs,plateauPatience") { v(budget(of: $0).description) },
-        Setting("seed", "seed") { $0.seed <= UInt64(Int.max) ? v(Int($0.seed)) : v(String($0.seed)) },
-        Setting("optimizer", "optimizer") { v($0.optimizer.rawValue) },
-        Setting("lr", "learningRate") { v($0.learningRate) },
-        Setting("reference-batch", "referenceBatch") { v($0.referenceBatch) },
-        Setting("lr-scaling", "lrScaling") { v($0.lrScaling.rawValue) },
-        Setting("warmup-epochs", "warmupEpochs") { v($0.warmupEpochs) },
-        Setting("warmup-start-lr", "warmupStartRate") { v($0.warmupStartRate) { v($0) } },
-        Setting("decay", "decay") { v($0.decay.rawValue) },
-        Setting("decay-epochs", "decayEpochs") { .value(.doubles($0.decayEpochs)) },
-        Setting("momentum", "optim.momentum") { v($0.optim.momentum) },
-        Setting("nesterov", "optim.nesterov") { v($0.optim.nesterov) },
-        Setting("weight-decay", "optim.weightDecay") { v($0.optim.weightDecay) },
-        Setting("decay-all", "optim.decayAll") { v($0.optim.decayAll) },
-        Setting("beta1", "optim.beta1") { v($0.optim.beta1) },
-        Setting("beta2", "optim.beta2") { v($0.optim.beta2) },
-        Setting("eps", "optim.epsilon") { v($0.optim.epsilon) },
-        Setting("trust-coefficient", "optim.trustCoefficient") { v($0.optim.trustCoefficient) },
-        Setting("eval-batch", "evalBatch") { v($0.evalBatch) },
-        Setting("evals-per-epoch", "evalsPerEpoch") { v($0.evalsPerEpoch) },
-        Setting("target", "target") { v($0.target) { v($0) } },
-        Setting("noise-scale", "noiseScale", inversion: true) { v($0.noiseScale) },
-        Setting("sharpness", "sharpness") { v($0.sharpness) { v($0) } },
-        Setting("sharpness-subspace", "sharpnessSubspace") { v($0.sharpnessSubspace) { v($0) } },
-        Setting("sharpness-samples", "sharpnessSamples") { v($0.sharpnessSamples) },
-        Setting("sharpness-steps", "sharpnessSteps") { v($0.sharpnessSteps) },
-        Setting("divergence-factor", "divergenceFactor") { v($0.divergenceFactor) },
-        Setting("on-nan", "onNaN") { v($0.onNaN.rawValue) },
-        Setting("trace-steps", "traceSteps") { v($0.traceSteps.map { "\($0.lowerBound):\($0.upperBound)" } ?? "none") },
-        Setting("checkpoint-every", "checkpointEvery") { v($0.checkpointEvery) },
-        Setting("overlap", "overlap", inversion: true) { v($0.overlap) },
-        Setting("bucket-kb", "bucketKB") { v($0.bucketKB ?? TrainConfig.defaultBucketKB) },
-        Setting("tensorboard", "tensorboard", inversion: true) { v($0.tensorboard) },
+enum SettingsTable {
+    /// Every setting of `ddp train`, in the order config.toml lists them and flags are read (budget
+    /// after epochs and steps, as it overrides them). Adding a setting: its TrainConfig field, its
+    /// @Option (default taken from TrainConfig.defaults) and one row here; a test fails without the row.
+    nonisolated(unsafe) static let all: [Setting] = [
+        .shared("data", \.data, \.data),
+        Setting("augment", read: .shared { $1.augment = $0.augment?.isNone == false ? $0.augment : nil },
+                write: { .value(.string($0.augment?.description ?? "none")) }),
+        .shared("model", \.model, \.model),
+        Setting("hidden", read: .shared { $1.hidden = $0.hidden ?? $1.hidden },
+                write: { $0.model == "mlp" ? .value(.ints($0.hidden)) : .skipped("only --model mlp has hidden widths") }),
+        .shared("batch-per-rank", \.batchPerRank, \.batchPerRank),
+        .train("accumulate", \.accumulate, \.accumulate),
+        .train("global-batch", \.globalBatch, \.globalBatch),
+        Setting("ghost-batch", read: .shared { $1.ghostBatch = $0.ghostBatch.first }, write: { $0.ghostBatch.written }),
+        Setting("sync", read: .shared { $1.sync = try? LocalSync.parse($0.sync) }, write: { .value(.string($0.sync?.description ?? "sync")) }),
+        .train("epochs", \.epochs, \.epochs),
+        Setting("steps", field: "maxSteps", read: .train { $1.maxSteps = $0.steps }, write: { _ in .skipped("in budget") }),
+        // Steps, regime adaptation and plateau stopping are all in `budget` (steps = N is budget = "steps:N").
+        Setting("budget", read: .train { t, c in if let text = t.budget, let budget = try? Budget(text) { budget.apply(to: &c) } },
+                write: { .value(.string(budget(of: $0).description)) }),
+        .train("seed", \.seed, \.seed),
+        .shared("optimizer", \.optimizer, \.optimizer),
+        Setting("lr", field: "learningRate", read: .shared { $1.learningRate = $0.lr ?? $0.optimizer.defaultLearningRate },
+                write: { $0.learningRate.written }),
+        .shared("reference-batch", \.referenceBatch, \.referenceBatch),
+        .train("lr-scaling", \.lrScaling, \.lrScaling),
+        .train("warmup-epochs", \.warmupEpochs, \.warmupEpochs),
+        .train("warmup-start-lr", field: "warmupStartRate", \.warmupStartLr, \.warmupStartRate),
+        .shared("decay", \.decay, \.decay),
+        .shared("decay-epochs", \.decayEpochs, \.decayEpochs),
+        .shared("momentum", \.momentum, \.optim.momentum),
+        .shared("nesterov", \.nesterov, \.optim.nesterov),
+        .shared("weight-decay", \.weightDecay, \.optim.weightDecay),
+        .shared("decay-all", \.decayAll, \.optim.decayAll),
+        .shared("beta1", \.beta1, \.optim.beta1),
+        .shared("beta2", \.beta2, \.optim.beta2),
+        .shared("eps", field: "epsilon", \.eps, \.optim.epsilon),
+        .shared("trust-coefficient", \.trustCoefficient, \.optim.trustCoefficient),
+        .shared("eval-batch", \.evalBatch, \.evalBatch),
+        .shared("evals-per-epoch", \.evalsPerEpoch, \.evalsPerEpoch),
+        .shared("target", \.target, \.target),
+        .shared("noise-scale", \.noiseScale, \.noiseScale),
+        .shared("sharpness", \.sharpness, \.sharpness),
+        .shared("sharpness-subspace", \.sharpnessSubspace, \.sharpnessSubspace),
+        .shared("sharpness-samples", \.sharpnessSamples, \.sharpnessSamples),
+        .shared("sharpness-steps", \.sharpnessSteps, \.sharpnessSteps),
+        .shared("divergence-factor", \.divergenceFactor, \.divergenceFactor),
+        .shared("on-nan", field: "onNaN", \.onNan, \.onNaN),
+        Setting("trace-steps", read: .shared { $1.traceSteps = $0.traceWindow },
+                write: { .value(.string($0.traceSteps.map(traceText) ?? "none")) }),
+        .shared("checkpoint-every", \.checkpointEvery, \.checkpointEvery),
+        .shared("overlap", \.overlap, \.overlap),
+        Setting("bucket-kb", field: "bucketKB", read: .shared { $1.bucketKB = $0.bucketKb },
+                write: { .value(.int($0.bucketKB ?? TrainConfig.defaultBucketKB)) }),
+        .shared("tensorboard", \.tensorboard, \.tensorboard),
     ]
 
-    /// `train` flags that are not settings of the run: where it goes and how this launch runs.
-    static let launchOnly: Set<String> = ["config", "run-dir", "resume", "auto-resume", "blas-threads", "collective-timeout", "progress", "no-progress"]
+    /// The settings the shared flags give (`TrainingOptions.settings`), or with train's own too.
+    static func settings(_ options: TrainingOptions, train: Train? = nil) -> TrainConfig {
+        var c = TrainConfig()
+        for setting in all {
+            switch setting.read {
+            case .shared(let read): read(options, &c)
+            case .train(let read): if let train { read(train, &c) }
+            }
+        }
+        return c
+    }
 
-    /// Flags read by `train` that config.toml writes under another key.
-    static let writtenElsewhere: [String: String] = ["steps": "budget"]
+    /// --trace-steps' text for a window ("1:20").
+    static func traceText(_ window: ClosedRange<Int>) -> String { "\(window.lowerBound):\(window.upperBound)" }
 
     /// Keys whose value may be "none": optional flags, nil in a TrainConfig() (no target, no sharpness, ...).
-    static let unsetKeys = Set(all.filter { if case .unset = $0.write(TrainConfig()) { true } else { false } }.map(\.key))
+    nonisolated(unsafe) static let unsetKeys = Set(all.filter { if case .unset = $0.write(TrainConfig()) { true } else { false } }.map(\.key))
 
     static func setting(_ key: String) -> Setting? { all.first { $0.key == key } }
 

@@ -106,7 +106,8 @@ final class StudyFileTests: XCTestCase {
         let results = try String(contentsOfFile: plateau + "/results.csv", encoding: .utf8)
         try results.split(separator: "\n").filter { !$0.hasPrefix(cut) }.map { $0 + "\n" }.joined()
             .write(toFile: plateau + "/results.csv", atomically: true, encoding: .utf8)
-        let resumed = try DDPProcess.run(["sweep", "--resume", plateau], ranks: 2)
+        // --lamb-lr with the sweep's own value is no contradiction (SettingsTable and the sweep's flags name its field).
+        let resumed = try DDPProcess.run(["sweep", "--resume", plateau, "--lamb-lr", "0.01"], ranks: 2)
         XCTAssertEqual(resumed.status, 0, resumed.all)
         XCTAssertEqual(try String(contentsOfFile: plateau + "/\(cut)/config.toml", encoding: .utf8), toml)
         XCTAssertEqual(try checksum(plateau + "/" + cut), before)
@@ -131,8 +132,8 @@ final class StudyFileTests: XCTestCase {
             return String(text[..<end])
         })
         let launchOnly: Set<String> = ["config", "run-dir", "resume", "auto-resume", "blas-threads", "collective-timeout", "progress"]
-        XCTAssertEqual(flags.subtracting(keys).subtracting(launchOnly), ["steps"], "flags config.toml does not write (steps is in budget)")
-        XCTAssertTrue(toml.contains("# hidden: only --model mlp") && toml.contains("budget = \"steps:1\""), toml)
+        XCTAssertEqual(flags.subtracting(keys).subtracting(launchOnly), [], "flags config.toml does not name")
+        XCTAssertTrue(toml.contains("# hidden: only --model mlp") && toml.contains("# steps: in budget") && toml.contains("budget = \"steps:1\""), toml)
     }
 
     func testABrokenStudyFileIsOneErrorNamingFileAndLine() throws {
