@@ -41,11 +41,28 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
     }
 
     /// Whether `--momentum` applies (and `--nesterov`, to SGD).
-    public var usesMomentum: Bool { self == .sgd || self == .lars }
+    public var usesMomentum: Bool {
+        switch self {
+        case .sgd, .lars: return true
+        case .adam, .adamw, .lamb: return false
+        }
+    }
+
     /// Whether `--beta1`, `--beta2` and `--eps` apply (Adam's moments).
-    public var usesAdamMoments: Bool { self == .adam || self == .adamw || self == .lamb }
+    public var usesAdamMoments: Bool {
+        switch self {
+        case .adam, .adamw, .lamb: return true
+        case .sgd, .lars: return false
+        }
+    }
+
     /// Whether each tensor's step is scaled by a trust ratio |w| / |update| (layer-wise adaptation).
-    public var usesTrustRatio: Bool { self == .lars || self == .lamb }
+    public var usesTrustRatio: Bool {
+        switch self {
+        case .lars, .lamb: return true
+        case .sgd, .adam, .adamw: return false
+        }
+    }
     /// How `--weight-decay` enters the step.
     public var weightDecayForm: String {
         switch self {
