@@ -179,6 +179,9 @@ public struct SweepPlan: Codable, Sendable {
         self.directory = directory
     }
 
+    /// The seed the sweep's one data set is made from (synthetic data): --data-seed, else the first seed.
+    public var dataSeed: UInt64 { base.dataSeed ?? seeds[0] }
+
     /// The base rate of a rule optimizer's rules (--lars-lr, --lamb-lr); the base's for any other.
     public func learningRate(of kind: OptimizerKind) -> Double {
         switch kind {
@@ -214,6 +217,7 @@ public struct SweepPlan: Codable, Sendable {
                         if remediesAboveSmallestOnly == true && ruleIndex > 0 && batch == smallest { continue }
                         var c = base
                         c.seed = seed
+                        c.dataSeed = dataSeed
                         c.globalBatch = batch
                         c.accumulate = 1
                         c.ghostBatch = rule.ghostBatch ?? ghost

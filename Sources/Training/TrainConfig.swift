@@ -44,6 +44,9 @@ public struct TrainConfig: Codable, Sendable {
     public var optimizer = OptimizerKind.sgd
     public var optim = OptimizerKind.Settings()
     public var seed: UInt64 = 1
+    /// The seed synthetic data is made from; nil: `seed`. A sweep makes one data set for all its
+    /// seeds (from its first), and its points carry that seed here, so each repeats as a `train`.
+    public var dataSeed: UInt64?
     /// Samples per forward pass in evaluation.
     public var evalBatch = 1000
     /// Evaluations (train and test sets) per epoch; more give finer steps-to-target.

@@ -119,6 +119,7 @@ enum SettingsTable {
     /// @Option (default taken from TrainConfig.defaults) and one row here; a test fails without the row.
     nonisolated(unsafe) static let all: [Setting] = [
         .shared("data", \.data, \.data),
+        .shared("data-seed", \.dataSeed, \.dataSeed),
         Setting("augment", read: .shared { $1.augment = $0.augment?.isNone == false ? $0.augment : nil },
                 write: { .value(.string($0.augment?.description ?? "none")) }),
         .shared("model", \.model, \.model),

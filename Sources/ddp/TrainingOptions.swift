@@ -27,6 +27,9 @@ struct TrainingOptions: ParsableArguments {
     @Option(help: "Folder with the four MNIST-format IDX files (raw or .gz) or CIFAR-10's binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin), 'synthetic' (learnable, 10 classes) or 'synthetic-binary[:NxF]' (random 1000 x 20, 2 classes).")
     var data = TrainConfig.defaults.data
 
+    @Option(help: "The seed synthetic data is made from (default: --seed; in a sweep, its first seed, the same data for every point).")
+    var dataSeed: UInt64?
+
     @Option(help: "Augment training batches: \(Augmentation.grammar). Padding is pixel value 0 (black), as torchvision's RandomCrop; evaluation is never augmented.",
             transform: Augmentation.parse)
     var augment: Augmentation?

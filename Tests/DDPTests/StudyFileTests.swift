@@ -84,7 +84,7 @@ final class StudyFileTests: XCTestCase {
         XCTAssertTrue(regime.contains("budget = \"regime:1\""), regime)
         try assertPointsRepeat(rules, expected: 6)
 
-        // A plateau budget and a list of ghost batches (an axis), one point resumed: it runs again
+        // A plateau budget, a list of ghost batches (an axis) and two seeds, one point resumed: it runs again
         // in `--resume` and writes its config.toml there too.
         let plateauStudy = try write("""
             data = "synthetic"
@@ -92,6 +92,7 @@ final class StudyFileTests: XCTestCase {
             global-batch = [1024]
             batch-per-rank = 512
             ghost-batch = [8, 16]
+            seeds = [1, 2]
             rules = "sqrt"
             budget = "plateau:1:2"
             """)
@@ -111,7 +112,8 @@ final class StudyFileTests: XCTestCase {
         XCTAssertEqual(resumed.status, 0, resumed.all)
         XCTAssertEqual(try String(contentsOfFile: plateau + "/\(cut)/config.toml", encoding: .utf8), toml)
         XCTAssertEqual(try checksum(plateau + "/" + cut), before)
-        try assertPointsRepeat(plateau, expected: 2)
+        // Seed 2's points train on the sweep's one data set, made from seed 1: data-seed = 1.
+        try assertPointsRepeat(plateau, expected: 4)
     }
 
     func testEveryTrainFlagIsWrittenToConfigTomlOrIsLaunchOnly() throws {
