@@ -167,8 +167,8 @@ enum SettingsTable {
                 write: { .value(.string($0.traceSteps.map(traceText) ?? "none")) }),
         .shared("checkpoint-every", \.checkpointEvery, \.checkpointEvery),
         .shared("overlap", \.overlap, \.overlap),
-        Setting("bucket-kb", field: "bucketKB", read: .shared { $1.bucketKB = $0.bucketKb },
-                write: { .value(.int($0.bucketKB ?? TrainConfig.defaultBucketKB)) }),
+        // "none": the default (TrainConfig.defaultBucketKB), as the run recorded it; buckets change no result.
+        .shared("bucket-kb", field: "bucketKB", \.bucketKb, \.bucketKB),
         .shared("tensorboard", \.tensorboard, \.tensorboard),
     ]
 

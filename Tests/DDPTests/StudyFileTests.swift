@@ -59,6 +59,13 @@ final class StudyFileTests: XCTestCase {
             XCTAssertEqual(try checksum(repeated), try checksum(run), "\(point) repeated from its config.toml", file: file, line: line)
             XCTAssertEqual(try DDPProcess.json(repeated + "/summary.json")["steps"] as? Int,
                            try DDPProcess.json(run + "/summary.json")["steps"] as? Int, point, file: file, line: line)
+            // Every setting as config.json records it, but the run folder: config.toml is the point's TrainConfig.
+            func settings(_ folder: String) throws -> NSDictionary? {
+                var s = (try DDPProcess.json(folder + "/config.json")["config"] as? [String: Any])?["settings"] as? [String: Any]
+                s?["run_dir"] = nil
+                return s.map { $0 as NSDictionary }
+            }
+            XCTAssertEqual(try settings(repeated), try settings(run), point, file: file, line: line)
         }
     }
 
