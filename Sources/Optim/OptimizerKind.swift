@@ -1,9 +1,102 @@
 // The optimizers `--optimizer` offers, their settings as config.json records them, and the one
 // place an optimizer is made from a kind; the update rules live in each optimizer's own file.
 
-/// The optimizers `--optimizer` offers.
+/// The optimizers `--optimizer` offers. Every list of them (help texts, sweep rules, defaults) is
+/// made from `allCases` and the properties below, so a new case is added here alone.
 public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
     case sgd, adam, adamw, lars, lamb
+
+    /// What it is, for help texts.
+    public var summary: String {
+        switch self {
+        case .sgd: return "SGD with momentum, Nesterov and L2 weight decay"
+        case .adam: return "Adam with L2 weight decay"
+        case .adamw: return "Adam with decoupled weight decay"
+        case .lars: return "LARS, You et al. 2017: per-tensor rates lr x eta x |w| / |grad|"
+        case .lamb: return "LAMB, You et al. 2019: Adam moments, per-tensor trust ratio"
+        }
+    }
+
+    /// The base rate when none is given, for standardised inputs at the reference batch 64:
+    /// SGD 0.01 (0.05 overshoots), Adam's usual 0.001, LARS 0.1 (its steps are eta x rate of |w|),
+    /// LAMB 0.01 (each step moves a weight tensor by the rate times its norm).
+    public var defaultLearningRate: Double {
+        switch self {
+        case .sgd: return 0.01
+        case .adam, .adamw: return 0.001
+        case .lars: return 0.1
+        case .lamb: return 0.01
+        }
+    }
+
+    /// Optimizers a sweep rule can name as a prefix (`lars+sqrt`), with the scaling and warmup the
+    /// bare name means (`lars` is lars+linear+warmup, You et al. 2017; `lamb` lamb+sqrt+warmup, You
+    /// et al. 2019); nil: not a rule prefix (the sweep's --optimizer applies to every rule).
+    public var bareRule: (scaling: LRScaling, warmup: Bool)? {
+        switch self {
+        case .sgd, .adam, .adamw: return nil
+        case .lars: return (.linear, true)
+        case .lamb: return (.sqrt, true)
+        }
+    }
+
+    /// Whether `--momentum` applies (and `--nesterov`, to SGD).
+    public var usesMomentum: Bool {
+        switch self {
+        case .sgd, .lars: return true
+        case .adam, .adamw, .lamb: return false
+        }
+    }
+
+    /// Whether `--beta1`, `--beta2` and `--eps` apply (Adam's moments).
+    public var usesAdamMoments: Bool {
+        switch self {
+        case .adam, .adamw, .lamb: return true
+        case .sgd, .lars: return false
+        }
+    }
+
+    /// Whether each tensor's step is scaled by a trust ratio |w| / |update| (layer-wise adaptation).
+    public var usesTrustRatio: Bool {
+        switch self {
+        case .lars, .lamb: return true
+        case .sgd, .adam, .adamw: return false
+        }
+    }
+    /// How `--weight-decay` enters the step.
+    public var weightDecayForm: String {
+        switch self {
+        case .sgd, .adam, .lars: return "L2 (added to the gradient)"
+        case .adamw: return "decoupled (Loshchilov and Hutter 2019)"
+        case .lamb: return "added to the Adam update before the trust ratio"
+        }
+    }
+
+    /// The optimizers where `property` holds, as "a, b and c".
+    public static func names(where property: (OptimizerKind) -> Bool) -> String {
+        let names = allCases.filter(property).map(\.rawValue)
+        return names.count <= 1 ? names.joined() : names.dropLast().joined(separator: ", ") + " and " + names.last!
+    }
+
+    /// "L2 (...) for sgd, adam and lars; decoupled (...) for adamw; ..." for help texts.
+    public static var weightDecayText: String {
+        var forms: [String] = []
+        for kind in allCases where !forms.contains(kind.weightDecayForm) { forms.append(kind.weightDecayForm) }
+        return forms.map { form in "\(form) for \(names { $0.weightDecayForm == form })" }.joined(separator: "; ")
+    }
+
+    /// The optimizers with a rule prefix, in case order.
+    public static var ruleOptimizers: [OptimizerKind] { allCases.filter { $0.bareRule != nil } }
+
+    /// "sgd 0.01, adam 0.001, ..." for help texts.
+    public static var defaultRatesText: String {
+        allCases.map { "\($0.rawValue) \($0.defaultLearningRate)" }.joined(separator: ", ")
+    }
+
+    /// "sgd (SGD with ...), adam (...), ..." for help texts.
+    public static var listText: String {
+        allCases.map { "\($0.rawValue) (\($0.summary))" }.joined(separator: ", ")
+    }
 
     public struct Settings: Codable, Sendable {
         public var momentum = 0.9, nesterov = false, weightDecay = 0.0
@@ -29,18 +122,6 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
             epsilon = try c.decode(Double.self, forKey: .epsilon)
             trustCoefficient = try c.decode(Double.self, forKey: .trustCoefficient)
             decayAll = try c.decodeIfPresent(Bool.self, forKey: .decayAll) ?? false
-        }
-    }
-
-    /// The base rate when none is given, for standardised inputs at the reference batch 64:
-    /// SGD 0.01 (0.05 overshoots), Adam's usual 0.001, LARS 0.1 (its steps are eta x rate of |w|),
-    /// LAMB 0.01 (each step moves a weight tensor by the rate times its norm).
-    public static func defaultLearningRate(_ kind: OptimizerKind) -> Double {
-        switch kind {
-        case .sgd: return 0.01
-        case .adam, .adamw: return 0.001
-        case .lars: return 0.1
-        case .lamb: return 0.01
         }
     }
 

@@ -83,7 +83,7 @@ public enum Benchmark {
     /// Collective: every rank calls it.
     public static func run(_ settings: BenchSettings, comm: Communicator, console: Console) throws -> BenchRecord {
         let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
-        let data = try agreed(comm) { try Trainer.loadData(settings.base.data, seed: settings.base.seed) }
+        let data = try agreed(comm) { try Trainer.loadData(settings.base.data, seed: settings.base.dataSeed ?? settings.base.seed) }
         let hosts = comm.allgather(comm.hostName)
         var results: [BenchResult] = []
         var modelName = settings.base.model, parameterCount = 0

@@ -86,7 +86,7 @@ public enum NetworkBench {
         let fitError = samples.map { abs(fit.seconds(ranks: $0.ranks, bytes: $0.bytes) / $0.seconds - 1) }.max() ?? 0
         say(String(format: "allreduce over %ld rank(s) on %@: alpha %.1f us, beta %.3f ns/B (%.2f Gbit/s), fit within %.0f%%",
                    comm.size, Set(hosts).sorted().joined(separator: ","), fit.alpha * 1e6, fit.beta * 1e9, fit.bitsPerSecond / 1e9, 100 * fitError))
-        let data = try agreed(comm) { try Trainer.loadData(settings.base.data, seed: settings.base.seed) }
+        let data = try agreed(comm) { try Trainer.loadData(settings.base.data, seed: settings.base.dataSeed ?? settings.base.seed) }
         var results: [NetBatchResult] = []
         var modelName = settings.base.model, parameterCount = 0, bucketCount = 0
         for batch in settings.batchesPerRank {

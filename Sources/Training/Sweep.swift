@@ -18,7 +18,7 @@ public enum Sweep {
     public static func run(_ plan: SweepPlan, comm: Communicator, console: Console, resuming: Bool = false,
                            studyFile: ((SweepPlan.Point) -> String)? = nil) throws -> [RunSummary] {
         let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
-        let data = try agreed(comm) { try Trainer.loadData(plan.base.data, seed: plan.seeds[0]) }
+        let data = try agreed(comm) { try Trainer.loadData(plan.base.data, seed: plan.dataSeed) }
         let directory = plan.directory ?? RunFolder.defaultPath(prefix: "sweeps")
         let points = plan.points(in: directory)
         let recorded = resuming ? try recordedGhostBatches(points, comm: comm) : [:]

@@ -1,37 +1,37 @@
 // A sweep's grid: global batch x scaling rule x seed, each trained under the same budget
 // (epochs, or optimizer steps as in Shallue et al. 2018). Rules name how the base rate moves with
-// the batch: none | linear | sqrt, optionally "+warmup" (Goyal et al. 2017), optionally with a
-// "lars+" prefix (LARS, You et al. 2017) or "lamb+" (LAMB, You et al. 2019); bare "lars" means
-// lars+linear+warmup, bare "lamb" lamb+sqrt+warmup. Ghost batch sizes are an optional further axis.
+// the batch: none | linear | sqrt, optionally "+warmup" (Goyal et al. 2017), optionally with an
+// optimizer's prefix ("lars+", "lamb+": OptimizerKind.bareRule says which, and what the bare name
+// means). Ghost batch sizes are an optional further axis.
 import Foundation
 import Optim
 
 public struct ScalingRule: Codable, Equatable, Sendable, CustomStringConvertible {
     public var scaling: LRScaling
     public var warmup: Bool
-    public var lars: Bool
-    /// LAMB (You et al. 2019); bare "lamb" is lamb+sqrt+warmup, their recipe.
-    public var lamb: Bool
+    /// The optimizer a prefix names ("lars+", "lamb+": OptimizerKind.ruleOptimizers); nil: the sweep's own.
+    public var optimizer: OptimizerKind?
     /// Hoffer et al. 2017's remedies as rule parts: "+gb128" (ghost batch 128), "+regime" (regime
     /// adaptation: the epochs budget E becomes regime:E); and "+local8" / "+local8after2" (local SGD).
     public var ghostBatch: Int?
     public var regime: Bool
     public var sync: LocalSync?
 
-    static let grammar = "none|linear|sqrt, optionally lars+ or lamb+ first, then any of +warmup, +gbN (ghost batch N), "
-        + "+regime, +localH or +localHafterE (e.g. sqrt+warmup, lars+linear+warmup, sqrt+gb128+regime)"
+    static var grammar: String {
+        let prefixes = OptimizerKind.ruleOptimizers.map { $0.rawValue + "+" }
+        return "none|linear|sqrt, optionally \(prefixes.joined(separator: " or ")) first, then any of +warmup, +gbN (ghost batch N), "
+            + "+regime, +localH or +localHafterE (e.g. sqrt+warmup, lars+linear+warmup, sqrt+gb128+regime)"
+    }
 
     public init(_ text: String) throws {
         (ghostBatch, regime, sync) = (nil, false, nil)
-        switch text {
-        case "lars": (scaling, warmup, lars, lamb) = (.linear, true, true, false); return
-        case "lamb": (scaling, warmup, lars, lamb) = (.sqrt, true, false, true); return
-        default: break
+        if let kind = OptimizerKind(rawValue: text), let bare = kind.bareRule {
+            (scaling, warmup, optimizer) = (bare.scaling, bare.warmup, kind)
+            return
         }
         var parts = text.split(separator: "+", omittingEmptySubsequences: false).map(String.init)
-        lars = parts.first == "lars"
-        lamb = parts.first == "lamb"
-        if lars || lamb { parts.removeFirst() }
+        optimizer = parts.first.flatMap { OptimizerKind(rawValue: $0) }.flatMap { $0.bareRule != nil ? $0 : nil }
+        if optimizer != nil { parts.removeFirst() }
         guard let first = parts.first, let scaling = LRScaling(rawValue: first) else {
             throw ConfigError("rule '\(text)': expected \(ScalingRule.grammar)")
         }
@@ -61,15 +61,23 @@ public struct ScalingRule: Codable, Equatable, Sendable, CustomStringConvertible
         return LocalSync(period: period, afterEpochs: after)
     }
 
-    enum CodingKeys: String, CodingKey { case scaling, warmup, lars, lamb, ghostBatch, regime, sync }
+    enum CodingKeys: String, CodingKey { case scaling, warmup, optimizer, ghostBatch, regime, sync }
+    /// How sweep.json named the optimizer before `optimizer`: a Bool per rule optimizer ("lars": true).
+    struct LegacyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
 
-    /// sweep.json files written before LAMB and the remedies existed read with them off.
+    /// sweep.json files written before LAMB, the remedies and `optimizer` existed read with them off.
     public init(from decoder: Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         scaling = try c.decode(LRScaling.self, forKey: .scaling)
         warmup = try c.decode(Bool.self, forKey: .warmup)
-        lars = try c.decode(Bool.self, forKey: .lars)
-        lamb = try c.decodeIfPresent(Bool.self, forKey: .lamb) ?? false
+        let legacy = try decoder.container(keyedBy: LegacyKey.self)
+        optimizer = try c.decodeIfPresent(OptimizerKind.self, forKey: .optimizer)
+            ?? OptimizerKind.ruleOptimizers.first { (try? legacy.decodeIfPresent(Bool.self, forKey: LegacyKey(stringValue: $0.rawValue))) == true }
         ghostBatch = try c.decodeIfPresent(Int.self, forKey: .ghostBatch)
         regime = try c.decodeIfPresent(Bool.self, forKey: .regime) ?? false
         sync = try c.decodeIfPresent(LocalSync.self, forKey: .sync)
@@ -77,7 +85,7 @@ public struct ScalingRule: Codable, Equatable, Sendable, CustomStringConvertible
 
     /// The same order as TrainConfig.ruleName, so a rule in results.csv parses back to itself.
     public var description: String {
-        var name = (lars ? "lars+" : lamb ? "lamb+" : "") + scaling.rawValue + (warmup ? "+warmup" : "")
+        var name = (optimizer.map { $0.rawValue + "+" } ?? "") + scaling.rawValue + (warmup ? "+warmup" : "")
         if let ghostBatch { name += "+gb\(ghostBatch)" }
         if regime { name += "+regime" }
         if let sync { name += "+\(sync.ruleSuffix)" }
@@ -171,6 +179,18 @@ public struct SweepPlan: Codable, Sendable {
         self.directory = directory
     }
 
+    /// The seed the sweep's one data set is made from (synthetic data): --data-seed, else the first seed.
+    public var dataSeed: UInt64 { base.dataSeed ?? seeds[0] }
+
+    /// The base rate of a rule optimizer's rules (--lars-lr, --lamb-lr); the base's for any other.
+    public func learningRate(of kind: OptimizerKind) -> Double {
+        switch kind {
+        case .lars: return larsLearningRate
+        case .lamb: return lambLearningRate ?? kind.defaultLearningRate
+        case .sgd, .adam, .adamw: return base.learningRate
+        }
+    }
+
     public struct Point: Sendable {
         public let name: String
         public let settings: TrainConfig
@@ -197,17 +217,15 @@ public struct SweepPlan: Codable, Sendable {
                         if remediesAboveSmallestOnly == true && ruleIndex > 0 && batch == smallest { continue }
                         var c = base
                         c.seed = seed
+                        c.dataSeed = dataSeed
                         c.globalBatch = batch
                         c.accumulate = 1
                         c.ghostBatch = rule.ghostBatch ?? ghost
                         c.lrScaling = rule.scaling
                         c.warmupEpochs = rule.warmup ? warmupEpochs : 0
-                        if rule.lars {
-                            c.optimizer = .lars
-                            c.learningRate = larsLearningRate
-                        } else if rule.lamb {
-                            c.optimizer = .lamb
-                            c.learningRate = lambLearningRate ?? OptimizerKind.defaultLearningRate(.lamb)
+                        if let kind = rule.optimizer {
+                            c.optimizer = kind
+                            c.learningRate = learningRate(of: kind)
                         }
                         budget.apply(to: &c)
                         if rule.regime, case .epochs(let n) = budget { c.regimeEpochs = n }

@@ -44,7 +44,11 @@ public struct TrainConfig: Codable, Sendable {
     public var optimizer = OptimizerKind.sgd
     public var optim = OptimizerKind.Settings()
     public var seed: UInt64 = 1
-    public var evalBatch = 256
+    /// The seed synthetic data is made from; nil: `seed`. A sweep makes one data set for all its
+    /// seeds (from its first), and its points carry that seed here, so each repeats as a `train`.
+    public var dataSeed: UInt64?
+    /// Samples per forward pass in evaluation.
+    public var evalBatch = 1000
     /// Evaluations (train and test sets) per epoch; more give finer steps-to-target.
     public var evalsPerEpoch = 1
     /// Test accuracy whose first crossing is reported as steps-to-target (Shallue et al. 2018).
@@ -80,10 +84,10 @@ public struct TrainConfig: Codable, Sendable {
 
     public init() {}
 
-    /// The scaling rule as a sweep names it: none, linear, sqrt, with "+warmup", a "lars+" or "lamb+"
-    /// prefix, and the remedies that are set: "+gb128" (ghost batch), "+regime", "+local8" (local SGD).
+    /// The scaling rule as a sweep names it: none, linear, sqrt, with "+warmup", the optimizer's
+    /// prefix if it has one (OptimizerKind.bareRule: "lars+", "lamb+"), and the remedies that are set: "+gb128" (ghost batch), "+regime", "+local8" (local SGD).
     public var ruleName: String {
-        var name = (optimizer == .lars || optimizer == .lamb ? optimizer.rawValue + "+" : "") + lrScaling.rawValue
+        var name = (optimizer.bareRule != nil ? optimizer.rawValue + "+" : "") + lrScaling.rawValue
         if warmupEpochs > 0 { name += "+warmup" }
         if let ghostBatch { name += "+gb\(ghostBatch)" }
         if regimeEpochs != nil { name += "+regime" }

@@ -57,7 +57,7 @@ extension Trainer {
         let wallStart = monotonicSeconds()
         let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
         let data: DataSplit
-        if let preloaded { data = preloaded } else { data = try agreed(comm) { try loadData(settings.data, seed: settings.seed) } }
+        if let preloaded { data = preloaded } else { data = try agreed(comm) { try loadData(settings.data, seed: settings.dataSeed ?? settings.seed) } }
         let config = try agreed(comm) {
             try ResolvedConfig(settings, ranks: comm.size, data: data, runGlobalBatch: try resume.map { try runGlobalBatch($0, data: data) },
                                runGhostBatch: resume?.state.ghostBatch)

@@ -26,7 +26,14 @@ enum Entry {
     static func main() {
         let rank = LaunchEnvironment.rank()
         do {
-            var command = try DDP.parseAsRoot(StudyFile.expand(Array(CommandLine.arguments.dropFirst())))
+            let expanded = try StudyFile.expand(Array(CommandLine.arguments.dropFirst()))
+            var command: ParsableCommand
+            do {
+                command = try DDP.parseAsRoot(expanded.arguments)
+            } catch where DDP.exitCode(for: error) != .success {
+                // A bad value or combination that came from the study file: name the file and the key.
+                throw expanded.file?.attribute(message: DDP.message(for: error)) ?? error
+            }
             // report and --version are one process's work: under mpirun only rank 0 does it (ranks
             // writing one report.html would race; the version would print once per rank).
             if rank > 0, command is ReportCommand || command is DDP { return }

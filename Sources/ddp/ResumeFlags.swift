@@ -33,15 +33,13 @@ enum ResumeFlags {
         }
     }
 
-    /// The field a flag sets: its camel-cased name, except where the two are spelled differently
-    /// (`renamed`: the command's own exceptions, over the shared ones).
+    /// The field a flag sets: the command's own exceptions (`renamed`), else SettingsTable's field
+    /// for the setting (--no-X sets X's), else the camel-cased name.
     static func field(of flag: String, renamed: [String: String] = [:]) -> String? {
-        let shared = ["lars-lr": "larsLearningRate", "lr": "learningRate", "eps": "epsilon", "on-nan": "onNaN",
-                      "no-noise-scale": "noiseScale", "no-overlap": "overlap", "no-nesterov": "nesterov",
-                      "no-tensorboard": "tensorboard", "bucket-kb": "bucketKB", "steps": "maxSteps",
-                      "warmup-start-lr": "warmupStartRate"]
-        if let name = renamed[flag] ?? shared[flag] { return name }
-        let words = flag.split(separator: "-")
+        if let name = renamed[flag] { return name }
+        let name = flag.hasPrefix("no-") ? String(flag.dropFirst(3)) : flag
+        if let setting = SettingsTable.setting(name) { return setting.field }
+        let words = name.split(separator: "-")
         guard let first = words.first else { return nil }
         return String(first) + words.dropFirst().map { $0.prefix(1).uppercased() + $0.dropFirst() }.joined()
     }

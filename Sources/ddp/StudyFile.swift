@@ -1,20 +1,28 @@
 // Study files: `--config FILE.toml` for train, sweep and bench. A key is a flag's name without
 // "--" (lr = 0.1, hidden = [256, 128], lr-scaling = "sqrt", nesterov = true, noise-scale = false),
-// so every flag, including flags added later, is a key with nothing to keep in step: the file
-// becomes arguments in front of the command line's, and ArgumentParser keeps the last value of a
-// repeated option, so the command line wins. Each new run folder gets config.toml, the arguments
-// that made the run written back as such a file (`ddp train --config RUN/config.toml` repeats it).
+// so every flag, including flags added later, is a key: the file becomes arguments in front of the
+// command line's, and ArgumentParser keeps the last value of a repeated option, so the command
+// line wins. Keys are checked against the command's own flags (as ArgumentParser describes them)
+// and read through SettingsTable ("none" for an optional flag not given); an error a key causes
+// names the file and the key. Each new run folder gets config.toml, written from the run's
+// TrainConfig by SettingsTable (`ddp train --config RUN/config.toml` repeats it).
 import ArgumentParser
 import Data
 import Foundation
 import Training
 import TOMLKit
 
-enum StudyFile {
+struct StudyFile {
+    let path: String
+    /// The keys the file set.
+    let keys: [String]
+    /// The long flags given on the command line itself.
+    let commandLineFlags: Set<String>
+
     /// `argv` (after the program name) with `--config FILE` replaced by FILE's arguments, placed
     /// right after the subcommand so that the command line's own flags come later and win.
-    static func expand(_ arguments: [String]) throws -> [String] {
-        guard let index = arguments.firstIndex(where: { $0 == "--config" || $0.hasPrefix("--config=") }) else { return arguments }
+    static func expand(_ arguments: [String]) throws -> (arguments: [String], file: StudyFile?) {
+        guard let index = arguments.firstIndex(where: { $0 == "--config" || $0.hasPrefix("--config=") }) else { return (arguments, nil) }
         var rest = arguments
         let path: String
         if arguments[index].hasPrefix("--config=") {
@@ -34,14 +42,28 @@ enum StudyFile {
         } catch {
             throw ValidationError("--config \(path): cannot read it (\(FileProblem.describe(error, path: path)))")
         }
-        let fileArguments = try self.arguments(fromTOML: text, source: path)
         let command = rest.first.map { $0.hasPrefix("-") } == false ? 1 : 0
-        return Array(rest.prefix(command)) + fileArguments + rest.dropFirst(command)
+        let flags = command == 1 ? longNames(of: rest[0]) : nil
+        let (fileArguments, keys) = try self.arguments(fromTOML: text, source: path, flags: flags)
+        let given = Set(rest.compactMap { $0.hasPrefix("--") ? String($0.dropFirst(2).prefix { $0 != "=" }) : nil })
+        return (Array(rest.prefix(command)) + fileArguments + rest.dropFirst(command),
+                StudyFile(path: path, keys: keys, commandLineFlags: given))
     }
 
-    /// Flag arguments from a study file's top-level keys: true -> --key, false -> --no-key,
-    /// an array -> --key a,b,c, anything else -> --key value.
-    static func arguments(fromTOML text: String, source: String) throws -> [String] {
+    /// The long flag names of the subcommand `name`, as ArgumentParser describes it (its
+    /// --experimental-dump-help JSON); nil for a name that is no subcommand.
+    static func longNames(of name: String) -> Set<String>? {
+        guard let command = DDP.configuration.subcommands.first(where: { $0._commandName == name }),
+              let json = try? JSONSerialization.jsonObject(with: Data(command._dumpHelp().utf8)) as? [String: Any],
+              let arguments = (json["command"] as? [String: Any])?["arguments"] as? [[String: Any]] else { return nil }
+        return Set(arguments.flatMap { ($0["names"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "long" }.compactMap { $0["name"] as? String } })
+    }
+
+    /// Flag arguments from a study file's top-level keys: true -> --key, false -> --no-key (or
+    /// nothing when the flag has no --no- form: false is its default), "none" for an optional
+    /// setting -> nothing, an array -> --key a,b,c, anything else -> --key value. `flags`: the
+    /// command's long flags, to refuse a key that is none of them.
+    static func arguments(fromTOML text: String, source: String, flags: Set<String>?) throws -> (arguments: [String], keys: [String]) {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -49,86 +71,60 @@ enum StudyFile {
             throw ValidationError("--config \(source): \(error.description) (line \(error.source.begin.line), column \(error.source.begin.column))")
         }
         var arguments: [String] = []
+        var keys: [String] = []
         for key in table.keys {
             guard key != "config" else { throw ValidationError("--config \(source): a study file cannot name another (key 'config')") }
+            if let flags, !flags.contains(key) {
+                throw ValidationError("--config \(source): key '\(key)' is not a flag of this command (no --\(key))")
+            }
+            keys.append(key)
             let value = table[key]!
             if let flag = value.bool {
-                arguments.append(flag ? "--\(key)" : "--no-\(key)")
+                if flag {
+                    arguments.append("--\(key)")
+                } else if flags?.contains("no-\(key)") ?? true {
+                    arguments.append("--no-\(key)")
+                }
+            } else if value.string == "none", SettingsTable.unsetKeys.contains(key) {
+                continue
             } else if let list = value.array {
                 arguments += ["--\(key)", try list.map { try scalar($0, key: key, source: source) }.joined(separator: ",")]
             } else {
                 arguments += ["--\(key)", try scalar(value, key: key, source: source)]
             }
         }
-        return arguments
+        return (arguments, keys)
     }
 
     static func scalar(_ value: TOMLValueConvertible, key: String, source: String) throws -> String {
         if let int = value.int { return String(int) }
         if let double = value.double { return "\(double)" }  // shortest form that reads back to the same Double
         if let string = value.string { return string }
-        throw ValidationError("--config \(source): '\(key)' must be a number, a string, true/false or a list of numbers")
+        throw ValidationError("--config \(source): key '\(key)' must be a number, a string, true/false or a list of numbers")
     }
 
-    /// `arguments` (flags and their values, no subcommand) as a study file, without the keys in
-    /// `dropping`. A repeated flag keeps its last value, as ArgumentParser does.
-    static func toml(_ arguments: [String], dropping: Set<String> = [], header: String) -> String {
-        var values: [String: TOMLValueConvertible] = [:]
-        var i = 0
-        while i < arguments.count {
-            var token = arguments[i]
-            i += 1
-            guard token.hasPrefix("--") else { continue }
-            token.removeFirst(2)
-            var inline: String?
-            if let equals = token.firstIndex(of: "=") {
-                inline = String(token[token.index(after: equals)...])
-                token = String(token[..<equals])
-            }
-            // No positional arguments in train, sweep or bench: a value is the next token unless it is a flag.
-            if inline == nil, i < arguments.count, !arguments[i].hasPrefix("--") {
-                inline = arguments[i]
-                i += 1
-            }
-            if let text = inline {
-                values[token] = typed(text)
-            } else if token.hasPrefix("no-") {
-                values[String(token.dropFirst(3))] = false
-            } else {
-                values[token] = true
+    /// An error message from parsing or validating the expanded command line, as an error naming
+    /// this file and the key at fault when the message names a flag that came from the file alone.
+    func attribute(message: String) -> ValidationError? {
+        let fromFile = keys.filter { !commandLineFlags.contains($0) && !commandLineFlags.contains("no-" + $0) }
+        let named = fromFile.filter { key in
+            ["--\(key)", "--no-\(key)"].contains { flag in
+                var search = message[...]
+                while let range = search.range(of: flag) {
+                    let next = search[range.upperBound...].first
+                    if next.map({ !($0.isLetter || $0.isNumber || $0 == "-") }) ?? true { return true }
+                    search = search[range.upperBound...]
+                }
+                return false
             }
         }
-        for key in dropping { values[key] = nil }
-        return header + TOMLTable(values).convert() + "\n"
-    }
-
-    /// A number where the text is one (so the file reads naturally), a list of numbers for a
-    /// comma-separated list of them, else the text itself.
-    static func typed(_ text: String) -> TOMLValueConvertible {
-        if let int = Int(text) { return int }
-        if text.allSatisfy(\.isNumber) { return text }  // a seed beyond Int64: as text, never rounded through Double
-        if let double = Double(text), double.isFinite { return double }
-        let parts = text.split(separator: ",", omittingEmptySubsequences: false).map(String.init)
-        if parts.count > 1 {
-            if parts.allSatisfy({ Int($0) != nil }) { return TOMLArray(parts.map { Int($0)! }) }
-            if parts.allSatisfy({ Double($0)?.isFinite == true }) { return TOMLArray(parts.map { Double($0)! }) }
-        }
-        return text
+        guard let key = named.max(by: { $0.count < $1.count }) else { return nil }
+        return ValidationError("--config \(path): key '\(key)': \(message)")
     }
 
     /// The header of a run folder's config.toml.
     static func header(_ command: String) -> String {
-        "# The flags of this run (ddp \(command)); repeat it with: ddp train --config config.toml --run-dir NEW\n"
-    }
-
-    /// Flag names of a command's own options (not those of its option groups): the property names
-    /// in ArgumentParser's default spelling (globalBatch -> global-batch).
-    static func ownFlags(of command: Any) -> Set<String> {
-        Set(Mirror(reflecting: command).children.compactMap { child -> String? in
-            guard let label = child.label, !String(describing: type(of: child.value)).hasPrefix("OptionGroup") else { return nil }
-            return label.drop { $0 == "_" }.reduce(into: "") { name, c in
-                if c.isUppercase { name += "-" + c.lowercased() } else { name.append(c) }
-            }
-        })
+        "# Every setting of this run (ddp \(command)); repeat it with: ddp train --config config.toml --run-dir NEW\n"
+            + "# (\"none\": an optional setting not given)"
     }
 }

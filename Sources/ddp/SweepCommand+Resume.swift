@@ -10,7 +10,7 @@ extension SweepCommand {
         let fresh = try plan()
         let fields = { (plan: SweepPlan) in try ResumeFlags.fields([plan.base, plan.base.optim, plan]) }
         return ResumeFlags.contradictions(given: given, now: try fields(fresh), then: try fields(stored),
-                                          renamed: ["global-batch": "globalBatches"]) { flag in
+                                          renamed: ["global-batch": "globalBatches", "lars-lr": "larsLearningRate", "lamb-lr": "lambLearningRate"]) { flag in
             flag == "out" ? out != stored.directory : nil
         }
     }

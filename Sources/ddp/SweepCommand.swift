@@ -2,6 +2,7 @@
 import ArgumentParser
 import Collective
 import Foundation
+import Optim
 import Training
 
 struct SweepCommand: ParsableCommand {
@@ -10,19 +11,26 @@ struct SweepCommand: ParsableCommand {
         abstract: "Train every global batch x rule x seed in one launch; one run folder each plus results.csv.",
         discussion: """
         Rules: none, linear, sqrt (how --lr at --reference-batch scales to each batch), each optionally +warmup \
-        (--warmup-epochs of Goyal et al. 2017 warmup); a lars+ prefix trains with LARS (You et al. 2017) from --lars-lr, \
-        a lamb+ prefix with LAMB (You et al. 2019) from --lamb-lr; bare "lars" is lars+linear+warmup, bare "lamb" \
-        lamb+sqrt+warmup. Rule parts +gbN, +regime and +localH add Hoffer et al.'s and Lin et al.'s remedies; a list of \
-        --ghost-batch sizes is a further axis. Batches larger than ranks x --batch-per-rank are reached by accumulation. \
-        Then: ddp report DIR.
+        (--warmup-epochs of Goyal et al. 2017 warmup); \(SweepCommand.rulePrefixText). Rule parts +gbN, +regime and \
+        +localH add Hoffer et al.'s and Lin et al.'s remedies; a list of --ghost-batch sizes is a further axis. Batches \
+        larger than ranks x --batch-per-rank are reached by accumulation. Then: ddp report DIR.
         """)
+
+    /// "a lars+ prefix trains with LARS, ... from --lars-lr; bare lars is lars+linear+warmup; ..." from OptimizerKind.
+    static var rulePrefixText: String {
+        OptimizerKind.ruleOptimizers.map { kind in
+            let bare = kind.bareRule!
+            return "a \(kind.rawValue)+ prefix trains with \(kind.rawValue) (\(kind.summary)) from --\(kind.rawValue)-lr, "
+                + "bare \"\(kind.rawValue)\" is \(kind.rawValue)+\(bare.scaling.rawValue)\(bare.warmup ? "+warmup" : "")"
+        }.joined(separator: "; ")
+    }
 
     @OptionGroup var options: TrainingOptions
 
     @Option(help: "Global batch sizes, comma-separated.", transform: parseList)
     var globalBatch: [Int] = [64, 256, 1024, 4096]
 
-    @Option(help: "Scaling rules, comma-separated: none, linear, linear+warmup, sqrt, sqrt+warmup, lars, lamb, lars+sqrt+warmup, ...; remedies as parts: +gbN (ghost batch N), +regime (the epochs budget as regime adaptation), +localH[afterE] (local SGD), e.g. sqrt+gb128+regime.")
+    @Option(help: "Scaling rules, comma-separated: none, linear, linear+warmup, sqrt, sqrt+warmup, \(OptimizerKind.ruleOptimizers.map(\.rawValue).joined(separator: ", ")), \(OptimizerKind.ruleOptimizers.map { $0.rawValue + "+sqrt+warmup" }.joined(separator: ", ")), ...; remedies as parts: +gbN (ghost batch N), +regime (the epochs budget as regime adaptation), +localH[afterE] (local SGD), e.g. sqrt+gb128+regime.")
     var rules = "none,linear+warmup,sqrt+warmup"
 
     @Option(help: "Seeds, comma-separated.", transform: parseList)
@@ -34,11 +42,12 @@ struct SweepCommand: ParsableCommand {
     @Option(help: "Warmup length of the +warmup rules, in epochs.")
     var warmupEpochs = 2.0
 
+    // One flag per rule optimizer (OptimizerKind.ruleOptimizers); ArgumentParser needs a property each.
     @Option(help: "Base rate of the lars rules at --reference-batch (0.1 with linear scaling and 2 warmup epochs trains the MLP to 0.86 at batch 64 and at 8192).")
-    var larsLr = 0.1
+    var larsLr = OptimizerKind.lars.defaultLearningRate
 
     @Option(help: "Base rate of the lamb rules at --reference-batch (LAMB moves each weight tensor by about this fraction of its norm per step).")
-    var lambLr = 0.01
+    var lambLr = OptimizerKind.lamb.defaultLearningRate
 
     @Flag(help: "Run the rules after the first only at batches above the smallest: the first rule is the small-batch baseline, the others remedies for large batches (e.g. --rules none,sqrt,sqrt+gb128,sqrt+gb128+regime as in Hoffer et al. 2017).")
     var remediesAboveSmallestOnly = false
@@ -157,8 +166,10 @@ struct SweepCommand: ParsableCommand {
     func sweep(_ plan: SweepPlan, comm: Communicator, resuming: Bool) throws {
         StopSignal.install()
         let console = Console.standardOutput(progress: options.showProgress)
-        let summaries = try Sweep.run(plan, comm: comm, console: console, resuming: resuming,
-                                      studyFile: resuming ? nil : try studyFile())
+        // Each point's config.toml: every setting of that point, as a `ddp train` study file.
+        let summaries = try Sweep.run(plan, comm: comm, console: console, resuming: resuming) { point in
+            SettingsTable.toml(point.settings, header: StudyFile.header("sweep, point \(point.name)"))
+        }
         if let last = summaries.last, last.interrupted == true {
             if comm.rank == 0 {
                 let folder = (last.runDir as NSString).deletingLastPathComponent
@@ -167,24 +178,6 @@ struct SweepCommand: ParsableCommand {
                 console.line(stoppedLine(last, command: "sweep", ranks: comm.size, counts: counts, folder: folder))
             }
             throw ExitCode(StopSignal.exitCode(name: last.stopSignal ?? ""))
-        }
-    }
-}
-
-extension SweepCommand {
-    /// A point's config.toml: the sweep's flags that `train` shares, and what the point sets
-    /// (its batch, rule, seed and budget), as a `ddp train` study file.
-    func studyFile() throws -> (SweepPlan.Point) -> String {
-        let arguments = try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2)))
-        let sweepOnly = StudyFile.ownFlags(of: self)
-        return { point in
-            let s = point.settings
-            var own = ["--global-batch", "\(s.globalBatch ?? s.batchPerRank)", "--lr-scaling", s.lrScaling.rawValue,
-                       "--warmup-epochs", "\(s.warmupEpochs)", "--seed", "\(s.seed)"]
-            own += s.maxSteps.map { ["--steps", "\($0)"] } ?? ["--epochs", "\(s.epochs)"]
-            if s.optimizer == .lars { own += ["--optimizer", "lars", "--lr", "\(s.learningRate)"] }
-            return StudyFile.toml(arguments + own, dropping: sweepOnly.subtracting(["global-batch", "warmup-epochs"]),
-                                  header: StudyFile.header("sweep, point \(point.name)"))
         }
     }
 }

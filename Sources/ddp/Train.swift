@@ -18,7 +18,7 @@ struct Train: ParsableCommand {
     @OptionGroup var options: TrainingOptions
 
     @Option(help: "Epochs to train.")
-    var epochs = 5
+    var epochs = TrainConfig.defaults.epochs
 
     @Option(help: "Stop after this many optimizer steps (overrides --epochs); 0 writes the seeded initial weights (model.safetensors) and trains nothing.")
     var steps: Int?
@@ -27,22 +27,22 @@ struct Train: ParsableCommand {
     var budget: String?
 
     @Option(help: "Micro-batches each rank sums before the one allreduce of a step.")
-    var accumulate = 1
+    var accumulate = TrainConfig.defaults.accumulate
 
     @Option(help: "Global batch; derives --accumulate (and a smaller --batch-per-rank if needed).")
     var globalBatch: Int?
 
     @Option(help: "Scale the rate by global/reference batch: none, linear (Goyal et al. 2017) or sqrt (Hoffer et al. 2017; recommended for Adam).")
-    var lrScaling = LRScaling.none
+    var lrScaling = TrainConfig.defaults.lrScaling
 
     @Option(help: "Epochs of linear warmup from --lr to the scaled rate (fractions allowed).")
-    var warmupEpochs = 0.0
+    var warmupEpochs = TrainConfig.defaults.warmupEpochs
 
     @Option(help: "The rate warmup starts from (default --lr, as in Goyal et al.); e.g. lr / 5 for Keras-style warmup without scaling.")
     var warmupStartLr: Double?
 
     @Option(help: "Seed for weights, shuffling and synthetic data.")
-    var seed: UInt64 = 1
+    var seed = TrainConfig.defaults.seed
 
     @Option(help: "Run folder (default runs/<timestamp>); an existing folder with files is refused.")
     var runDir: String?
@@ -67,18 +67,10 @@ struct Train: ParsableCommand {
         }
     }
 
+    /// Every setting: SettingsTable's rows for the shared flags and train's own, and the run folder.
     var settings: TrainConfig {
-        var c = options.settings
-        c.epochs = epochs
-        c.maxSteps = steps
-        c.accumulate = accumulate
-        c.globalBatch = globalBatch
-        c.lrScaling = lrScaling
-        c.warmupEpochs = warmupEpochs
-        c.warmupStartRate = warmupStartLr
-        c.seed = seed
+        var c = SettingsTable.settings(options, train: self)
         c.runDir = runDir
-        if let budget, let parsed = try? Budget(budget) { parsed.apply(to: &c) }
         return c
     }
 
@@ -108,8 +100,7 @@ struct Train: ParsableCommand {
                 settings.runDir = (Checkpoint.location(resume) as NSString).deletingLastPathComponent
                 if settings.runDir?.isEmpty ?? true { settings.runDir = "." }
             }
-            let study = StudyFile.toml(try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2))),
-                                       dropping: ["run-dir", "resume"], header: StudyFile.header("train"))
+            let study = SettingsTable.toml(settings, header: StudyFile.header("train"))
             let summary = try Trainer.run(settings, comm: comm, console: console, resume: checkpoint, studyFile: study)
             if summary.interrupted == true {
                 if comm.rank == 0 {
@@ -138,7 +129,7 @@ extension Train {
     /// change a setting is refused, naming it, rather than silently ignored (the same flags again and
     /// launch-only flags pass). Collective: rank 0 says it.
     func refuseContradictions(of checkpoint: Checkpoint, folder: String, comm: Communicator) throws {
-        let given = ResumeFlags.given(try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2))))
+        let given = ResumeFlags.given(try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2))).arguments)
         let recorded = checkpoint.state.settings
         let now = try ResumeFlags.fields([settings, settings.optim]), then = try ResumeFlags.fields([recorded, recorded.optim])
         let runFolder = (Checkpoint.location(folder) as NSString).deletingLastPathComponent

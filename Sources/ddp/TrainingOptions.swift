@@ -25,77 +25,80 @@ func parseList<T: LosslessStringConvertible>(_ text: String) throws -> [T] {
 
 struct TrainingOptions: ParsableArguments {
     @Option(help: "Folder with the four MNIST-format IDX files (raw or .gz) or CIFAR-10's binary batches (data_batch_1.bin ... data_batch_5.bin, test_batch.bin), 'synthetic' (learnable, 10 classes) or 'synthetic-binary[:NxF]' (random 1000 x 20, 2 classes).")
-    var data = "/usr/share/datasets/fashion-mnist"
+    var data = TrainConfig.defaults.data
+
+    @Option(help: "The seed synthetic data is made from (default: --seed; in a sweep, its first seed, the same data for every point).")
+    var dataSeed: UInt64?
 
     @Option(help: "Augment training batches: \(Augmentation.grammar). Padding is pixel value 0 (black), as torchvision's RandomCrop; evaluation is never augmented.",
             transform: Augmentation.parse)
     var augment: Augmentation?
 
     @Option(help: "mlp, cnn (conv32k3-pool2-fc10, Adam in the seed articles), or a spec: \(ModelSpec.grammar).")
-    var model = "mlp"
+    var model = TrainConfig.defaults.model
 
-    @Option(help: "Hidden layer widths of mlp, comma-separated (default 128; e.g. 256,128).", transform: parseList)
+    @Option(help: "Hidden layer widths of mlp, comma-separated (default \(TrainConfig.defaults.hidden.map(String.init).joined(separator: ",")); e.g. 256,128).", transform: parseList)
     var hidden: [Int]?
 
     @Option(help: "Samples per rank per micro-batch (the largest batch a rank computes at once).")
-    var batchPerRank = 32
+    var batchPerRank = TrainConfig.defaults.batchPerRank
 
     @Option(help: "BatchNorm statistics in training over consecutive groups of this many samples of the global batch (ghost batches, Hoffer et al. 2017); must divide the micro-batch per rank (default: the micro-batch per rank). train takes one value; sweep takes a comma-separated list as an axis.", transform: parseList)
     var ghostBatch: [Int] = []
 
-    @Option(help: "Base learning rate, right for --reference-batch (default 0.01 for sgd, 0.001 for adam/adamw, 0.1 for lars, 0.01 for lamb; inputs are standardised).")
+    @Option(help: "Base learning rate, right for --reference-batch (default per optimizer: \(OptimizerKind.defaultRatesText); inputs are standardised).")
     var lr: Double?
 
     @Option(help: "The global batch at which --lr is right.")
-    var referenceBatch = 64
+    var referenceBatch = TrainConfig.defaults.referenceBatch
 
     @Option(help: "After warmup: constant, step (x0.1 at --decay-epochs) or cosine.")
-    var decay = LRDecay.constant
+    var decay = TrainConfig.defaults.decay
 
     @Option(help: "Epochs where step decay applies, comma-separated (default: 50% and 75% of training).", transform: parseList)
-    var decayEpochs: [Double] = []
+    var decayEpochs = TrainConfig.defaults.decayEpochs
 
-    @Option(help: "sgd, adam, adamw, lars (You et al. 2017: per-tensor rates) or lamb (You et al. 2019: Adam moments, per-tensor trust ratio). With Adam, prefer --lr-scaling sqrt (Hoffer et al. 2017).")
-    var optimizer = OptimizerKind.sgd
+    @Option(help: "\(OptimizerKind.listText). With Adam, prefer --lr-scaling sqrt (Hoffer et al. 2017).")
+    var optimizer = TrainConfig.defaults.optimizer
 
     @Option(help: "sync (gradients allreduced every step) or local:H[:AFTER] ((post-)local SGD, Lin et al. 2020): after AFTER synchronous epochs (default 0) each rank steps on its own micro-batch and the ranks average parameters, BatchNorm state and optimizer buffers every H steps (and at each evaluation and checkpoint).")
-    var sync = "sync"
+    var sync = TrainConfig.defaults.sync?.description ?? "sync"
 
-    @Option(help: "SGD and LARS momentum.")
-    var momentum = 0.9
+    @Option(help: "Momentum of \(OptimizerKind.names(where: \.usesMomentum)).")
+    var momentum = TrainConfig.defaults.optim.momentum
 
     @Flag(help: "Nesterov momentum.")
-    var nesterov = false
+    var nesterov = TrainConfig.defaults.optim.nesterov
 
-    @Option(help: "Weight decay: L2 for sgd, adam and lars, decoupled for adamw.")
-    var weightDecay = 0.0
+    @Option(help: "Weight decay: \(OptimizerKind.weightDecayText).")
+    var weightDecay = TrainConfig.defaults.optim.weightDecay
 
-    @Flag(help: "Apply weight decay and LARS and LAMB trust ratios to every tensor (default: weights only, not biases or BatchNorm scale and shift).")
-    var decayAll = false
+    @Flag(help: "Apply weight decay and the trust ratios of \(OptimizerKind.names(where: \.usesTrustRatio)) to every tensor (default: weights only, not biases or BatchNorm scale and shift).")
+    var decayAll = TrainConfig.defaults.optim.decayAll
 
-    @Option(help: "Adam's first-moment decay.")
-    var beta1 = 0.9
+    @Option(help: "First-moment decay of \(OptimizerKind.names(where: \.usesAdamMoments)).")
+    var beta1 = TrainConfig.defaults.optim.beta1
 
-    @Option(help: "Adam's second-moment decay.")
-    var beta2 = 0.999
+    @Option(help: "Second-moment decay of \(OptimizerKind.names(where: \.usesAdamMoments)).")
+    var beta2 = TrainConfig.defaults.optim.beta2
 
-    @Option(help: "Adam's epsilon.")
-    var eps = 1e-8
+    @Option(help: "Epsilon of \(OptimizerKind.names(where: \.usesAdamMoments)).")
+    var eps = TrainConfig.defaults.optim.epsilon
 
     @Option(help: "LARS trust coefficient eta (You et al. 2017): each tensor's rate is lr x eta x |w| / |grad|.")
-    var trustCoefficient = 0.001
+    var trustCoefficient = TrainConfig.defaults.optim.trustCoefficient
 
     @Option(help: "Samples per forward pass in evaluation.")
-    var evalBatch = 1000
+    var evalBatch = TrainConfig.defaults.evalBatch
 
     @Option(help: "Evaluations of train and test accuracy per epoch (more give finer steps-to-target).")
-    var evalsPerEpoch = 1
+    var evalsPerEpoch = TrainConfig.defaults.evalsPerEpoch
 
     @Option(help: "Test accuracy whose first crossing is reported as steps-to-target (Shallue et al. 2018).")
     var target: Double?
 
     @Flag(inversion: .prefixedNo, help: "Measure the gradient noise scale B_simple every step (McCandlish et al. 2018).")
-    var noiseScale = true
+    var noiseScale = TrainConfig.defaults.noiseScale
 
     @Option(help: "After training, measure sharpness (Keskar et al. 2017) in a box of this relative size, e.g. 1e-3.")
     var sharpness: Double?
@@ -104,34 +107,34 @@ struct TrainingOptions: ParsableArguments {
     var sharpnessSubspace: Int?
 
     @Option(help: "Training samples the sharpness loss is taken over.")
-    var sharpnessSamples = 10000
+    var sharpnessSamples = TrainConfig.defaults.sharpnessSamples
 
     @Option(help: "Projected gradient-ascent steps of the sharpness measurement.")
-    var sharpnessSteps = 10
+    var sharpnessSteps = TrainConfig.defaults.sharpnessSteps
 
     @Option(help: "A run has diverged when its step loss is not finite or this many times its first step's loss.")
-    var divergenceFactor = 10.0
+    var divergenceFactor = TrainConfig.defaults.divergenceFactor
 
     @Option(help: "Abort the job, naming the phase and the ranks that never arrived, when a collective waits longer than this many seconds (a stalled rank); 0 turns the watchdog off.")
     var collectiveTimeout = 600.0
 
     @Option(help: "Optimizer steps A:B (1-based, inclusive) whose per-rank phases go to trace.json (Chrome trace format: Perfetto, chrome://tracing); 'none' writes no trace.")
-    var traceSteps = "1:20"
+    var traceSteps = TrainConfig.defaults.traceSteps.map(SettingsTable.traceText) ?? "none"
 
     @Option(help: "A NaN or infinite loss or gradient: stop (naming the step and rank) or skip that step's update (counted in metrics.csv).")
-    var onNan = NaNPolicy.stop
+    var onNan = TrainConfig.defaults.onNaN
 
     @Option(help: "Also write checkpoint.ddp every N optimizer steps (it is always written at each epoch's end).")
-    var checkpointEvery = 0
+    var checkpointEvery = TrainConfig.defaults.checkpointEvery
 
     @Flag(inversion: .prefixedNo, help: "Run each step's allreduce on a worker thread while the next batch is assembled (needs a spare hardware thread per rank to win; see BENCHMARKS.md).")
-    var overlap = false
+    var overlap = TrainConfig.defaults.overlap
 
     @Option(help: "With --overlap: allreduce the gradients in buckets of at least this many KB as backward finishes them, last layers first (0: one allreduce after backward; default \(TrainConfig.defaultBucketKB)).")
     var bucketKb: Int?
 
     @Flag(inversion: .prefixedNo, help: "TensorBoard event files in RUN/tb/ (tensorboard --logdir RUN, or a sweep's folder to overlay its runs).")
-    var tensorboard = true
+    var tensorboard = TrainConfig.defaults.tensorboard
 
     @Flag(inversion: .prefixedNo, help: "Live progress line (default: when the output goes to a terminal, under mpirun when mpirun's does, and CI is unset; otherwise one line per evaluation).")
     var progress: Bool?
@@ -171,46 +174,8 @@ struct TrainingOptions: ParsableArguments {
         try require(trustCoefficient > 0 && trustCoefficient.isFinite, "--trust-coefficient must be positive (got \(trustCoefficient))")
     }
 
-    /// The shared part of a TrainConfig; the command fills in the rest.
-    var settings: TrainConfig {
-        var c = TrainConfig()
-        c.data = data
-        c.augment = augment?.isNone == false ? augment : nil
-        c.model = model
-        c.hidden = hidden ?? c.hidden
-        c.batchPerRank = batchPerRank
-        c.ghostBatch = ghostBatch.first
-        c.sync = try? LocalSync.parse(sync)
-        c.learningRate = lr ?? OptimizerKind.defaultLearningRate(optimizer)
-        c.referenceBatch = referenceBatch
-        c.decay = decay
-        c.decayEpochs = decayEpochs
-        c.optimizer = optimizer
-        c.optim.momentum = momentum
-        c.optim.nesterov = nesterov
-        c.optim.weightDecay = weightDecay
-        c.optim.beta1 = beta1
-        c.optim.beta2 = beta2
-        c.optim.epsilon = eps
-        c.optim.trustCoefficient = trustCoefficient
-        c.optim.decayAll = decayAll
-        c.evalBatch = evalBatch
-        c.evalsPerEpoch = evalsPerEpoch
-        c.target = target
-        c.noiseScale = noiseScale
-        c.sharpness = sharpness
-        c.sharpnessSamples = sharpnessSamples
-        c.sharpnessSubspace = sharpnessSubspace
-        c.sharpnessSteps = sharpnessSteps
-        c.divergenceFactor = divergenceFactor
-        c.overlap = overlap
-        c.bucketKB = bucketKb
-        c.checkpointEvery = checkpointEvery
-        c.onNaN = onNan
-        c.traceSteps = traceWindow
-        c.tensorboard = tensorboard
-        return c
-    }
+    /// The shared part of a TrainConfig (SettingsTable's rows for these flags); the command fills in the rest.
+    var settings: TrainConfig { SettingsTable.settings(self) }
 
     /// --trace-steps as a range, nil for none or a malformed value.
     var traceWindow: ClosedRange<Int>? {

@@ -10,7 +10,7 @@ let path = (FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NS
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>, _ size: Int) -> Int32 {
     _ = FileManager.default.createFile(atPath: path, contents: Data(bytes: data, count: size))
-    guard let expanded = try? StudyFile.expand(["train", "--config", path]) else { return 0 }
+    guard let expanded = try? StudyFile.expand(["train", "--config", path]).arguments else { return 0 }
     if expanded.first != "train" || expanded.contains(where: { $0 == "--config" || $0.hasPrefix("--config=") }) {
         fatalError("expanded to \(expanded)")
     }
