@@ -39,8 +39,12 @@ public enum ModelSpec {
         + "or layers joined by '-': convFkK[sS][same|valid], poolP[sS], fcN, bn, relu, dropP, gap, resF[sS], flatten "
         + "(e.g. conv32k3-bn-relu-pool2-fc128-drop0.5-fc10)"
 
+    /// The deepest resnetD preset: 6n+2 layers with n blocks a stage (He et al. went to n = 200,
+    /// ResNet-1202); beyond this the spec text alone would be an allocation sized by the user.
+    static let maxResidualBlocksPerStage = 10_000
+
     /// The presets as specs (`classes` logits), or nil.
-    static func preset(_ name: String, hidden: [Int], classes: Int) -> String? {
+    static func preset(_ name: String, hidden: [Int], classes: Int) throws -> String? {
         switch name {
         case "mlp": return (hidden.map { "fc\($0)" } + ["fc\(classes)"]).joined(separator: "-")
         case "cnn": return "conv32k3-pool2-flatten-fc\(classes)"
@@ -54,6 +58,9 @@ public enum ModelSpec {
         // He et al. 2016, sec. 4.2: conv 16, then three stages of n blocks at 16, 32, 64 filters.
         guard name.hasPrefix("resnet"), let depth = Int(name.dropFirst(6)), depth >= 8, (depth - 2) % 6 == 0 else { return nil }
         let n = (depth - 2) / 6
+        guard n <= maxResidualBlocksPerStage else {
+            throw ModelSpecError(description: "\(name): resnetD presets go to D = \(6 * maxResidualBlocksPerStage + 2) (\(maxResidualBlocksPerStage) blocks a stage)")
+        }
         var tokens = ["conv16k3same-bn-relu"]
         for (stage, filters) in [16, 32, 64].enumerated() {
             tokens.append(stage == 0 ? "res\(filters)" : "res\(filters)s2")
@@ -64,7 +71,7 @@ public enum ModelSpec {
 
     /// Expands a named model or parses a spec.
     public static func parse(_ text: String, hidden: [Int] = [128], classes: Int = 10) throws -> [LayerSpec] {
-        let expanded = preset(text, hidden: hidden, classes: classes) ?? text
+        let expanded = try preset(text, hidden: hidden, classes: classes) ?? text
         let tokens = expanded.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
         return try tokens.map { token in
             guard let layer = parseToken(token) else {

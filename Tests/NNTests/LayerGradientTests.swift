@@ -215,7 +215,12 @@ final class LayerGradientTests: XCTestCase {
         XCTAssertEqual(c1.layout.count, 3 * 25 * 64 + 128 + 64 * 25 * 64 + 128 + 3136 * 384 + 768 + 384 * 192 + 384 + 1930)
         XCTAssertEqual(resnet8.layout.slices.first { $0.name.contains("body") }?.name, "layers.2.body.layers.0.weight")
         XCTAssertEqual(resnet8.layout.stateSlices.first?.name, "layers.1.running_mean")
-        XCTAssertNil(ModelSpec.preset("resnet9", hidden: [], classes: 10))
+        XCTAssertNil(try ModelSpec.preset("resnet9", hidden: [], classes: 10))
+        // A depth the fuzzer found: its spec text alone was a 1e17-block allocation (a trap).
+        XCTAssertEqual(try ModelSpec.parse("resnet60002").count, 3 + 3 * 10_000 + 2)  // conv-bn-relu, the blocks, gap, fc
+        XCTAssertThrowsError(try ModelSpec.parse("resnet99999999999999998")) {
+            XCTAssertEqual("\($0)", "resnet99999999999999998: resnetD presets go to D = 60002 (10000 blocks a stage)")
+        }
         XCTAssertThrowsError(try ModelSpec.parse("conv8k3-bn-relu-res8s0-gap-fc10"))
         XCTAssertThrowsError(try ModelSpec.build(try ModelSpec.parse("fc8-res8-fc10"), channels: 1, height: 4, width: 4, classes: 10)) {
             XCTAssertTrue("\($0)".contains("res8 does not fit its input 8"), "\($0)")
