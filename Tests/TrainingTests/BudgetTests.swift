@@ -35,6 +35,29 @@ final class BudgetTests: XCTestCase {
         XCTAssertEqual(Double(big.schedule.milestones[0]) / Double(big.stepsPerEpoch), 1.0 * 256 / 64)
     }
 
+    func testRegimeCountsTheReferenceBatchsShortLastStep() throws {
+        // 4096 samples at reference batch 100: 40 full steps and one of 96, so a reference epoch is
+        // 41 steps and regime:2 is 82 steps at every batch (rounding down would give 80). Warmup of
+        // one reference epoch is 41 steps, and decay at reference epoch 1 is step 41, at each batch:
+        // at 100 itself (41 steps an epoch) and at 256 (16 steps an epoch: 1 x 41 / 16 of its epochs).
+        let data = try Trainer.loadData("synthetic", seed: 1)
+        for global in [100, 256] {
+            var settings = TrainConfig()
+            settings.data = "synthetic"
+            settings.referenceBatch = 100
+            settings.globalBatch = global
+            settings.regimeEpochs = 2
+            settings.warmupEpochs = 1
+            settings.decay = .step
+            settings.decayEpochs = [1]
+            let config = try ResolvedConfig(settings, ranks: 2, data: data)
+            XCTAssertEqual(config.stepsPerEpoch, (4096 + global - 1) / global, "batch \(global)")
+            XCTAssertEqual(config.totalSteps, 82, "batch \(global)")
+            XCTAssertEqual(config.schedule.warmupSteps, 41, "batch \(global)")
+            XCTAssertEqual(config.schedule.milestones, [41], "batch \(global)")
+        }
+    }
+
     func testBudgetsParseAndApply() throws {
         var c = TrainConfig()
         try Budget("plateau:3:40").apply(to: &c)
