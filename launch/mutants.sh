@@ -46,7 +46,7 @@ tr '\0' '\n' <"$work/files" | sort >"$work/files.txt"
 for d in checkouts repositories workspace-state.json; do
   [ -e "$root/.build/$d" ] && [ ! -e "$src/.build/$d" ] && cp -a "$root/.build/$d" "$src/.build/"
 done
-[ -e "$root/.build/python" ] && [ ! -e "$src/.build/python" ] && ln -s "$root/.build/python" "$src/.build/python"
+if [ -e "$root/.build/python" ]; then ln -sfn "$root/.build/python" "$src/.build/python"; fi
 
 build() { swift build --build-tests --package-path "$src" >"$1" 2>&1; }
 run_tests() {  # $1 filter, $2 log, $3 timeout in seconds

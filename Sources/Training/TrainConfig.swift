@@ -141,12 +141,15 @@ public struct ResolvedConfig: Codable, Sendable {
         }
         var batchPerRank = settings.batchPerRank
         var accumulate = settings.accumulate
+        // The ghost batch this run keeps: the flag's, else the one the resumed run used (then its
+        // micro-batch per rank), so a resume on another rank count keeps BatchNorm's groups.
+        let keptGhost = settings.ghostBatch ?? runGhostBatch
         if let global = runGlobalBatch ?? settings.globalBatch {
             let what = runGlobalBatch != nil ? "the run's global batch" : "--global-batch"
             (batchPerRank, accumulate) = try ResolvedConfig.split(globalBatch: global, ranks: ranks, maxMicroBatch: batchPerRank,
-                                                                  ghostBatch: settings.ghostBatch ?? runGhostBatch, what: what)
+                                                                  ghostBatch: keptGhost, what: what)
         }
-        if let g = settings.ghostBatch ?? runGhostBatch, g < 1 || batchPerRank % g != 0 {
+        if let g = keptGhost, g < 1 || batchPerRank % g != 0 {
             throw ConfigError("--ghost-batch \(g) must divide the micro-batch per rank (\(batchPerRank)), so that ghost batches "
                               + "are the same groups of the global batch however it is split")
         }
@@ -199,7 +202,7 @@ public struct ResolvedConfig: Codable, Sendable {
         self.batchPerRank = batchPerRank
         self.accumulate = accumulate
         self.globalBatch = globalBatch
-        self.ghostBatch = settings.ghostBatch ?? runGhostBatch ?? batchPerRank
+        self.ghostBatch = keptGhost ?? batchPerRank
         self.stepsPerEpoch = stepsPerEpoch
         self.epochs = epochs
         self.totalSteps = totalSteps

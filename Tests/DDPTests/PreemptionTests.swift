@@ -216,6 +216,21 @@ final class PreemptionTests: XCTestCase {
         XCTAssertLessThan(difference, 1e-5)
     }
 
+    /// Without --ghost-batch a BatchNorm run's groups are the micro-batch per rank it started with
+    /// (32 on 1 rank), and stay so: on 2 ranks the micro-batch would be 16, which cannot hold them,
+    /// so that resume is refused rather than run with groups of 16.
+    func testTheGhostBatchARunStartedWithIsKeptWithoutTheFlag() throws {
+        let cut = DDPProcess.temporaryFolder("ghost-implicit")
+        let stopped = try DDPProcess.run(["train", "--data", "synthetic", "--model", "fc64-bn-relu-fc10", "--batch-per-rank", "32",
+                                          "--steps", "20", "--trace-steps", "none", "--run-dir", cut], ranks: 1, environment: ["DDP_FAULT": "term:10:0"])
+        XCTAssertEqual(stopped.status, 143, stopped.all)
+        XCTAssertTrue(stopped.stdout.contains("train --resume \(cut) (-np may be any of 1)"), stopped.stdout)
+        let two = try DDPProcess.run(["train", "--resume", cut], ranks: 2)
+        XCTAssertNotEqual(two.status, 0, two.all)
+        XCTAssertEqual(two.errorLines.count, 1, two.all)
+        XCTAssertTrue(two.all.contains("into ghost batches of 32"), two.all)
+    }
+
     /// launch/slurm.sbatch with stand-ins for srun (mpirun with SLURM_NTASKS ranks) and scontrol
     /// (records its arguments): the time-limit warning stops the ranks and requeues the job, and
     /// the requeued job, given 4 tasks instead of 2, continues the run folder to the same end.
