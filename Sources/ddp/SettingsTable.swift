@@ -188,7 +188,7 @@ enum SettingsTable {
     static func traceText(_ window: ClosedRange<Int>) -> String { "\(window.lowerBound):\(window.upperBound)" }
 
     /// Keys whose value may be "none": optional flags, nil in a TrainConfig() (no target, no sharpness, ...).
-    nonisolated(unsafe) static let unsetKeys = Set(all.filter { if case .unset = $0.write(TrainConfig()) { true } else { false } }.map(\.key))
+    static let unsetKeys = Set(all.filter { if case .unset = $0.write(TrainConfig()) { true } else { false } }.map(\.key))
 
     static func setting(_ key: String) -> Setting? { all.first { $0.key == key } }
 
