@@ -26,13 +26,9 @@ public enum MemoryBudget {
         let scratch = model.matrixProducts(batch: 1).reduce(0.0) { $0 + Double($1.k) * Double($1.n) }
         let floats = 6 * parameters + Double(model.activationsPerSample) * (largest + training) + scratch
         try check(4 * floats, for: "the model (\(model.layout.count) parameters) at \(Int(largest)) samples a batch")
-        try checkStepRecords(steps: Double(config.totalSteps), ranks: config.ranks, what: "\(config.totalSteps) steps")
-    }
-
-    /// Each rank keeps its allreduce time of every step (8 bytes) and rank 0 gathers every rank's
-    /// (Trainer.allreduceSeconds, TimingReport); a step count sized by the user must fit that.
-    public static func checkStepRecords(steps: Double, ranks: Int, what: String) throws {
-        try check(8 * steps * Double(1 + ranks), for: "the per-step timing record of \(what)")
+        // Each rank keeps its allreduce time of every step (8 bytes) and rank 0 gathers every rank's
+        // (Trainer.allreduceSeconds, TimingReport); a step count sized by the user must fit that.
+        try check(8 * Double(config.totalSteps) * Double(1 + config.ranks), for: "the per-step timing record of \(config.totalSteps) steps")
     }
 
     /// What building the layers allocates (each convolution's im2col columns, C*K*K x Ho*Wo), and the

@@ -168,7 +168,7 @@ extension Trainer {
                     // evaluation is not a result.
                     guard evaluation.trainLoss.isFinite && evaluation.testLoss.isFinite else {
                         progress.diverge(at: step, because: "the evaluation loss is not finite; \(progress.skippedSteps) step(s) were skipped as non-finite")
-                        say("diverged at step \(step): the evaluation loss is not finite (\(progress.skippedSteps) step(s) skipped as non-finite); stopping this run")
+                        say("diverged at step \(step): \(progress.divergence ?? ""); stopping this run")
                         trainer.timer.endEpoch()
                         break epochs
                     }

@@ -97,8 +97,7 @@ struct Train: ParsableCommand {
                 }
                 if self.resume != nil { try refuseContradictions(of: checkpoint!, folder: resume, comm: comm) }
                 settings = checkpoint!.state.settings
-                settings.runDir = (Checkpoint.location(resume) as NSString).deletingLastPathComponent
-                if settings.runDir?.isEmpty ?? true { settings.runDir = "." }
+                settings.runDir = Train.runFolder(resuming: resume)
             }
             let study = SettingsTable.toml(settings, header: StudyFile.header("train"))
             let summary = try Trainer.run(settings, comm: comm, console: console, resume: checkpoint, studyFile: study)
@@ -125,6 +124,12 @@ struct Train: ParsableCommand {
 }
 
 extension Train {
+    /// The run folder a `--resume` path (a folder or its checkpoint file) continues.
+    static func runFolder(resuming path: String) -> String {
+        let folder = (Checkpoint.location(path) as NSString).deletingLastPathComponent
+        return folder.isEmpty ? "." : folder
+    }
+
     /// `--resume` continues the run as its checkpoint says: a flag on this command line that would
     /// change a setting is refused, naming it, rather than silently ignored (the same flags again and
     /// launch-only flags pass). Collective: rank 0 says it.
@@ -132,11 +137,11 @@ extension Train {
         let given = ResumeFlags.given(try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2))).arguments)
         let recorded = checkpoint.state.settings
         let now = try ResumeFlags.fields([settings, settings.optim]), then = try ResumeFlags.fields([recorded, recorded.optim])
-        let runFolder = (Checkpoint.location(folder) as NSString).deletingLastPathComponent
+        let runFolder = Train.runFolder(resuming: folder)
         let conflicts = ResumeFlags.contradictions(given: given, now: now, then: then) { flag in
             switch flag {
             case "run-dir":
-                return runDir.map { URL(fileURLWithPath: $0).standardizedFileURL != URL(fileURLWithPath: runFolder.isEmpty ? "." : runFolder).standardizedFileURL }
+                return runDir.map { URL(fileURLWithPath: $0).standardizedFileURL != URL(fileURLWithPath: runFolder).standardizedFileURL }
             case "global-batch":  // the run's global batch, however it was given
                 return globalBatch != (recorded.globalBatch ?? recorded.batchPerRank * recorded.accumulate * checkpoint.state.ranks)
             case "budget":  // what a budget sets
@@ -148,7 +153,7 @@ extension Train {
         // Every rank has the same command line and checkpoint, so all find the same; rank 0 says it.
         guard conflicts.isEmpty else {
             guard comm.rank == 0 else { throw TrainingFailure.elsewhere(rank: 0) }
-            throw TrainingFailure.reported("--resume continues the run in \(runFolder.isEmpty ? "." : runFolder) with the settings of its checkpoint; "
+            throw TrainingFailure.reported("--resume continues the run in \(runFolder) with the settings of its checkpoint; "
                                            + "\(conflicts.joined(separator: ", ")) would change them: leave them out, or start a new run (another --run-dir, without --resume)")
         }
     }
