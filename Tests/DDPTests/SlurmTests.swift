@@ -88,6 +88,16 @@ final class SlurmTests: XCTestCase {
         return (field("JobState"), field("Reason"))
     }
 
+    /// Whether a node's slurmstepd still holds the job's batch folder (SlurmdSpoolDir/jobNNNNN): it
+    /// removes it only after slurmctld acknowledged the batch script's exit. Released before that, a
+    /// late report of the first start's 143 lands on the second start and fails it (Slurm 22.05:
+    /// REQUEST_COMPLETE_BATCH_SCRIPT finds the same job id running on the same batch host).
+    func batchStepReporting(conf: String, job: String) -> Bool {
+        let cluster = (conf as NSString).deletingLastPathComponent
+        let folder = "job" + String(repeating: "0", count: max(0, 5 - job.count)) + job
+        return ["n1", "n2"].contains { FileManager.default.fileExists(atPath: "\(cluster)/spool-\($0)/\(folder)") }
+    }
+
     /// The first column of a run's steps.csv.
     func steps(_ runDir: String) -> [String] {
         let text = (try? String(contentsOfFile: runDir + "/steps.csv", encoding: .utf8)) ?? ""
@@ -132,7 +142,8 @@ final class SlurmTests: XCTestCase {
     /// Submits launch/slurm.sbatch REQUEUEFLAGS --run-dir RUN (2 nodes x 2 tasks), `scontrol requeue`s
     /// it once steps.csv shows progress, while it is pending gives it 1 node x 2 tasks if `shrink`,
     /// releases the hold Slurm puts a requeued job under (Reason=BeginTime: AuthInfo's cred_expire,
-    /// 120 s by default) with `scontrol update StartTime=now`, and waits for its end. Returns the
+    /// 120 s by default) with `scontrol update StartTime=now` once the first start's batch script has
+    /// reported its exit (`batchStepReporting`), and waits for its end. Returns the
     /// job's output and the step the first start stopped at.
     func requeueMidRun(conf: String, runDir: String, shrink: Bool) throws -> (output: String, stoppedAt: Int) {
         let output = DDPProcess.temporaryFolder("slurm-out")
@@ -157,7 +168,7 @@ final class SlurmTests: XCTestCase {
             if now.state == "PENDING" {
                 // What a user whose allocation shrank does: the pending job on one node, two tasks.
                 if !shrunk { shrunk = (try? scontrol(conf, ["update", "JobId=\(job)", "NumNodes=1", "NumTasks=2", "NumCPUs=2"]))?.status == 0 }
-                if shrunk && !released && now.reason == "BeginTime" {
+                if shrunk && !released && now.reason == "BeginTime" && !batchStepReporting(conf: conf, job: job) {
                     released = (try? scontrol(conf, ["update", "JobId=\(job)", "StartTime=now"]))?.status == 0
                 }
             }
