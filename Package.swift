@@ -24,9 +24,12 @@ let package = Package(
 
         // The stop-signal flag (SIGTERM, SIGINT, SIGUSR1): a handler that only sets it, in C.
         .target(name: "CSignal"),
+        // Direct convolution kernels (AVX-512 and AVX2, chosen at run time); optimized in debug
+        // builds too, since the in-process tests run them on real layer sizes.
+        .target(name: "CConv", cSettings: [.unsafeFlags(["-O2"])]),
         .target(name: "Collective", dependencies: ["CMPI"]),
         .target(name: "Tensor", dependencies: ["CBLAS"]),
-        .target(name: "NN", dependencies: ["Tensor"]),
+        .target(name: "NN", dependencies: ["Tensor", "CConv"]),
         .target(name: "Data", dependencies: ["CZlib", "Tensor"]),
         .target(name: "Optim", dependencies: ["Tensor"]),
         .target(name: "Training", dependencies: ["Collective", "Tensor", "NN", "Data", "Optim", "CSignal"]),

@@ -7,6 +7,7 @@
 // scattered to (and gathered from) NCHW with bias and ReLU fused into that copy (a chunk of one
 // sample already has y's and dy's layout: no copy).
 // Without a bias when BatchNorm follows (its shift makes a bias redundant, as in He et al. 2016).
+// Stride-1 `same` layers with an odd kernel on large planes run DirectConvolution instead.
 import Tensor
 
 public final class Conv2D: Layer {
@@ -20,8 +21,14 @@ public final class Conv2D: Layer {
     var biasGradient: UnsafeMutablePointer<Float>!
     /// Samples per chunk: as many as keep columns and products within ConvScratch.budget floats each.
     public let chunk: Int
+    /// The kernels without im2col, where they apply (DirectConvolution.init says where).
+    let direct: DirectConvolution?
+    /// Whether the passes run the direct kernels (else im2col + sgemm).
+    public var isDirect: Bool { direct != nil }
 
-    public init(geometry: ConvGeometry, filters: Int, activation: Dense.Activation, bias: Bool = true) {
+    /// `directKernels: false` keeps im2col + sgemm where DirectConvolution would apply (tests of
+    /// that path, and timing both in one build).
+    public init(geometry: ConvGeometry, filters: Int, activation: Dense.Activation, bias: Bool = true, directKernels: Bool = true) {
         self.geometry = geometry
         self.filters = filters
         self.activation = activation
@@ -30,7 +37,12 @@ public final class Conv2D: Layer {
         self.outputShape = [filters, geometry.outHeight, geometry.outWidth]
         let widest = max(geometry.patchSize, filters) * geometry.outPixels
         chunk = max(1, ConvScratch.budget / widest)
-        ConvScratch.ensure(columns: chunk * geometry.patchSize * geometry.outPixels, products: chunk * filters * geometry.outPixels)
+        direct = directKernels ? DirectConvolution(geometry: geometry, filters: filters) : nil
+        if let direct {
+            ConvScratch.ensureDirect(direct.sizes)
+        } else {
+            ConvScratch.ensure(columns: chunk * geometry.patchSize * geometry.outPixels, products: chunk * filters * geometry.outPixels)
+        }
     }
 
     /// Stored, not computed: a computed array would allocate each time a pass asks for a size.
@@ -60,6 +72,9 @@ public final class Conv2D: Layer {
         let (patch, pixels) = (geometry.patchSize, geometry.outPixels)
         let (columns, products) = (ConvScratch.columns.pointer, ConvScratch.products.pointer)
         let relu = activation == .relu
+        if let direct {
+            return direct.forward(x, weight: weight, bias: hasBias ? UnsafePointer(bias) : nil, relu: relu, into: y, batch: batch)
+        }
         forEachChunk(batch: batch) { first, count, width in
             fillColumns(x, first: first, count: count, width: width)
             // products (F, B*HoWo) = W (F, CKK) columns (CKK, B*HoWo). A chunk of one sample (the
@@ -86,6 +101,10 @@ public final class Conv2D: Layer {
         let (patch, pixels) = (geometry.patchSize, geometry.outPixels)
         let (columns, products) = (ConvScratch.columns.pointer, ConvScratch.products.pointer)
         let relu = activation == .relu
+        if let direct {
+            return direct.backward(input: x, output: y, outputGradient: dy, weight: weight, relu: relu, weightGradient: weightGradient,
+                                   biasGradient: hasBias ? biasGradient : nil, inputGradient: dx, batch: batch)
+        }
         forEachChunk(batch: batch) { first, count, width in
             // gradient (F, B*HoWo) = dy of the chunk, masked by the fused ReLU (dy itself stays untouched),
             // in products; a one-sample chunk without ReLU reads dy in place.

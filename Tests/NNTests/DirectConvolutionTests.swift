@@ -1,0 +1,146 @@
+// The direct convolution kernels (DirectConvolution, CConv) against the naive twins of
+// Conv2D+Reference, at every vector width this CPU runs (AVX-512 and AVX2 on an AVX-512 machine):
+// forward, dW, db and dx, with and without bias and the fused ReLU, filter and channel counts that
+// are not multiples of the 8-filter blocks, 3 x 3 and 5 x 5 kernels; against the im2col path on a
+// resnet layer; and a batch split into micro-batches giving the same bits as the whole batch.
+import NN
+import Tensor
+import XCTest
+
+final class DirectConvolutionTests: XCTestCase {
+    struct Case {
+        let channels: Int, height: Int, width: Int, filters: Int, kernel: Int
+        let bias: Bool, activation: Dense.Activation
+        var geometry: ConvGeometry {
+            ConvGeometry(channels: channels, height: height, width: width, kernel: kernel, stride: 1, same: true)
+        }
+    }
+
+    // Planes wide enough for the kernels (DirectConvolution.init's 85% rule) at widths 8 and 16.
+    let cases = [
+        Case(channels: 16, height: 5, width: 28, filters: 16, kernel: 3, bias: true, activation: .relu),
+        Case(channels: 3, height: 4, width: 24, filters: 10, kernel: 3, bias: false, activation: .none),
+        Case(channels: 2, height: 4, width: 28, filters: 9, kernel: 5, bias: true, activation: .relu),
+        Case(channels: 1, height: 28, width: 28, filters: 16, kernel: 3, bias: false, activation: .none),
+    ]
+
+    func widths() throws -> [Int] {
+        let widths = DirectKernels.availableWidths
+        if widths.isEmpty { throw XCTSkip("this CPU has neither AVX-512 nor AVX2 with FMA: every convolution takes im2col") }
+        addTeardownBlock { DirectKernels.force(width: 0) }
+        return widths
+    }
+
+    func bound(_ layer: Conv2D, _ rng: inout SplitMix64) -> (parameters: FloatBuffer, gradients: FloatBuffer) {
+        let p = FloatBuffer(count: layer.parameterCount), grads = FloatBuffer(count: layer.parameterCount)
+        layer.bind(LayerBinding(parameters: p.pointer, gradients: grads.pointer, state: p.pointer, moments: grads.pointer))
+        for i in 0..<p.count { p[i] = rng.uniform(-0.3, 0.3) }
+        return (p, grads)
+    }
+
+    func testPassesMatchTheNaiveTwinsAtEveryVectorWidth() throws {
+        for width in try widths() {
+            DirectKernels.force(width: width)
+            var rng = SplitMix64(seed: UInt64(60 + width))
+            for c in cases {
+                let g = c.geometry, label = "width \(width), \(c)"
+                let layer = Conv2D(geometry: g, filters: c.filters, activation: c.activation, bias: c.bias)
+                XCTAssertTrue(layer.isDirect, "the case must take the direct kernels: \(label)")
+                let (p, grads) = bound(layer, &rng)
+                let batch = 3, (inSize, outSize, taps) = (layer.inputSize, layer.outputSize, c.filters * g.patchSize)
+                let x = (0..<(batch * inSize)).map { _ in rng.uniform(-1, 1) }
+                let dy = (0..<(batch * outSize)).map { _ in rng.uniform(-1, 1) }
+                var y = [Float](repeating: 0, count: batch * outSize)
+                layer.forward(x, into: &y, batch: batch, context: PassContext(mode: .training))
+                var dx = [Float](repeating: 0.5, count: batch * inSize)
+                layer.backward(input: x, output: y, outputGradient: dy, inputGradient: &dx, batch: batch, context: PassContext(mode: .training))
+
+                let weights = Array(p.array.prefix(taps))
+                let biases = c.bias ? Array(p.array.suffix(c.filters)) : [Float](repeating: 0, count: c.filters)
+                var expectedWeight = [Float](repeating: 0, count: taps), expectedBias = [Float](repeating: 0, count: c.filters)
+                for n in 0..<batch {
+                    let sample = Array(x[(n * inSize)..<((n + 1) * inSize)])
+                    let pre = Conv2D.referenceForward(x: sample, weight: weights, bias: biases, filters: c.filters, geometry: g)
+                    let out = c.activation == .relu ? pre.map { max($0, 0) } : pre
+                    XCTAssertLessThan(zip(y[(n * outSize)..<((n + 1) * outSize)], out).map { abs($0 - $1) }.max()!, 1e-5, "forward, \(label)")
+                    let masked = zip(dy[(n * outSize)..<((n + 1) * outSize)], out).map { c.activation == .relu && $1 <= 0 ? 0 : $0 }
+                    let (dw, dxSample) = Conv2D.referenceBackward(x: sample, weight: weights, outputGradient: masked, filters: c.filters, geometry: g)
+                    for i in 0..<taps { expectedWeight[i] += dw[i] }
+                    for f in 0..<c.filters { expectedBias[f] += masked[(f * g.outPixels)..<((f + 1) * g.outPixels)].reduce(0, +) }
+                    XCTAssertLessThan(zip(dx[(n * inSize)..<((n + 1) * inSize)], dxSample).map { abs($0 - 0.5 - $1) }.max()!, 1e-5,
+                                      "dx (added onto 0.5), \(label)")
+                }
+                XCTAssertLessThan(zip(grads.array.prefix(taps), expectedWeight).map { abs($0 - $1) / max(1, abs($1)) }.max()!, 1e-5, "dW, \(label)")
+                if c.bias {
+                    XCTAssertLessThan(zip(grads.array.suffix(c.filters), expectedBias).map { abs($0 - $1) / max(1, abs($1)) }.max()!, 1e-5, "db, \(label)")
+                }
+            }
+        }
+    }
+
+    func testResnetLayerAgreesWithTheIm2colPath() throws {
+        // resnet8's 16 x 28 x 28 layer: the two paths sum in different orders, so they agree to
+        // rounding, not bit for bit (dW sums 5 x 784 terms per entry: 2e-5 relative seen).
+        for width in try widths() {
+            DirectKernels.force(width: width)
+            let g = ConvGeometry(channels: 16, height: 28, width: 28, kernel: 3, stride: 1, same: true)
+            let direct = Conv2D(geometry: g, filters: 16, activation: .none, bias: false)
+            let im2col = Conv2D(geometry: g, filters: 16, activation: .none, bias: false, directKernels: false)
+            XCTAssertTrue(direct.isDirect)
+            XCTAssertFalse(im2col.isDirect)
+            var rng = SplitMix64(seed: 77)
+            let (p, grads) = bound(direct, &rng)
+            let gradsIm2col = FloatBuffer(count: im2col.parameterCount)
+            im2col.bind(LayerBinding(parameters: p.pointer, gradients: gradsIm2col.pointer, state: p.pointer, moments: gradsIm2col.pointer))
+            let batch = 5
+            let x = (0..<(batch * direct.inputSize)).map { _ in rng.uniform(-1, 1) }
+            let dy = (0..<(batch * direct.outputSize)).map { _ in rng.uniform(-1, 1) }
+            var (y1, y2) = ([Float](repeating: 0, count: dy.count), [Float](repeating: 0, count: dy.count))
+            direct.forward(x, into: &y1, batch: batch, context: PassContext(mode: .training))
+            im2col.forward(x, into: &y2, batch: batch, context: PassContext(mode: .training))
+            var (dx1, dx2) = ([Float](repeating: 0, count: x.count), [Float](repeating: 0, count: x.count))
+            direct.backward(input: x, output: y1, outputGradient: dy, inputGradient: &dx1, batch: batch, context: PassContext(mode: .training))
+            im2col.backward(input: x, output: y2, outputGradient: dy, inputGradient: &dx2, batch: batch, context: PassContext(mode: .training))
+            XCTAssertLessThan(zip(y1, y2).map { abs($0 - $1) }.max()!, 1e-5, "forward, width \(width)")
+            XCTAssertLessThan(zip(dx1, dx2).map { abs($0 - $1) }.max()!, 1e-5, "dx, width \(width)")
+            XCTAssertLessThan(zip(grads.array, gradsIm2col.array).map { abs($0 - $1) / max(1, abs($1)) }.max()!, 1e-4, "dW, width \(width)")
+        }
+    }
+
+    func testMicroBatchesGiveTheWholeBatchsBits() throws {
+        // dW adds sample after sample (each sample's lanes reduced in a fixed order), so 6 samples in
+        // one pass and in passes of 2 and 4 give identical parameters' gradients, outputs and dx.
+        for width in try widths() {
+            DirectKernels.force(width: width)
+            let g = ConvGeometry(channels: 8, height: 14, width: 14, kernel: 3, stride: 1, same: true)
+            let layer = Conv2D(geometry: g, filters: 16, activation: .relu, bias: true)
+            XCTAssertTrue(layer.isDirect)
+            var rng = SplitMix64(seed: 91)
+            let (parameters, grads) = bound(layer, &rng)
+            defer { withExtendedLifetime(parameters) {} }   // the layer reads its weights from it
+            let (inSize, outSize) = (layer.inputSize, layer.outputSize)
+            let x = (0..<(6 * inSize)).map { _ in rng.uniform(-1, 1) }
+            let dy = (0..<(6 * outSize)).map { _ in rng.uniform(-1, 1) }
+            var whole = [Float](repeating: 0, count: dy.count)
+            layer.forward(x, into: &whole, batch: 6, context: PassContext(mode: .training))
+            var dxWhole = [Float](repeating: 0, count: x.count)
+            layer.backward(input: x, output: whole, outputGradient: dy, inputGradient: &dxWhole, batch: 6, context: PassContext(mode: .training))
+            let gradientsWhole = grads.array
+            grads.zero()
+            var parts = [Float](), dxParts = [Float]()
+            for (first, count) in [(0, 2), (2, 4)] {
+                let xs = Array(x[(first * inSize)..<((first + count) * inSize)])
+                let dys = Array(dy[(first * outSize)..<((first + count) * outSize)])
+                var ys = [Float](repeating: 0, count: dys.count), dxs = [Float](repeating: 0, count: xs.count)
+                layer.forward(xs, into: &ys, batch: count, context: PassContext(mode: .training))
+                layer.backward(input: xs, output: ys, outputGradient: dys, inputGradient: &dxs, batch: count, context: PassContext(mode: .training))
+                parts += ys
+                dxParts += dxs
+            }
+            // Counts of differing entries (0 each), not the arrays: a failure names how many.
+            XCTAssertEqual(zip(parts, whole).filter { $0 != $1 }.count, 0, "forward, width \(width)")
+            XCTAssertEqual(zip(dxParts, dxWhole).filter { $0 != $1 }.count, 0, "dx, width \(width)")
+            XCTAssertEqual(zip(grads.array, gradientsWhole).filter { $0 != $1 }.count, 0, "dW and db, width \(width)")
+        }
+    }
+}
