@@ -106,21 +106,11 @@ void ddp_conv_grid_forward(const float *padded, const float *packed, int channel
 }
 
 void ddp_conv_weight_gradient(const float *padded_input, const float *padded_gradient, int channels, int filters,
-                              int height, int width, int kernel, float *lanes) {
+                              int height, int width, int kernel, float *weight_gradient) {
     if (vector_width_cached() == 16)
-        weight_gradient_avx512(padded_input, padded_gradient, channels, filters, height, width, kernel, lanes);
+        weight_gradient_avx512(padded_input, padded_gradient, channels, filters, height, width, kernel, weight_gradient);
     else
-        weight_gradient_avx2(padded_input, padded_gradient, channels, filters, height, width, kernel, lanes);
-}
-
-void ddp_conv_reduce_lanes(float *lanes, int count, float *weight_gradient) {
-    const int v = vector_width_cached();
-    for (int i = 0; i < count; i++) {
-        float s = 0;
-        for (int j = 0; j < v; j++) s += lanes[(size_t)i * v + j];   // lanes in one fixed order
-        weight_gradient[i] += s;
-    }
-    memset(lanes, 0, sizeof(float) * (size_t)count * v);
+        weight_gradient_avx2(padded_input, padded_gradient, channels, filters, height, width, kernel, weight_gradient);
 }
 
 void ddp_conv_force_vector_width(int width) { forced_width = width; }

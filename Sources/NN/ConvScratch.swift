@@ -3,8 +3,7 @@
 // 28 x 28 (16*9 x 128*784 floats); a convolution instead runs its batch in chunks of samples
 // sized so both fit in about 2 MB (the L2 of one core here), and all layers reuse one buffer.
 // The direct kernels (DirectConvolution) share theirs the same way: one sample's padded input and
-// padded output gradient, its output grid, the packed weights, and the weight gradient's lanes
-// (reduced at the end of each backward pass, so the next layer finds them zero).
+// padded output gradient, its output grid, and the packed weights.
 // Grown only at layer construction, never in a pass; passes run on one thread per process.
 import Tensor
 
@@ -18,7 +17,6 @@ enum ConvScratch {
     nonisolated(unsafe) private(set) static var paddedGradient = FloatBuffer(count: 0)
     nonisolated(unsafe) private(set) static var grid = FloatBuffer(count: 0)
     nonisolated(unsafe) private(set) static var packed = FloatBuffer(count: 0)
-    nonisolated(unsafe) private(set) static var lanes = FloatBuffer(count: 0)
 
     /// Makes room for a layer's largest chunk (called by Conv2D.init; buffers only grow).
     static func ensure(columns needed: Int, products neededProducts: Int) {
@@ -26,13 +24,11 @@ enum ConvScratch {
         if neededProducts > products.count { products = FloatBuffer(count: neededProducts) }
     }
 
-    /// Makes room for a direct convolution's buffers (called by Conv2D.init; buffers only grow; the
-    /// lanes start at zero and are left at zero by every pass).
+    /// Makes room for a direct convolution's buffers (called by Conv2D.init; buffers only grow).
     static func ensureDirect(_ sizes: DirectConvolution.Sizes) {
         if sizes.padded > padded.count { padded = FloatBuffer(count: sizes.padded) }
         if sizes.paddedGradient > paddedGradient.count { paddedGradient = FloatBuffer(count: sizes.paddedGradient) }
         if sizes.grid > grid.count { grid = FloatBuffer(count: sizes.grid) }
         if sizes.packed > packed.count { packed = FloatBuffer(count: sizes.packed) }
-        if sizes.lanes > lanes.count { lanes = FloatBuffer(count: sizes.lanes) }
     }
 }

@@ -18,7 +18,7 @@ struct DirectConvolution {
 
     /// The floats each shared buffer needs (ConvScratch.ensureDirect).
     struct Sizes {
-        let padded: Int, paddedGradient: Int, grid: Int, packed: Int, lanes: Int
+        let padded: Int, paddedGradient: Int, grid: Int, packed: Int
     }
 
     /// `nil` where the kernels do not apply or would lose: no AVX2/AVX-512 (the CPU or
@@ -49,8 +49,7 @@ struct DirectConvolution {
         let blocks = { (n: Int) in (n + 7) / 8 * 8 }
         return Sizes(padded: c * planeStride + 16, paddedGradient: f * planeStride + 16,
                      grid: max(blocks(f), blocks(c)) * gridLength,
-                     packed: max(blocks(f) * c, blocks(c) * f) * taps,
-                     lanes: f * c * taps * Int(ddp_conv_vector_width()))
+                     packed: max(blocks(f) * c, blocks(c) * f) * taps)
     }
 
     private var dims: (c: Int32, f: Int32, h: Int32, w: Int32, k: Int32) {
@@ -84,18 +83,16 @@ struct DirectConvolution {
                   biasGradient: UnsafeMutablePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {
         let (c, f, h, w, k) = dims
         let (padded, paddedGradient) = (ConvScratch.padded.pointer, ConvScratch.paddedGradient.pointer)
-        let (grid, packed, lanes) = (ConvScratch.grid.pointer, ConvScratch.packed.pointer, ConvScratch.lanes.pointer)
+        let (grid, packed) = (ConvScratch.grid.pointer, ConvScratch.packed.pointer)
         let (inputSize, pixels, wp) = (geometry.channels * geometry.height * geometry.width, geometry.outPixels, geometry.width + geometry.kernel - 1)
         if dx != nil { ddp_conv_pack(weight, f, c, k, 1, packed) }
         for n in 0..<batch {
             let offset = n * filters * pixels
             ddp_conv_pad(dy + offset, relu ? y + offset : nil, f, h, w, k, paddedGradient)
             ddp_conv_pad(x + n * inputSize, nil, c, h, w, k, padded)
-            // Reduced into dW per sample: dW += sample after sample, as the im2col path adds its
-            // per-sample products, so a batch split into micro-batches (or ranks' shares in the same
-            // order) gives the same bits.
-            ddp_conv_weight_gradient(padded, paddedGradient, c, f, h, w, k, lanes)
-            ddp_conv_reduce_lanes(lanes, f * c * k * k, weightGradient)
+            // dW += sample after sample, as the im2col path adds its per-sample products, so a batch
+            // split into micro-batches gives the same bits.
+            ddp_conv_weight_gradient(padded, paddedGradient, c, f, h, w, k, weightGradient)
             // db: a padded plane holds the masked dy and zeros.
             if let biasGradient {
                 for filter in 0..<filters { biasGradient[filter] += sum(paddedGradient + filter * planeStride, count: planeStride) }

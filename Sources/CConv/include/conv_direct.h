@@ -13,7 +13,7 @@
 
 /// 16 with AVX-512F, 8 with AVX2 and FMA, 0 when neither: then the kernels must not be called.
 int ddp_conv_vector_width(void);
-/// The width in use (ddp_conv_vector_width, or less if forced): the lanes' vector length.
+/// The width in use (ddp_conv_vector_width, or less if forced).
 int ddp_conv_active_width(void);
 
 /// Floats between two padded planes (the plane plus zeroed slack that the vector tails read).
@@ -33,13 +33,11 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel, 
 void ddp_conv_grid_forward(const float *padded, const float *packed, int channels, int filters,
                            int height, int width, int kernel, float *grid);
 
-/// lanes (F * C * K * K vectors of the vector width) += the lane sums of the product of the padded
-/// output gradient (F planes) with the padded input (C planes), one sample.
+/// weight_gradient (F, C, K, K) += the product of the padded output gradient (F planes) with the
+/// padded input (C planes), one sample: each entry gets one sum, its vector lanes added in a fixed
+/// order, so a batch's dW is its samples' added one after another.
 void ddp_conv_weight_gradient(const float *padded_input, const float *padded_gradient, int channels, int filters,
-                              int height, int width, int kernel, float *lanes);
-
-/// weight_gradient[i] += the sum of lanes[i]'s vector (lanes in a fixed order), i < count; zeroes lanes.
-void ddp_conv_reduce_lanes(float *lanes, int count, float *weight_gradient);
+                              int height, int width, int kernel, float *weight_gradient);
 
 /// The vector width the kernels use, capped at `width` (8: the AVX2 kernels on an AVX-512 CPU, for
 /// tests); 0 restores the CPU's own. Not thread-safe: call before any pass.
