@@ -9,7 +9,9 @@
 # Each slurmd runs in a UTS namespace of its own under the hostname n1 or n2: OpenMPI names its
 # shared-memory files after the host, and two "nodes" under one hostname collide (hangs, segfaults).
 # TmpFS per node, else the PMIx plugins of the two slurmd share one folder. Ports: DDP_SLURM_PORT
-# (default 21000 + pid % 2000 x 3): the controller, then one per node.
+# (default 21000 + pid % 2000 x 3): the controller, then one per node. Credentials live
+# DDP_SLURM_CRED_EXPIRE seconds (default 10, Slurm's 120 and minimum 5), which is also how long
+# Slurm holds a requeued job (Reason=BeginTime) before it may start again.
 # Exit 77: the machine cannot (not root, packages missing, no UTS namespaces); nothing left behind.
 set -Eeuo pipefail
 usage() { echo "usage: launch/slurm-local.sh up DIR | down DIR" >&2; exit 2; }
@@ -81,7 +83,7 @@ SlurmctldPort=$port
 SlurmdPort=$((port + 1))
 SlurmUser=root
 AuthType=auth/munge
-AuthInfo=socket=$dir/munge/munge.socket
+AuthInfo=socket=$dir/munge/munge.socket,cred_expire=${DDP_SLURM_CRED_EXPIRE:-10}
 CredType=cred/munge
 StateSaveLocation=$dir/state
 SlurmdSpoolDir=$dir/spool-%n

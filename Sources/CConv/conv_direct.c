@@ -1,6 +1,7 @@
 // See include/conv_direct.h. Two instruction sets from one body (conv_direct_body.inc), each
 // compiled for its target and chosen at run time from the CPU's features.
 #include "conv_direct.h"
+#include <stddef.h>
 #include <string.h>
 
 int ddp_conv_vector_width(void) {
@@ -20,55 +21,63 @@ static int vector_width_cached(void) {
 
 int ddp_conv_active_width(void) { return vector_width_cached(); }
 
-int ddp_conv_plane_stride(int height, int width, int kernel) {
-    int planeFloats = (height + kernel - 1) * (width + kernel - 1);
-    // The largest read past a plane: a forward tile of 48 outputs starting below H * Wp, shifted by
-    // (K - 1) * (Wp + 1); 64 zeros plus the kernel cover it.
-    return (planeFloats + 64 + kernel + 15) & ~15;
-}
+void ddp_conv_force_vector_width(int width) { forced_width = width; }
 
-int ddp_conv_grid_length(int height, int width, int kernel) {
-    int v = vector_width_cached() > 0 ? vector_width_cached() : 16;
-    int n = height * (width + kernel - 1);
-    return (n + v - 1) / v * v;
-}
-
-void ddp_conv_pad(const float *x, const float *mask, int channels, int height, int width, int kernel, float *padded) {
-    const int p = (kernel - 1) / 2, wp = width + kernel - 1, stride = ddp_conv_plane_stride(height, width, kernel);
+void ddp_conv_pad(const float *x, const float *mask, int channels, int height, int width,
+                  int top, int left, int row_width, int plane_stride, float *padded) {
     for (int c = 0; c < channels; c++) {
-        float *plane = padded + (size_t)c * stride;
+        float *plane = padded + (size_t)c * plane_stride;
         const float *source = x + (size_t)c * height * width;
         const float *gate = mask ? mask + (size_t)c * height * width : NULL;
-        memset(plane, 0, sizeof(float) * (size_t)(p * wp + p));
+        size_t done = (size_t)top * row_width + left;
+        memset(plane, 0, sizeof(float) * done);
         for (int y = 0; y < height; y++) {
-            float *line = plane + (size_t)(y + p) * wp + p;
+            float *line = plane + (size_t)(top + y) * row_width + left;
             if (gate) {
                 for (int i = 0; i < width; i++) line[i] = gate[y * width + i] > 0 ? source[y * width + i] : 0;
             } else {
                 memcpy(line, source + (size_t)y * width, sizeof(float) * width);
             }
-            memset(line + width, 0, sizeof(float) * (size_t)(wp - width));  // right pad, then next line's left
+            // The rest of this row, then the next row's left zeros.
+            memset(line + width, 0, sizeof(float) * (size_t)(row_width - width));
+            done = (size_t)(top + y + 1) * row_width + left;
         }
-        float *rest = plane + (size_t)(height + p) * wp + p;
-        memset(rest, 0, sizeof(float) * (size_t)(stride - ((height + p) * wp + p)));
+        memset(plane + done, 0, sizeof(float) * ((size_t)plane_stride - done));
     }
 }
 
-void ddp_conv_pack(const float *weights, int filters, int channels, int kernel, int flip, float *packed) {
-    const int taps = kernel * kernel;
-    const int outputs = flip ? channels : filters, inputs = flip ? filters : channels;
+void ddp_conv_pad_phases(const float *x, int channels, int height, int width, int row_width, int plane_stride, float *out) {
+    const int h = height / 2, w = width / 2;
+    memset(out, 0, sizeof(float) * (size_t)channels * 4 * plane_stride);
+    for (int c = 0; c < channels; c++) {
+        const float *plane = x + (size_t)c * height * width;
+        for (int a = 0; a < 2; a++) {
+            for (int b = 0; b < 2; b++) {
+                float *phase = out + ((size_t)c * 4 + 2 * a + b) * plane_stride;
+                for (int i = 0; i < h; i++) {
+                    const float *line = plane + (size_t)(2 * i + a) * width + b;
+                    float *target = phase + (size_t)i * row_width;
+                    for (int j = 0; j < w; j++) target[j] = line[2 * j];
+                }
+            }
+        }
+    }
+}
+
+void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_taps, const int *tap_index, int taps,
+                   int transpose, float *packed) {
+    const int outputs = transpose ? channels : filters, inputs = transpose ? filters : channels;
     const int blocks = (outputs + 7) / 8;
     for (int b = 0; b < blocks; b++) {
         for (int i = 0; i < inputs; i++) {
             for (int t = 0; t < taps; t++) {
                 float *entry = packed + (((size_t)b * inputs + i) * taps + t) * 8;
                 for (int o = 0; o < 8; o++) {
-                    int out = b * 8 + o;
+                    const int out = b * 8 + o;
                     float value = 0;
                     if (out < outputs) {
-                        // flip: output channel c of dx reads filter f's tap rotated by 180 degrees.
-                        value = flip ? weights[((size_t)i * channels + out) * taps + (taps - 1 - t)]
-                                     : weights[((size_t)out * channels + i) * taps + t];
+                        const int f = transpose ? i : out, c = transpose ? out : i;
+                        value = weights[((size_t)f * channels + c) * kernel_taps + tap_index[t]];
                     }
                     entry[o] = value;
                 }
@@ -99,18 +108,16 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel, 
 #define GRADIENT_TAPS 2
 #include "conv_direct_body.inc"
 
-void ddp_conv_grid_forward(const float *padded, const float *packed, int channels, int filters,
-                           int height, int width, int kernel, float *grid) {
-    if (vector_width_cached() == 16) grid_forward_avx512(padded, packed, channels, filters, height, width, kernel, grid);
-    else grid_forward_avx2(padded, packed, channels, filters, height, width, kernel, grid);
+void ddp_conv_grid(const float *input, int channel_stride, int inputs, const int *shifts, int taps,
+                   const float *packed, int outputs, int length, float *grid) {
+    if (vector_width_cached() == 16) grid_avx512(input, channel_stride, inputs, shifts, taps, packed, outputs, length, grid);
+    else grid_avx2(input, channel_stride, inputs, shifts, taps, packed, outputs, length, grid);
 }
 
-void ddp_conv_weight_gradient(const float *padded_input, const float *padded_gradient, int channels, int filters,
-                              int height, int width, int kernel, float *weight_gradient) {
+void ddp_conv_weight_gradient(const float *input, int channel_stride, int channels, const int *shifts, int taps,
+                              const float *gradient, int gradient_stride, int filters, int length, float *weight_gradient) {
     if (vector_width_cached() == 16)
-        weight_gradient_avx512(padded_input, padded_gradient, channels, filters, height, width, kernel, weight_gradient);
+        weight_gradient_avx512(input, channel_stride, channels, shifts, taps, gradient, gradient_stride, filters, length, weight_gradient);
     else
-        weight_gradient_avx2(padded_input, padded_gradient, channels, filters, height, width, kernel, weight_gradient);
+        weight_gradient_avx2(input, channel_stride, channels, shifts, taps, gradient, gradient_stride, filters, length, weight_gradient);
 }
-
-void ddp_conv_force_vector_width(int width) { forced_width = width; }

@@ -2,8 +2,9 @@
 // product with the weights. Per layer, these would be 58 MB for resnet20 at 128 per rank on
 // 28 x 28 (16*9 x 128*784 floats); a convolution instead runs its batch in chunks of samples
 // sized so both fit in about 2 MB (the L2 of one core here), and all layers reuse one buffer.
-// The direct kernels (DirectConvolution) share theirs the same way: one sample's padded input and
-// padded output gradient, its output grid, and the packed weights.
+// The direct kernels (DirectConvolution) share theirs the same way: one sample's padded input, its
+// output gradient laid out twice (on the forward grid for dW, padded for dx), a grid, and the
+// packed weights.
 // Grown only at layer construction, never in a pass; passes run on one thread per process.
 import Tensor
 
@@ -14,7 +15,8 @@ enum ConvScratch {
     nonisolated(unsafe) private(set) static var columns = FloatBuffer(count: 0)
     nonisolated(unsafe) private(set) static var products = FloatBuffer(count: 0)
     nonisolated(unsafe) private(set) static var padded = FloatBuffer(count: 0)
-    nonisolated(unsafe) private(set) static var paddedGradient = FloatBuffer(count: 0)
+    nonisolated(unsafe) private(set) static var gradientGrid = FloatBuffer(count: 0)
+    nonisolated(unsafe) private(set) static var gradientPadded = FloatBuffer(count: 0)
     nonisolated(unsafe) private(set) static var grid = FloatBuffer(count: 0)
     nonisolated(unsafe) private(set) static var packed = FloatBuffer(count: 0)
 
@@ -27,7 +29,8 @@ enum ConvScratch {
     /// Makes room for a direct convolution's buffers (called by Conv2D.init; buffers only grow).
     static func ensureDirect(_ sizes: DirectConvolution.Sizes) {
         if sizes.padded > padded.count { padded = FloatBuffer(count: sizes.padded) }
-        if sizes.paddedGradient > paddedGradient.count { paddedGradient = FloatBuffer(count: sizes.paddedGradient) }
+        if sizes.gradientGrid > gradientGrid.count { gradientGrid = FloatBuffer(count: sizes.gradientGrid) }
+        if sizes.gradientPadded > gradientPadded.count { gradientPadded = FloatBuffer(count: sizes.gradientPadded) }
         if sizes.grid > grid.count { grid = FloatBuffer(count: sizes.grid) }
         if sizes.packed > packed.count { packed = FloatBuffer(count: sizes.packed) }
     }

@@ -1,11 +1,13 @@
-// Conv2D's passes without im2col for the stride-1 `same` convolutions with an odd kernel (the 3 x 3
-// layers of the residual networks): the C kernels of CConv (see its header for the grid trick),
-// one sample at a time, so a sample's sums never depend on how the batch is split. Measured on
-// the 16 x 28 x 28 layers of resnet8 (bench/results): forward and input gradient at about twice
-// the GFLOP/s of im2col + sgemm, the weight gradient about 1.4x (BENCHMARKS.md).
-// Shapes: x (N, C, H, W), weight (F, C, K, K), y (N, F, H, W).
-// The input gradient is the same kernel run on the padded output gradient with the weights
-// transposed and rotated by 180 degrees (the `same` convolution's adjoint for odd K).
+// Conv2D's passes without im2col (the C kernels of CConv, whose header explains the grid and tap
+// tables), one sample at a time so a sample's sums never depend on how the batch is split.
+// Three layouts reach the kernels: stride-1 `same` (odd kernel) and `valid` convolutions on
+// zero-padded planes, and stride-2 `same` convolutions without top/left padding (resnet's
+// down-sampling 3 x 3 and 1 x 1 layers) on each channel's four phase planes, x[2i + a][2j + b],
+// where tap (ki, kj) reads phase (ki mod 2, kj mod 2) shifted by (ki / 2, kj / 2).
+// The input gradient is a convolution of the output gradient with the weights transposed: for
+// stride 1 the taps rotated by 180 degrees; for stride 2 one pass per phase of dx with that
+// phase's taps, scattered back to every other pixel.
+// Shapes: x (N, C, H, W), weight (F, C, K, K), y (N, F, Ho, Wo).
 import CConv
 import Foundation
 import Tensor
@@ -13,28 +15,103 @@ import Tensor
 struct DirectConvolution {
     let geometry: ConvGeometry
     let filters: Int
-    /// Floats between padded planes, and of one grid row (H * Wp rounded up to the vector width).
-    let planeStride: Int, gridLength: Int
+
+    /// A padded layout of one sample's planes: rows of `rowWidth` floats, `top` zero rows and
+    /// `left` zero columns before the data, planes `planeStride` floats apart.
+    struct Padding {
+        let top: Int, left: Int, rowWidth: Int, planeStride: Int
+    }
+
+    /// One grid computation: taps (their shifts and which kernel taps they are), its length, and
+    /// where its output rows land (`phase` for a stride-2 input gradient).
+    struct Pass {
+        let shifts: [Int32], taps: [Int32]
+        let length: Int, rowWidth: Int, rows: Int, columns: Int
+        let phase: (a: Int, b: Int)?
+    }
+
+    let phases: Bool
+    let input: Padding           // x, for forward and dW (per phase plane when `phases`)
+    let inputChannelStride: Int
+    let forwardPass: Pass        // y and dW (dW reads the gradient on the forward grid)
+    let gradientGrid: Padding    // dy on the forward grid (zeros past each line), for dW
+    let gradientPadded: Padding  // dy padded for the input-gradient passes
+    let inputGradient: [Pass]
 
     /// The floats each shared buffer needs (ConvScratch.ensureDirect).
     struct Sizes {
-        let padded: Int, paddedGradient: Int, grid: Int, packed: Int
+        let padded: Int, gradientGrid: Int, gradientPadded: Int, grid: Int, packed: Int
     }
 
     /// `nil` where the kernels do not apply or would lose: no AVX2/AVX-512 (the CPU or
-    /// DDP_CONV=im2col), not a stride-1 `same` convolution with an odd kernel, or a plane so small
-    /// that the grid's extra columns and vector tail exceed 15% of the work (7 x 7 and 13 x 13
-    /// planes: im2col + sgemm wins there).
+    /// DDP_CONV=im2col), a layout they do not cover, or a grid whose extra columns and vector tail
+    /// exceed 15% of the work (7 x 7 and 13 x 13 planes: im2col + sgemm wins there).
     init?(geometry g: ConvGeometry, filters: Int) {
-        guard DirectConvolution.enabled, g.isShift, g.kernel % 2 == 1, g.outHeight == g.height,
-              g.padTop == (g.kernel - 1) / 2, g.padLeft == (g.kernel - 1) / 2 else { return nil }
-        let (h, w, k) = (Int32(g.height), Int32(g.width), Int32(g.kernel))
-        let length = Int(ddp_conv_grid_length(h, w, k))
-        guard Double(g.height * g.width) >= 0.85 * Double(length) else { return nil }
+        guard DirectConvolution.enabled else { return nil }
+        let k = g.kernel, width = Int(ddp_conv_active_width())
+        let roundUp = { (n: Int) in (n + width - 1) / width * width }
+        let kernelTaps = (0..<(k * k)).map { (ki: $0 / k, kj: $0 % k) }
         self.geometry = g
         self.filters = filters
-        planeStride = Int(ddp_conv_plane_stride(h, w, k))
-        gridLength = length
+        if g.stride == 1 && g.padTop == g.padLeft && (g.padTop == 0 || (k % 2 == 1 && g.padTop == (k - 1) / 2 && g.outHeight == g.height)) {
+            // Stride 1, `valid` (p = 0) or `same` (p = (K - 1) / 2): forward on the padded planes.
+            let p = g.padTop, rowWidth = g.width + 2 * p
+            let length = roundUp(g.outHeight * rowWidth)
+            phases = false
+            forwardPass = Pass(shifts: kernelTaps.map { Int32($0.ki * rowWidth + $0.kj) }, taps: (0..<(k * k)).map(Int32.init),
+                           length: length, rowWidth: rowWidth, rows: g.outHeight, columns: g.outWidth, phase: nil)
+            input = Padding(top: p, left: p, rowWidth: rowWidth,
+                            planeStride: Self.stride(rows: g.height + 2 * p, rowWidth: rowWidth, reach: length + forwardPass.maxShift))
+            inputChannelStride = input.planeStride
+            // dx (H, W) = dy padded by e = K - 1 - p on every side, the taps rotated by 180 degrees.
+            let e = k - 1 - p, dxRow = g.outWidth + 2 * e, dxLength = roundUp(g.height * dxRow)
+            let pass = Pass(shifts: kernelTaps.map { Int32($0.ki * dxRow + $0.kj) }, taps: (0..<(k * k)).map { Int32(k * k - 1 - $0) },
+                            length: dxLength, rowWidth: dxRow, rows: g.height, columns: g.width, phase: nil)
+            gradientPadded = Padding(top: e, left: e, rowWidth: dxRow,
+                                     planeStride: Self.stride(rows: g.outHeight + 2 * e, rowWidth: dxRow, reach: dxLength + pass.maxShift))
+            inputGradient = [pass]
+        } else if g.stride == 2 && g.padTop == 0 && g.padLeft == 0 && g.height % 2 == 0 && g.width % 2 == 0
+                    && g.outHeight == g.height / 2 && g.outWidth == g.width / 2 {
+            // Stride 2 on phase planes of (Ho + e) x (Wo + e), e = (K - 1) / 2 zero rows and columns
+            // past the data (the bottom/right padding of TensorFlow's `same`).
+            let e = (k - 1) / 2, rowWidth = g.outWidth + e, length = roundUp(g.outHeight * rowWidth)
+            let rows = g.outHeight + e
+            let reach = length + e * rowWidth + e
+            let planeStride = Self.stride(rows: rows, rowWidth: rowWidth, reach: reach)
+            phases = true
+            forwardPass = Pass(shifts: kernelTaps.map { Int32((2 * ($0.ki % 2) + $0.kj % 2) * planeStride + ($0.ki / 2) * rowWidth + $0.kj / 2) },
+                           taps: (0..<(k * k)).map(Int32.init), length: length, rowWidth: rowWidth,
+                           rows: g.outHeight, columns: g.outWidth, phase: nil)
+            input = Padding(top: 0, left: 0, rowWidth: rowWidth, planeStride: planeStride)
+            inputChannelStride = 4 * planeStride
+            // dx's phase (a, b) (Ho x Wo) = dy padded by e above and left, with the taps of that
+            // phase: dy[i - ki / 2][j - kj / 2] for tap (ki, kj).
+            let dxRow = g.outWidth + e, dxLength = roundUp(g.outHeight * dxRow)
+            var passes = [Pass]()
+            for a in 0..<2 {
+                for b in 0..<2 {
+                    let mine = (0..<(k * k)).filter { ($0 / k) % 2 == a && ($0 % k) % 2 == b }
+                    guard !mine.isEmpty else { continue }
+                    passes.append(Pass(shifts: mine.map { Int32((e - ($0 / k) / 2) * dxRow + e - ($0 % k) / 2) }, taps: mine.map(Int32.init),
+                                       length: dxLength, rowWidth: dxRow, rows: g.outHeight, columns: g.outWidth, phase: (a, b)))
+                }
+            }
+            gradientPadded = Padding(top: e, left: e, rowWidth: dxRow,
+                                     planeStride: Self.stride(rows: g.outHeight + e, rowWidth: dxRow,
+                                                              reach: dxLength + (passes.map(\.maxShift).max() ?? 0)))
+            inputGradient = passes
+        } else {
+            return nil
+        }
+        gradientGrid = Padding(top: 0, left: 0, rowWidth: forwardPass.rowWidth,
+                               planeStride: Self.stride(rows: g.outHeight, rowWidth: forwardPass.rowWidth, reach: forwardPass.length))
+        guard Double(g.outPixels) >= 0.85 * Double(forwardPass.length) else { return nil }
+    }
+
+    /// A plane stride holding `rows` rows and every read up to `reach` floats from its start (the
+    /// extra columns and vector tails read past the data, into zeros of the plane itself).
+    private static func stride(rows: Int, rowWidth: Int, reach: Int) -> Int {
+        (max(rows * rowWidth, reach) + 16 + 15) / 16 * 16
     }
 
     /// The kernels run unless the CPU lacks AVX2 and FMA, or DDP_CONV=im2col asks for the old path
@@ -47,30 +124,29 @@ struct DirectConvolution {
     var sizes: Sizes {
         let (c, f, taps) = (geometry.channels, filters, geometry.kernel * geometry.kernel)
         let blocks = { (n: Int) in (n + 7) / 8 * 8 }
-        return Sizes(padded: c * planeStride + 16, paddedGradient: f * planeStride + 16,
-                     grid: max(blocks(f), blocks(c)) * gridLength,
+        return Sizes(padded: c * inputChannelStride, gradientGrid: f * gradientGrid.planeStride,
+                     gradientPadded: f * gradientPadded.planeStride,
+                     grid: max(blocks(f) * forwardPass.length, blocks(c) * (inputGradient.map(\.length).max() ?? 0)),
                      packed: max(blocks(f) * c, blocks(c) * f) * taps)
-    }
-
-    private var dims: (c: Int32, f: Int32, h: Int32, w: Int32, k: Int32) {
-        (Int32(geometry.channels), Int32(filters), Int32(geometry.height), Int32(geometry.width), Int32(geometry.kernel))
     }
 
     /// y = relu?(conv(x, weight) + bias) for `batch` samples.
     func forward(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool,
                  into y: UnsafeMutablePointer<Float>, batch: Int) {
-        let (c, f, h, w, k) = dims
+        let g = geometry
         let (padded, grid, packed) = (ConvScratch.padded.pointer, ConvScratch.grid.pointer, ConvScratch.packed.pointer)
-        let (inputSize, pixels, wp) = (geometry.channels * geometry.height * geometry.width, geometry.outPixels, geometry.width + geometry.kernel - 1)
-        ddp_conv_pack(weight, f, c, k, 0, packed)
+        let (inputSize, outPixels) = (g.channels * g.height * g.width, g.outPixels)
+        forwardPass.taps.withUnsafeBufferPointer { taps in
+            ddp_conv_pack(weight, Int32(filters), Int32(g.channels), Int32(g.kernel * g.kernel), taps.baseAddress, Int32(taps.count), 0, packed)
+        }
         for n in 0..<batch {
-            ddp_conv_pad(x + n * inputSize, nil, c, h, w, k, padded)
-            ddp_conv_grid_forward(padded, packed, c, f, h, w, k, grid)
-            let out = y + n * filters * pixels
+            layOut(x + n * inputSize, into: padded)
+            run(forwardPass, input: padded, channelStride: inputChannelStride, inputs: g.channels, outputs: filters, grid: grid)
+            let out = y + n * filters * outPixels
             for filter in 0..<filters {
-                for line in 0..<geometry.height {
-                    storeChannel(grid + filter * gridLength + line * wp, into: out + filter * pixels + line * geometry.width,
-                                 count: geometry.width, bias: bias?[filter] ?? 0, relu: relu)
+                for line in 0..<g.outHeight {
+                    storeChannel(grid + filter * forwardPass.length + line * forwardPass.rowWidth, into: out + filter * outPixels + line * g.outWidth,
+                                 count: g.outWidth, bias: bias?[filter] ?? 0, relu: relu)
                 }
             }
         }
@@ -81,35 +157,72 @@ struct DirectConvolution {
     func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                   weight: UnsafePointer<Float>, relu: Bool, weightGradient: UnsafeMutablePointer<Float>,
                   biasGradient: UnsafeMutablePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {
-        let (c, f, h, w, k) = dims
-        let (padded, paddedGradient) = (ConvScratch.padded.pointer, ConvScratch.paddedGradient.pointer)
+        let g = geometry
+        let (padded, onGrid, forInput) = (ConvScratch.padded.pointer, ConvScratch.gradientGrid.pointer, ConvScratch.gradientPadded.pointer)
         let (grid, packed) = (ConvScratch.grid.pointer, ConvScratch.packed.pointer)
-        let (inputSize, pixels, wp) = (geometry.channels * geometry.height * geometry.width, geometry.outPixels, geometry.width + geometry.kernel - 1)
-        if dx != nil { ddp_conv_pack(weight, f, c, k, 1, packed) }
+        let (inputSize, outPixels, taps) = (g.channels * g.height * g.width, g.outPixels, g.kernel * g.kernel)
         for n in 0..<batch {
-            let offset = n * filters * pixels
-            ddp_conv_pad(dy + offset, relu ? y + offset : nil, f, h, w, k, paddedGradient)
-            ddp_conv_pad(x + n * inputSize, nil, c, h, w, k, padded)
+            let offset = n * filters * outPixels
+            let mask = relu ? y + offset : nil
+            pad(dy + offset, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientGrid, into: onGrid)
+            layOut(x + n * inputSize, into: padded)
             // dW += sample after sample, as the im2col path adds its per-sample products, so a batch
             // split into micro-batches gives the same bits.
-            ddp_conv_weight_gradient(padded, paddedGradient, c, f, h, w, k, weightGradient)
-            // db: a padded plane holds the masked dy and zeros.
-            if let biasGradient {
-                for filter in 0..<filters { biasGradient[filter] += sum(paddedGradient + filter * planeStride, count: planeStride) }
+            forwardPass.shifts.withUnsafeBufferPointer { shifts in
+                ddp_conv_weight_gradient(padded, Int32(inputChannelStride), Int32(g.channels), shifts.baseAddress, Int32(taps),
+                                         onGrid, Int32(gradientGrid.planeStride), Int32(filters), Int32(forwardPass.length), weightGradient)
             }
-            if let dx {
-                ddp_conv_grid_forward(paddedGradient, packed, f, c, h, w, k, grid)
-                let target = dx + n * inputSize
-                for channel in 0..<geometry.channels {
-                    for line in 0..<geometry.height {
-                        let source = grid + channel * gridLength + line * wp
-                        let row = target + (channel * geometry.height + line) * geometry.width
-                        for i in 0..<geometry.width { row[i] += source[i] }
+            // db: a grid row holds the masked dy and zeros.
+            if let biasGradient {
+                for filter in 0..<filters { biasGradient[filter] += sum(onGrid + filter * gradientGrid.planeStride, count: forwardPass.length) }
+            }
+            guard let dx else { continue }
+            pad(dy + offset, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientPadded, into: forInput)
+            let target = dx + n * inputSize
+            for pass in inputGradient {
+                pass.taps.withUnsafeBufferPointer { tapIndex in
+                    ddp_conv_pack(weight, Int32(filters), Int32(g.channels), Int32(taps), tapIndex.baseAddress, Int32(tapIndex.count), 1, packed)
+                }
+                run(pass, input: forInput, channelStride: gradientPadded.planeStride, inputs: filters, outputs: g.channels, grid: grid)
+                // Grid row c, line i, column j -> dx[c][i][j], or dx[c][2i + a][2j + b] for a phase.
+                let (step, a, b) = pass.phase.map { (2, $0.a, $0.b) } ?? (1, 0, 0)
+                for channel in 0..<g.channels {
+                    for line in 0..<pass.rows {
+                        let source = grid + channel * pass.length + line * pass.rowWidth
+                        let row = target + channel * g.height * g.width + (step * line + a) * g.width + b
+                        for j in 0..<pass.columns { row[step * j] += source[j] }
                     }
                 }
             }
         }
     }
+
+    /// One sample's x in the forward layout: padded planes, or phase planes for stride 2.
+    private func layOut(_ x: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
+        let g = geometry
+        if phases {
+            ddp_conv_pad_phases(x, Int32(g.channels), Int32(g.height), Int32(g.width), Int32(input.rowWidth), Int32(input.planeStride), padded)
+        } else {
+            pad(x, mask: nil, channels: g.channels, rows: g.height, columns: g.width, input, into: padded)
+        }
+    }
+
+    private func pad(_ source: UnsafePointer<Float>, mask: UnsafePointer<Float>?, channels: Int, rows: Int, columns: Int,
+                     _ layout: Padding, into target: UnsafeMutablePointer<Float>) {
+        ddp_conv_pad(source, mask, Int32(channels), Int32(rows), Int32(columns), Int32(layout.top), Int32(layout.left),
+                     Int32(layout.rowWidth), Int32(layout.planeStride), target)
+    }
+
+    private func run(_ pass: Pass, input: UnsafePointer<Float>, channelStride: Int, inputs: Int, outputs: Int, grid: UnsafeMutablePointer<Float>) {
+        pass.shifts.withUnsafeBufferPointer { shifts in
+            ddp_conv_grid(input, Int32(channelStride), Int32(inputs), shifts.baseAddress, Int32(shifts.count),
+                          ConvScratch.packed.pointer, Int32(outputs), Int32(pass.length), grid)
+        }
+    }
+}
+
+extension DirectConvolution.Pass {
+    var maxShift: Int { Int(shifts.max() ?? 0) }
 }
 
 /// Which instruction sets the direct kernels can use here, and a switch between them for tests.

@@ -88,14 +88,13 @@ final class SlurmTests: XCTestCase {
         return (field("JobState"), field("Reason"))
     }
 
-    /// Whether a node's slurmstepd still holds the job's batch folder (SlurmdSpoolDir/jobNNNNN): it
-    /// removes it only after slurmctld acknowledged the batch script's exit. Released before that, a
-    /// late report of the first start's 143 lands on the second start and fails it (Slurm 22.05:
-    /// REQUEST_COMPLETE_BATCH_SCRIPT finds the same job id running on the same batch host).
-    func batchStepReporting(conf: String, job: String) -> Bool {
-        let cluster = (conf as NSString).deletingLastPathComponent
-        let folder = "job" + String(repeating: "0", count: max(0, 5 - job.count)) + job
-        return ["n1", "n2"].contains { FileManager.default.fileExists(atPath: "\(cluster)/spool-\($0)/\(folder)") }
+    /// The controller's log lines that name JobId=`job` (a failure's evidence: the cluster's folder
+    /// goes with the test's teardown).
+    func controllerLog(conf: String, job: String) -> String {
+        let log = (conf as NSString).deletingLastPathComponent + "/slurmctld.log"
+        let text = (try? String(contentsOfFile: log, encoding: .utf8)) ?? "(no \(log))"
+        return text.split(separator: "\n").filter { $0.contains("JobId=\(job) ") || $0.hasSuffix("JobId=\(job)") || $0.contains("job \(job)") }
+            .suffix(60).joined(separator: "\n")
     }
 
     /// The first column of a run's steps.csv.
@@ -141,10 +140,11 @@ final class SlurmTests: XCTestCase {
 
     /// Submits launch/slurm.sbatch REQUEUEFLAGS --run-dir RUN (2 nodes x 2 tasks), `scontrol requeue`s
     /// it once steps.csv shows progress, while it is pending gives it 1 node x 2 tasks if `shrink`,
-    /// releases the hold Slurm puts a requeued job under (Reason=BeginTime: AuthInfo's cred_expire,
-    /// 120 s by default) with `scontrol update StartTime=now` once the first start's batch script has
-    /// reported its exit (`batchStepReporting`), and waits for its end. Returns the
-    /// job's output and the step the first start stopped at.
+    /// and waits for its end: Slurm holds a requeued job (Reason=BeginTime) for cred_expire, 10 s in
+    /// launch/slurm-local.sh, then starts it again by itself. (Releasing the hold early with
+    /// `scontrol update StartTime=now` made the second start fail in two fresh-clone runs of the
+    /// suite, never alone: see README.) Returns the job's output and the step the first start
+    /// stopped at.
     func requeueMidRun(conf: String, runDir: String, shrink: Bool) throws -> (output: String, stoppedAt: Int) {
         let output = DDPProcess.temporaryFolder("slurm-out")
         let submitted = try sbatch(conf: conf, launcher: "srun", output: output, options: ["--parsable"],
@@ -160,7 +160,7 @@ final class SlurmTests: XCTestCase {
         let requeue = try scontrol(conf, ["requeue", job])
         XCTAssertEqual(requeue.status, 0, requeue.all)
 
-        var shrunk = !shrink, released = false, last = (state: "", reason: "")
+        var shrunk = !shrink, held = false, last = (state: "", reason: "")
         let finished = RunningProcess.waitFor(seconds: 150) {
             usleep(200_000)
             guard let now = try? jobState(conf, job) else { return false }
@@ -168,16 +168,14 @@ final class SlurmTests: XCTestCase {
             if now.state == "PENDING" {
                 // What a user whose allocation shrank does: the pending job on one node, two tasks.
                 if !shrunk { shrunk = (try? scontrol(conf, ["update", "JobId=\(job)", "NumNodes=1", "NumTasks=2", "NumCPUs=2"]))?.status == 0 }
-                if shrunk && !released && now.reason == "BeginTime" && !batchStepReporting(conf: conf, job: job) {
-                    released = (try? scontrol(conf, ["update", "JobId=\(job)", "StartTime=now"]))?.status == 0
-                }
+                held = held || now.reason == "BeginTime"
             }
             return ended.contains(now.state)
         }
         let text = try outputText(output)
-        XCTAssertTrue(finished && last.state == "COMPLETED", "job \(job) \(last): \(text)")
+        XCTAssertTrue(finished && last.state == "COMPLETED", "job \(job) \(last): \(text)\nslurmctld.log:\n\(controllerLog(conf: conf, job: job))")
         XCTAssertTrue(shrunk, "scontrol update NumNodes=1 failed on the pending job")
-        XCTAssertTrue(released, "the requeued job was never pending with Reason=BeginTime, as README says Slurm holds it")
+        XCTAssertTrue(held, "the requeued job was never pending with Reason=BeginTime, as README says Slurm holds it")
         // The first start stopped on Slurm's SIGTERM with a checkpoint; the second continued it.
         XCTAssertTrue(text.contains("launch/slurm.sbatch: job \(job), start 1 of it"), text)
         let stoppedLine = try XCTUnwrap(text.split(separator: "\n").first { $0.hasPrefix("stopped by SIGTERM after step ") }, text)

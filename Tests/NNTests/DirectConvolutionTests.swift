@@ -10,18 +10,25 @@ import XCTest
 final class DirectConvolutionTests: XCTestCase {
     struct Case {
         let channels: Int, height: Int, width: Int, filters: Int, kernel: Int
+        var stride = 1, same = true
         let bias: Bool, activation: Dense.Activation
         var geometry: ConvGeometry {
-            ConvGeometry(channels: channels, height: height, width: width, kernel: kernel, stride: 1, same: true)
+            ConvGeometry(channels: channels, height: height, width: width, kernel: kernel, stride: stride, same: same)
         }
     }
 
-    // Planes wide enough for the kernels (DirectConvolution.init's 85% rule) at widths 8 and 16.
+    // Planes wide enough for the kernels (DirectConvolution.init's 85% rule) at widths 8 and 16:
+    // stride-1 `same` and `valid`, stride-2 `same` (phase planes) with 3 x 3 and 1 x 1 kernels.
     let cases = [
         Case(channels: 16, height: 5, width: 28, filters: 16, kernel: 3, bias: true, activation: .relu),
         Case(channels: 3, height: 4, width: 24, filters: 10, kernel: 3, bias: false, activation: .none),
         Case(channels: 2, height: 4, width: 28, filters: 9, kernel: 5, bias: true, activation: .relu),
         Case(channels: 1, height: 28, width: 28, filters: 16, kernel: 3, bias: false, activation: .none),
+        Case(channels: 3, height: 6, width: 28, filters: 8, kernel: 3, same: false, bias: true, activation: .relu),
+        Case(channels: 2, height: 12, width: 40, filters: 5, kernel: 5, same: false, bias: false, activation: .none),
+        Case(channels: 5, height: 8, width: 28, filters: 12, kernel: 3, stride: 2, bias: true, activation: .relu),
+        Case(channels: 16, height: 8, width: 28, filters: 32, kernel: 3, stride: 2, bias: false, activation: .none),
+        Case(channels: 4, height: 8, width: 28, filters: 8, kernel: 1, stride: 2, bias: false, activation: .none),
     ]
 
     func widths() throws -> [Int] {

@@ -1,44 +1,45 @@
-// Direct convolution kernels for the stride-1 `same` convolutions (odd kernel K) of the residual
-// networks: no im2col matrix. Each sample's planes are zero-padded to (H + K - 1) x (W + K - 1)
-// (Wp = W + K - 1 wide) once; output pixel (oy, ox) then sits at grid index q = oy * Wp + ox, and
-// kernel tap (ki, kj) reads the padded plane at q + ki * Wp + kj: a constant shift, so a run of
-// 16 outputs is one unaligned vector load per tap. The Wp - W grid columns past each line's end
-// are computed and dropped. Register tiles: 8 filters x 48 pixels (AVX-512) or 4 x 24 (AVX2), the
-// weight gradient 8 filters x 3 taps over the whole plane. Sums per sample run in a fixed order,
-// so a sample's terms do not depend on how the batch is split into ranks or chunks.
-// Layouts: x (C, H, W) one sample; weights (F, C, K, K); packed weights: blocks of 8 output
-// channels, (ceil(F / 8), C, K, K, 8), zero beyond F.
+// Direct convolution kernels: no im2col matrix. A convolution is described to them by a tap table.
+// Each output channel is a "grid" row of `length` floats (output pixel (oy, ox) at q = oy * Wg + ox,
+// Wg >= Wo: the extra columns are computed and dropped), and input channel c's tap t is read at
+// input + c * channel_stride + shifts[t] + q: one unaligned vector load for 16 (8) outputs.
+// The caller lays the input out so that holds: zero-padded planes for stride 1 (`same` or
+// `valid`), the four phase planes (even/odd rows x columns) of each channel for stride 2.
+// Register tiles: 8 outputs x 48 pixels (AVX-512) or 4 x 24 (AVX2) forward; weight gradient 8
+// filters x 3 taps over the whole grid, each sum's vector lanes added in one fixed order, so a
+// sample's terms do not depend on how the batch is split.
+// Packed weights: blocks of 8 output channels, (ceil(outputs / 8), inputs, taps, 8), zero past the end.
 #pragma once
-#include <stddef.h>
 
 /// 16 with AVX-512F, 8 with AVX2 and FMA, 0 when neither: then the kernels must not be called.
 int ddp_conv_vector_width(void);
 /// The width in use (ddp_conv_vector_width, or less if forced).
 int ddp_conv_active_width(void);
-
-/// Floats between two padded planes (the plane plus zeroed slack that the vector tails read).
-int ddp_conv_plane_stride(int height, int width, int kernel);
-/// Grid length of one output channel: H * Wp rounded up to the vector width.
-int ddp_conv_grid_length(int height, int width, int kernel);
-
-/// padded (C planes of plane_stride) = x zero-padded; with `mask`, entries whose mask <= 0 are 0
-/// (the gradient through a fused ReLU, mask = the layer's output).
-void ddp_conv_pad(const float *x, const float *mask, int channels, int height, int width, int kernel, float *padded);
-
-/// packed = weights (F, C, K, K) as blocks of 8 filters; with `flip`, the weights of the input
-/// gradient instead: C outputs from F inputs, taps rotated by 180 degrees.
-void ddp_conv_pack(const float *weights, int filters, int channels, int kernel, int flip, float *packed);
-
-/// grid (ceil(F / 8) * 8 rows of grid_length) = the convolution of the padded input's C planes.
-void ddp_conv_grid_forward(const float *padded, const float *packed, int channels, int filters,
-                           int height, int width, int kernel, float *grid);
-
-/// weight_gradient (F, C, K, K) += the product of the padded output gradient (F planes) with the
-/// padded input (C planes), one sample: each entry gets one sum, its vector lanes added in a fixed
-/// order, so a batch's dW is its samples' added one after another.
-void ddp_conv_weight_gradient(const float *padded_input, const float *padded_gradient, int channels, int filters,
-                              int height, int width, int kernel, float *weight_gradient);
-
 /// The vector width the kernels use, capped at `width` (8: the AVX2 kernels on an AVX-512 CPU, for
 /// tests); 0 restores the CPU's own. Not thread-safe: call before any pass.
 void ddp_conv_force_vector_width(int width);
+
+/// Each of `channels` planes (height x width, contiguous) written to padded + c * plane_stride as
+/// rows of `row_width` floats: `top` zero rows, then each line after `left` zeros, zeros everywhere
+/// else up to plane_stride. With `mask`, entries whose mask <= 0 are written as 0 (the gradient
+/// through a fused ReLU, mask = the layer's output).
+void ddp_conv_pad(const float *x, const float *mask, int channels, int height, int width,
+                  int top, int left, int row_width, int plane_stride, float *padded);
+
+/// Stride 2: each channel's four phase planes (a, b) = x[2i + a][2j + b], at
+/// out + (4 c + 2 a + b) * plane_stride, rows of row_width floats, zeros elsewhere. Even height and width.
+void ddp_conv_pad_phases(const float *x, int channels, int height, int width, int row_width, int plane_stride, float *out);
+
+/// packed = weights (F, C, kernel_taps) for the taps tap_index[0..taps): outputs F from inputs C,
+/// or with `transpose` outputs C from inputs F (the input gradient's weights).
+void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_taps, const int *tap_index, int taps,
+                   int transpose, float *packed);
+
+/// grid (ceil(outputs / 8) * 8 rows of `length`, a multiple of the active width) = sum over the
+/// inputs' taps of packed weight x shifted input.
+void ddp_conv_grid(const float *input, int channel_stride, int inputs, const int *shifts, int taps,
+                   const float *packed, int outputs, int length, float *grid);
+
+/// weight_gradient[(f * channels + c) * taps + t] += sum over q < length of
+/// gradient[f * gradient_stride + q] x input[c * channel_stride + shifts[t] + q], one sample.
+void ddp_conv_weight_gradient(const float *input, int channel_stride, int channels, const int *shifts, int taps,
+                              const float *gradient, int gradient_stride, int filters, int length, float *weight_gradient);
