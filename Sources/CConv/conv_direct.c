@@ -34,7 +34,12 @@ void ddp_conv_pad(const float *x, const float *mask, int channels, int height, i
         for (int y = 0; y < height; y++) {
             float *line = plane + (size_t)(top + y) * row_width + left;
             if (gate) {
-                for (int i = 0; i < width; i++) line[i] = gate[y * width + i] > 0 ? source[y * width + i] : 0;
+                // Both loads unconditional, so the select vectorises (a conditional load did not).
+                const float *values = source + (size_t)y * width, *gates = gate + (size_t)y * width;
+                for (int i = 0; i < width; i++) {
+                    const float v = values[i];
+                    line[i] = gates[i] > 0 ? v : 0.0f;
+                }
             } else {
                 memcpy(line, source + (size_t)y * width, sizeof(float) * width);
             }
