@@ -51,19 +51,19 @@ void ddp_conv_pad(const float *x, const float *mask, int channels, int height, i
     }
 }
 
-void ddp_conv_pad_phases(const float *x, int channels, int height, int width, int row_width, int plane_stride, float *out) {
+void ddp_conv_pad_phases(const float *x, int channels, int height, int width, int phases, int row_width,
+                         int plane_stride, float *out) {
     const int h = height / 2, w = width / 2;
-    memset(out, 0, sizeof(float) * (size_t)channels * 4 * plane_stride);
+    memset(out, 0, sizeof(float) * (size_t)channels * phases * plane_stride);
     for (int c = 0; c < channels; c++) {
         const float *plane = x + (size_t)c * height * width;
-        for (int a = 0; a < 2; a++) {
-            for (int b = 0; b < 2; b++) {
-                float *phase = out + ((size_t)c * 4 + 2 * a + b) * plane_stride;
-                for (int i = 0; i < h; i++) {
-                    const float *line = plane + (size_t)(2 * i + a) * width + b;
-                    float *target = phase + (size_t)i * row_width;
-                    for (int j = 0; j < w; j++) target[j] = line[2 * j];
-                }
+        for (int p = 0; p < phases; p++) {
+            const int a = p / 2, b = p % 2;
+            float *phase = out + ((size_t)c * phases + p) * plane_stride;
+            for (int i = 0; i < h; i++) {
+                const float *line = plane + (size_t)(2 * i + a) * width + b;
+                float *target = phase + (size_t)i * row_width;
+                for (int j = 0; j < w; j++) target[j] = line[2 * j];
             }
         }
     }

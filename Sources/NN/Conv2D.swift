@@ -7,7 +7,8 @@
 // scattered to (and gathered from) NCHW with bias and ReLU fused into that copy (a chunk of one
 // sample already has y's and dy's layout: no copy).
 // Without a bias when BatchNorm follows (its shift makes a bias redundant, as in He et al. 2016).
-// Stride-1 `same` layers with an odd kernel on large planes run DirectConvolution instead.
+// Layers DirectConvolution covers (stride-1 `same` and `valid`, stride-2 `same`, planes large
+// enough) run its kernels instead; the GEMM path stays for the rest and as DDP_CONV=im2col.
 import Tensor
 
 public final class Conv2D: Layer {
@@ -38,9 +39,8 @@ public final class Conv2D: Layer {
         let widest = max(geometry.patchSize, filters) * geometry.outPixels
         chunk = max(1, ConvScratch.budget / widest)
         direct = directKernels ? DirectConvolution(geometry: geometry, filters: filters) : nil
-        if let direct {
-            ConvScratch.ensureDirect(direct.sizes)
-        } else {
+        if let direct { ConvScratch.ensureDirect(direct.sizes) }
+        if direct?.forwardOnly ?? true {
             ConvScratch.ensure(columns: chunk * geometry.patchSize * geometry.outPixels, products: chunk * filters * geometry.outPixels)
         }
     }
@@ -98,13 +98,21 @@ public final class Conv2D: Layer {
     public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
                          batch: Int, context: PassContext) {
+        let relu = activation == .relu
+        // Small planes run only their forward pass on the direct kernels (see DirectConvolution).
+        guard let direct, !direct.forwardOnly else {
+            return backwardByColumns(input: x, output: y, outputGradient: dy, inputGradient: dx, batch: batch)
+        }
+        direct.backward(input: x, output: y, outputGradient: dy, weight: weight, relu: relu, weightGradient: weightGradient,
+                        biasGradient: hasBias ? biasGradient : nil, inputGradient: dx, batch: batch)
+    }
+
+    /// The im2col + sgemm backward pass: dW, db, and dx if asked.
+    private func backwardByColumns(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                                   outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {
         let (patch, pixels) = (geometry.patchSize, geometry.outPixels)
         let (columns, products) = (ConvScratch.columns.pointer, ConvScratch.products.pointer)
         let relu = activation == .relu
-        if let direct {
-            return direct.backward(input: x, output: y, outputGradient: dy, weight: weight, relu: relu, weightGradient: weightGradient,
-                                   biasGradient: hasBias ? biasGradient : nil, inputGradient: dx, batch: batch)
-        }
         forEachChunk(batch: batch) { first, count, width in
             // gradient (F, B*HoWo) = dy of the chunk, masked by the fused ReLU (dy itself stays untouched),
             // in products; a one-sample chunk without ReLU reads dy in place.

@@ -30,13 +30,16 @@ struct DirectConvolution {
         let phase: (a: Int, b: Int)?
     }
 
-    let phases: Bool
+    /// Phase planes per channel for stride 2 (4, or 1 for a 1 x 1 kernel); 0: padded planes.
+    let phases: Int
     let input: Padding           // x, for forward and dW (per phase plane when `phases`)
     let inputChannelStride: Int
     let forwardPass: Pass        // y and dW (dW reads the gradient on the forward grid)
     let gradientGrid: Padding    // dy on the forward grid (zeros past each line), for dW
     let gradientPadded: Padding  // dy padded for the input-gradient passes
     let inputGradient: [Pass]
+    /// Only the forward pass on the kernels; backward by Conv2D's im2col + sgemm (small planes).
+    let forwardOnly: Bool
 
     /// The floats each shared buffer needs (ConvScratch.ensureDirect).
     struct Sizes {
@@ -45,7 +48,7 @@ struct DirectConvolution {
 
     /// `nil` where the kernels do not apply or would lose: no AVX2/AVX-512 (the CPU or
     /// DDP_CONV=im2col), a layout they do not cover, or a grid whose extra columns and vector tail
-    /// exceed 15% of the work (7 x 7 and 13 x 13 planes: im2col + sgemm wins there).
+    /// exceed 30% of the work.
     init?(geometry g: ConvGeometry, filters: Int) {
         guard DirectConvolution.enabled else { return nil }
         let k = g.kernel, width = Int(ddp_conv_active_width())
@@ -57,7 +60,7 @@ struct DirectConvolution {
             // Stride 1, `valid` (p = 0) or `same` (p = (K - 1) / 2): forward on the padded planes.
             let p = g.padTop, rowWidth = g.width + 2 * p
             let length = roundUp(g.outHeight * rowWidth)
-            phases = false
+            phases = 0
             forwardPass = Pass(shifts: kernelTaps.map { Int32($0.ki * rowWidth + $0.kj) }, taps: (0..<(k * k)).map(Int32.init),
                            length: length, rowWidth: rowWidth, rows: g.outHeight, columns: g.outWidth, phase: nil)
             input = Padding(top: p, left: p, rowWidth: rowWidth,
@@ -78,12 +81,13 @@ struct DirectConvolution {
             let rows = g.outHeight + e
             let reach = length + e * rowWidth + e
             let planeStride = Self.stride(rows: rows, rowWidth: rowWidth, reach: reach)
-            phases = true
+            // A 1 x 1 kernel reads phase (0, 0) only.
+            phases = k == 1 ? 1 : 4
             forwardPass = Pass(shifts: kernelTaps.map { Int32((2 * ($0.ki % 2) + $0.kj % 2) * planeStride + ($0.ki / 2) * rowWidth + $0.kj / 2) },
                            taps: (0..<(k * k)).map(Int32.init), length: length, rowWidth: rowWidth,
                            rows: g.outHeight, columns: g.outWidth, phase: nil)
             input = Padding(top: 0, left: 0, rowWidth: rowWidth, planeStride: planeStride)
-            inputChannelStride = 4 * planeStride
+            inputChannelStride = phases * planeStride
             // dx's phase (a, b) (Ho x Wo) = dy padded by e above and left, with the taps of that
             // phase: dy[i - ki / 2][j - kj / 2] for tap (ki, kj).
             let dxRow = g.outWidth + e, dxLength = roundUp(g.outHeight * dxRow)
@@ -105,7 +109,13 @@ struct DirectConvolution {
         }
         gradientGrid = Padding(top: 0, left: 0, rowWidth: forwardPass.rowWidth,
                                planeStride: Self.stride(rows: g.outHeight, rowWidth: forwardPass.rowWidth, reach: forwardPass.length))
-        guard Double(g.outPixels) >= 0.85 * Double(forwardPass.length) else { return nil }
+        // The grid's extra columns and vector tail: up to 15% of the work, the kernels run every
+        // pass; up to 30% (7 x 7 and 13 x 13 planes) the forward pass still wins (resnet8's 64 x 7 x 7:
+        // 6.0 vs 6.9 ms, C1's 13 x 13: 52 vs 60 ms) but the backward pass loses: dW's sums run over
+        // only 4-14 vectors a plane (7 x 7: 16.6 ms with dx direct and dW by im2col, 14.7 all im2col).
+        let efficiency = Double(g.outPixels) / Double(forwardPass.length)
+        guard efficiency >= 0.7 else { return nil }
+        forwardOnly = efficiency < 0.85
     }
 
     /// A plane stride holding `rows` rows and every read up to `reach` floats from its start (the
@@ -152,10 +162,10 @@ struct DirectConvolution {
         }
     }
 
-    /// weightGradient += dW, biasGradient += db, dx += the input gradient (if asked), for `batch`
-    /// samples; with `relu`, dy passes only where the output y is positive.
+    /// weightGradient += dW, biasGradient += db, dx += the input gradient, each if asked, for
+    /// `batch` samples; with `relu`, dy passes only where the output y is positive.
     func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
-                  weight: UnsafePointer<Float>, relu: Bool, weightGradient: UnsafeMutablePointer<Float>,
+                  weight: UnsafePointer<Float>, relu: Bool, weightGradient: UnsafeMutablePointer<Float>?,
                   biasGradient: UnsafeMutablePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {
         let g = geometry
         let (padded, onGrid, forInput) = (ConvScratch.padded.pointer, ConvScratch.gradientGrid.pointer, ConvScratch.gradientPadded.pointer)
@@ -164,17 +174,19 @@ struct DirectConvolution {
         for n in 0..<batch {
             let offset = n * filters * outPixels
             let mask = relu ? y + offset : nil
-            pad(dy + offset, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientGrid, into: onGrid)
-            layOut(x + n * inputSize, into: padded)
-            // dW += sample after sample, as the im2col path adds its per-sample products, so a batch
-            // split into micro-batches gives the same bits.
-            forwardPass.shifts.withUnsafeBufferPointer { shifts in
-                ddp_conv_weight_gradient(padded, Int32(inputChannelStride), Int32(g.channels), shifts.baseAddress, Int32(taps),
-                                         onGrid, Int32(gradientGrid.planeStride), Int32(filters), Int32(forwardPass.length), weightGradient)
-            }
-            // db: a grid row holds the masked dy and zeros.
-            if let biasGradient {
-                for filter in 0..<filters { biasGradient[filter] += sum(onGrid + filter * gradientGrid.planeStride, count: forwardPass.length) }
+            if let weightGradient {
+                pad(dy + offset, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientGrid, into: onGrid)
+                layOut(x + n * inputSize, into: padded)
+                // dW += sample after sample, as the im2col path adds its per-sample products, so a
+                // batch split into micro-batches gives the same bits.
+                forwardPass.shifts.withUnsafeBufferPointer { shifts in
+                    ddp_conv_weight_gradient(padded, Int32(inputChannelStride), Int32(g.channels), shifts.baseAddress, Int32(taps),
+                                             onGrid, Int32(gradientGrid.planeStride), Int32(filters), Int32(forwardPass.length), weightGradient)
+                }
+                // db: a grid row holds the masked dy and zeros.
+                if let biasGradient {
+                    for filter in 0..<filters { biasGradient[filter] += sum(onGrid + filter * gradientGrid.planeStride, count: forwardPass.length) }
+                }
             }
             guard let dx else { continue }
             pad(dy + offset, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientPadded, into: forInput)
@@ -200,8 +212,9 @@ struct DirectConvolution {
     /// One sample's x in the forward layout: padded planes, or phase planes for stride 2.
     private func layOut(_ x: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
         let g = geometry
-        if phases {
-            ddp_conv_pad_phases(x, Int32(g.channels), Int32(g.height), Int32(g.width), Int32(input.rowWidth), Int32(input.planeStride), padded)
+        if phases > 0 {
+            ddp_conv_pad_phases(x, Int32(g.channels), Int32(g.height), Int32(g.width), Int32(phases), Int32(input.rowWidth),
+                                Int32(input.planeStride), padded)
         } else {
             pad(x, mask: nil, channels: g.channels, rows: g.height, columns: g.width, input, into: padded)
         }
@@ -232,6 +245,16 @@ public enum DirectKernels {
     public static var availableWidths: [Int] {
         let widest = Int(ddp_conv_vector_width())
         return [16, 8].filter { $0 <= widest }
+    }
+
+    /// What convolutions run on in this process: "direct AVX-512", "direct AVX2", or "im2col"
+    /// with the reason (DDP_CONV=im2col, or a CPU without AVX2 and FMA). Layouts the kernels do not
+    /// cover run im2col either way.
+    public static var inUse: String {
+        if !DirectConvolution.enabled {
+            return ddp_conv_vector_width() == 0 ? "im2col (no AVX2 and FMA)" : "im2col (DDP_CONV=im2col)"
+        }
+        return ddp_conv_active_width() == 16 ? "direct AVX-512" : "direct AVX2"
     }
 
     /// The width the kernels use from now on (0: the CPU's widest). A layer's grid is sized at its

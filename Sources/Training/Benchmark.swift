@@ -69,6 +69,8 @@ public struct BenchRecord: Codable, Sendable {
     public var cpu: String
     public var blasCore: String
     public var blasConfig: String
+    /// Which convolution kernels ran (DirectKernels.inUse); absent in records made before them.
+    public var convKernels: String?
     /// Single-threaded cblas_sgemm of two square matrices (BenchRecord.peakSize), every rank at once: GFLOP/s, median over ranks.
     public var peakGflops: Double
     public var peakSize: Int
@@ -103,6 +105,7 @@ public enum Benchmark {
                 modelName = trainer.modelDescription
                 parameterCount = trainer.layout.count
                 say("swift-ddp bench: \(modelName) (\(parameterCount) parameters) on \(comm.size) rank(s), OpenBLAS \(BLASInfo.coreName), "
+                    + "convolutions \(DirectKernels.inUse), "
                     + "\(settings.steps) timed steps after \(settings.warmup) warm-up, noise scale \(c.noiseScale ? "on" : "off")")
             }
             let shapes = model.matrixProducts(batch: batch)
@@ -150,7 +153,7 @@ public enum Benchmark {
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let resident = comm.allgather([Double(usage.ru_maxrss) / 1024]).map { $0[0] }
         return BenchRecord(model: modelName, parameters: parameterCount, ranks: comm.size, hosts: hosts, cpu: cpuName,
-                           blasCore: BLASInfo.coreName, blasConfig: BLASInfo.configuration, peakGflops: peakGflops, peakSize: peakSize, steps: settings.steps,
+                           blasCore: BLASInfo.coreName, blasConfig: BLASInfo.configuration, convKernels: DirectKernels.inUse, peakGflops: peakGflops, peakSize: peakSize, steps: settings.steps,
                            warmup: settings.warmup, noiseScale: settings.base.noiseScale, peakResidentMB: resident, results: results)
     }
 

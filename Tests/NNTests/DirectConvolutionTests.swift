@@ -17,7 +17,7 @@ final class DirectConvolutionTests: XCTestCase {
         }
     }
 
-    // Planes wide enough for the kernels (DirectConvolution.init's 85% rule) at widths 8 and 16:
+    // Planes wide enough for the kernels (DirectConvolution.init's 85% and 70% rules) at widths 8 and 16:
     // stride-1 `same` and `valid`, stride-2 `same` (phase planes) with 3 x 3 and 1 x 1 kernels.
     let cases = [
         Case(channels: 16, height: 5, width: 28, filters: 16, kernel: 3, bias: true, activation: .relu),
@@ -29,6 +29,9 @@ final class DirectConvolutionTests: XCTestCase {
         Case(channels: 5, height: 8, width: 28, filters: 12, kernel: 3, stride: 2, bias: true, activation: .relu),
         Case(channels: 16, height: 8, width: 28, filters: 32, kernel: 3, stride: 2, bias: false, activation: .none),
         Case(channels: 4, height: 8, width: 28, filters: 8, kernel: 1, stride: 2, bias: false, activation: .none),
+        // Small planes: forward on the kernels, backward by im2col (DirectConvolution.forwardOnly).
+        Case(channels: 8, height: 7, width: 7, filters: 16, kernel: 3, bias: true, activation: .relu),
+        Case(channels: 4, height: 13, width: 13, filters: 8, kernel: 5, bias: false, activation: .none),
     ]
 
     func widths() throws -> [Int] {

@@ -25,9 +25,11 @@ void ddp_conv_force_vector_width(int width);
 void ddp_conv_pad(const float *x, const float *mask, int channels, int height, int width,
                   int top, int left, int row_width, int plane_stride, float *padded);
 
-/// Stride 2: each channel's four phase planes (a, b) = x[2i + a][2j + b], at
-/// out + (4 c + 2 a + b) * plane_stride, rows of row_width floats, zeros elsewhere. Even height and width.
-void ddp_conv_pad_phases(const float *x, int channels, int height, int width, int row_width, int plane_stride, float *out);
+/// Stride 2: each channel's first `phases` (4, or 1 for a 1 x 1 kernel) phase planes
+/// p = 2a + b, x[2i + a][2j + b], at out + (phases c + p) * plane_stride, rows of row_width
+/// floats, zeros elsewhere. Even height and width.
+void ddp_conv_pad_phases(const float *x, int channels, int height, int width, int phases, int row_width,
+                         int plane_stride, float *out);
 
 /// packed = weights (F, C, kernel_taps) for the taps tap_index[0..taps): outputs F from inputs C,
 /// or with `transpose` outputs C from inputs F (the input gradient's weights).
