@@ -23,11 +23,13 @@ struct DirectConvolution {
     }
 
     /// One grid computation: taps (their shifts and which kernel taps they are), its length, and
-    /// where its output rows land (`phase` for a stride-2 input gradient).
+    /// where its output rows land: grid (row i, column j) -> pixel (step i + a, step j + b); step 2
+    /// and a phase (a, b) for a stride-2 input gradient, else step 1 from (0, 0). (Plain integers:
+    /// an optional tuple and its `map` allocated once per pass in debug builds.)
     struct Pass {
         let shifts: [Int32], taps: [Int32]
         let length: Int, rowWidth: Int, rows: Int, columns: Int
-        let phase: (a: Int, b: Int)?
+        var step = 1, a = 0, b = 0
     }
 
     /// Phase planes per channel for stride 2 (4, or 1 for a 1 x 1 kernel); 0: padded planes.
@@ -62,14 +64,14 @@ struct DirectConvolution {
             let length = roundUp(g.outHeight * rowWidth)
             phases = 0
             forwardPass = Pass(shifts: kernelTaps.map { Int32($0.ki * rowWidth + $0.kj) }, taps: (0..<(k * k)).map(Int32.init),
-                           length: length, rowWidth: rowWidth, rows: g.outHeight, columns: g.outWidth, phase: nil)
+                           length: length, rowWidth: rowWidth, rows: g.outHeight, columns: g.outWidth)
             input = Padding(top: p, left: p, rowWidth: rowWidth,
                             planeStride: Self.stride(rows: g.height + 2 * p, rowWidth: rowWidth, reach: length + forwardPass.maxShift))
             inputChannelStride = input.planeStride
             // dx (H, W) = dy padded by e = K - 1 - p on every side, the taps rotated by 180 degrees.
             let e = k - 1 - p, dxRow = g.outWidth + 2 * e, dxLength = roundUp(g.height * dxRow)
             let pass = Pass(shifts: kernelTaps.map { Int32($0.ki * dxRow + $0.kj) }, taps: (0..<(k * k)).map { Int32(k * k - 1 - $0) },
-                            length: dxLength, rowWidth: dxRow, rows: g.height, columns: g.width, phase: nil)
+                            length: dxLength, rowWidth: dxRow, rows: g.height, columns: g.width)
             gradientPadded = Padding(top: e, left: e, rowWidth: dxRow,
                                      planeStride: Self.stride(rows: g.outHeight + 2 * e, rowWidth: dxRow, reach: dxLength + pass.maxShift))
             inputGradient = [pass]
@@ -85,7 +87,7 @@ struct DirectConvolution {
             phases = k == 1 ? 1 : 4
             forwardPass = Pass(shifts: kernelTaps.map { Int32((2 * ($0.ki % 2) + $0.kj % 2) * planeStride + ($0.ki / 2) * rowWidth + $0.kj / 2) },
                            taps: (0..<(k * k)).map(Int32.init), length: length, rowWidth: rowWidth,
-                           rows: g.outHeight, columns: g.outWidth, phase: nil)
+                           rows: g.outHeight, columns: g.outWidth)
             input = Padding(top: 0, left: 0, rowWidth: rowWidth, planeStride: planeStride)
             inputChannelStride = phases * planeStride
             // dx's phase (a, b) (Ho x Wo) = dy padded by e above and left, with the taps of that
@@ -97,7 +99,7 @@ struct DirectConvolution {
                     let mine = (0..<(k * k)).filter { ($0 / k) % 2 == a && ($0 % k) % 2 == b }
                     guard !mine.isEmpty else { continue }
                     passes.append(Pass(shifts: mine.map { Int32((e - ($0 / k) / 2) * dxRow + e - ($0 % k) / 2) }, taps: mine.map(Int32.init),
-                                       length: dxLength, rowWidth: dxRow, rows: g.outHeight, columns: g.outWidth, phase: (a, b)))
+                                       length: dxLength, rowWidth: dxRow, rows: g.outHeight, columns: g.outWidth, step: 2, a: a, b: b))
                 }
             }
             gradientPadded = Padding(top: e, left: e, rowWidth: dxRow,
@@ -191,13 +193,15 @@ struct DirectConvolution {
             guard let dx else { continue }
             pad(dy + offset, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientPadded, into: forInput)
             let target = dx + n * inputSize
-            for pass in inputGradient {
+            // By index: a for-in over the passes allocated its iterator once a pass in debug builds.
+            for index in 0..<inputGradient.count {
+                let pass = inputGradient[index]
                 pass.taps.withUnsafeBufferPointer { tapIndex in
                     ddp_conv_pack(weight, Int32(filters), Int32(g.channels), Int32(taps), tapIndex.baseAddress, Int32(tapIndex.count), 1, packed)
                 }
                 run(pass, input: forInput, channelStride: gradientPadded.planeStride, inputs: filters, outputs: g.channels, grid: grid)
                 // Grid row c, line i, column j -> dx[c][i][j], or dx[c][2i + a][2j + b] for a phase.
-                let (step, a, b) = pass.phase.map { (2, $0.a, $0.b) } ?? (1, 0, 0)
+                let (step, a, b) = (pass.step, pass.a, pass.b)
                 for channel in 0..<g.channels {
                     for line in 0..<pass.rows {
                         let source = grid + channel * pass.length + line * pass.rowWidth
