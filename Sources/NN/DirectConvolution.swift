@@ -58,7 +58,10 @@ struct DirectConvolution {
         let kernelTaps = (0..<(k * k)).map { (ki: $0 / k, kj: $0 % k) }
         self.geometry = g
         self.filters = filters
-        if g.stride == 1 && g.padTop == g.padLeft && (g.padTop == 0 || (k % 2 == 1 && g.padTop == (k - 1) / 2 && g.outHeight == g.height)) {
+        let valid = g.padTop == 0 && g.padLeft == 0 && g.outHeight == g.height - k + 1 && g.outWidth == g.width - k + 1
+        let centred = k % 2 == 1 && g.padTop == (k - 1) / 2 && g.padLeft == (k - 1) / 2 && g.outHeight == g.height && g.outWidth == g.width
+        // (`same` with an even kernel pads only below and right: neither layout; im2col.)
+        if g.stride == 1 && (valid || centred) {
             // Stride 1, `valid` (p = 0) or `same` (p = (K - 1) / 2): forward on the padded planes.
             let p = g.padTop, rowWidth = g.width + 2 * p
             let length = roundUp(g.outHeight * rowWidth)

@@ -88,6 +88,62 @@ final class DirectConvolutionTests: XCTestCase {
         }
     }
 
+    func testEveryGeometryMatchesTheNaiveTwinsWhicheverPathItTakes() throws {
+        // Kernels 1-5, strides 1 and 2, `same` and `valid`, odd and even sizes: whether a layer takes
+        // the direct kernels (all passes or forward only) or im2col, its passes match the twins.
+        // A wrong applicability rule (an even `same` kernel, an odd plane at stride 2) shows here.
+        _ = try widths()
+        var rng = SplitMix64(seed: 5)
+        var direct = 0, total = 0
+        for kernel in 1...5 {
+            for stride in 1...2 {
+                for same in [true, false] {
+                    for (height, width) in [(7, 7), (8, 28), (13, 13), (14, 14), (12, 40)] where same || kernel <= height {
+                        let c = Case(channels: 3, height: height, width: width, filters: 9, kernel: kernel, stride: stride, same: same,
+                                     bias: true, activation: .relu)
+                        direct += try checkAgainstTwins(c, &rng, label: "\(c)") ? 1 : 0
+                        total += 1
+                    }
+                }
+            }
+        }
+        XCTAssertGreaterThan(direct, 10, "of \(total) geometries, the direct kernels took too few for the sweep to test them")
+        XCTAssertLessThan(direct, total, "and im2col some")
+    }
+
+    /// Forward, dW, db and dx of a 3-sample batch against the naive twins (1e-4); returns whether
+    /// the layer took the direct kernels.
+    func checkAgainstTwins(_ c: Case, _ rng: inout SplitMix64, label: String) throws -> Bool {
+        let g = c.geometry
+        let layer = Conv2D(geometry: g, filters: c.filters, activation: c.activation, bias: c.bias)
+        let (p, grads) = bound(layer, &rng)
+        let batch = 3, (inSize, outSize, taps) = (layer.inputSize, layer.outputSize, c.filters * g.patchSize)
+        let x = (0..<(batch * inSize)).map { _ in rng.uniform(-1, 1) }
+        let dy = (0..<(batch * outSize)).map { _ in rng.uniform(-1, 1) }
+        var y = [Float](repeating: 0, count: batch * outSize)
+        layer.forward(x, into: &y, batch: batch, context: PassContext(mode: .training))
+        var dx = [Float](repeating: 0.5, count: batch * inSize)
+        layer.backward(input: x, output: y, outputGradient: dy, inputGradient: &dx, batch: batch, context: PassContext(mode: .training))
+        let weights = Array(p.array.prefix(taps)), biases = Array(p.array.suffix(c.filters))
+        var expectedWeight = [Float](repeating: 0, count: taps), expectedBias = [Float](repeating: 0, count: c.filters)
+        var worst: Float = 0
+        for n in 0..<batch {
+            let sample = Array(x[(n * inSize)..<((n + 1) * inSize)])
+            let out = Conv2D.referenceForward(x: sample, weight: weights, bias: biases, filters: c.filters, geometry: g).map { max($0, 0) }
+            worst = max(worst, zip(y[(n * outSize)..<((n + 1) * outSize)], out).map { abs($0 - $1) }.max()!)
+            let masked = zip(dy[(n * outSize)..<((n + 1) * outSize)], out).map { $1 <= 0 ? 0 : $0 }
+            let (dw, dxSample) = Conv2D.referenceBackward(x: sample, weight: weights, outputGradient: masked, filters: c.filters, geometry: g)
+            for i in 0..<taps { expectedWeight[i] += dw[i] }
+            for f in 0..<c.filters { expectedBias[f] += masked[(f * g.outPixels)..<((f + 1) * g.outPixels)].reduce(0, +) }
+            worst = max(worst, zip(dx[(n * inSize)..<((n + 1) * inSize)], dxSample).map { abs($0 - 0.5 - $1) }.max()!)
+        }
+        XCTAssertLessThan(worst, 1e-4, "forward and dx, \(label), direct \(layer.isDirect)")
+        XCTAssertLessThan(zip(grads.array, expectedWeight + expectedBias).map { abs($0 - $1) / max(1, abs($1)) }.max()!, 1e-4,
+                          "dW and db, \(label), direct \(layer.isDirect)")
+        withExtendedLifetime(p) {}
+        return layer.isDirect
+    }
+
     func testResnetLayerAgreesWithTheIm2colPath() throws {
         // resnet8's 16 x 28 x 28 layer: the two paths sum in different orders, so they agree to
         // rounding, not bit for bit (dW sums 5 x 784 terms per entry: 2e-5 relative seen).
