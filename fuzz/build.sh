@@ -16,16 +16,16 @@ swiftpm=$(swift build --show-bin-path)
 report_resources="$swiftpm/Report.build/DerivedSources/embedded_resources.swift"
 [ -f "$swiftpm/Modules/ArgumentParser.swiftmodule" ] && [ -f "$swiftpm/Modules/TOMLKit.swiftmodule" ] \
     && [ -f "$report_resources" ] || swift build --product ddp >/dev/null
-# Also SwiftPM's builds of the C target CSignal and of TOMLKit (with its C++ core, CTOML).
+# Also SwiftPM's builds of the C targets CSignal and CConv and of TOMLKit (with its C++ core, CTOML).
 parser_objects=("$swiftpm"/ArgumentParser.build/*.o "$swiftpm"/ArgumentParserToolInfo.build/*.o
-                "$swiftpm"/CSignal.build/*.o "$swiftpm"/TOMLKit.build/*.o "$swiftpm"/CTOML.build/Sources/*.o)
+                "$swiftpm"/CSignal.build/*.o "$swiftpm"/CConv.build/*.o "$swiftpm"/TOMLKit.build/*.o "$swiftpm"/CTOML.build/Sources/*.o)
 
 # C headers the module maps name (pkg-config, as Package.swift's system libraries do).
 cflags=()
 for flag in $(pkg-config --cflags ompi-c openblas zlib); do cflags+=(-Xcc "$flag"); done
 libs=($(pkg-config --libs ompi-c openblas zlib))
 common=(-parse-as-library -g -Onone -I "$out" -I "$swiftpm/Modules" -I Sources/CMPI -I Sources/CBLAS -I Sources/CZlib
-        -I "$swiftpm/CSignal.build" -I "$swiftpm/CTOML.build" "${cflags[@]}")
+        -I "$swiftpm/CSignal.build" -I "$swiftpm/CConv.build" -I "$swiftpm/CTOML.build" "${cflags[@]}")
 instrumented=(-sanitize=fuzzer,address)
 
 # module NAME SANITIZERS SOURCE-DIR [extra flags]: a static library and its .swiftmodule.

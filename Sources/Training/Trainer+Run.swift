@@ -369,6 +369,9 @@ struct ConfigRecord: Encodable {
     let config: ResolvedConfig
     let hosts: [String]
     let blasCore: String
+    /// The convolutions' kernels (DirectKernels.inUse): the direct kernels and im2col + sgemm
+    /// agree to rounding, not bit for bit, as OpenBLAS's kernel sets do.
+    let convKernels = DirectKernels.inUse
     /// What ran, which --overlap alone does not say (see Trainer.overlapMode).
     let overlap: String
     let build: BuildInfo
