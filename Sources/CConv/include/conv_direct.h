@@ -3,10 +3,10 @@
 // Wg >= Wo: the extra columns are computed and dropped), and input channel c's tap t is read at
 // input + c * channel_stride + shifts[t] + q: one unaligned vector load for 16 (8) outputs.
 // The caller lays the input out so that holds: zero-padded planes for stride 1 (`same` or
-// `valid`), the four phase planes (even/odd rows x columns) of each channel for stride 2.
-// Register tiles: 8 outputs x 48 pixels (AVX-512) or 4 x 24 (AVX2) forward; weight gradient 8
-// filters x 3 taps over the whole grid, each sum's vector lanes added in one fixed order, so a
-// sample's terms do not depend on how the batch is split.
+// `valid`), each channel's phase planes (even/odd rows x columns; one for a 1 x 1 kernel) for
+// stride 2. Register tiles: 8 outputs x 48 pixels (AVX-512) or 4 x 24 (AVX2) forward; the weight
+// gradient 8 filters x 3 taps (AVX2: 4 x 2) over the whole grid, each sum's vector lanes added in
+// one fixed order, so a sample's terms do not depend on how the batch is split.
 // Packed weights: blocks of 8 output channels, (ceil(outputs / 8), inputs, taps, 8), zero past the end.
 #pragma once
 
