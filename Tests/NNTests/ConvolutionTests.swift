@@ -54,44 +54,17 @@ final class ConvolutionTests: XCTestCase {
     }
 
     func testOneSampleChunksMatchTheReference() {
-        // Keskar's C1 second convolution (64 channels, 5 x 5 on 13 x 13): a chunk holds one sample,
-        // whose product is written straight into y and whose dy is read in place. Forward, dW and
-        // dx against the naive twins, without and with bias and the fused ReLU (which masks dy).
+        // Keskar's C1 second convolution (64 channels, 5 x 5 on 13 x 13) on the im2col path (its
+        // forward pass would otherwise take the direct kernels): a chunk holds one sample, whose
+        // product is written straight into y and whose dy is read in place. Forward, dW and dx
+        // against the naive twins, without and with bias and the fused ReLU (which masks dy).
         var rng = SplitMix64(seed: 41)
         let g = ConvGeometry(channels: 64, height: 13, width: 13, kernel: 5, stride: 1, same: true)
         for (bias, activation) in [(false, Dense.Activation.none), (true, .relu)] {
-            let filters = 3, batch = 2
-            let layer = Conv2D(geometry: g, filters: filters, activation: activation, bias: bias)
+            let layer = checkAgainstTwins(g, filters: 3, activation: activation, bias: bias, directKernels: false, &rng,
+                                          tolerance: 1e-4, label: "bias \(bias)")
+            XCTAssertFalse(layer.isDirect)
             XCTAssertEqual(layer.chunk, 1, "the case must have one-sample chunks")
-            let p = FloatBuffer(count: layer.parameterCount), grads = FloatBuffer(count: layer.parameterCount)
-            layer.bind(LayerBinding(parameters: p.pointer, gradients: grads.pointer, state: p.pointer, moments: grads.pointer))
-            for i in 0..<p.count { p[i] = rng.uniform(-0.1, 0.1) }
-            let (inSize, outSize, taps) = (layer.inputSize, layer.outputSize, filters * g.patchSize)
-            let x = (0..<(batch * inSize)).map { _ in rng.uniform(-1, 1) }
-            let dy = (0..<(batch * outSize)).map { _ in rng.uniform(-1, 1) }
-            var y = [Float](repeating: 0, count: batch * outSize)
-            layer.forward(x, into: &y, batch: batch, context: PassContext(mode: .training))
-            var dx = [Float](repeating: 0.5, count: batch * inSize)
-            layer.backward(input: x, output: y, outputGradient: dy, inputGradient: &dx, batch: batch, context: PassContext(mode: .training))
-            let weights = Array(p.array.prefix(taps)), biases = bias ? Array(p.array.suffix(filters)) : [Float](repeating: 0, count: filters)
-            var expectedWeight = [Float](repeating: 0, count: taps), expectedBias = [Float](repeating: 0, count: filters)
-            for n in 0..<batch {
-                let sample = Array(x[(n * inSize)..<((n + 1) * inSize)])
-                let pre = Conv2D.referenceForward(x: sample, weight: weights, bias: biases, filters: filters, geometry: g)
-                let out = activation == .relu ? pre.map { max($0, 0) } : pre
-                XCTAssertLessThan(zip(y[(n * outSize)..<((n + 1) * outSize)], out).map { abs($0 - $1) }.max()!, 1e-4, "forward, bias \(bias)")
-                // The fused ReLU passes dy where its output is positive.
-                let masked = zip(dy[(n * outSize)..<((n + 1) * outSize)], out).map { activation == .relu && $1 <= 0 ? 0 : $0 }
-                let (dw, dxSample) = Conv2D.referenceBackward(x: sample, weight: weights, outputGradient: masked, filters: filters, geometry: g)
-                for i in 0..<taps { expectedWeight[i] += dw[i] }
-                for f in 0..<filters { expectedBias[f] += masked[(f * g.outPixels)..<((f + 1) * g.outPixels)].reduce(0, +) }
-                XCTAssertLessThan(zip(dx[(n * inSize)..<((n + 1) * inSize)], dxSample).map { abs($0 - 0.5 - $1) }.max()!, 1e-4,
-                                  "dx (added onto 0.5), bias \(bias)")
-            }
-            XCTAssertLessThan(zip(grads.array.prefix(taps), expectedWeight).map { abs($0 - $1) / max(1, abs($1)) }.max()!, 1e-4, "dW, bias \(bias)")
-            if bias {
-                XCTAssertLessThan(zip(grads.array.suffix(filters), expectedBias).map { abs($0 - $1) / max(1, abs($1)) }.max()!, 1e-4, "db")
-            }
         }
     }
 

@@ -41,20 +41,14 @@ final class DirectConvolutionTests: XCTestCase {
         return widths
     }
 
-    func bound(_ layer: Conv2D, _ rng: inout SplitMix64) -> (parameters: FloatBuffer, gradients: FloatBuffer) {
-        let p = FloatBuffer(count: layer.parameterCount), grads = FloatBuffer(count: layer.parameterCount)
-        layer.bind(LayerBinding(parameters: p.pointer, gradients: grads.pointer, state: p.pointer, moments: grads.pointer))
-        for i in 0..<p.count { p[i] = rng.uniform(-0.3, 0.3) }
-        return (p, grads)
-    }
-
     func testPassesMatchTheNaiveTwinsAtEveryVectorWidth() throws {
         for width in try widths() {
             DirectKernels.force(width: width)
             var rng = SplitMix64(seed: UInt64(60 + width))
             for c in cases {
                 let label = "width \(width), \(c)"
-                XCTAssertTrue(try checkAgainstTwins(c, &rng, tolerance: 1e-5, label: label), "the case must take the direct kernels: \(label)")
+                XCTAssertTrue(checkAgainstTwins(c.geometry, filters: c.filters, activation: c.activation, bias: c.bias, &rng, tolerance: 1e-5,
+                                                label: label).isDirect, "the case must take the direct kernels: \(label)")
             }
         }
     }
@@ -72,7 +66,8 @@ final class DirectConvolutionTests: XCTestCase {
                     for (height, width) in [(7, 7), (8, 28), (13, 13), (14, 14), (12, 40)] where same || kernel <= height {
                         let c = Case(channels: 3, height: height, width: width, filters: 9, kernel: kernel, stride: stride, same: same,
                                      bias: true, activation: .relu)
-                        direct += try checkAgainstTwins(c, &rng, tolerance: 1e-4, label: "\(c)") ? 1 : 0
+                        direct += checkAgainstTwins(c.geometry, filters: c.filters, activation: c.activation, bias: c.bias, &rng, tolerance: 1e-4,
+                                                    label: "\(c)").isDirect ? 1 : 0
                         total += 1
                     }
                 }
@@ -80,49 +75,6 @@ final class DirectConvolutionTests: XCTestCase {
         }
         XCTAssertGreaterThan(direct, 10, "of \(total) geometries, the direct kernels took too few for the sweep to test them")
         XCTAssertLessThan(direct, total, "and im2col some")
-    }
-
-    /// Forward, dW, db and dx (added onto 0.5) of a 3-sample batch against the naive twins, within
-    /// `tolerance` (dW and db relative to max(1, |value|)); returns whether the layer took the
-    /// direct kernels.
-    func checkAgainstTwins(_ c: Case, _ rng: inout SplitMix64, tolerance: Float, label: String) throws -> Bool {
-        let g = c.geometry, relu = c.activation == .relu
-        let layer = Conv2D(geometry: g, filters: c.filters, activation: c.activation, bias: c.bias)
-        let (p, grads) = bound(layer, &rng)
-        defer { withExtendedLifetime(p) {} }   // the layer reads its weights from it
-        let batch = 3, (inSize, outSize, taps) = (layer.inputSize, layer.outputSize, c.filters * g.patchSize)
-        let x = (0..<(batch * inSize)).map { _ in rng.uniform(-1, 1) }
-        let dy = (0..<(batch * outSize)).map { _ in rng.uniform(-1, 1) }
-        var y = [Float](repeating: 0, count: batch * outSize)
-        layer.forward(x, into: &y, batch: batch, context: PassContext(mode: .training))
-        var dx = [Float](repeating: 0.5, count: batch * inSize)
-        layer.backward(input: x, output: y, outputGradient: dy, inputGradient: &dx, batch: batch, context: PassContext(mode: .training))
-        let weights = Array(p.array.prefix(taps))
-        let biases = c.bias ? Array(p.array.suffix(c.filters)) : [Float](repeating: 0, count: c.filters)
-        var expectedWeight = [Float](repeating: 0, count: taps), expectedBias = [Float](repeating: 0, count: c.filters)
-        var (worstForward, worstInput): (Float, Float) = (0, 0)
-        for n in 0..<batch {
-            let sample = Array(x[(n * inSize)..<((n + 1) * inSize)])
-            let pre = Conv2D.referenceForward(x: sample, weight: weights, bias: biases, filters: c.filters, geometry: g)
-            let out = relu ? pre.map { max($0, 0) } : pre
-            worstForward = max(worstForward, zip(y[(n * outSize)..<((n + 1) * outSize)], out).map { abs($0 - $1) }.max()!)
-            // The fused ReLU passes dy where its output is positive.
-            let masked = zip(dy[(n * outSize)..<((n + 1) * outSize)], out).map { relu && $1 <= 0 ? 0 : $0 }
-            let (dw, dxSample) = Conv2D.referenceBackward(x: sample, weight: weights, outputGradient: masked, filters: c.filters, geometry: g)
-            for i in 0..<taps { expectedWeight[i] += dw[i] }
-            for f in 0..<c.filters { expectedBias[f] += masked[(f * g.outPixels)..<((f + 1) * g.outPixels)].reduce(0, +) }
-            worstInput = max(worstInput, zip(dx[(n * inSize)..<((n + 1) * inSize)], dxSample).map { abs($0 - 0.5 - $1) }.max()!)
-        }
-        let direct = layer.isDirect
-        XCTAssertLessThan(worstForward, tolerance, "forward, \(label), direct \(direct)")
-        XCTAssertLessThan(worstInput, tolerance, "dx, \(label), direct \(direct)")
-        XCTAssertLessThan(zip(grads.array.prefix(taps), expectedWeight).map { abs($0 - $1) / max(1, abs($1)) }.max()!, tolerance,
-                          "dW, \(label), direct \(direct)")
-        if c.bias {
-            XCTAssertLessThan(zip(grads.array.suffix(c.filters), expectedBias).map { abs($0 - $1) / max(1, abs($1)) }.max()!, tolerance,
-                              "db, \(label), direct \(direct)")
-        }
-        return direct
     }
 
     func testResnetLayerAgreesWithTheIm2colPath() throws {
@@ -136,7 +88,7 @@ final class DirectConvolutionTests: XCTestCase {
             XCTAssertTrue(direct.isDirect)
             XCTAssertFalse(im2col.isDirect)
             var rng = SplitMix64(seed: 77)
-            let (p, grads) = bound(direct, &rng)
+            let (p, grads) = boundConvolution(direct, &rng)
             let gradsIm2col = FloatBuffer(count: im2col.parameterCount)
             im2col.bind(LayerBinding(parameters: p.pointer, gradients: gradsIm2col.pointer, state: p.pointer, moments: gradsIm2col.pointer))
             let batch = 5
@@ -163,7 +115,7 @@ final class DirectConvolutionTests: XCTestCase {
             let layer = Conv2D(geometry: g, filters: 16, activation: .relu, bias: true)
             XCTAssertTrue(layer.isDirect)
             var rng = SplitMix64(seed: 91)
-            let (parameters, grads) = bound(layer, &rng)
+            let (parameters, grads) = boundConvolution(layer, &rng)
             defer { withExtendedLifetime(parameters) {} }   // the layer reads its weights from it
             let (inSize, outSize) = (layer.inputSize, layer.outputSize)
             let x = (0..<(6 * inSize)).map { _ in rng.uniform(-1, 1) }
