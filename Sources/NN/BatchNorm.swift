@@ -9,7 +9,10 @@
 // (PyTorch's momentum 0.1), var being the pooled unbiased within-group variance
 // sum_g SS_g / sum_g (m_g - 1), which is PyTorch's unbiased batch variance when there is one group.
 // Shapes: x, y (N, C, S) with S = H * W (1 after a dense layer); scale, shift, running stats (C).
-// An optional ReLU is fused (conv-bn-relu).
+// An optional ReLU is fused (conv-bn-relu). The per-plane passes are CConv's (batch_norm.h): the
+// CPU's widest vectors, where Swift's SIMD types stay on the baseline's SSE (the layer ran at
+// 4-8 GFLOP/s, a sixth of resnet8's step).
+import CConv
 import Tensor
 
 public final class BatchNorm: Layer {
@@ -26,12 +29,13 @@ public final class BatchNorm: Layer {
     private var runningMean: UnsafeMutablePointer<Float>!, runningVariance: UnsafeMutablePointer<Float>!
     /// [sum of x (C) | within-group sum of squared deviations (C)] over this rank's groups of the step.
     private var moments: UnsafeMutablePointer<Float>!
-    /// x-hat of the last training or probe pass (trainingBatch, C, S).
-    private var normalized = FloatBuffer(count: 0)
-    /// 1 / sqrt(var + eps) per (group, channel) in training; per channel (running) in a probe.
-    private var inverseStd = FloatBuffer(count: 0)
+    /// The mean and 1 / sqrt(var + eps) of the last training pass per (group, channel), or of a
+    /// probe per channel (the running ones): backward recomputes x-hat from them and x (storing
+    /// x-hat cost a write and a read of the whole activation, and the layer is memory-bound).
+    private var groupMean = FloatBuffer(count: 0), inverseStd = FloatBuffer(count: 0)
     /// Two per-channel sums for the S = 1 paths.
     private var featureScratch = FloatBuffer(count: 0)
+    private var trainingCapacity = 0
 
     public init(shape: [Int], activation: Dense.Activation = .none) {
         precondition(!shape.isEmpty && shape.allSatisfy { $0 > 0 })
@@ -65,52 +69,50 @@ public final class BatchNorm: Layer {
     }
 
     public func reserve(batch: Int, trainingBatch: Int) {
-        normalized = FloatBuffer(count: trainingBatch * channels * spatial)
+        trainingCapacity = trainingBatch
+        groupMean = FloatBuffer(count: max(trainingBatch, 1) * channels)
         inverseStd = FloatBuffer(count: max(trainingBatch, 1) * channels)
         featureScratch = FloatBuffer(count: 2 * channels)
     }
 
     public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext) {
         let (c, s) = (channels, spatial)
-        let relu = activation == .relu
         guard context.mode == .training else {
-            // Running statistics; a probe keeps x-hat for its backward pass.
-            let keep = context.mode == .probe
-            precondition(!keep || batch * c * s <= normalized.count, "BatchNorm probe batch exceeds its training capacity")
+            // Running statistics; a probe keeps them for its backward pass.
             for channel in 0..<c {
-                let inv = 1 / (runningVariance[channel] + BatchNorm.epsilon).squareRoot()
-                if keep { inverseStd[channel] = inv }
+                let plane = self.plane(channel, mean: runningMean[channel],
+                                       inverseStd: 1 / (runningVariance[channel] + BatchNorm.epsilon).squareRoot())
+                if context.mode == .probe { (groupMean[channel], inverseStd[channel]) = (plane.mean, plane.inverse_std) }
                 for n in 0..<batch {
                     let offset = (n * c + channel) * s
-                    normalizePlane(x + offset, saved: keep ? normalized.pointer + offset : nil, into: y + offset, count: s,
-                                   mean: runningMean[channel], inverseStd: inv, scale: scale[channel], shift: shift[channel], relu: relu)
+                    ddp_bn_normalize(x + offset, y + offset, Int32(s), plane)
                 }
             }
             return
         }
-        precondition(batch * c * s <= normalized.count, "BatchNorm batch \(batch) exceeds its training capacity")
+        precondition(batch <= trainingCapacity, "BatchNorm batch \(batch) exceeds its training capacity")
         let group = max(1, min(context.ghostBatch, batch))
         var first = 0, g = 0
         while first < batch {
             let last = min(first + group, batch)
             if s == 1 {
-                forwardFeatures(x, into: y, first: first, last: last, inverseStd: inverseStd.pointer + g * c)
+                forwardFeatures(x, into: y, first: first, last: last, mean: groupMean.pointer + g * c, inverseStd: inverseStd.pointer + g * c)
             } else {
                 let count = Float((last - first) * s)
                 for channel in 0..<c {
                     var total: Float = 0
-                    for n in first..<last { total += sum(x + (n * c + channel) * s, count: s) }
+                    for n in first..<last { total += ddp_bn_sum(x + (n * c + channel) * s, Int32(s)) }
                     let mean = total / count
                     var squares: Float = 0
-                    for n in first..<last { squares += sumOfSquaredDeviations(x + (n * c + channel) * s, count: s, from: mean) }
+                    for n in first..<last { squares += ddp_bn_squared_deviations(x + (n * c + channel) * s, Int32(s), mean) }
                     let inv = 1 / (squares / count + BatchNorm.epsilon).squareRoot()
-                    inverseStd[g * c + channel] = inv
+                    (groupMean[g * c + channel], inverseStd[g * c + channel]) = (mean, inv)
                     moments[channel] += total
                     moments[c + channel] += squares
+                    let plane = self.plane(channel, mean: mean, inverseStd: inv)
                     for n in first..<last {
                         let offset = (n * c + channel) * s
-                        normalizePlane(x + offset, saved: normalized.pointer + offset, into: y + offset, count: s,
-                                       mean: mean, inverseStd: inv, scale: scale[channel], shift: shift[channel], relu: relu)
+                        ddp_bn_normalize(x + offset, y + offset, Int32(s), plane)
                     }
                 }
             }
@@ -122,9 +124,9 @@ public final class BatchNorm: Layer {
     /// Training statistics of one group after a dense layer (S = 1): x (N, C) is walked a sample at
     /// a time across all channels, contiguous loops that vectorise (per channel, they were strided sums of one).
     private func forwardFeatures(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, first: Int, last: Int,
-                                 inverseStd inv: UnsafeMutablePointer<Float>) {
+                                 mean: UnsafeMutablePointer<Float>, inverseStd inv: UnsafeMutablePointer<Float>) {
         let c = channels
-        let (mean, squares) = (featureScratch.pointer, featureScratch.pointer + c)
+        let squares = featureScratch.pointer
         let count = Float(last - first)
         mean.update(repeating: 0, count: c)
         squares.update(repeating: 0, count: c)
@@ -148,12 +150,8 @@ public final class BatchNorm: Layer {
             inv[k] = 1 / (squares[k] / count + BatchNorm.epsilon).squareRoot()
         }
         for n in first..<last {
-            let (row, saved, target) = (x + n * c, normalized.pointer + n * c, y + n * c)
-            for k in 0..<c {
-                let xhat = (row[k] - mean[k]) * inv[k]
-                saved[k] = xhat
-                target[k] = scale[k] * xhat + shift[k]
-            }
+            let (row, target) = (x + n * c, y + n * c)
+            for k in 0..<c { target[k] = scale[k] * ((row[k] - mean[k]) * inv[k]) + shift[k] }
         }
         if activation == .relu { applyReLU(y + first * c, count: (last - first) * c) }
     }
@@ -163,15 +161,15 @@ public final class BatchNorm: Layer {
                          batch: Int, context: PassContext) {
         precondition(context.mode != .evaluation, "BatchNorm keeps no x-hat in evaluation: differentiate a probe pass instead")
         let (c, s) = (channels, spatial)
-        let relu = activation == .relu
         let training = context.mode == .training
         let group = training ? max(1, min(context.ghostBatch, batch)) : batch
         var first = 0, g = 0
         while first < batch {
             let last = min(first + group, batch)
+            let statistics = training ? g * c : 0
             if s == 1 {
-                backwardFeatures(y, dy, dx, first: first, last: last, training: training,
-                                 inverseStd: training ? inverseStd.pointer + g * c : inverseStd.pointer)
+                backwardFeatures(x, y, dy, dx, first: first, last: last, training: training,
+                                 mean: groupMean.pointer + statistics, inverseStd: inverseStd.pointer + statistics)
                 first = last
                 g += 1
                 continue
@@ -179,27 +177,30 @@ public final class BatchNorm: Layer {
             let count = Float((last - first) * s)
             for channel in 0..<c {
                 // sums over the group of dy' and dy' x-hat, dy' being dy masked by the fused ReLU.
+                let plane = self.plane(channel, mean: groupMean[statistics + channel], inverseStd: inverseStd[statistics + channel])
                 var (sumGradient, sumProduct): (Float, Float) = (0, 0)
+                var sums: (Float, Float) = (0, 0)
                 for n in first..<last {
                     let offset = (n * c + channel) * s
-                    let (a, b) = gradientSums(dy + offset, normalized.pointer + offset, output: relu ? y + offset : nil, count: s)
-                    sumGradient += a
-                    sumProduct += b
+                    withUnsafeMutableBytes(of: &sums) {
+                        ddp_bn_gradient_sums(dy + offset, x + offset, Int32(s), plane, $0.baseAddress!.assumingMemoryBound(to: Float.self))
+                    }
+                    sumGradient += sums.0
+                    sumProduct += sums.1
                 }
                 scaleGradient[channel] += sumProduct
                 shiftGradient[channel] += sumGradient
                 guard let dx else { continue }
-                let gamma = scale[channel]
                 // Training: dx = gamma inv / m (m dy' - sum dy' - x-hat sum dy' x-hat) (Ioffe & Szegedy, sec. 3);
-                // a probe's statistics are constants: dx = gamma inv dy'.
-                let inv = training ? inverseStd[g * c + channel] : inverseStd[channel]
-                let terms = training
-                    ? NormalizationGradient(factor: gamma * inv / count, scaleBy: count, meanGradient: sumGradient, meanProduct: sumProduct)
-                    : NormalizationGradient(factor: gamma * inv, scaleBy: 1, meanGradient: 0, meanProduct: 0)
+                // a probe's statistics are constants: dx = gamma inv dy'. Both as
+                // dx += factor (scaleBy dy' - meanGradient - x-hat meanProduct):
+                let gammaInv = plane.scale * plane.inverse_std
+                let (factor, scaleBy, meanGradient, meanProduct) = training
+                    ? (gammaInv / count, count, sumGradient, sumProduct) : (gammaInv, 1, 0, 0)
                 for n in first..<last {
                     let offset = (n * c + channel) * s
-                    addNormalizationGradient(dy + offset, normalized.pointer + offset, output: relu ? y + offset : nil,
-                                             into: dx + offset, count: s, terms)
+                    ddp_bn_add_input_gradient(dy + offset, x + offset, dx + offset, Int32(s), plane,
+                                              factor, scaleBy, meanGradient, meanProduct)
                 }
             }
             first = last
@@ -208,19 +209,20 @@ public final class BatchNorm: Layer {
     }
 
     /// Backward of one group after a dense layer (S = 1), a sample at a time across the channels.
-    private func backwardFeatures(_ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
-                                  first: Int, last: Int, training: Bool, inverseStd inv: UnsafePointer<Float>) {
+    private func backwardFeatures(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                                  _ dx: UnsafeMutablePointer<Float>?, first: Int, last: Int, training: Bool,
+                                  mean: UnsafePointer<Float>, inverseStd inv: UnsafePointer<Float>) {
         let c = channels
         let relu = activation == .relu
         let (sumGradient, sumProduct) = (featureScratch.pointer, featureScratch.pointer + c)
         sumGradient.update(repeating: 0, count: c)
         sumProduct.update(repeating: 0, count: c)
         for n in first..<last {
-            let (gradient, output, saved) = (dy + n * c, y + n * c, normalized.pointer + n * c)
+            let (gradient, output, row) = (dy + n * c, y + n * c, x + n * c)
             for k in 0..<c {
                 let d = relu && output[k] <= 0 ? 0 : gradient[k]
                 sumGradient[k] += d
-                sumProduct[k] += d * saved[k]
+                sumProduct[k] += d * ((row[k] - mean[k]) * inv[k])
             }
         }
         for k in 0..<c {
@@ -230,16 +232,23 @@ public final class BatchNorm: Layer {
         guard let dx else { return }
         let count = Float(last - first)
         for n in first..<last {
-            let (gradient, output, saved, target) = (dy + n * c, y + n * c, normalized.pointer + n * c, dx + n * c)
+            let (gradient, output, row, target) = (dy + n * c, y + n * c, x + n * c, dx + n * c)
             for k in 0..<c {
                 let d = relu && output[k] <= 0 ? 0 : gradient[k]
                 if training {
-                    target[k] += scale[k] * inv[k] / count * (count * d - sumGradient[k] - saved[k] * sumProduct[k])
+                    let xhat = (row[k] - mean[k]) * inv[k]
+                    target[k] += scale[k] * inv[k] / count * (count * d - sumGradient[k] - xhat * sumProduct[k])
                 } else {
                     target[k] += scale[k] * inv[k] * d
                 }
             }
         }
+    }
+
+    /// The constants of one channel's plane passes (CConv's batch_norm.h).
+    @inline(__always)
+    private func plane(_ channel: Int, mean: Float, inverseStd: Float) -> ddp_bn_plane {
+        ddp_bn_plane(mean: mean, inverse_std: inverseStd, scale: scale[channel], shift: shift[channel], relu: activation == .relu ? 1 : 0)
     }
 
     /// Per value in training: forward 8 (sum, squared deviation 3, normalise 2, scale and shift 2),
@@ -261,97 +270,5 @@ public final class BatchNorm: Layer {
                 runningVariance[channel] = (1 - m) * runningVariance[channel] + m * moments[channels + channel] / Float(freedom)
             }
         }
-    }
-}
-
-/// sum_i (x[i] - mean)^2, in 16 float lanes.
-@inline(__always)
-func sumOfSquaredDeviations(_ x: UnsafePointer<Float>, count: Int, from mean: Float) -> Float {
-    var lanes = SIMD16<Float>()
-    var i = 0
-    let raw = UnsafeRawPointer(x)
-    while i + 16 <= count {
-        let d = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self) - mean
-        lanes += d * d
-        i += 16
-    }
-    var total = lanes.sum()
-    while i < count {
-        total += (x[i] - mean) * (x[i] - mean)
-        i += 1
-    }
-    return total
-}
-
-/// (sum dy', sum dy' x-hat) with dy' = dy, or dy masked where the fused ReLU's output is not positive.
-@inline(__always)
-func gradientSums(_ dy: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>, output y: UnsafePointer<Float>?, count: Int) -> (Float, Float) {
-    var (a, b) = (SIMD16<Float>(), SIMD16<Float>())
-    var i = 0
-    let (gradient, saved) = (UnsafeRawPointer(dy), UnsafeRawPointer(xhat))
-    while i + 16 <= count {
-        var g = gradient.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
-        if let y { g = g.replacing(with: 0, where: UnsafeRawPointer(y).loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self) .<= 0) }
-        a += g
-        b += g * saved.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
-        i += 16
-    }
-    var (sumA, sumB) = (a.sum(), b.sum())
-    while i < count {
-        let g = y != nil && y![i] <= 0 ? 0 : dy[i]
-        sumA += g
-        sumB += g * xhat[i]
-        i += 1
-    }
-    return (sumA, sumB)
-}
-
-/// y = relu?(scale (x - mean) inv + shift), keeping x-hat in `saved` when given; 16 floats at a time.
-@inline(__always)
-func normalizePlane(_ x: UnsafePointer<Float>, saved: UnsafeMutablePointer<Float>?, into y: UnsafeMutablePointer<Float>, count: Int,
-                    mean: Float, inverseStd inv: Float, scale: Float, shift: Float, relu: Bool) {
-    var i = 0
-    let (input, output) = (UnsafeRawPointer(x), UnsafeMutableRawPointer(y))
-    while i + 16 <= count {
-        let xhat = (input.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self) - mean) * inv
-        if let saved { UnsafeMutableRawPointer(saved).storeBytes(of: xhat, toByteOffset: 4 * i, as: SIMD16<Float>.self) }
-        var v = xhat * scale + shift
-        if relu { v = v.replacing(with: 0, where: v .< 0) }
-        output.storeBytes(of: v, toByteOffset: 4 * i, as: SIMD16<Float>.self)
-        i += 16
-    }
-    while i < count {
-        let xhat = (x[i] - mean) * inv
-        saved?[i] = xhat
-        let v = scale * xhat + shift
-        y[i] = relu ? max(v, 0) : v
-        i += 1
-    }
-}
-
-/// The constants of BatchNorm's input gradient for one channel of one group:
-/// dx += factor (scaleBy dy' - meanGradient - x-hat meanProduct).
-struct NormalizationGradient {
-    let factor: Float, scaleBy: Float, meanGradient: Float, meanProduct: Float
-}
-
-/// dx += factor (scaleBy dy' - meanGradient - x-hat meanProduct), dy' masked where the fused ReLU's output is not positive.
-@inline(__always)
-func addNormalizationGradient(_ dy: UnsafePointer<Float>, _ xhat: UnsafePointer<Float>, output y: UnsafePointer<Float>?,
-                              into dx: UnsafeMutablePointer<Float>, count: Int, _ t: NormalizationGradient) {
-    var i = 0
-    let (gradient, saved, target) = (UnsafeRawPointer(dy), UnsafeRawPointer(xhat), UnsafeMutableRawPointer(dx))
-    while i + 16 <= count {
-        var g = gradient.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
-        if let y { g = g.replacing(with: 0, where: UnsafeRawPointer(y).loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self) .<= 0) }
-        let h = saved.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
-        let d = target.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
-        target.storeBytes(of: d + t.factor * (t.scaleBy * g - t.meanGradient - h * t.meanProduct), toByteOffset: 4 * i, as: SIMD16<Float>.self)
-        i += 16
-    }
-    while i < count {
-        let g = y != nil && y![i] <= 0 ? 0 : dy[i]
-        dx[i] += t.factor * (t.scaleBy * g - t.meanGradient - xhat[i] * t.meanProduct)
-        i += 1
     }
 }

@@ -48,12 +48,12 @@ struct DirectConvolution {
         let padded: Int, gradientGrid: Int, gradientPadded: Int, grid: Int, packed: Int
     }
 
-    /// `nil` where the kernels do not apply or would lose: no AVX2/AVX-512 (the CPU or
-    /// DDP_CONV=im2col), a layout they do not cover, or a grid whose extra columns and vector tail
-    /// exceed 30% of the work.
+    /// `nil` where the kernels do not apply or would lose: no AVX2/AVX-512 (the CPU,
+    /// DDP_CONV=im2col, or a test forcing width 4), a layout they do not cover, or a grid whose extra
+    /// columns and vector tail exceed 30% of the work.
     init?(geometry g: ConvGeometry, filters: Int) {
-        guard DirectConvolution.enabled else { return nil }
         let k = g.kernel, width = Int(ddp_conv_active_width())
+        guard DirectConvolution.enabled, width >= 8 else { return nil }
         let roundUp = { (n: Int) in (n + width - 1) / width * width }
         let kernelTaps = (0..<(k * k)).map { (ki: $0 / k, kj: $0 % k) }
         self.geometry = g
@@ -131,10 +131,7 @@ struct DirectConvolution {
 
     /// The kernels run unless the CPU lacks AVX2 and FMA, or DDP_CONV=im2col asks for the old path
     /// (to time both in one build). Read once, at the first layer's construction.
-    static let enabled: Bool = {
-        let choice = getenv("DDP_CONV").map { String(cString: $0) } ?? "direct"
-        return choice != "im2col" && ddp_conv_vector_width() > 0
-    }()
+    static let enabled: Bool = DirectKernels.environmentChoice != "im2col" && ddp_conv_vector_width() > 0
 
     var sizes: Sizes {
         let (c, f, taps) = (geometry.channels, filters, geometry.kernel * geometry.kernel)
@@ -247,6 +244,19 @@ extension DirectConvolution.Pass {
 
 /// Which instruction sets the direct kernels can use here, and a switch between them for tests.
 public enum DirectKernels {
+    /// The values of DDP_CONV, the switch that times the old path: the direct kernels (the default)
+    /// or im2col + sgemm for every convolution.
+    public static let environmentChoices = ["direct", "im2col"]
+    static var environmentChoice: String { getenv("DDP_CONV").map { String(cString: $0) } ?? "direct" }
+
+    /// Why DDP_CONV cannot be used (a typo would otherwise time the direct kernels as im2col), or nil.
+    /// The executable refuses to start on it.
+    public static var environmentProblem: String? {
+        let value = environmentChoice
+        if environmentChoices.contains(value) { return nil }
+        return "DDP_CONV=\(value) is not one of: \(environmentChoices.joined(separator: ", ")) (direct is the default)"
+    }
+
     /// Vector widths this CPU runs: [16, 8] with AVX-512, [8] with AVX2 and FMA only, else [] (and
     /// every convolution takes im2col + sgemm).
     public static var availableWidths: [Int] {
@@ -261,10 +271,15 @@ public enum DirectKernels {
         if !DirectConvolution.enabled {
             return ddp_conv_vector_width() == 0 ? "im2col (no AVX2 and FMA)" : "im2col (DDP_CONV=im2col)"
         }
-        return ddp_conv_active_width() == 16 ? "direct AVX-512" : "direct AVX2"
+        switch ddp_conv_active_width() {
+        case 16: return "direct AVX-512"
+        case 8: return "direct AVX2"
+        default: return "im2col (forced by a test)"
+        }
     }
 
-    /// The width the kernels use from now on (0: the CPU's widest). A layer's grid is sized at its
-    /// construction: set this before constructing the layers it should apply to.
+    /// The width the kernels use from now on (0: the CPU's widest; 4: BatchNorm's SSE passes and no
+    /// direct convolution). A layer's grid is sized at its construction: set this before
+    /// constructing the layers it should apply to.
     public static func force(width: Int) { ddp_conv_force_vector_width(Int32(width)) }
 }

@@ -82,8 +82,11 @@ public final class MaxPool: Layer {
         }
     }
 
-    /// The common 2x2 window without the generic window loops (the seed CNN's pool was a seventh
-    /// of its step). Ties go to the first in row order, as in the general loop.
+    /// The common 2x2 window, 8 outputs of a row at a time: 16 pixels of each of the two input rows,
+    /// split into even and odd columns, give the window's four candidates in four vectors (the scalar
+    /// select loop this replaced ran 1.4 ms of the seed CNN's 9.9 ms step). Ties go to the first
+    /// pixel in row order, as in the general loop; a row's last 8 outputs are written again from an
+    /// overlapping chunk when the row is not a multiple of 8 (same values), rows under 8 go scalar.
     private func forward2x2(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
                             argmax: UnsafeMutablePointer<Int32>, planes: Int) {
         let (planeSize, outSize) = (height * width, outHeight * outWidth)
@@ -92,26 +95,54 @@ public final class MaxPool: Layer {
             for oy in 0..<outHeight {
                 let top = base + 2 * oy * width
                 let o = plane * outSize + oy * outWidth
-                for ox in 0..<outWidth {
-                    // Selects, not branches: which of four pixels is largest is a coin toss to the
-                    // branch predictor, and mispredictions made this loop a sixth of the step.
-                    // (Written out: a nested helper capturing value and best allocated boxes in debug builds.)
-                    let i = top + 2 * ox
-                    var best = i, value = x[i]
-                    var larger = x[i + 1] > value
-                    value = larger ? x[i + 1] : value
-                    best = larger ? i + 1 : best
-                    larger = x[i + width] > value
-                    value = larger ? x[i + width] : value
-                    best = larger ? i + width : best
-                    larger = x[i + width + 1] > value
-                    value = larger ? x[i + width + 1] : value
-                    best = larger ? i + width + 1 : best
-                    y[o + ox] = value
-                    argmax[o + ox] = Int32(truncatingIfNeeded: best)
+                guard outWidth >= 8 else {
+                    for ox in 0..<outWidth { pool2x2(x, top + 2 * ox, into: y + o + ox, argmax: argmax + o + ox) }
+                    continue
+                }
+                var ox = 0
+                while ox < outWidth {
+                    let start = min(ox, outWidth - 8)
+                    pool2x2Chunk(x, top + 2 * start, into: y + o + start, argmax: argmax + o + start)
+                    ox += 8
                 }
             }
         }
+    }
+
+    /// One 2x2 window whose top-left pixel is x[i]: the pair maxima of the top and the bottom row, then
+    /// the larger of the two (the bottom pair's first pixel loses a tie; a NaN there yields to its
+    /// neighbour, as in the sequential comparisons of the general loop).
+    @inline(__always)
+    private func pool2x2(_ x: UnsafePointer<Float>, _ i: Int, into y: UnsafeMutablePointer<Float>,
+                         argmax: UnsafeMutablePointer<Int32>) {
+        let (a, b, c, d) = (x[i], x[i + 1], x[i + width], x[i + width + 1])
+        let (top, topIndex) = b > a ? (b, i + 1) : (a, i)
+        let (bottom, bottomIndex) = d > c || c != c ? (d, i + width + 1) : (c, i + width)
+        let bottomWins = bottom > top
+        y.pointee = bottomWins ? bottom : top
+        argmax.pointee = Int32(truncatingIfNeeded: bottomWins ? bottomIndex : topIndex)
+    }
+
+    /// pool2x2 for 8 neighbouring windows, the first at x[i].
+    @inline(__always)
+    private func pool2x2Chunk(_ x: UnsafePointer<Float>, _ i: Int, into y: UnsafeMutablePointer<Float>,
+                              argmax: UnsafeMutablePointer<Int32>) {
+        let raw = UnsafeRawPointer(x)
+        let upper = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+        let lower = raw.loadUnaligned(fromByteOffset: 4 * (i + width), as: SIMD16<Float>.self)
+        let (a, b, c, d) = (upper.evenHalf, upper.oddHalf, lower.evenHalf, lower.oddHalf)
+        let columns = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
+        let topCorner = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: i)) &+ columns
+        let bottomCorner = topCorner &+ Int32(truncatingIfNeeded: width)
+        let bWins = b .> a
+        let top = a.replacing(with: b, where: bWins)
+        let topIndex = topCorner.replacing(with: topCorner &+ 1, where: bWins)
+        let dWins = (d .> c) .| (c .!= c)
+        let bottom = c.replacing(with: d, where: dWins)
+        let bottomIndex = bottomCorner.replacing(with: bottomCorner &+ 1, where: dWins)
+        let bottomWins = bottom .> top
+        UnsafeMutableRawPointer(y).storeBytes(of: top.replacing(with: bottom, where: bottomWins), as: SIMD8<Float>.self)
+        UnsafeMutableRawPointer(argmax).storeBytes(of: topIndex.replacing(with: bottomIndex, where: bottomWins), as: SIMD8<Int32>.self)
     }
 
     /// P*P - 1 comparisons per output forward; one add per output backward.

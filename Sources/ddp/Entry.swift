@@ -3,6 +3,7 @@
 import ArgumentParser
 import Collective
 import Foundation
+import NN
 import Training
 
 struct DDP: ParsableCommand {
@@ -26,6 +27,8 @@ enum Entry {
     static func main() {
         let rank = LaunchEnvironment.rank()
         do {
+            // Every rank reads the same environment, so every rank stops here with the same code.
+            if let problem = DirectKernels.environmentProblem { throw ValidationError(problem) }
             let expanded = try StudyFile.expand(Array(CommandLine.arguments.dropFirst()))
             var command: ParsableCommand
             do {

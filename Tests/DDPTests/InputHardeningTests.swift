@@ -39,6 +39,19 @@ final class InputHardeningTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
     }
 
+    func testAMistypedConvolutionSwitchIsRefusedNotTimedAsTheDefault() throws {
+        let dir = DDPProcess.temporaryFolder("hardening-conv-switch")
+        _ = try expectRefusal(["train", "--data", "synthetic", "--model", "cnn", "--steps", "2", "--run-dir", dir],
+                              environment: ["DDP_CONV": "imcol"],
+                              mentioning: "DDP_CONV=imcol is not one of: direct, im2col (direct is the default)", status: 64)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
+        let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--model", "cnn", "--steps", "2", "--run-dir", dir],
+                                         ranks: 2, environment: ["DDP_CONV": "im2col"])
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        let config = try String(contentsOfFile: dir + "/config.json", encoding: .utf8)
+        XCTAssertTrue(config.contains("im2col (DDP_CONV=im2col)"), "the run records the path it took: \(config)")
+    }
+
     func testSizesBeyondThisMachineAreOneErrorNotACrash() throws {
         let dir = DDPProcess.temporaryFolder("hardening-memory")
         let base = ["train", "--run-dir", dir]
@@ -183,9 +196,9 @@ final class InputHardeningTests: XCTestCase {
 
 extension XCTestCase {
     /// One `error:` line containing `text`, exit status `status` (any non-zero when nil).
-    func expectRefusal(_ arguments: [String], ranks: Int? = 2, mentioning text: String, status: Int32? = nil,
-                       file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
-        let outcome = try DDPProcess.run(arguments, ranks: ranks)
+    func expectRefusal(_ arguments: [String], ranks: Int? = 2, environment: [String: String] = [:], mentioning text: String,
+                       status: Int32? = nil, file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
+        let outcome = try DDPProcess.run(arguments, ranks: ranks, environment: environment)
         if let status { XCTAssertEqual(outcome.status, status, outcome.all, file: file, line: line) }
         XCTAssertNotEqual(outcome.status, 0, outcome.all, file: file, line: line)
         XCTAssertEqual(outcome.errorLines.count, 1, outcome.all, file: file, line: line)

@@ -15,7 +15,8 @@ int ddp_conv_vector_width(void);
 /// The width in use (ddp_conv_vector_width, or less if forced).
 int ddp_conv_active_width(void);
 /// The vector width the kernels use, capped at `width` (8: the AVX2 kernels on an AVX-512 CPU, for
-/// tests); 0 restores the CPU's own. Not thread-safe: call before any pass.
+/// tests; 4: BatchNorm's SSE passes, and then the convolution kernels must not be called); 0 restores
+/// the CPU's own. Not thread-safe: call before any pass.
 void ddp_conv_force_vector_width(int width);
 
 /// Each of `channels` planes (height x width, contiguous) written to padded + c * plane_stride as

@@ -1,0 +1,48 @@
+// See include/batch_norm.h. Three instruction sets from one body (batch_norm_body.inc).
+#include "batch_norm.h"
+#include "conv_direct.h"
+
+#define ISA avx512
+#define VL 16
+#define TARGET "avx512f"
+#include "batch_norm_body.inc"
+#undef ISA
+#undef VL
+#undef TARGET
+
+#define ISA avx2
+#define VL 8
+#define TARGET "avx2,fma"
+#include "batch_norm_body.inc"
+#undef ISA
+#undef VL
+#undef TARGET
+
+#define ISA sse
+#define VL 4
+#include "batch_norm_body.inc"
+#undef ISA
+#undef VL
+
+// One switch per call: a plane is 49 to 784 values here, so the call costs nothing measurable.
+#define DISPATCH(name, ...)                                                    \
+    switch (ddp_conv_active_width()) {                                        \
+    case 16: return name##_avx512(__VA_ARGS__);                               \
+    case 8: return name##_avx2(__VA_ARGS__);                                  \
+    default: return name##_sse(__VA_ARGS__);                                  \
+    }
+
+float ddp_bn_sum(const float *x, int count) { DISPATCH(bn_sum, x, count) }
+
+float ddp_bn_squared_deviations(const float *x, int count, float mean) { DISPATCH(bn_squared_deviations, x, count, mean) }
+
+void ddp_bn_normalize(const float *x, float *y, int count, ddp_bn_plane plane) { DISPATCH(bn_normalize, x, y, count, plane) }
+
+void ddp_bn_gradient_sums(const float *dy, const float *x, int count, ddp_bn_plane plane, float *sums) {
+    DISPATCH(bn_gradient_sums, dy, x, count, plane, sums)
+}
+
+void ddp_bn_add_input_gradient(const float *dy, const float *x, float *dx, int count, ddp_bn_plane plane,
+                               float factor, float scale_by, float mean_gradient, float mean_product) {
+    DISPATCH(bn_add_input_gradient, dy, x, dx, count, plane, factor, scale_by, mean_gradient, mean_product)
+}

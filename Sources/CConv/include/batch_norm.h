@@ -1,0 +1,28 @@
+// BatchNorm's passes over one plane (the `count` values of one channel of one sample), in C so
+// that they run on the CPU's widest vectors (Swift's SIMD types compile to the x86-64 baseline's
+// 4-wide SSE): AVX-512, AVX2 or SSE, chosen at run time as the convolution kernels are
+// (ddp_conv_active_width, so forcing a width for tests applies here too). Each sum keeps one
+// vector of partial sums whose lanes are added in one fixed order, so a plane's result does not
+// depend on where the plane sits in a batch. The layer is memory-bound: x-hat is not stored but
+// recomputed from x in backward, and the fused ReLU's mask is recomputed from x-hat by the same
+// code as forward (same bits), so backward reads dy and x only. Formulas: Sources/NN/BatchNorm.swift.
+#pragma once
+
+/// One plane's normalisation: x-hat = (x - mean) inverse_std, v = scale x-hat + shift,
+/// y = v, or 0 where v < 0 when relu (the fused ReLU; NaN kept).
+typedef struct {
+    float mean, inverse_std, scale, shift;
+    int relu;
+} ddp_bn_plane;
+
+/// sum_i x[i].
+float ddp_bn_sum(const float *x, int count);
+/// sum_i (x[i] - mean)^2.
+float ddp_bn_squared_deviations(const float *x, int count, float mean);
+/// y[i] as ddp_bn_plane says.
+void ddp_bn_normalize(const float *x, float *y, int count, ddp_bn_plane plane);
+/// sums[0] = sum dy', sums[1] = sum dy' x-hat, where dy' = dy, or 0 where the fused ReLU's v <= 0.
+void ddp_bn_gradient_sums(const float *dy, const float *x, int count, ddp_bn_plane plane, float *sums);
+/// dx[i] += factor (scale_by dy'[i] - mean_gradient - x-hat[i] mean_product), dy' as above.
+void ddp_bn_add_input_gradient(const float *dy, const float *x, float *dx, int count, ddp_bn_plane plane,
+                               float factor, float scale_by, float mean_gradient, float mean_product);
