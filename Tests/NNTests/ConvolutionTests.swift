@@ -202,7 +202,9 @@ final class ConvolutionTests: XCTestCase {
     /// the maximum, and its gradient routed to the first maximal pixel in row order.
     func testMaxPoolMatchesANaiveReferenceWithTies() {
         var rng = SplitMix64(seed: 21)
-        for (size, stride, height, width) in [(3, 2, 13, 13), (3, 2, 8, 9), (2, 2, 7, 6), (2, 1, 5, 6), (3, 1, 6, 5), (4, 3, 11, 10)] {
+        // 2 x 2 stride 2 rows of 13 and 16 outputs: the vector chunks of 8, one overlapping the last.
+        for (size, stride, height, width) in [(3, 2, 13, 13), (3, 2, 8, 9), (2, 2, 7, 6), (2, 2, 26, 26), (2, 2, 5, 33),
+                                              (2, 1, 5, 6), (3, 1, 6, 5), (4, 3, 11, 10)] {
             let (channels, batch) = (3, 2)
             let pool = MaxPool(channels: channels, height: height, width: width, size: size, stride: stride)
             pool.reserve(batch: batch, trainingBatch: batch)
