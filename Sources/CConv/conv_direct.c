@@ -1,6 +1,7 @@
 // See include/conv_direct.h. Two instruction sets from one body (conv_direct_body.inc), each
 // compiled for its target and chosen at run time from the CPU's features.
 #include "conv_direct.h"
+#include <immintrin.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -22,34 +23,6 @@ static int vector_width_cached(void) {
 int ddp_conv_active_width(void) { return vector_width_cached(); }
 
 void ddp_conv_force_vector_width(int width) { forced_width = width; }
-
-void ddp_conv_pad(const float *x, const float *mask, int channels, int height, int width,
-                  int top, int left, int row_width, int plane_stride, float *padded) {
-    for (int c = 0; c < channels; c++) {
-        float *plane = padded + (size_t)c * plane_stride;
-        const float *source = x + (size_t)c * height * width;
-        const float *gate = mask ? mask + (size_t)c * height * width : NULL;
-        size_t done = (size_t)top * row_width + left;
-        memset(plane, 0, sizeof(float) * done);
-        for (int y = 0; y < height; y++) {
-            float *line = plane + (size_t)(top + y) * row_width + left;
-            if (gate) {
-                // Both loads unconditional, so the select vectorises (a conditional load did not).
-                const float *values = source + (size_t)y * width, *gates = gate + (size_t)y * width;
-                for (int i = 0; i < width; i++) {
-                    const float v = values[i];
-                    line[i] = gates[i] > 0 ? v : 0.0f;
-                }
-            } else {
-                memcpy(line, source + (size_t)y * width, sizeof(float) * width);
-            }
-            // The rest of this row, then the next row's left zeros.
-            memset(line + width, 0, sizeof(float) * (size_t)(row_width - width));
-            done = (size_t)(top + y + 1) * row_width + left;
-        }
-        memset(plane + done, 0, sizeof(float) * ((size_t)plane_stride - done));
-    }
-}
 
 void ddp_conv_pad_phases(const float *x, int channels, int height, int width, int phases, int row_width,
                          int plane_stride, float *out) {
@@ -112,6 +85,12 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_t
 #define GRADIENT_FILTERS 4
 #define GRADIENT_TAPS 2
 #include "conv_direct_body.inc"
+
+void ddp_conv_pad(const float *x, const float *mask, int channels, int height, int width,
+                  int top, int left, int row_width, int plane_stride, float *padded) {
+    if (vector_width_cached() == 16) pad_avx512(x, mask, channels, height, width, top, left, row_width, plane_stride, padded);
+    else pad_avx2(x, mask, channels, height, width, top, left, row_width, plane_stride, padded);
+}
 
 void ddp_conv_grid(const float *input, int channel_stride, int inputs, const int *shifts, int taps,
                    const float *packed, int outputs, int length, float *grid) {
