@@ -4,7 +4,7 @@
 # the kernel-set and BLAS-thread checks; the CPU in cpu.txt, the kernel set in every JSON.
 #   bash bench/run.sh [OUTDIR]     (default bench/results/<timestamp>; needs a release build and,
 #                                   for the PyTorch columns, bash bench/pytorch/setup.sh)
-# BASE_DDP=/path/to/older/ddp also times the MLP and CNN rows with that build in the same record
+# BASE_DDP=/path/to/older/ddp also times every 2-rank row with that build in the same record
 # (the floor: nothing may be slower than before). The convolutional rows also run with
 # DDP_CONV=im2col (im2col-NAME.json): the direct kernels against the GEMM path, one build.
 set -euo pipefail
@@ -50,9 +50,11 @@ torch() { # NAME RANKS MODEL BATCHES
   torch cnn-2 2 cnn 32,128
   # The direct convolution kernels against im2col + sgemm, the same build, rows back to back.
   steps=$conv_steps ddp resnet8-2 2 --model resnet8 --optimizer sgd --batches 32,128 --scaling --layers
+  steps=$conv_steps base resnet8-2 2 --model resnet8 --optimizer sgd --batches 32,128 --scaling
   steps=$conv_steps im2col resnet8-2 2 --model resnet8 --optimizer sgd --batches 32,128
   steps=$conv_steps torch resnet8-2 2 resnet8 32,128
   steps=$conv_steps ddp keskar-c1-2 2 --model keskar-c1 --optimizer sgd --batches 32,128 --scaling --layers
+  steps=$conv_steps base keskar-c1-2 2 --model keskar-c1 --optimizer sgd --batches 32,128 --scaling
   steps=$conv_steps im2col keskar-c1-2 2 --model keskar-c1 --optimizer sgd --batches 32,128
   steps=$conv_steps torch keskar-c1-2 2 keskar-c1 32,128
   ddp mlp-1 1 --batches 32,128,512
