@@ -6,7 +6,8 @@
 #                                   for the PyTorch columns, bash bench/pytorch/setup.sh)
 # BASE_DDP=/path/to/older/ddp also times every 2-rank row with that build in the same record
 # (the floor: nothing may be slower than before). The convolutional rows also run with
-# DDP_CONV=im2col (im2col-NAME.json): the direct kernels against the GEMM path, one build.
+# DDP_CONV=im2col (im2col-NAME.json): the direct kernels against the GEMM path, one build; the seed
+# CNN also with DDP_CONV=unfused (unfused-cnn-2.json): its convolution and pool run apart.
 set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 out=${1:-$here/bench/results/$(date +%Y%m%d-%H%M%S)}
@@ -20,9 +21,10 @@ ddp() { # NAME RANKS [bench args]
   local name=$1 ranks=$2; shift 2
   echo "== ddp $name"; "$local_sh" "$ranks" bench --steps "$steps" --out "$out/ddp-$name.json" "$@"
 }
-im2col() { # NAME RANKS [bench args]: the same build with every convolution on im2col + sgemm
-  local name=$1 ranks=$2; shift 2
-  echo "== im2col $name"; DDP_CONV=im2col "$local_sh" "$ranks" bench --steps "$steps" --out "$out/im2col-$name.json" "$@"
+conv_path() { # MODE NAME RANKS [bench args]: the same build with DDP_CONV=MODE (im2col: every convolution
+  # on im2col + sgemm; unfused: a convolution and its max-pool run apart), in MODE-NAME.json
+  local mode=$1 name=$2 ranks=$3; shift 3
+  echo "== $mode $name"; DDP_CONV=$mode "$local_sh" "$ranks" bench --steps "$steps" --out "$out/$mode-$name.json" "$@"
 }
 base() { # NAME RANKS [bench args]: the same with $BASE_DDP, when given
   [ -n "${BASE_DDP:-}" ] || return 0
@@ -46,16 +48,17 @@ torch() { # NAME RANKS MODEL BATCHES
   torch mlp-2 2 mlp 32,128,512
   ddp cnn-2 2 --model cnn --optimizer adam --batches 32,128 --scaling --layers
   base cnn-2 2 --model cnn --optimizer adam --batches 32,128 --scaling
-  im2col cnn-2 2 --model cnn --optimizer adam --batches 32,128
+  conv_path im2col cnn-2 2 --model cnn --optimizer adam --batches 32,128
+  conv_path unfused cnn-2 2 --model cnn --optimizer adam --batches 32,128
   torch cnn-2 2 cnn 32,128
   # The direct convolution kernels against im2col + sgemm, the same build, rows back to back.
   steps=$conv_steps ddp resnet8-2 2 --model resnet8 --optimizer sgd --batches 32,128 --scaling --layers
   steps=$conv_steps base resnet8-2 2 --model resnet8 --optimizer sgd --batches 32,128 --scaling
-  steps=$conv_steps im2col resnet8-2 2 --model resnet8 --optimizer sgd --batches 32,128
+  steps=$conv_steps conv_path im2col resnet8-2 2 --model resnet8 --optimizer sgd --batches 32,128
   steps=$conv_steps torch resnet8-2 2 resnet8 32,128
   steps=$conv_steps ddp keskar-c1-2 2 --model keskar-c1 --optimizer sgd --batches 32,128 --scaling --layers
   steps=$conv_steps base keskar-c1-2 2 --model keskar-c1 --optimizer sgd --batches 32,128 --scaling
-  steps=$conv_steps im2col keskar-c1-2 2 --model keskar-c1 --optimizer sgd --batches 32,128
+  steps=$conv_steps conv_path im2col keskar-c1-2 2 --model keskar-c1 --optimizer sgd --batches 32,128
   steps=$conv_steps torch keskar-c1-2 2 keskar-c1 32,128
   ddp mlp-1 1 --batches 32,128,512
   torch mlp-1 1 mlp 32,128,512

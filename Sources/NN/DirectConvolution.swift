@@ -145,21 +145,30 @@ struct DirectConvolution {
     /// y = relu?(conv(x, weight) + bias) for `batch` samples.
     func forward(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool,
                  into y: UnsafeMutablePointer<Float>, batch: Int) {
+        let (inputSize, outputSize) = (geometry.channels * geometry.height * geometry.width, filters * geometry.outPixels)
+        packForward(weight)
+        for n in 0..<batch { forwardSample(x + n * inputSize, bias: bias, relu: relu, into: y + n * outputSize) }
+    }
+
+    /// The weights in the forward kernel's blocks (ConvScratch.packed), for forwardSample.
+    func packForward(_ weight: UnsafePointer<Float>) {
         let g = geometry
-        let (padded, grid, packed) = (ConvScratch.padded.pointer, ConvScratch.grid.pointer, ConvScratch.packed.pointer)
-        let (inputSize, outPixels) = (g.channels * g.height * g.width, g.outPixels)
         forwardPass.taps.withUnsafeBufferPointer { taps in
-            ddp_conv_pack(weight, Int32(filters), Int32(g.channels), Int32(g.kernel * g.kernel), taps.baseAddress, Int32(taps.count), 0, packed)
+            ddp_conv_pack(weight, Int32(filters), Int32(g.channels), Int32(g.kernel * g.kernel), taps.baseAddress, Int32(taps.count), 0,
+                          ConvScratch.packed.pointer)
         }
-        for n in 0..<batch {
-            layOut(x + n * inputSize, into: padded)
-            run(forwardPass, input: padded, channelStride: inputChannelStride, inputs: g.channels, outputs: filters, grid: grid)
-            let out = y + n * filters * outPixels
-            for filter in 0..<filters {
-                for line in 0..<g.outHeight {
-                    storeChannel(grid + filter * forwardPass.length + line * forwardPass.rowWidth, into: out + filter * outPixels + line * g.outWidth,
-                                 count: g.outWidth, bias: bias?[filter] ?? 0, relu: relu)
-                }
+    }
+
+    /// One sample's y (F, Ho, Wo) from its x (C, H, W), with the weights packForward packed.
+    func forwardSample(_ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool, into out: UnsafeMutablePointer<Float>) {
+        let g = geometry
+        let (padded, grid) = (ConvScratch.padded.pointer, ConvScratch.grid.pointer)
+        layOut(x, into: padded)
+        run(forwardPass, input: padded, channelStride: inputChannelStride, inputs: g.channels, outputs: filters, grid: grid)
+        for filter in 0..<filters {
+            for line in 0..<g.outHeight {
+                storeChannel(grid + filter * forwardPass.length + line * forwardPass.rowWidth, into: out + filter * g.outPixels + line * g.outWidth,
+                             count: g.outWidth, bias: bias?[filter] ?? 0, relu: relu)
             }
         }
     }
@@ -244,9 +253,10 @@ extension DirectConvolution.Pass {
 
 /// Which instruction sets the direct kernels can use here, and a switch between them for tests.
 public enum DirectKernels {
-    /// The values of DDP_CONV, the switch that times the old path: the direct kernels (the default)
-    /// or im2col + sgemm for every convolution.
-    public static let environmentChoices = ["direct", "im2col"]
+    /// The values of DDP_CONV, the switch that times the older paths in one build: the direct
+    /// kernels (the default), the same without running a convolution and its max-pool together
+    /// (ConvPoolPair), or im2col + sgemm for every convolution.
+    public static let environmentChoices = ["direct", "unfused", "im2col"]
     static var environmentChoice: String { getenv("DDP_CONV").map { String(cString: $0) } ?? "direct" }
 
     /// Why DDP_CONV cannot be used (a typo would otherwise time the direct kernels as im2col), or nil.
@@ -271,9 +281,10 @@ public enum DirectKernels {
         if !DirectConvolution.enabled {
             return ddp_conv_vector_width() == 0 ? "im2col (no AVX2 and FMA)" : "im2col (DDP_CONV=im2col)"
         }
+        let pairs = ConvPoolPair.enabled ? "" : ", conv and pool apart (DDP_CONV=unfused)"
         switch ddp_conv_active_width() {
-        case 16: return "direct AVX-512"
-        case 8: return "direct AVX2"
+        case 16: return "direct AVX-512" + pairs
+        case 8: return "direct AVX2" + pairs
         default: return "im2col (forced by a test)"
         }
     }

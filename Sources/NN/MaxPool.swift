@@ -37,16 +37,46 @@ public final class MaxPool: Layer {
 
     public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext) {
         precondition(batch <= capacity, "MaxPool used before reserve(batch:)")
-        let argmax = argmax!
+        pool(x, into: y, argmax: argmax!, planes: batch * channels, indexBase: 0)
+    }
+
+    /// Forward for sample n alone, x its input (C, H, W): y and the argmax at sample n's place, the
+    /// argmax as indices into the batch's input, as forward writes them (ConvPoolPair).
+    func forward(sample n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+        pool(x, into: y + n * outputSize, argmax: argmax! + n * outputSize, planes: channels, indexBase: n * inputSize)
+    }
+
+    /// Sample n's input gradient, added into `target` (C, H, W): dy's routes to each window's winner,
+    /// in backward's order, only where `output` (this layer's y) is positive when given: a fused
+    /// ReLU before the pool passes a gradient only where its output, the window's winner, is positive.
+    func backward(sample n: Int, outputGradient dy: UnsafePointer<Float>, maskedBy output: UnsafePointer<Float>?,
+                  into target: UnsafeMutablePointer<Float>) {
+        let argmax = argmax!, base = n * inputSize
+        let outputs = (n * outputSize)..<((n + 1) * outputSize)
+        guard let output else {
+            for o in outputs { target[Int(argmax[o]) - base] += dy[o] }
+            return
+        }
+        // A select, not a branch (half the outputs are cut: a branch mispredicted at every other
+        // one and took 4x the unmasked loop); adding 0 leaves a cut pixel's 0 as it was.
+        for o in outputs {
+            let value = dy[o]
+            target[Int(argmax[o]) - base] += output[o] > 0 ? value : 0
+        }
+    }
+
+    /// `planes` planes from x, their argmax written as indexBase + the index into x.
+    private func pool(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
+                      planes: Int, indexBase: Int) {
         if size == 2 && stride == 2 {
-            forward2x2(x, into: y, argmax: argmax, planes: batch * channels)
+            forward2x2(x, into: y, argmax: argmax, planes: planes, indexBase: indexBase)
             return
         }
         // Keskar's C1 pools 3 x 3 with stride 2: a literal size lets the compiler unroll the window.
         if size == 3 {
-            forwardWindows(x, into: y, argmax: argmax, planes: batch * channels, size: 3)
+            forwardWindows(x, into: y, argmax: argmax, planes: planes, size: 3, indexBase: indexBase)
         } else {
-            forwardWindows(x, into: y, argmax: argmax, planes: batch * channels, size: size)
+            forwardWindows(x, into: y, argmax: argmax, planes: planes, size: size, indexBase: indexBase)
         }
     }
 
@@ -55,7 +85,7 @@ public final class MaxPool: Layer {
     /// branching loop 44 ms, this 20 ms; a row of outputs as the inner loop was 26 ms.)
     @inline(__always)
     private func forwardWindows(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
-                                argmax: UnsafeMutablePointer<Int32>, planes: Int, size: Int) {
+                                argmax: UnsafeMutablePointer<Int32>, planes: Int, size: Int, indexBase: Int) {
         let (planeSize, outSize) = (height * width, outHeight * outWidth)
         for plane in 0..<planes {
             let base = plane * planeSize
@@ -76,7 +106,7 @@ public final class MaxPool: Layer {
                         }
                     }
                     y[o + ox] = value
-                    argmax[o + ox] = Int32(truncatingIfNeeded: best)
+                    argmax[o + ox] = Int32(truncatingIfNeeded: indexBase &+ best)
                 }
             }
         }
@@ -88,7 +118,7 @@ public final class MaxPool: Layer {
     /// pixel in row order, as in the general loop; a row's last 8 outputs are written again from an
     /// overlapping chunk when the row is not a multiple of 8 (same values), rows under 8 go scalar.
     private func forward2x2(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
-                            argmax: UnsafeMutablePointer<Int32>, planes: Int) {
+                            argmax: UnsafeMutablePointer<Int32>, planes: Int, indexBase: Int) {
         let (planeSize, outSize) = (height * width, outHeight * outWidth)
         for plane in 0..<planes {
             let base = plane * planeSize
@@ -96,13 +126,13 @@ public final class MaxPool: Layer {
                 let top = base + 2 * oy * width
                 let o = plane * outSize + oy * outWidth
                 guard outWidth >= 8 else {
-                    for ox in 0..<outWidth { pool2x2(x, top + 2 * ox, into: y + o + ox, argmax: argmax + o + ox) }
+                    for ox in 0..<outWidth { pool2x2(x, top + 2 * ox, indexBase, into: y + o + ox, argmax: argmax + o + ox) }
                     continue
                 }
                 var ox = 0
                 while ox < outWidth {
                     let start = min(ox, outWidth - 8)
-                    pool2x2Chunk(x, top + 2 * start, into: y + o + start, argmax: argmax + o + start)
+                    pool2x2Chunk(x, top + 2 * start, indexBase, into: y + o + start, argmax: argmax + o + start)
                     ox += 8
                 }
             }
@@ -113,26 +143,26 @@ public final class MaxPool: Layer {
     /// the larger of the two (the bottom pair's first pixel loses a tie; a NaN there yields to its
     /// neighbour, as in the sequential comparisons of the general loop).
     @inline(__always)
-    private func pool2x2(_ x: UnsafePointer<Float>, _ i: Int, into y: UnsafeMutablePointer<Float>,
+    private func pool2x2(_ x: UnsafePointer<Float>, _ i: Int, _ indexBase: Int, into y: UnsafeMutablePointer<Float>,
                          argmax: UnsafeMutablePointer<Int32>) {
         let (a, b, c, d) = (x[i], x[i + 1], x[i + width], x[i + width + 1])
         let (top, topIndex) = b > a ? (b, i + 1) : (a, i)
         let (bottom, bottomIndex) = d > c || c != c ? (d, i + width + 1) : (c, i + width)
         let bottomWins = bottom > top
         y.pointee = bottomWins ? bottom : top
-        argmax.pointee = Int32(truncatingIfNeeded: bottomWins ? bottomIndex : topIndex)
+        argmax.pointee = Int32(truncatingIfNeeded: indexBase &+ (bottomWins ? bottomIndex : topIndex))
     }
 
     /// pool2x2 for 8 neighbouring windows, the first at x[i].
     @inline(__always)
-    private func pool2x2Chunk(_ x: UnsafePointer<Float>, _ i: Int, into y: UnsafeMutablePointer<Float>,
+    private func pool2x2Chunk(_ x: UnsafePointer<Float>, _ i: Int, _ indexBase: Int, into y: UnsafeMutablePointer<Float>,
                               argmax: UnsafeMutablePointer<Int32>) {
         let raw = UnsafeRawPointer(x)
         let upper = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
         let lower = raw.loadUnaligned(fromByteOffset: 4 * (i + width), as: SIMD16<Float>.self)
         let (a, b, c, d) = (upper.evenHalf, upper.oddHalf, lower.evenHalf, lower.oddHalf)
         let columns = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
-        let topCorner = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: i)) &+ columns
+        let topCorner = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: indexBase &+ i)) &+ columns
         let bottomCorner = topCorner &+ Int32(truncatingIfNeeded: width)
         let bWins = b .> a
         let top = a.replacing(with: b, where: bWins)

@@ -8,6 +8,9 @@ public final class Sequential: Layer {
     private var inner: [FloatBuffer] = []
     /// innerGradients[i] is d(loss)/d(inner[i]).
     private var innerGradients: [FloatBuffer] = []
+    /// pairs[i]: layers i and i + 1 run together, sample by sample (ConvPoolPair says why and when);
+    /// inner[i] and innerGradients[i] are then not used.
+    private let pairs: [ConvPoolPair?]
 
     public init(layers: [Layer]) {
         precondition(!layers.isEmpty, "a chain needs at least one layer")
@@ -15,7 +18,13 @@ public final class Sequential: Layer {
             precondition(previous.outputSize == next.inputSize, "layer sizes do not chain: \(previous.outputShape) -> \(next.inputShape)")
         }
         self.layers = layers
+        pairs = layers.indices.map { i in
+            ConvPoolPair.enabled && i + 1 < layers.count ? ConvPoolPair(layers[i], layers[i + 1]) : nil
+        }
     }
+
+    /// How many convolution-and-pool pairs run together (tests).
+    var fusedPairs: Int { pairs.reduce(0) { $0 + ($1 == nil ? 0 : 1) } }
 
     public var inputShape: [Int] { layers[0].inputShape }
     public var outputShape: [Int] { layers[layers.count - 1].outputShape }
@@ -29,13 +38,21 @@ public final class Sequential: Layer {
         inner = layers.dropLast().map { FloatBuffer(count: batch * $0.outputSize) }
         innerGradients = layers.dropLast().map { FloatBuffer(count: trainingBatch * $0.outputSize) }
         for layer in layers { layer.reserve(batch: batch, trainingBatch: trainingBatch) }
+        for pair in pairs { pair?.reserve() }
     }
 
     public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext) {
         // Index loops: enumerated() over existentials allocates per element in unoptimised builds.
         let last = layers.count - 1
-        for index in 0...last {
+        var index = 0
+        while index <= last {
+            defer { index += 1 }
             let input = index == 0 ? x : UnsafePointer(inner[index - 1].pointer)
+            if let pair = pairs[index] {
+                index += 1
+                pair.forward(input, into: index == last ? y : inner[index].pointer, batch: batch)
+                continue
+            }
             let output = index == last ? y : inner[index].pointer
             if let profiler = LayerProfiler.active {
                 let start = monotonicSeconds()
@@ -51,16 +68,26 @@ public final class Sequential: Layer {
                          outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
                          batch: Int, context: PassContext) {
         let last = layers.count - 1
-        for index in stride(from: last, through: 0, by: -1) {
-            let layer = layers[index]
-            let input = index == 0 ? x : UnsafePointer(inner[index - 1].pointer)
+        var index = last
+        while index >= 0 {
+            defer { index -= 1 }
             let output = index == last ? y : UnsafePointer(inner[index].pointer)
             let outputGradient = index == last ? dy : UnsafePointer(innerGradients[index].pointer)
+            let pair = index > 0 ? pairs[index - 1] : nil
+            if pair != nil { index -= 1 }
+            let layer = layers[index]
+            let input = index == 0 ? x : UnsafePointer(inner[index - 1].pointer)
             var inputGradient = dx
             if index > 0 {
                 // Layers add into their input gradient: clear it first (llm.c's zero_grad, per buffer).
                 inputGradient = innerGradients[index - 1].pointer
                 inputGradient!.update(repeating: 0, count: batch * layer.inputSize)
+            }
+            if let pair {
+                pair.backward(input: input, poolOutput: output, outputGradient: outputGradient, inputGradient: inputGradient, batch: batch)
+                context.backwardObserver?.finishedBackward(pair.pool)
+                context.backwardObserver?.finishedBackward(pair.conv)
+                continue
             }
             let start = LayerProfiler.active == nil ? 0 : monotonicSeconds()
             layer.backward(input: input, output: output, outputGradient: outputGradient, inputGradient: inputGradient,

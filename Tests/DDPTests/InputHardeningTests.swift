@@ -43,7 +43,7 @@ final class InputHardeningTests: XCTestCase {
         let dir = DDPProcess.temporaryFolder("hardening-conv-switch")
         _ = try expectRefusal(["train", "--data", "synthetic", "--model", "cnn", "--steps", "2", "--run-dir", dir],
                               environment: ["DDP_CONV": "imcol"],
-                              mentioning: "DDP_CONV=imcol is not one of: direct, im2col (direct is the default)", status: 64)
+                              mentioning: "DDP_CONV=imcol is not one of: direct, unfused, im2col (direct is the default)", status: 64)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
         let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--model", "cnn", "--steps", "2", "--run-dir", dir],
                                          ranks: 2, environment: ["DDP_CONV": "im2col"])

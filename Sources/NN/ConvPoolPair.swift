@@ -1,0 +1,77 @@
+// A convolution on the direct kernels followed by a max-pool, run sample by sample. Apart, the two
+// layers move the convolution's whole output through memory four times (11 MB for the seed CNN at
+// 128 samples: written by the convolution, read by the pool; its gradient cleared, then scattered
+// by the pool's backward, then read with the ReLU's mask by the convolution's backward) while the
+// step's arithmetic on it is small. Together, one sample's output (F x Ho x Wo, 86 KB there) is
+// made, pooled and, backward, rebuilt from the pooled gradient while it is in cache, and the
+// batch's output is never written. The numbers are the layers' own, bit for bit (ConvPoolTests):
+// the same windows and ties, the same per-sample dW order, and the same mask, since a pooled value
+// is its window's winning output. Sequential runs a pair this way wherever a Conv2D whose passes
+// are all direct is followed by a MaxPool; the layers stay two layers (names, parameters, their
+// own lines in `ddp bench --layers`).
+import Tensor
+
+final class ConvPoolPair {
+    /// Whether Sequentials made from now on run their pairs together: DDP_CONV=unfused runs the two
+    /// layers apart (to time both ways in one build); tests set it.
+    nonisolated(unsafe) static var enabled = DirectKernels.environmentChoice != "unfused"
+
+    let conv: Conv2D, pool: MaxPool
+    let direct: DirectConvolution
+    /// One sample's convolution output, then its output gradient (F, Ho, Wo).
+    private var sample = FloatBuffer(count: 0)
+
+    /// nil unless `first` is a Conv2D whose forward and backward run the direct kernels and `second`
+    /// a MaxPool.
+    init?(_ first: Layer, _ second: Layer) {
+        guard let conv = first as? Conv2D, let pool = second as? MaxPool, let direct = conv.direct, !direct.forwardOnly else { return nil }
+        (self.conv, self.pool, self.direct) = (conv, pool, direct)
+    }
+
+    func reserve() { sample = FloatBuffer(count: conv.outputSize) }
+
+    /// The pool's y (N, pool output) from the convolution's x (N, conv input).
+    func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int) {
+        let profiler = LayerProfiler.active
+        var (convSeconds, poolSeconds) = (0.0, 0.0)
+        let bias = conv.hasBias ? UnsafePointer(conv.bias) : nil
+        direct.packForward(conv.weight)
+        for n in 0..<batch {
+            let start = profiler == nil ? 0 : monotonicSeconds()
+            direct.forwardSample(x + n * conv.inputSize, bias: bias, relu: conv.activation == .relu, into: sample.pointer)
+            let middle = profiler == nil ? 0 : monotonicSeconds()
+            pool.forward(sample: n, sample.pointer, into: y)
+            if profiler != nil {
+                convSeconds += middle - start
+                poolSeconds += monotonicSeconds() - middle
+            }
+        }
+        profiler?.add(conv, backward: false, seconds: convSeconds)
+        profiler?.add(pool, backward: false, seconds: poolSeconds)
+    }
+
+    /// The convolution's parameter gradients and, if asked, dx (added, as every layer's) from the
+    /// pool's y and dy.
+    func backward(input x: UnsafePointer<Float>, poolOutput y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                  inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {
+        let profiler = LayerProfiler.active
+        var (convSeconds, poolSeconds) = (0.0, 0.0)
+        let relu = conv.activation == .relu
+        for n in 0..<batch {
+            let start = profiler == nil ? 0 : monotonicSeconds()
+            sample.zero()
+            pool.backward(sample: n, outputGradient: dy, maskedBy: relu ? y : nil, into: sample.pointer)
+            let middle = profiler == nil ? 0 : monotonicSeconds()
+            // The ReLU's mask is applied above: the sample's gradient goes in as it is.
+            direct.backward(input: x + n * conv.inputSize, output: sample.pointer, outputGradient: sample.pointer, weight: conv.weight,
+                            relu: false, weightGradient: conv.weightGradient, biasGradient: conv.hasBias ? conv.biasGradient : nil,
+                            inputGradient: dx.map { $0 + n * conv.inputSize }, batch: 1)
+            if profiler != nil {
+                poolSeconds += middle - start
+                convSeconds += monotonicSeconds() - middle
+            }
+        }
+        profiler?.add(pool, backward: true, seconds: poolSeconds)
+        profiler?.add(conv, backward: true, seconds: convSeconds)
+    }
+}

@@ -1,0 +1,67 @@
+// A convolution and its max-pool run together, sample by sample (ConvPoolPair), against the same
+// two layers run apart: the logits, every parameter gradient and the input gradient that reaches
+// the layer before them must be the same bits, at every vector width, for a 2 x 2 pool and an
+// overlapping 3 x 3 stride-2 one, with and without the ReLU, in a batch larger than one.
+@testable import NN
+import Tensor
+import XCTest
+
+final class ConvPoolTests: XCTestCase {
+    struct Pass: Equatable { var logits: [Float], gradients: [Float] }
+
+    /// [Dense 4 -> C H W, conv, pool, Dense -> 3] on `batch` samples: the leading Dense's gradients
+    /// carry the pair's input gradient.
+    func pass(geometry g: ConvGeometry, filters: Int, relu: Bool, pool size: Int, stride: Int, batch: Int, fused: Bool,
+              label: String) -> Pass {
+        let saved = ConvPoolPair.enabled
+        ConvPoolPair.enabled = fused
+        defer { ConvPoolPair.enabled = saved }
+        let conv = Conv2D(geometry: g, filters: filters, activation: relu ? .relu : .none)
+        XCTAssertTrue(conv.isDirect, "\(label): the convolution runs the direct kernels")
+        let pool = MaxPool(channels: filters, height: g.outHeight, width: g.outWidth, size: size, stride: stride)
+        let chain = Sequential(layers: [Dense(inputSize: 4, outputSize: conv.inputSize, activation: .none), conv, pool,
+                                        Dense(inputSize: pool.outputSize, outputSize: 3, activation: .none)])
+        XCTAssertEqual(chain.fusedPairs, fused ? 1 : 0, "\(label): the pair is found only when fusing")
+        let model = Model(root: chain)
+        model.reserve(batch: batch)
+        let layout = model.layout
+        let params = FloatBuffer(count: layout.count), grads = FloatBuffer(count: layout.count)
+        let state = FloatBuffer(count: max(layout.stateCount, 1)), moments = FloatBuffer(count: max(layout.momentCount, 1))
+        model.bind(parameters: params.pointer, gradients: grads.pointer, state: state.pointer, moments: moments.pointer)
+        model.initialize(seed: 3)
+        var rng = SplitMix64(seed: 17)
+        // Biases away from zero so the ReLU cuts some outputs and passes others.
+        for i in 0..<params.count { params[i] += rng.uniform(-0.2, 0.2) }
+        let x = (0..<(batch * 4)).map { _ in rng.uniform(-1, 1) }
+        let labels = (0..<batch).map { _ in Int32(rng.below(3)) }
+        model.input.update(from: x, count: x.count)
+        let context = PassContext(mode: .training)
+        let logits = model.forward(batch: batch, context: context)
+        _ = SoftmaxCrossEntropy.evaluate(logits: logits, labels: labels, batch: batch, classes: 3, gradient: model.outputGradient)
+        grads.zero()
+        model.backward(batch: batch, context: context)
+        return Pass(logits: Array(UnsafeBufferPointer(start: logits, count: batch * 3)), gradients: grads.array)
+    }
+
+    func testAPairRunTogetherGivesTheSameBitsAsItsLayersApart() {
+        addTeardownBlock { DirectKernels.force(width: 0) }
+        let cases: [(ConvGeometry, Int, Int)] = [
+            (ConvGeometry(channels: 2, height: 16, width: 16, kernel: 3, stride: 1, same: true), 2, 2),    // 16 x 16 -> 8 x 8
+            (ConvGeometry(channels: 1, height: 20, width: 20, kernel: 3, stride: 1, same: false), 3, 2),   // 18 x 18, overlapping windows
+            (ConvGeometry(channels: 3, height: 24, width: 24, kernel: 5, stride: 1, same: true), 2, 2),    // 5 x 5 taps, 24 x 24 -> 12 x 12
+        ]
+        for width in DirectKernels.availableWidths {
+            DirectKernels.force(width: width)
+            for (geometry, size, stride) in cases {
+                for relu in [true, false] {
+                    let label = "width \(width), \(geometry.channels) x \(geometry.height) x \(geometry.width) k\(geometry.kernel), pool \(size)/\(stride), relu \(relu)"
+                    let together = pass(geometry: geometry, filters: 5, relu: relu, pool: size, stride: stride, batch: 3, fused: true, label: label)
+                    let apart = pass(geometry: geometry, filters: 5, relu: relu, pool: size, stride: stride, batch: 3, fused: false, label: label)
+                    XCTAssertEqual(together.logits, apart.logits, "\(label): logits")
+                    XCTAssertEqual(together.gradients, apart.gradients, "\(label): every gradient, the leading Dense's included")
+                    XCTAssertTrue(apart.gradients.contains { $0 != 0 }, "\(label): the gradients are not all zero")
+                }
+            }
+        }
+    }
+}
