@@ -41,11 +41,30 @@ public final class Adam: Optimizer {
             let (range, wd) = segments[segment]
             let l2: Float = decoupled ? 0 : wd
             let shrink: Float = decoupled ? 1 - lr * wd : 1
-            for i in range {
+            // Eight at a time, then one at a time: the same operations in the same order (each is
+            // rounded lane by lane as alone), so the same bits; the scalar loop's divisions and square
+            // root took 0.28 ms a step for the seed CNN's 54 K parameters.
+            var i = range.lowerBound
+            let (gRaw, pRaw, mRaw, vRaw) = (UnsafeRawPointer(gradients), UnsafeMutableRawPointer(p), UnsafeMutableRawPointer(m),
+                                            UnsafeMutableRawPointer(v))
+            while i + 8 <= range.upperBound {
+                let offset = 4 * i
+                let pi = pRaw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self)
+                let g = scale * gRaw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) + l2 * pi
+                let mi = b1 * mRaw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) + (1 - b1) * g
+                let vi = b2 * vRaw.loadUnaligned(fromByteOffset: offset, as: SIMD8<Float>.self) + (1 - b2) * g * g
+                mRaw.storeBytes(of: mi, toByteOffset: offset, as: SIMD8<Float>.self)
+                vRaw.storeBytes(of: vi, toByteOffset: offset, as: SIMD8<Float>.self)
+                pRaw.storeBytes(of: shrink * pi - lr * (mi / correction1) / ((vi / correction2).squareRoot() + eps),
+                                toByteOffset: offset, as: SIMD8<Float>.self)
+                i += 8
+            }
+            while i < range.upperBound {
                 let g = scale * gradients[i] + l2 * p[i]
                 m[i] = b1 * m[i] + (1 - b1) * g
                 v[i] = b2 * v[i] + (1 - b2) * g * g
                 p[i] = shrink * p[i] - lr * (m[i] / correction1) / ((v[i] / correction2).squareRoot() + eps)
+                i += 1
             }
         }
     }

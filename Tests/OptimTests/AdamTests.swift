@@ -1,5 +1,7 @@
 // Adam and AdamW against steps worked by hand.
+import Foundation
 import Optim
+import Tensor
 import XCTest
 
 final class AdamTests: XCTestCase {
@@ -37,5 +39,31 @@ final class AdamTests: XCTestCase {
         var q: [Float] = [2]
         adam.step(parameters: &q, gradients: [0], gradientScale: 1, learningRate: 0.1)
         XCTAssertEqual(q[0], 1.9, accuracy: 1e-6)
+    }
+
+    func testEightAtATimeGivesTheBitsOfTheFormulaOneAtATime() {
+        // 45 parameters in three segments (decayed 5..<30): vector chunks and scalar tails in each,
+        // three steps, Adam (L2) and AdamW, against the header's formula written here in Float.
+        var rng = SplitMix64(seed: 9)
+        for decoupled in [false, true] {
+            let (count, decayed, wd, lr, scale): (Int, Range<Int>, Float, Float, Float) = (45, 5..<30, 0.01, 0.003, 0.25)
+            let adam = Adam(parameterCount: count, weightDecay: wd, decoupled: decoupled, decayed: [decayed])
+            var p = (0..<count).map { _ in rng.uniform(-1, 1) }
+            var (q, m, v) = (p, [Float](repeating: 0, count: count), [Float](repeating: 0, count: count))
+            for t in 1...3 {
+                let g = (0..<count).map { _ in rng.uniform(-2, 2) }
+                adam.step(parameters: &p, gradients: g, gradientScale: scale, learningRate: lr)
+                let (c1, c2) = (1 - Float(pow(Double(Float(0.9)), Double(t))), 1 - Float(pow(Double(Float(0.999)), Double(t))))
+                for i in 0..<count {
+                    let decay: Float = decayed.contains(i) ? wd : 0
+                    let (l2, shrink): (Float, Float) = decoupled ? (0, 1 - lr * decay) : (decay, 1)
+                    let gi = scale * g[i] + l2 * q[i]
+                    m[i] = 0.9 * m[i] + (1 - 0.9) * gi
+                    v[i] = 0.999 * v[i] + (1 - 0.999) * gi * gi
+                    q[i] = shrink * q[i] - lr * (m[i] / c1) / ((v[i] / c2).squareRoot() + 1e-8)
+                }
+                XCTAssertEqual(p, q, "step \(t), decoupled \(decoupled)")
+            }
+        }
     }
 }
