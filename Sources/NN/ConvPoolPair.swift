@@ -59,7 +59,6 @@ final class ConvPoolPair {
         let relu = conv.activation == .relu
         for n in 0..<batch {
             let start = profiler == nil ? 0 : monotonicSeconds()
-            sample.zero()
             pool.backward(sample: n, outputGradient: dy, maskedBy: relu ? y : nil, into: sample.pointer)
             let middle = profiler == nil ? 0 : monotonicSeconds()
             // The ReLU's mask is applied above: the sample's gradient goes in as it is.

@@ -2,6 +2,7 @@
 // rows/columns are dropped, as in Keras. Overlapping windows (Keskar's C1 pools 3 x 3 with stride 2)
 // send a pixel's gradient once for every window it wins.
 // Shapes: x (N, C, H, W), y (N, C, (H - P) / S + 1, (W - P) / S + 1). The argmax of each window is kept for backward.
+import CConv
 import Tensor
 
 public final class MaxPool: Layer {
@@ -46,12 +47,19 @@ public final class MaxPool: Layer {
         pool(x, into: y + n * outputSize, argmax: argmax! + n * outputSize, planes: channels, indexBase: n * inputSize)
     }
 
-    /// Sample n's input gradient, added into `target` (C, H, W): dy's routes to each window's winner,
-    /// in backward's order, only where `output` (this layer's y) is positive when given: a fused
-    /// ReLU before the pool passes a gradient only where its output, the window's winner, is positive.
+    /// Sample n's input gradient, written into `target` (C, H, W): dy's routes to each window's
+    /// winner, in backward's order, only where `output` (this layer's y) is positive when given: a
+    /// fused ReLU before the pool passes a gradient only where its output, the window's winner, is
+    /// positive. Each pixel's value is what backward would add to a cleared buffer (0 + its dy's).
     func backward(sample n: Int, outputGradient dy: UnsafePointer<Float>, maskedBy output: UnsafePointer<Float>?,
                   into target: UnsafeMutablePointer<Float>) {
         let argmax = argmax!, base = n * inputSize
+        if size == 2 && stride == 2 {
+            ddp_pool2x2_gradient(dy + n * outputSize, output.map { $0 + n * outputSize }, argmax + n * outputSize, Int32(base),
+                                 Int32(channels), Int32(height), Int32(width), target)
+            return
+        }
+        target.update(repeating: 0, count: inputSize)
         let outputs = (n * outputSize)..<((n + 1) * outputSize)
         guard let output else {
             for o in outputs { target[Int(argmax[o]) - base] += dy[o] }
@@ -69,7 +77,9 @@ public final class MaxPool: Layer {
     private func pool(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
                       planes: Int, indexBase: Int) {
         if size == 2 && stride == 2 {
-            forward2x2(x, into: y, argmax: argmax, planes: planes, indexBase: indexBase)
+            // The common window in vectors (CConv's max_pool.h; the scalar select loop took 1.4 ms
+            // of the seed CNN's 9.9 ms step, Swift's SSE vectors 1.0).
+            ddp_pool2x2(x, Int32(planes), Int32(height), Int32(width), Int32(indexBase), y, argmax)
             return
         }
         // Keskar's C1 pools 3 x 3 with stride 2: a literal size lets the compiler unroll the window.
@@ -80,7 +90,7 @@ public final class MaxPool: Layer {
         }
     }
 
-    /// Any window and stride, with selects rather than branches (see forward2x2); ties go to the
+    /// Any window and stride, with selects rather than branches (see max_pool.h); ties go to the
     /// first pixel in row order. (Measured alone on 128 x 64 planes of 28 x 28, 3 x 3 stride 2: the
     /// branching loop 44 ms, this 20 ms; a row of outputs as the inner loop was 26 ms.)
     @inline(__always)
@@ -110,69 +120,6 @@ public final class MaxPool: Layer {
                 }
             }
         }
-    }
-
-    /// The common 2x2 window, 8 outputs of a row at a time: 16 pixels of each of the two input rows,
-    /// split into even and odd columns, give the window's four candidates in four vectors (the scalar
-    /// select loop this replaced ran 1.4 ms of the seed CNN's 9.9 ms step). Ties go to the first
-    /// pixel in row order, as in the general loop; a row's last 8 outputs are written again from an
-    /// overlapping chunk when the row is not a multiple of 8 (same values), rows under 8 go scalar.
-    private func forward2x2(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>,
-                            argmax: UnsafeMutablePointer<Int32>, planes: Int, indexBase: Int) {
-        let (planeSize, outSize) = (height * width, outHeight * outWidth)
-        for plane in 0..<planes {
-            let base = plane * planeSize
-            for oy in 0..<outHeight {
-                let top = base + 2 * oy * width
-                let o = plane * outSize + oy * outWidth
-                guard outWidth >= 8 else {
-                    for ox in 0..<outWidth { pool2x2(x, top + 2 * ox, indexBase, into: y + o + ox, argmax: argmax + o + ox) }
-                    continue
-                }
-                var ox = 0
-                while ox < outWidth {
-                    let start = min(ox, outWidth - 8)
-                    pool2x2Chunk(x, top + 2 * start, indexBase, into: y + o + start, argmax: argmax + o + start)
-                    ox += 8
-                }
-            }
-        }
-    }
-
-    /// One 2x2 window whose top-left pixel is x[i]: the pair maxima of the top and the bottom row, then
-    /// the larger of the two (the bottom pair's first pixel loses a tie; a NaN there yields to its
-    /// neighbour, as in the sequential comparisons of the general loop).
-    @inline(__always)
-    private func pool2x2(_ x: UnsafePointer<Float>, _ i: Int, _ indexBase: Int, into y: UnsafeMutablePointer<Float>,
-                         argmax: UnsafeMutablePointer<Int32>) {
-        let (a, b, c, d) = (x[i], x[i + 1], x[i + width], x[i + width + 1])
-        let (top, topIndex) = b > a ? (b, i + 1) : (a, i)
-        let (bottom, bottomIndex) = d > c || c != c ? (d, i + width + 1) : (c, i + width)
-        let bottomWins = bottom > top
-        y.pointee = bottomWins ? bottom : top
-        argmax.pointee = Int32(truncatingIfNeeded: indexBase &+ (bottomWins ? bottomIndex : topIndex))
-    }
-
-    /// pool2x2 for 8 neighbouring windows, the first at x[i].
-    @inline(__always)
-    private func pool2x2Chunk(_ x: UnsafePointer<Float>, _ i: Int, _ indexBase: Int, into y: UnsafeMutablePointer<Float>,
-                              argmax: UnsafeMutablePointer<Int32>) {
-        let raw = UnsafeRawPointer(x)
-        let upper = raw.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
-        let lower = raw.loadUnaligned(fromByteOffset: 4 * (i + width), as: SIMD16<Float>.self)
-        let (a, b, c, d) = (upper.evenHalf, upper.oddHalf, lower.evenHalf, lower.oddHalf)
-        let columns = SIMD8<Int32>(0, 2, 4, 6, 8, 10, 12, 14)
-        let topCorner = SIMD8<Int32>(repeating: Int32(truncatingIfNeeded: indexBase &+ i)) &+ columns
-        let bottomCorner = topCorner &+ Int32(truncatingIfNeeded: width)
-        let bWins = b .> a
-        let top = a.replacing(with: b, where: bWins)
-        let topIndex = topCorner.replacing(with: topCorner &+ 1, where: bWins)
-        let dWins = (d .> c) .| (c .!= c)
-        let bottom = c.replacing(with: d, where: dWins)
-        let bottomIndex = bottomCorner.replacing(with: bottomCorner &+ 1, where: dWins)
-        let bottomWins = bottom .> top
-        UnsafeMutableRawPointer(y).storeBytes(of: top.replacing(with: bottom, where: bottomWins), as: SIMD8<Float>.self)
-        UnsafeMutableRawPointer(argmax).storeBytes(of: topIndex.replacing(with: bottomIndex, where: bottomWins), as: SIMD8<Int32>.self)
     }
 
     /// P*P - 1 comparisons per output forward; one add per output backward.

@@ -1,6 +1,6 @@
 // Conv2D against the naive direct convolution, and finite-difference checks of Conv2D (several
 // shapes, strides, paddings) and MaxPool, each through the summed softmax cross-entropy.
-import NN
+@testable import NN
 import Tensor
 import XCTest
 
@@ -202,36 +202,58 @@ final class ConvolutionTests: XCTestCase {
     /// the maximum, and its gradient routed to the first maximal pixel in row order.
     func testMaxPoolMatchesANaiveReferenceWithTies() {
         var rng = SplitMix64(seed: 21)
-        // 2 x 2 stride 2 rows of 13 and 16 outputs: the vector chunks of 8, one overlapping the last.
-        for (size, stride, height, width) in [(3, 2, 13, 13), (3, 2, 8, 9), (2, 2, 7, 6), (2, 2, 26, 26), (2, 2, 5, 33),
-                                              (2, 1, 5, 6), (3, 1, 6, 5), (4, 3, 11, 10)] {
-            let (channels, batch) = (3, 2)
-            let pool = MaxPool(channels: channels, height: height, width: width, size: size, stride: stride)
-            pool.reserve(batch: batch, trainingBatch: batch)
-            let x = (0..<(batch * pool.inputSize)).map { _ in Float(rng.below(4)) }
-            var y = [Float](repeating: 0, count: batch * pool.outputSize)
-            pool.forward(x, into: &y, batch: batch, context: .evaluation)
-            let dy = (0..<y.count).map { Float($0 + 1) }
-            var dx = [Float](repeating: 0, count: x.count)
-            pool.backward(input: x, output: y, outputGradient: dy, inputGradient: &dx, batch: batch, context: .evaluation)
-            var (expectedY, expectedDx) = ([Float](), [Float](repeating: 0, count: x.count))
-            for plane in 0..<(batch * channels) {
-                for oy in 0..<pool.outHeight {
-                    for ox in 0..<pool.outWidth {
-                        var best = -1
-                        for i in 0..<size {
-                            for j in 0..<size {
-                                let index = plane * height * width + (oy * stride + i) * width + ox * stride + j
-                                if best < 0 || x[index] > x[best] { best = index }
+        addTeardownBlock { DirectKernels.force(width: 0) }
+        // 2 x 2 stride 2 (CConv's max_pool.h at every width, 4 being SSE): rows of 3, 13 and 16
+        // outputs (scalar, vector chunks with an overlapping last one), odd heights and widths.
+        for vectorWidth in DirectKernels.availableWidths + [4] {
+            DirectKernels.force(width: vectorWidth)
+            for (size, stride, height, width) in [(3, 2, 13, 13), (3, 2, 8, 9), (2, 2, 7, 6), (2, 2, 26, 26), (2, 2, 5, 33),
+                                                  (2, 1, 5, 6), (3, 1, 6, 5), (4, 3, 11, 10)] {
+                let (channels, batch) = (3, 2)
+                let pool = MaxPool(channels: channels, height: height, width: width, size: size, stride: stride)
+                pool.reserve(batch: batch, trainingBatch: batch)
+                let x = (0..<(batch * pool.inputSize)).map { _ in Float(rng.below(4)) }
+                var y = [Float](repeating: 0, count: batch * pool.outputSize)
+                pool.forward(x, into: &y, batch: batch, context: .evaluation)
+                let dy = (0..<y.count).map { Float($0 + 1) }
+                var dx = [Float](repeating: 0, count: x.count)
+                pool.backward(input: x, output: y, outputGradient: dy, inputGradient: &dx, batch: batch, context: .evaluation)
+                var (expectedY, expectedDx) = ([Float](), [Float](repeating: 0, count: x.count))
+                var winners: [Int] = []
+                for plane in 0..<(batch * channels) {
+                    for oy in 0..<pool.outHeight {
+                        for ox in 0..<pool.outWidth {
+                            var best = -1
+                            for i in 0..<size {
+                                for j in 0..<size {
+                                    let index = plane * height * width + (oy * stride + i) * width + ox * stride + j
+                                    if best < 0 || x[index] > x[best] { best = index }
+                                }
                             }
+                            expectedDx[best] += dy[expectedY.count]
+                            expectedY.append(x[best])
+                            winners.append(best)
                         }
-                        expectedDx[best] += dy[expectedY.count]
-                        expectedY.append(x[best])
+                    }
+                }
+                let label = "\(size)x\(size) stride \(stride) on \(height)x\(width), vector width \(vectorWidth)"
+                XCTAssertEqual(y, expectedY, "forward, \(label)")
+                XCTAssertEqual(dx, expectedDx, "backward, \(label)")
+                // One sample at a time (ConvPoolPair's path), written over whatever the buffer held,
+                // unmasked and masked by the pool's output (a window whose maximum is 0 passes nothing).
+                var masked = [Float](repeating: 0, count: x.count)
+                for (o, winner) in winners.enumerated() where y[o] > 0 { masked[winner] += dy[o] }
+                for n in 0..<batch {
+                    for (mask, expected) in [(false, expectedDx), (true, masked)] {
+                        var target = [Float](repeating: 7, count: pool.inputSize)
+                        y.withUnsafeBufferPointer { output in
+                            pool.backward(sample: n, outputGradient: dy, maskedBy: mask ? output.baseAddress! : nil, into: &target)
+                        }
+                        XCTAssertEqual(target, Array(expected[(n * pool.inputSize)..<((n + 1) * pool.inputSize)]),
+                                       "sample \(n) alone, masked \(mask), \(label)")
                     }
                 }
             }
-            XCTAssertEqual(y, expectedY, "forward, \(size)x\(size) stride \(stride) on \(height)x\(width)")
-            XCTAssertEqual(dx, expectedDx, "backward, \(size)x\(size) stride \(stride) on \(height)x\(width)")
         }
     }
 

@@ -1,0 +1,16 @@
+// Max pooling over 2 x 2 windows with stride 2, the seed CNN's pool, in vectors of the CPU's
+// widest width (as batch_norm.h chooses it): half a vector of outputs at a time from a vector of
+// each of two input rows, split into even and odd columns. The same values, winners and ties as
+// MaxPool's general loop (Sources/NN/MaxPool.swift): the first largest pixel in row order.
+#pragma once
+
+/// y (planes, height / 2, width / 2) from x (planes, height, width); argmax[o] = index_base + the
+/// index in x of output o's winner. A last odd row or column is not read (no window covers it).
+void ddp_pool2x2(const float *x, int planes, int height, int width, int index_base, float *y, int *argmax);
+
+/// The input gradient of the same pool, written (not added) into target (planes, height, width):
+/// each window's winner gets 0 + dy, its other pixels 0, and so does a window whose output is not
+/// positive when `output` (the pool's y) is given (the ReLU before the pool cut its winner);
+/// pixels no window covers get 0. argmax as ddp_pool2x2 wrote it with the same index_base.
+void ddp_pool2x2_gradient(const float *dy, const float *output, const int *argmax, int index_base, int planes,
+                          int height, int width, float *target);
