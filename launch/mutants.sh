@@ -78,6 +78,9 @@ trap '[ -n "$restore" ] && cp "$work/original" "$restore"' EXIT
 
 start=$(date +%s)
 echo "mutants: building the unmutated copy in $src"
+# Clang's cached modules of the C targets do not notice a header added to their umbrella folder
+# (a kept copy then fails with "cannot find 'ddp_...' in scope"): rebuild them every run.
+find "$src/.build" -name 'C*.pcm' -delete 2>/dev/null || true
 build "$work/logs/base-build.log" || { echo "the unmutated tree does not build: $work/logs/base-build.log"; exit 1; }
 declare -A base_seconds no_tests
 mapfile -t filters < <(for id in "${ids[@]}"; do field "${lines[$((id - 1))]}" 4; done | sort -u)
