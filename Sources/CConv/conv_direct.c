@@ -92,6 +92,11 @@ void ddp_conv_pad(const float *x, const float *mask, int channels, int height, i
     else pad_avx2(x, mask, channels, height, width, top, left, row_width, plane_stride, padded);
 }
 
+void ddp_conv_store_rows(const float *grid, int row_width, int rows, int columns, float bias, int relu, float *out) {
+    if (vector_width_cached() == 16) store_rows_avx512(grid, row_width, rows, columns, bias, relu, out);
+    else store_rows_avx2(grid, row_width, rows, columns, bias, relu, out);
+}
+
 void ddp_conv_grid(const float *input, int channel_stride, int inputs, const int *shifts, int taps,
                    const float *packed, int outputs, int length, float *grid) {
     if (vector_width_cached() == 16) grid_avx512(input, channel_stride, inputs, shifts, taps, packed, outputs, length, grid);

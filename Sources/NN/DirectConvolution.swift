@@ -166,10 +166,8 @@ struct DirectConvolution {
         layOut(x, into: padded)
         run(forwardPass, input: padded, channelStride: inputChannelStride, inputs: g.channels, outputs: filters, grid: grid)
         for filter in 0..<filters {
-            for line in 0..<g.outHeight {
-                storeChannel(grid + filter * forwardPass.length + line * forwardPass.rowWidth, into: out + filter * g.outPixels + line * g.outWidth,
-                             count: g.outWidth, bias: bias?[filter] ?? 0, relu: relu)
-            }
+            ddp_conv_store_rows(grid + filter * forwardPass.length, Int32(forwardPass.rowWidth), Int32(g.outHeight), Int32(g.outWidth),
+                                bias?[filter] ?? 0, relu ? 1 : 0, out + filter * g.outPixels)
         }
     }
 

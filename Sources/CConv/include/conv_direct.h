@@ -46,3 +46,8 @@ void ddp_conv_grid(const float *input, int channel_stride, int inputs, const int
 /// gradient[f * gradient_stride + q] x input[c * channel_stride + shifts[t] + q], one sample.
 void ddp_conv_weight_gradient(const float *input, int channel_stride, int channels, const int *shifts, int taps,
                               const float *gradient, int gradient_stride, int filters, int length, float *weight_gradient);
+
+/// One output channel from its grid row: out (rows, columns) = grid's first `columns` of each of
+/// `rows` lines (`row_width` apart) + bias, then 0 where negative when relu (NaN and -0 kept), the
+/// fused bias and ReLU of Conv2D's storeChannel at the kernels' width.
+void ddp_conv_store_rows(const float *grid, int row_width, int rows, int columns, float bias, int relu, float *out);
