@@ -1,36 +1,8 @@
 // See include/batch_norm.h. Three instruction sets from one body (batch_norm_body.inc).
 #include "batch_norm.h"
-#include "conv_direct.h"
 
-#define ISA avx512
-#define VL 16
-#define TARGET "avx512f"
-#include "batch_norm_body.inc"
-#undef ISA
-#undef VL
-#undef TARGET
-
-#define ISA avx2
-#define VL 8
-#define TARGET "avx2,fma"
-#include "batch_norm_body.inc"
-#undef ISA
-#undef VL
-#undef TARGET
-
-#define ISA sse
-#define VL 4
-#include "batch_norm_body.inc"
-#undef ISA
-#undef VL
-
-// One switch per call: a plane is 49 to 784 values here, so the call costs nothing measurable.
-#define DISPATCH(name, ...)                                                    \
-    switch (ddp_conv_active_width()) {                                        \
-    case 16: return name##_avx512(__VA_ARGS__);                               \
-    case 8: return name##_avx2(__VA_ARGS__);                                  \
-    default: return name##_sse(__VA_ARGS__);                                  \
-    }
+#define BODY "batch_norm_body.inc"
+#include "each_isa.inc"
 
 float ddp_bn_sum(const float *x, int count) { DISPATCH(bn_sum, x, count) }
 
