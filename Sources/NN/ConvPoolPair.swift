@@ -57,14 +57,15 @@ final class ConvPoolPair {
         let profiler = LayerProfiler.active
         var (convSeconds, poolSeconds) = (0.0, 0.0)
         let relu = conv.activation == .relu
+        if dx != nil { direct.packInputGradient(conv.weight) }
         for n in 0..<batch {
             let start = profiler == nil ? 0 : monotonicSeconds()
             pool.backward(sample: n, outputGradient: dy, maskedBy: relu ? y : nil, into: sample.pointer)
             let middle = profiler == nil ? 0 : monotonicSeconds()
             // The ReLU's mask is applied above: the sample's gradient goes in as it is.
-            direct.backward(input: x + n * conv.inputSize, output: sample.pointer, outputGradient: sample.pointer, weight: conv.weight,
-                            relu: false, weightGradient: conv.weightGradient, biasGradient: conv.hasBias ? conv.biasGradient : nil,
-                            inputGradient: dx.map { $0 + n * conv.inputSize }, batch: 1)
+            direct.backwardSample(input: x + n * conv.inputSize, mask: nil, outputGradient: sample.pointer,
+                                  weightGradient: conv.weightGradient, biasGradient: conv.hasBias ? conv.biasGradient : nil,
+                                  inputGradient: dx.map { $0 + n * conv.inputSize })
             if profiler != nil {
                 poolSeconds += middle - start
                 convSeconds += monotonicSeconds() - middle

@@ -40,6 +40,9 @@ struct DirectConvolution {
     let gradientGrid: Padding    // dy on the forward grid (zeros past each line), for dW
     let gradientPadded: Padding  // dy padded for the input-gradient passes
     let inputGradient: [Pass]
+    /// Where each input-gradient pass's packed weights start in ConvScratch.packed: the passes' tap
+    /// sets split the kernel's taps, so together they fill what one pass of every tap would.
+    let inputGradientPackOffsets: [Int]
     /// Only the forward pass on the kernels; backward by Conv2D's im2col + sgemm (small planes).
     let forwardOnly: Bool
 
@@ -112,6 +115,13 @@ struct DirectConvolution {
         } else {
             return nil
         }
+        let channelBlocks = (g.channels + 7) / 8 * 8
+        var offsets = [Int](), next = 0
+        for pass in inputGradient {
+            offsets.append(next)
+            next += channelBlocks * filters * pass.taps.count
+        }
+        inputGradientPackOffsets = offsets
         gradientGrid = Padding(top: 0, left: 0, rowWidth: forwardPass.rowWidth,
                                planeStride: Self.stride(rows: g.outHeight, rowWidth: forwardPass.rowWidth, reach: forwardPass.length))
         // The grid's extra columns and vector tail: up to 15% of the work, the kernels run every
@@ -164,7 +174,8 @@ struct DirectConvolution {
         let g = geometry
         let (padded, grid) = (ConvScratch.padded.pointer, ConvScratch.grid.pointer)
         layOut(x, into: padded)
-        run(forwardPass, input: padded, channelStride: inputChannelStride, inputs: g.channels, outputs: filters, grid: grid)
+        run(forwardPass, input: padded, channelStride: inputChannelStride, inputs: g.channels, outputs: filters,
+            packed: ConvScratch.packed.pointer, grid: grid)
         for filter in 0..<filters {
             ddp_conv_store_rows(grid + filter * forwardPass.length, Int32(forwardPass.rowWidth), Int32(g.outHeight), Int32(g.outWidth),
                                 bias?[filter] ?? 0, relu ? 1 : 0, out + filter * g.outPixels)
@@ -176,45 +187,64 @@ struct DirectConvolution {
     func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                   weight: UnsafePointer<Float>, relu: Bool, weightGradient: UnsafeMutablePointer<Float>?,
                   biasGradient: UnsafeMutablePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {
+        let (inputSize, outputSize) = (geometry.channels * geometry.height * geometry.width, filters * geometry.outPixels)
+        if dx != nil { packInputGradient(weight) }
+        for n in 0..<batch {
+            backwardSample(input: x + n * inputSize, mask: relu ? y + n * outputSize : nil, outputGradient: dy + n * outputSize,
+                           weightGradient: weightGradient, biasGradient: biasGradient, inputGradient: dx.map { $0 + n * inputSize })
+        }
+    }
+
+    /// The weights, transposed, in the blocks of every input-gradient pass (ConvScratch.packed, pass
+    /// after pass), for backwardSample. Once a batch: packing them for each sample took as long as
+    /// the sample's arithmetic in resnet8's 64-channel layers.
+    func packInputGradient(_ weight: UnsafePointer<Float>) {
+        let g = geometry
+        for index in 0..<inputGradient.count {
+            inputGradient[index].taps.withUnsafeBufferPointer { tapIndex in
+                ddp_conv_pack(weight, Int32(filters), Int32(g.channels), Int32(g.kernel * g.kernel), tapIndex.baseAddress,
+                              Int32(tapIndex.count), 1, ConvScratch.packed.pointer + inputGradientPackOffsets[index])
+            }
+        }
+    }
+
+    /// One sample's backward: weightGradient += its dW, biasGradient += its db, dx += its input
+    /// gradient (with the weights packInputGradient packed), each if asked; dy passes only where
+    /// `mask` (the sample's output y) is positive, if given.
+    func backwardSample(input x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, outputGradient dy: UnsafePointer<Float>,
+                        weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
+                        inputGradient dx: UnsafeMutablePointer<Float>?) {
         let g = geometry
         let (padded, onGrid, forInput) = (ConvScratch.padded.pointer, ConvScratch.gradientGrid.pointer, ConvScratch.gradientPadded.pointer)
-        let (grid, packed) = (ConvScratch.grid.pointer, ConvScratch.packed.pointer)
-        let (inputSize, outPixels, taps) = (g.channels * g.height * g.width, g.outPixels, g.kernel * g.kernel)
-        for n in 0..<batch {
-            let offset = n * filters * outPixels
-            let mask = relu ? y + offset : nil
-            if let weightGradient {
-                pad(dy + offset, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientGrid, into: onGrid)
-                layOut(x + n * inputSize, into: padded)
-                // dW += sample after sample, as the im2col path adds its per-sample products, so a
-                // batch split into micro-batches gives the same bits.
-                forwardPass.shifts.withUnsafeBufferPointer { shifts in
-                    ddp_conv_weight_gradient(padded, Int32(inputChannelStride), Int32(g.channels), shifts.baseAddress, Int32(taps),
-                                             onGrid, Int32(gradientGrid.planeStride), Int32(filters), Int32(forwardPass.length), weightGradient)
-                }
-                // db: a grid row holds the masked dy and zeros.
-                if let biasGradient {
-                    for filter in 0..<filters { biasGradient[filter] += sum(onGrid + filter * gradientGrid.planeStride, count: forwardPass.length) }
-                }
+        let grid = ConvScratch.grid.pointer
+        if let weightGradient {
+            pad(dy, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientGrid, into: onGrid)
+            layOut(x, into: padded)
+            // dW += sample after sample, as the im2col path adds its per-sample products, so a
+            // batch split into micro-batches gives the same bits.
+            forwardPass.shifts.withUnsafeBufferPointer { shifts in
+                ddp_conv_weight_gradient(padded, Int32(inputChannelStride), Int32(g.channels), shifts.baseAddress, Int32(g.kernel * g.kernel),
+                                         onGrid, Int32(gradientGrid.planeStride), Int32(filters), Int32(forwardPass.length), weightGradient)
             }
-            guard let dx else { continue }
-            pad(dy + offset, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientPadded, into: forInput)
-            let target = dx + n * inputSize
-            // By index: a for-in over the passes allocated its iterator once a pass in debug builds.
-            for index in 0..<inputGradient.count {
-                let pass = inputGradient[index]
-                pass.taps.withUnsafeBufferPointer { tapIndex in
-                    ddp_conv_pack(weight, Int32(filters), Int32(g.channels), Int32(taps), tapIndex.baseAddress, Int32(tapIndex.count), 1, packed)
-                }
-                run(pass, input: forInput, channelStride: gradientPadded.planeStride, inputs: filters, outputs: g.channels, grid: grid)
-                // Grid row c, line i, column j -> dx[c][i][j], or dx[c][2i + a][2j + b] for a phase.
-                let (step, a, b) = (pass.step, pass.a, pass.b)
-                for channel in 0..<g.channels {
-                    for line in 0..<pass.rows {
-                        let source = grid + channel * pass.length + line * pass.rowWidth
-                        let row = target + channel * g.height * g.width + (step * line + a) * g.width + b
-                        for j in 0..<pass.columns { row[step * j] += source[j] }
-                    }
+            // db: a grid row holds the masked dy and zeros.
+            if let biasGradient {
+                for filter in 0..<filters { biasGradient[filter] += sum(onGrid + filter * gradientGrid.planeStride, count: forwardPass.length) }
+            }
+        }
+        guard let dx else { return }
+        pad(dy, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientPadded, into: forInput)
+        // By index: a for-in over the passes allocated its iterator once a pass in debug builds.
+        for index in 0..<inputGradient.count {
+            let pass = inputGradient[index]
+            run(pass, input: forInput, channelStride: gradientPadded.planeStride, inputs: filters, outputs: g.channels,
+                packed: ConvScratch.packed.pointer + inputGradientPackOffsets[index], grid: grid)
+            // Grid row c, line i, column j -> dx[c][i][j], or dx[c][2i + a][2j + b] for a phase.
+            let (step, a, b) = (pass.step, pass.a, pass.b)
+            for channel in 0..<g.channels {
+                for line in 0..<pass.rows {
+                    let source = grid + channel * pass.length + line * pass.rowWidth
+                    let row = dx + channel * g.height * g.width + (step * line + a) * g.width + b
+                    for j in 0..<pass.columns { row[step * j] += source[j] }
                 }
             }
         }
@@ -237,10 +267,11 @@ struct DirectConvolution {
                      Int32(layout.rowWidth), Int32(layout.planeStride), target)
     }
 
-    private func run(_ pass: Pass, input: UnsafePointer<Float>, channelStride: Int, inputs: Int, outputs: Int, grid: UnsafeMutablePointer<Float>) {
+    private func run(_ pass: Pass, input: UnsafePointer<Float>, channelStride: Int, inputs: Int, outputs: Int,
+                     packed: UnsafePointer<Float>, grid: UnsafeMutablePointer<Float>) {
         pass.shifts.withUnsafeBufferPointer { shifts in
             ddp_conv_grid(input, Int32(channelStride), Int32(inputs), shifts.baseAddress, Int32(shifts.count),
-                          ConvScratch.packed.pointer, Int32(outputs), Int32(pass.length), grid)
+                          packed, Int32(outputs), Int32(pass.length), grid)
         }
     }
 }
