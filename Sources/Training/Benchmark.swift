@@ -79,6 +79,12 @@ public struct BenchRecord: Codable, Sendable {
     public var noiseScale: Bool
     public var peakResidentMB: [Double]
     public var results: [BenchResult]
+    /// With more than one rank: one float and the whole gradient allreduced alone (NetworkBench's
+    /// timing), after the steps, in the same launch. On a VM whose vCPUs the host places anew at each
+    /// launch, these tell the launch's mode: on the 2-vCPU AMD EPYC VMs of BENCHMARKS.md a 1-float
+    /// allreduce takes about 0.3 us when the host put the two vCPUs near each other and 0.5-0.6 us
+    /// when not (the gradient's then 3x slower), and a record's allreduce column follows it.
+    public var allreduceAlone: [AllreduceSample]?
 }
 
 public enum Benchmark {
@@ -152,9 +158,16 @@ public enum Benchmark {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let resident = comm.allgather([Double(usage.ru_maxrss) / 1024]).map { $0[0] }
+        var alone: [AllreduceSample]?
+        if comm.size > 1 {
+            alone = NetworkBench.timeAllreduce(sizes: [4, 4 * parameterCount], comm: comm)
+            say("allreduce alone in this launch (median of the slowest rank): "
+                + alone!.map { String(format: "%ld bytes %.1f us", $0.bytes, $0.seconds * 1e6) }.joined(separator: ", "))
+        }
         return BenchRecord(model: modelName, parameters: parameterCount, ranks: comm.size, hosts: hosts, cpu: cpuName,
                            blasCore: BLASInfo.coreName, blasConfig: BLASInfo.configuration, convKernels: DirectKernels.inUse, peakGflops: peakGflops, peakSize: peakSize, steps: settings.steps,
-                           warmup: settings.warmup, noiseScale: settings.base.noiseScale, peakResidentMB: resident, results: results)
+                           warmup: settings.warmup, noiseScale: settings.base.noiseScale, peakResidentMB: resident, results: results,
+                           allreduceAlone: alone)
     }
 
     /// Side of the square sgemm that measures the core's peak.
