@@ -18,8 +18,11 @@ final class ConvPoolPair {
 
     let conv: Conv2D, pool: MaxPool
     let direct: DirectConvolution
-    /// One sample's convolution output, then its output gradient (F, Ho, Wo).
+    /// One sample's convolution output, then its output gradient (F, Ho, Wo), where the pool does
+    /// not read the grid (its windows) or the convolution needs dx.
     private var sample = FloatBuffer(count: 0)
+    /// The bias a convolution without one adds (0: its store adds 0 too, which turns -0 into +0).
+    private var zeroBias = FloatBuffer(count: 0)
 
     /// nil unless `first` is a Conv2D whose forward and backward run the direct kernels and `second`
     /// a MaxPool.
@@ -28,19 +31,34 @@ final class ConvPoolPair {
         (self.conv, self.pool, self.direct) = (conv, pool, direct)
     }
 
-    func reserve() { sample = FloatBuffer(count: conv.outputSize) }
+    func reserve() {
+        sample = FloatBuffer(count: conv.outputSize)
+        zeroBias = FloatBuffer(count: conv.filters)
+    }
 
     /// The pool's y (N, pool output) from the convolution's x (N, conv input).
     func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int) {
         let profiler = LayerProfiler.active
         var (convSeconds, poolSeconds) = (0.0, 0.0)
         let bias = conv.hasBias ? UnsafePointer(conv.bias) : nil
+        let relu = conv.activation == .relu
         direct.packForward(conv.weight)
         for n in 0..<batch {
             let start = profiler == nil ? 0 : monotonicSeconds()
-            direct.forwardSample(x + n * conv.inputSize, bias: bias, relu: conv.activation == .relu, into: sample.pointer)
+            if pool.readsAnyLayout {
+                // The pool reads the convolution's grid and adds the bias and ReLU as it reads.
+                let grid = direct.forwardGrid(x + n * conv.inputSize)
+                let middle = profiler == nil ? 0 : monotonicSeconds()
+                pool.forward(sample: n, grid, layout: direct.gridLayout, bias: bias ?? UnsafePointer(zeroBias.pointer), relu: relu, into: y)
+                if profiler != nil {
+                    convSeconds += middle - start
+                    poolSeconds += monotonicSeconds() - middle
+                }
+                continue
+            }
+            direct.forwardSample(x + n * conv.inputSize, bias: bias, relu: relu, into: sample.pointer)
             let middle = profiler == nil ? 0 : monotonicSeconds()
-            pool.forward(sample: n, sample.pointer, into: y)
+            pool.forward(sample: n, sample.pointer, layout: pool.dense, into: y)
             if profiler != nil {
                 convSeconds += middle - start
                 poolSeconds += monotonicSeconds() - middle
@@ -58,9 +76,24 @@ final class ConvPoolPair {
         var (convSeconds, poolSeconds) = (0.0, 0.0)
         let relu = conv.activation == .relu
         if dx != nil { direct.packInputGradient(conv.weight) }
+        // Without dx (the network's first layer), the pool writes the sample's gradient straight onto
+        // the grid dW reads (zeros in its padding), where it would be copied there.
+        let ontoGrid = pool.readsAnyLayout && dx == nil
         for n in 0..<batch {
             let start = profiler == nil ? 0 : monotonicSeconds()
-            pool.backward(sample: n, outputGradient: dy, maskedBy: relu ? y : nil, into: sample.pointer)
+            if ontoGrid {
+                pool.backward(sample: n, outputGradient: dy, maskedBy: relu ? y : nil, layout: direct.gradientGridLayout,
+                              into: ConvScratch.gradientGrid.pointer)
+                let middle = profiler == nil ? 0 : monotonicSeconds()
+                direct.weightGradientFromGrid(input: x + n * conv.inputSize, weightGradient: conv.weightGradient,
+                                              biasGradient: conv.hasBias ? conv.biasGradient : nil)
+                if profiler != nil {
+                    poolSeconds += middle - start
+                    convSeconds += monotonicSeconds() - middle
+                }
+                continue
+            }
+            pool.backward(sample: n, outputGradient: dy, maskedBy: relu ? y : nil, layout: pool.dense, into: sample.pointer)
             let middle = profiler == nil ? 0 : monotonicSeconds()
             // The ReLU's mask is applied above: the sample's gradient goes in as it is.
             direct.backwardSample(input: x + n * conv.inputSize, mask: nil, outputGradient: sample.pointer,

@@ -172,15 +172,30 @@ struct DirectConvolution {
     /// One sample's y (F, Ho, Wo) from its x (C, H, W), with the weights packForward packed.
     func forwardSample(_ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool, into out: UnsafeMutablePointer<Float>) {
         let g = geometry
-        let (padded, grid) = (ConvScratch.padded.pointer, ConvScratch.grid.pointer)
-        layOut(x, into: padded)
-        run(forwardPass, input: padded, channelStride: inputChannelStride, inputs: g.channels, outputs: filters,
-            packed: ConvScratch.packed.pointer, grid: grid)
+        let grid = forwardGrid(x)
         for filter in 0..<filters {
             ddp_conv_store_rows(grid + filter * forwardPass.length, Int32(forwardPass.rowWidth), Int32(g.outHeight), Int32(g.outWidth),
                                 bias?[filter] ?? 0, relu ? 1 : 0, out + filter * g.outPixels)
         }
     }
+
+    /// One sample's convolution before its bias and ReLU, on the grid (ConvScratch.grid, in
+    /// `gridLayout`; valid until the next pass of any layer), with the weights packForward packed.
+    func forwardGrid(_ x: UnsafePointer<Float>) -> UnsafePointer<Float> {
+        let (padded, grid) = (ConvScratch.padded.pointer, ConvScratch.grid.pointer)
+        layOut(x, into: padded)
+        run(forwardPass, input: padded, channelStride: inputChannelStride, inputs: geometry.channels, outputs: filters,
+            packed: ConvScratch.packed.pointer, grid: grid)
+        return UnsafePointer(grid)
+    }
+
+    /// Where forwardGrid's output planes lie: output row i at i x the grid's row width, filters a
+    /// grid length apart (the columns past Wo hold sums that are not outputs).
+    var gridLayout: MaxPool.PlaneLayout { MaxPool.PlaneLayout(rowStride: forwardPass.rowWidth, planeStride: forwardPass.length) }
+
+    /// Where weightGradientFromGrid reads the output gradient: ConvScratch.gradientGrid, planes in
+    /// this layout, zeros in every float of a plane's stride that is not an output pixel.
+    var gradientGridLayout: MaxPool.PlaneLayout { MaxPool.PlaneLayout(rowStride: gradientGrid.rowWidth, planeStride: gradientGrid.planeStride) }
 
     /// weightGradient += dW, biasGradient += db, dx += the input gradient, each if asked, for
     /// `batch` samples; with `relu`, dy passes only where the output y is positive.
@@ -215,23 +230,12 @@ struct DirectConvolution {
                         weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
                         inputGradient dx: UnsafeMutablePointer<Float>?) {
         let g = geometry
-        let (padded, onGrid, forInput) = (ConvScratch.padded.pointer, ConvScratch.gradientGrid.pointer, ConvScratch.gradientPadded.pointer)
-        let grid = ConvScratch.grid.pointer
         if let weightGradient {
-            pad(dy, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientGrid, into: onGrid)
-            layOut(x, into: padded)
-            // dW += sample after sample, as the im2col path adds its per-sample products, so a
-            // batch split into micro-batches gives the same bits.
-            forwardPass.shifts.withUnsafeBufferPointer { shifts in
-                ddp_conv_weight_gradient(padded, Int32(inputChannelStride), Int32(g.channels), shifts.baseAddress, Int32(g.kernel * g.kernel),
-                                         onGrid, Int32(gradientGrid.planeStride), Int32(filters), Int32(forwardPass.length), weightGradient)
-            }
-            // db: a grid row holds the masked dy and zeros.
-            if let biasGradient {
-                for filter in 0..<filters { biasGradient[filter] += sum(onGrid + filter * gradientGrid.planeStride, count: forwardPass.length) }
-            }
+            pad(dy, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientGrid, into: ConvScratch.gradientGrid.pointer)
+            weightGradientFromGrid(input: x, weightGradient: weightGradient, biasGradient: biasGradient)
         }
         guard let dx else { return }
+        let (forInput, grid) = (ConvScratch.gradientPadded.pointer, ConvScratch.grid.pointer)
         pad(dy, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientPadded, into: forInput)
         // By index: a for-in over the passes allocated its iterator once a pass in debug builds.
         for index in 0..<inputGradient.count {
@@ -247,6 +251,25 @@ struct DirectConvolution {
                     for j in 0..<pass.columns { row[step * j] += source[j] }
                 }
             }
+        }
+    }
+
+    /// weightGradient += one sample's dW, biasGradient (if given) += its db, from its x (C, H, W) and
+    /// its output gradient already in ConvScratch.gradientGrid (gradientGridLayout).
+    func weightGradientFromGrid(input x: UnsafePointer<Float>, weightGradient: UnsafeMutablePointer<Float>,
+                                biasGradient: UnsafeMutablePointer<Float>?) {
+        let g = geometry
+        let (padded, onGrid) = (ConvScratch.padded.pointer, ConvScratch.gradientGrid.pointer)
+        layOut(x, into: padded)
+        // dW += sample after sample, as the im2col path adds its per-sample products, so a batch
+        // split into micro-batches gives the same bits.
+        forwardPass.shifts.withUnsafeBufferPointer { shifts in
+            ddp_conv_weight_gradient(padded, Int32(inputChannelStride), Int32(g.channels), shifts.baseAddress, Int32(g.kernel * g.kernel),
+                                     onGrid, Int32(gradientGrid.planeStride), Int32(filters), Int32(forwardPass.length), weightGradient)
+        }
+        // db: a grid row holds the masked dy and zeros.
+        if let biasGradient {
+            for filter in 0..<filters { biasGradient[filter] += sum(onGrid + filter * gradientGrid.planeStride, count: forwardPass.length) }
         }
     }
 

@@ -41,24 +41,48 @@ public final class MaxPool: Layer {
         pool(x, into: y, argmax: argmax!, planes: batch * channels, indexBase: 0)
     }
 
-    /// Forward for sample n alone, x its input (C, H, W): y and the argmax at sample n's place, the
-    /// argmax as indices into the batch's input, as forward writes them (ConvPoolPair).
-    func forward(sample n: Int, _ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
+    /// Where one sample's input planes lie for the per-sample passes: rows `rowStride` floats apart,
+    /// planes `planeStride` apart (dense: width and height x width; a convolution's grid: its row
+    /// width and length, readable by the 2 x 2 stride-2 kernels only).
+    struct PlaneLayout {
+        let rowStride: Int, planeStride: Int
+    }
+
+    var dense: PlaneLayout { PlaneLayout(rowStride: width, planeStride: height * width) }
+
+    /// Whether the per-sample passes take a layout other than dense, and a bias and ReLU (CConv's
+    /// max_pool.h): the 2 x 2 windows with stride 2.
+    var readsAnyLayout: Bool { size == 2 && stride == 2 }
+
+    /// Forward for sample n alone, x its input (C planes in `layout`): y and the argmax at sample n's
+    /// place, the argmax as indices into the batch's dense input, as forward writes them
+    /// (ConvPoolPair). With a bias (readsAnyLayout only), each pixel is taken as relu?(x + bias[c]).
+    func forward(sample n: Int, _ x: UnsafePointer<Float>, layout: PlaneLayout, bias: UnsafePointer<Float>? = nil, relu: Bool = false,
+                 into y: UnsafeMutablePointer<Float>) {
+        if readsAnyLayout {
+            ddp_pool2x2(x, Int32(channels), Int32(height), Int32(width), Int32(layout.rowStride), Int32(layout.planeStride), bias,
+                        relu ? 1 : 0, Int32(n * inputSize), y + n * outputSize, argmax! + n * outputSize)
+            return
+        }
+        precondition(layout.rowStride == width && layout.planeStride == height * width && bias == nil,
+                     "MaxPool \(size)x\(size)/\(stride) reads dense planes only")
         pool(x, into: y + n * outputSize, argmax: argmax! + n * outputSize, planes: channels, indexBase: n * inputSize)
     }
 
-    /// Sample n's input gradient, written into `target` (C, H, W): dy's routes to each window's
-    /// winner, in backward's order, only where `output` (this layer's y) is positive when given: a
-    /// fused ReLU before the pool passes a gradient only where its output, the window's winner, is
-    /// positive. Each pixel's value is what backward would add to a cleared buffer (0 + its dy's).
+    /// Sample n's input gradient, written into `target` (C planes in `layout`, every float of each
+    /// plane's stride written): dy's routes to each window's winner, in backward's order, only where
+    /// `output` (this layer's y) is positive when given: a fused ReLU before the pool passes a
+    /// gradient only where its output, the window's winner, is positive. Each pixel's value is what
+    /// backward would add to a cleared buffer (0 + its dy's); padding gets 0.
     func backward(sample n: Int, outputGradient dy: UnsafePointer<Float>, maskedBy output: UnsafePointer<Float>?,
-                  into target: UnsafeMutablePointer<Float>) {
+                  layout: PlaneLayout, into target: UnsafeMutablePointer<Float>) {
         let argmax = argmax!, base = n * inputSize
-        if size == 2 && stride == 2 {
+        if readsAnyLayout {
             ddp_pool2x2_gradient(dy + n * outputSize, output.map { $0 + n * outputSize }, argmax + n * outputSize, Int32(base),
-                                 Int32(channels), Int32(height), Int32(width), target)
+                                 Int32(channels), Int32(height), Int32(width), Int32(layout.rowStride), Int32(layout.planeStride), target)
             return
         }
+        precondition(layout.rowStride == width && layout.planeStride == height * width, "MaxPool \(size)x\(size)/\(stride) writes dense planes only")
         target.update(repeating: 0, count: inputSize)
         let outputs = (n * outputSize)..<((n + 1) * outputSize)
         guard let output else {
@@ -79,7 +103,7 @@ public final class MaxPool: Layer {
         if size == 2 && stride == 2 {
             // The common window in vectors (CConv's max_pool.h; the scalar select loop took 1.4 ms
             // of the seed CNN's 9.9 ms step, Swift's SSE vectors 1.0).
-            ddp_pool2x2(x, Int32(planes), Int32(height), Int32(width), Int32(indexBase), y, argmax)
+            ddp_pool2x2(x, Int32(planes), Int32(height), Int32(width), Int32(width), Int32(height * width), nil, 0, Int32(indexBase), y, argmax)
             return
         }
         // Keskar's C1 pools 3 x 3 with stride 2: a literal size lets the compiler unroll the window.
@@ -121,6 +145,9 @@ public final class MaxPool: Layer {
             }
         }
     }
+
+    /// Sample n's winners as forward wrote them (tests).
+    func argmaxForTests(sample n: Int) -> [Int32] { Array(UnsafeBufferPointer(start: argmax! + n * outputSize, count: outputSize)) }
 
     /// P*P - 1 comparisons per output forward; one add per output backward.
     public func flops(batch: Int, inputGradient: Bool) -> PassFlops {

@@ -247,11 +247,54 @@ final class ConvolutionTests: XCTestCase {
                     for (mask, expected) in [(false, expectedDx), (true, masked)] {
                         var target = [Float](repeating: 7, count: pool.inputSize)
                         y.withUnsafeBufferPointer { output in
-                            pool.backward(sample: n, outputGradient: dy, maskedBy: mask ? output.baseAddress! : nil, into: &target)
+                            pool.backward(sample: n, outputGradient: dy, maskedBy: mask ? output.baseAddress! : nil, layout: pool.dense,
+                                          into: &target)
                         }
                         XCTAssertEqual(target, Array(expected[(n * pool.inputSize)..<((n + 1) * pool.inputSize)]),
                                        "sample \(n) alone, masked \(mask), \(label)")
                     }
+                }
+                guard pool.readsAnyLayout else { continue }
+                // The 2 x 2 kernels on planes in a wider layout (a convolution's grid: 3 floats past
+                // each row, 5 past each plane), adding a bias per channel and the ReLU as they read:
+                // forward as the dense pool of relu(x + bias) (the store's operations), backward's
+                // gradient at the same pixels and zeros in every padding float.
+                let layout = MaxPool.PlaneLayout(rowStride: width + 3, planeStride: height * (width + 3) + 5)
+                let bias = (0..<channels).map { Float($0) - 1.5 }
+                for n in 0..<batch {
+                    var grid = [Float](repeating: .nan, count: channels * layout.planeStride)
+                    var stored = [Float](repeating: 0, count: pool.inputSize)
+                    for c in 0..<channels {
+                        for i in 0..<height {
+                            for j in 0..<width {
+                                let value = x[n * pool.inputSize + (c * height + i) * width + j]
+                                grid[c * layout.planeStride + i * layout.rowStride + j] = value
+                                let biased = value + bias[c]
+                                stored[(c * height + i) * width + j] = biased < 0 ? 0 : biased
+                            }
+                        }
+                    }
+                    var fromGrid = [Float](repeating: -1, count: batch * pool.outputSize)
+                    var fromStored = fromGrid
+                    bias.withUnsafeBufferPointer { pool.forward(sample: n, grid, layout: layout, bias: $0.baseAddress!, relu: true, into: &fromGrid) }
+                    let gridWinners = pool.argmaxForTests(sample: n)
+                    pool.forward(sample: n, stored, layout: pool.dense, into: &fromStored)
+                    XCTAssertEqual(fromGrid, fromStored, "forward from a wide layout with bias and ReLU, sample \(n), \(label)")
+                    XCTAssertEqual(gridWinners, pool.argmaxForTests(sample: n), "the same winners, sample \(n), \(label)")
+                    var dense = [Float](repeating: 7, count: pool.inputSize)
+                    var wide = [Float](repeating: 7, count: channels * layout.planeStride)
+                    fromStored.withUnsafeBufferPointer { output in
+                        pool.backward(sample: n, outputGradient: dy, maskedBy: output.baseAddress!, layout: pool.dense, into: &dense)
+                        pool.backward(sample: n, outputGradient: dy, maskedBy: output.baseAddress!, layout: layout, into: &wide)
+                    }
+                    var expectedWide = [Float](repeating: 0, count: wide.count)
+                    for c in 0..<channels {
+                        for i in 0..<height {
+                            for j in 0..<width { expectedWide[c * layout.planeStride + i * layout.rowStride + j] = dense[(c * height + i) * width + j] }
+                        }
+                    }
+                    XCTAssertEqual(wide, expectedWide, "backward into a wide layout, padding zeroed, sample \(n), \(label)")
+                    XCTAssertTrue(dense.contains { $0 != 0 }, "some gradient passes, sample \(n), \(label)")
                 }
             }
         }

@@ -4,13 +4,21 @@
 // MaxPool's general loop (Sources/NN/MaxPool.swift): the first largest pixel in row order.
 #pragma once
 
-/// y (planes, height / 2, width / 2) from x (planes, height, width); argmax[o] = index_base + the
-/// index in x of output o's winner. A last odd row or column is not read (no window covers it).
-void ddp_pool2x2(const float *x, int planes, int height, int width, int index_base, float *y, int *argmax);
+/// y (planes, height / 2, width / 2) from x: planes of height x width pixels, `plane_stride`
+/// floats apart, rows `row_stride` floats apart (a dense input: width and height x width; a
+/// convolution's grid: its row width and length). With a bias, each pixel is first taken as
+/// x + bias[plane], then through the ReLU if `relu`, as the convolution stores its output (so the
+/// pool reads the grid and the output is never written); NULL: x as it is. argmax[o] = index_base
+/// + the index of output o's winner in the dense input (plane, row, column). A last odd row or
+/// column is not read (no window covers it).
+void ddp_pool2x2(const float *x, int planes, int height, int width, int row_stride, int plane_stride, const float *bias,
+                 int relu, int index_base, float *y, int *argmax);
 
-/// The input gradient of the same pool, written (not added) into target (planes, height, width):
-/// each window's winner gets 0 + dy, its other pixels 0, and so does a window whose output is not
-/// positive when `output` (the pool's y) is given (the ReLU before the pool cut its winner);
-/// pixels no window covers get 0. argmax as ddp_pool2x2 wrote it with the same index_base.
+/// The input gradient of the same pool, written (not added) into target's planes (`plane_stride`
+/// floats apart, rows `row_stride` apart, as ddp_pool2x2's input): each window's winner gets 0 + dy,
+/// its other pixels 0, and so does a window whose output is not positive when `output` (the pool's
+/// y) is given (the ReLU before the pool cut its winner); every other float of a plane's stride
+/// (pixels no window covers, the rows' and plane's padding) gets 0. argmax as ddp_pool2x2 wrote it
+/// with the same index_base.
 void ddp_pool2x2_gradient(const float *dy, const float *output, const int *argmax, int index_base, int planes,
-                          int height, int width, float *target);
+                          int height, int width, int row_stride, int plane_stride, float *target);
