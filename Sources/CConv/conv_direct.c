@@ -42,6 +42,24 @@ void ddp_conv_pad_phases(const float *x, int channels, int height, int width, in
     }
 }
 
+void ddp_conv_transpose_gradient(const float *dy, const float *mask, int filters, int pixels, int filter_stride, float *dy_t,
+                                 float *bias_gradient) {
+    for (int p = 0; p < pixels; p++) {
+        float *row = dy_t + (size_t)p * filter_stride;
+        for (int f = 0; f < filters; f++) {
+            const size_t i = (size_t)f * pixels + p;
+            row[f] = mask && !(mask[i] > 0) ? 0.0f : dy[i];
+        }
+        for (int f = filters; f < filter_stride; f++) row[f] = 0.0f;
+    }
+    if (!bias_gradient) return;
+    for (int f = 0; f < filters; f++) {
+        float sum = 0.0f;
+        for (int p = 0; p < pixels; p++) sum += dy_t[(size_t)p * filter_stride + f];
+        bias_gradient[f] += sum;
+    }
+}
+
 void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_taps, const int *tap_index, int taps,
                    int transpose, float *packed) {
     const int outputs = transpose ? channels : filters, inputs = transpose ? filters : channels;
@@ -70,6 +88,8 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_t
 #define FORWARD_FILTERS 8
 #define GRADIENT_FILTERS 8
 #define GRADIENT_TAPS 3
+#define FILTER_BLOCKS 4
+#define FILTER_TAPS 6
 #include "conv_direct_body.inc"
 #undef ISA
 #undef VL
@@ -77,6 +97,8 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_t
 #undef FORWARD_FILTERS
 #undef GRADIENT_FILTERS
 #undef GRADIENT_TAPS
+#undef FILTER_BLOCKS
+#undef FILTER_TAPS
 
 #define ISA avx2
 #define VL 8
@@ -84,6 +106,8 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_t
 #define FORWARD_FILTERS 4
 #define GRADIENT_FILTERS 4
 #define GRADIENT_TAPS 2
+#define FILTER_BLOCKS 2
+#define FILTER_TAPS 6
 #include "conv_direct_body.inc"
 
 void ddp_conv_pad(const float *x, const float *mask, int channels, int height, int width,
@@ -109,4 +133,12 @@ void ddp_conv_weight_gradient(const float *input, int channel_stride, int channe
         weight_gradient_avx512(input, channel_stride, channels, shifts, taps, gradient, gradient_stride, filters, length, weight_gradient);
     else
         weight_gradient_avx2(input, channel_stride, channels, shifts, taps, gradient, gradient_stride, filters, length, weight_gradient);
+}
+
+void ddp_conv_weight_gradient_by_filters(const float *input, int channel_stride, int channels, const int *shifts, int taps,
+                                         const int *positions, int pixels, const float *dy_t, int filter_stride, float *dw_t) {
+    if (vector_width_cached() == 16)
+        weight_gradient_by_filters_avx512(input, channel_stride, channels, shifts, taps, positions, pixels, dy_t, filter_stride, dw_t);
+    else
+        weight_gradient_by_filters_avx2(input, channel_stride, channels, shifts, taps, positions, pixels, dy_t, filter_stride, dw_t);
 }

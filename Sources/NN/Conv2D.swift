@@ -40,7 +40,7 @@ public final class Conv2D: Layer {
         chunk = max(1, ConvScratch.budget / widest)
         direct = directKernels ? DirectConvolution(geometry: geometry, filters: filters) : nil
         if let direct { ConvScratch.ensureDirect(direct.sizes) }
-        if direct?.forwardOnly ?? true {
+        if direct == nil {
             ConvScratch.ensure(columns: chunk * geometry.patchSize * geometry.outPixels, products: chunk * filters * geometry.outPixels)
         }
     }
@@ -99,8 +99,7 @@ public final class Conv2D: Layer {
                          outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
                          batch: Int, context: PassContext) {
         let relu = activation == .relu
-        // Small planes run only their forward pass on the direct kernels (see DirectConvolution).
-        guard let direct, !direct.forwardOnly else {
+        guard let direct else {
             return backwardByColumns(input: x, output: y, outputGradient: dy, inputGradient: dx, batch: batch)
         }
         direct.backward(input: x, output: y, outputGradient: dy, weight: weight, relu: relu, weightGradient: weightGradient,

@@ -6,8 +6,8 @@
 // made, pooled and, backward, rebuilt from the pooled gradient while it is in cache, and the
 // batch's output is never written. The numbers are the layers' own, bit for bit (ConvPoolTests):
 // the same windows and ties, the same per-sample dW order, and the same mask, since a pooled value
-// is its window's winning output. Sequential runs a pair this way wherever a Conv2D whose passes
-// are all direct is followed by a MaxPool; the layers stay two layers (names, parameters, their
+// is its window's winning output. Sequential runs a pair this way wherever a Conv2D on the direct
+// kernels is followed by a MaxPool; the layers stay two layers (names, parameters, their
 // own lines in `ddp bench --layers`).
 import Tensor
 
@@ -24,10 +24,9 @@ final class ConvPoolPair {
     /// The bias a convolution without one adds (0: its store adds 0 too, which turns -0 into +0).
     private var zeroBias = FloatBuffer(count: 0)
 
-    /// nil unless `first` is a Conv2D whose forward and backward run the direct kernels and `second`
-    /// a MaxPool.
+    /// nil unless `first` is a Conv2D on the direct kernels and `second` a MaxPool.
     init?(_ first: Layer, _ second: Layer) {
-        guard let conv = first as? Conv2D, let pool = second as? MaxPool, let direct = conv.direct, !direct.forwardOnly else { return nil }
+        guard let conv = first as? Conv2D, let pool = second as? MaxPool, let direct = conv.direct else { return nil }
         (self.conv, self.pool, self.direct) = (conv, pool, direct)
     }
 
@@ -75,10 +74,10 @@ final class ConvPoolPair {
         let profiler = LayerProfiler.active
         var (convSeconds, poolSeconds) = (0.0, 0.0)
         let relu = conv.activation == .relu
-        if dx != nil { direct.packInputGradient(conv.weight) }
+        direct.beginBackward(weight: conv.weight, weightGradient: conv.weightGradient, inputGradient: dx != nil)
         // Without dx (the network's first layer), the pool writes the sample's gradient straight onto
         // the grid dW reads (zeros in its padding), where it would be copied there.
-        let ontoGrid = pool.readsAnyLayout && dx == nil
+        let ontoGrid = pool.readsAnyLayout && dx == nil && !direct.weightGradientByFilters
         for n in 0..<batch {
             let start = profiler == nil ? 0 : monotonicSeconds()
             if ontoGrid {
@@ -104,6 +103,7 @@ final class ConvPoolPair {
                 convSeconds += monotonicSeconds() - middle
             }
         }
+        direct.endBackward(weightGradient: conv.weightGradient)
         profiler?.add(pool, backward: true, seconds: poolSeconds)
         profiler?.add(conv, backward: true, seconds: convSeconds)
     }

@@ -43,12 +43,18 @@ struct DirectConvolution {
     /// Where each input-gradient pass's packed weights start in ConvScratch.packed: the passes' tap
     /// sets split the kernel's taps, so together they fill what one pass of every tap would.
     let inputGradientPackOffsets: [Int]
-    /// Only the forward pass on the kernels; backward by Conv2D's im2col + sgemm (small planes).
-    let forwardOnly: Bool
+    /// Small planes (a grid row of few vectors): dW with filters in the lanes
+    /// (ddp_conv_weight_gradient_by_filters) from the transposed output gradient, which needs each
+    /// output pixel's place on the grid and the filters rounded up to whole vectors.
+    let weightGradientByFilters: Bool
+    let outputPositions: [Int32]
+    let filterStride: Int
 
     /// The floats each shared buffer needs (ConvScratch.ensureDirect).
     struct Sizes {
         let padded: Int, gradientGrid: Int, gradientPadded: Int, grid: Int, packed: Int
+        /// The transposed output gradient and weight gradient of dW by filters (0 otherwise).
+        let gradientTransposed: Int, weightGradientTransposed: Int
     }
 
     /// `nil` where the kernels do not apply or would lose: no AVX2/AVX-512 (the CPU,
@@ -124,13 +130,16 @@ struct DirectConvolution {
         inputGradientPackOffsets = offsets
         gradientGrid = Padding(top: 0, left: 0, rowWidth: forwardPass.rowWidth,
                                planeStride: Self.stride(rows: g.outHeight, rowWidth: forwardPass.rowWidth, reach: forwardPass.length))
-        // The grid's extra columns and vector tail: up to 15% of the work, the kernels run every
-        // pass; up to 30% (7 x 7 and 13 x 13 planes) the forward pass still wins (resnet8's 64 x 7 x 7:
-        // 6.0 vs 6.9 ms, C1's 13 x 13: 52 vs 60 ms) but the backward pass loses: dW's sums run over
-        // only 4-14 vectors a plane (7 x 7: 16.6 ms with dx direct and dW by im2col, 14.7 all im2col).
+        // The grid's extra columns and vector tail: up to 30% of the work (7 x 7 and 13 x 13 planes),
+        // the kernels still win forward (resnet8's 64 x 7 x 7: 6.0 vs 6.9 ms, C1's 13 x 13: 52 vs 60
+        // ms); past 15%, dW's lane sums run over only 4-14 vectors a plane (7 x 7: 16.6 ms with dx
+        // direct and dW on the grid, 14.7 all im2col), so there dW puts filters in the lanes.
         let efficiency = Double(g.outPixels) / Double(forwardPass.length)
         guard efficiency >= 0.7 else { return nil }
-        forwardOnly = efficiency < 0.85
+        weightGradientByFilters = efficiency < 0.85
+        let rowWidth = forwardPass.rowWidth
+        outputPositions = (0..<g.outPixels).map { Int32($0 / g.outWidth * rowWidth + $0 % g.outWidth) }
+        filterStride = roundUp(filters)
     }
 
     /// A plane stride holding `rows` rows and every read up to `reach` floats from its start (the
@@ -149,7 +158,9 @@ struct DirectConvolution {
         return Sizes(padded: c * inputChannelStride, gradientGrid: f * gradientGrid.planeStride,
                      gradientPadded: f * gradientPadded.planeStride,
                      grid: max(blocks(f) * forwardPass.length, blocks(c) * (inputGradient.map(\.length).max() ?? 0)),
-                     packed: max(blocks(f) * c, blocks(c) * f) * taps)
+                     packed: max(blocks(f) * c, blocks(c) * f) * taps,
+                     gradientTransposed: weightGradientByFilters ? geometry.outPixels * filterStride : 0,
+                     weightGradientTransposed: weightGradientByFilters ? c * taps * filterStride : 0)
     }
 
     /// y = relu?(conv(x, weight) + bias) for `batch` samples.
@@ -203,10 +214,32 @@ struct DirectConvolution {
                   weight: UnsafePointer<Float>, relu: Bool, weightGradient: UnsafeMutablePointer<Float>?,
                   biasGradient: UnsafeMutablePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {
         let (inputSize, outputSize) = (geometry.channels * geometry.height * geometry.width, filters * geometry.outPixels)
-        if dx != nil { packInputGradient(weight) }
+        beginBackward(weight: weight, weightGradient: weightGradient, inputGradient: dx != nil)
         for n in 0..<batch {
             backwardSample(input: x + n * inputSize, mask: relu ? y + n * outputSize : nil, outputGradient: dy + n * outputSize,
                            weightGradient: weightGradient, biasGradient: biasGradient, inputGradient: dx.map { $0 + n * inputSize })
+        }
+        endBackward(weightGradient: weightGradient)
+    }
+
+    /// Before a batch's backwardSample calls: the input-gradient passes' weights packed if dx is
+    /// wanted, and with dW by filters, dW copied transposed (rows of filterStride floats per
+    /// flattened tap) into ConvScratch.weightGradientTransposed, where the samples add.
+    func beginBackward(weight: UnsafePointer<Float>, weightGradient: UnsafeMutablePointer<Float>?, inputGradient: Bool) {
+        if inputGradient { packInputGradient(weight) }
+        guard weightGradientByFilters, let weightGradient else { return }
+        let (rows, transposed) = (geometry.channels * geometry.kernel * geometry.kernel, ConvScratch.weightGradientTransposed.pointer)
+        for u in 0..<rows {
+            for f in 0..<filterStride { transposed[u * filterStride + f] = f < filters ? weightGradient[f * rows + u] : 0 }
+        }
+    }
+
+    /// After them: with dW by filters, the sums copied back into weightGradient (F, C, K, K).
+    func endBackward(weightGradient: UnsafeMutablePointer<Float>?) {
+        guard weightGradientByFilters, let weightGradient else { return }
+        let (rows, transposed) = (geometry.channels * geometry.kernel * geometry.kernel, ConvScratch.weightGradientTransposed.pointer)
+        for f in 0..<filters {
+            for u in 0..<rows { weightGradient[f * rows + u] = transposed[u * filterStride + f] }
         }
     }
 
@@ -223,14 +256,25 @@ struct DirectConvolution {
         }
     }
 
-    /// One sample's backward: weightGradient += its dW, biasGradient += its db, dx += its input
-    /// gradient (with the weights packInputGradient packed), each if asked; dy passes only where
-    /// `mask` (the sample's output y) is positive, if given.
+    /// One sample's backward, between beginBackward and endBackward: weightGradient += its dW,
+    /// biasGradient += its db, dx += its input gradient, each if asked; dy passes only where `mask`
+    /// (the sample's output y) is positive, if given.
     func backwardSample(input x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, outputGradient dy: UnsafePointer<Float>,
                         weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
                         inputGradient dx: UnsafeMutablePointer<Float>?) {
         let g = geometry
-        if let weightGradient {
+        if weightGradient != nil && weightGradientByFilters {
+            let (transposed, sums) = (ConvScratch.gradientTransposed.pointer, ConvScratch.weightGradientTransposed.pointer)
+            ddp_conv_transpose_gradient(dy, mask, Int32(filters), Int32(g.outPixels), Int32(filterStride), transposed, biasGradient)
+            layOut(x, into: ConvScratch.padded.pointer)
+            forwardPass.shifts.withUnsafeBufferPointer { shifts in
+                outputPositions.withUnsafeBufferPointer { positions in
+                    ddp_conv_weight_gradient_by_filters(ConvScratch.padded.pointer, Int32(inputChannelStride), Int32(g.channels),
+                                                        shifts.baseAddress, Int32(g.kernel * g.kernel), positions.baseAddress,
+                                                        Int32(g.outPixels), transposed, Int32(filterStride), sums)
+                }
+            }
+        } else if let weightGradient {
             pad(dy, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientGrid, into: ConvScratch.gradientGrid.pointer)
             weightGradientFromGrid(input: x, weightGradient: weightGradient, biasGradient: biasGradient)
         }

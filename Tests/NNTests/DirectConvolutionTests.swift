@@ -3,7 +3,7 @@
 // forward, dW, db and dx, with and without bias and the fused ReLU, filter and channel counts that
 // are not multiples of the 8-filter blocks, 3 x 3 and 5 x 5 kernels; against the im2col path on a
 // resnet layer; and a batch split into micro-batches giving the same bits as the whole batch.
-import NN
+@testable import NN
 import Tensor
 import XCTest
 
@@ -29,9 +29,12 @@ final class DirectConvolutionTests: XCTestCase {
         Case(channels: 5, height: 8, width: 28, filters: 12, kernel: 3, stride: 2, bias: true, activation: .relu),
         Case(channels: 16, height: 8, width: 28, filters: 32, kernel: 3, stride: 2, bias: false, activation: .none),
         Case(channels: 4, height: 8, width: 28, filters: 8, kernel: 1, stride: 2, bias: false, activation: .none),
-        // Small planes: forward on the kernels, backward by im2col (DirectConvolution.forwardOnly).
+        // Small planes: dW with filters in the lanes (DirectConvolution.weightGradientByFilters),
+        // at stride 1 and 2.
         Case(channels: 8, height: 7, width: 7, filters: 16, kernel: 3, bias: true, activation: .relu),
         Case(channels: 4, height: 13, width: 13, filters: 8, kernel: 5, bias: false, activation: .none),
+        Case(channels: 6, height: 14, width: 14, filters: 20, kernel: 3, stride: 2, bias: true, activation: .relu),
+        Case(channels: 5, height: 14, width: 14, filters: 70, kernel: 1, stride: 2, bias: false, activation: .none),
     ]
 
     func widths() throws -> [Int] {
@@ -107,39 +110,73 @@ final class DirectConvolutionTests: XCTestCase {
     }
 
     func testMicroBatchesGiveTheWholeBatchsBits() throws {
-        // dW adds sample after sample (each sample's lanes reduced in a fixed order), so 6 samples in
-        // one pass and in passes of 2 and 4 give identical parameters' gradients, outputs and dx.
+        // dW adds sample after sample (each sample's lanes reduced in a fixed order, or with filters
+        // in the lanes one sum per lane), so 6 samples in one pass and in passes of 2 and 4 give
+        // identical parameters' gradients, outputs and dx.
         for width in try widths() {
             DirectKernels.force(width: width)
-            let g = ConvGeometry(channels: 8, height: 14, width: 14, kernel: 3, stride: 1, same: true)
-            let layer = Conv2D(geometry: g, filters: 16, activation: .relu, bias: true)
-            XCTAssertTrue(layer.isDirect)
-            var rng = SplitMix64(seed: 91)
-            let (parameters, grads) = boundConvolution(layer, &rng)
-            defer { withExtendedLifetime(parameters) {} }   // the layer reads its weights from it
-            let (inSize, outSize) = (layer.inputSize, layer.outputSize)
-            let x = (0..<(6 * inSize)).map { _ in rng.uniform(-1, 1) }
-            let dy = (0..<(6 * outSize)).map { _ in rng.uniform(-1, 1) }
-            var whole = [Float](repeating: 0, count: dy.count)
-            layer.forward(x, into: &whole, batch: 6, context: PassContext(mode: .training))
-            var dxWhole = [Float](repeating: 0, count: x.count)
-            layer.backward(input: x, output: whole, outputGradient: dy, inputGradient: &dxWhole, batch: 6, context: PassContext(mode: .training))
-            let gradientsWhole = grads.array
-            grads.zero()
-            var parts = [Float](), dxParts = [Float]()
-            for (first, count) in [(0, 2), (2, 4)] {
-                let xs = Array(x[(first * inSize)..<((first + count) * inSize)])
-                let dys = Array(dy[(first * outSize)..<((first + count) * outSize)])
-                var ys = [Float](repeating: 0, count: dys.count), dxs = [Float](repeating: 0, count: xs.count)
-                layer.forward(xs, into: &ys, batch: count, context: PassContext(mode: .training))
-                layer.backward(input: xs, output: ys, outputGradient: dys, inputGradient: &dxs, batch: count, context: PassContext(mode: .training))
-                parts += ys
-                dxParts += dxs
+            for (g, byFilters) in [(ConvGeometry(channels: 8, height: 14, width: 14, kernel: 3, stride: 1, same: true), false),
+                                   (ConvGeometry(channels: 8, height: 7, width: 7, kernel: 3, stride: 1, same: true), true)] {
+                let layer = Conv2D(geometry: g, filters: 16, activation: .relu, bias: true)
+                XCTAssertEqual(layer.direct?.weightGradientByFilters, byFilters)
+                var rng = SplitMix64(seed: 91)
+                let (parameters, grads) = boundConvolution(layer, &rng)
+                defer { withExtendedLifetime(parameters) {} }   // the layer reads its weights from it
+                let (inSize, outSize) = (layer.inputSize, layer.outputSize)
+                let x = (0..<(6 * inSize)).map { _ in rng.uniform(-1, 1) }
+                let dy = (0..<(6 * outSize)).map { _ in rng.uniform(-1, 1) }
+                var whole = [Float](repeating: 0, count: dy.count)
+                layer.forward(x, into: &whole, batch: 6, context: PassContext(mode: .training))
+                var dxWhole = [Float](repeating: 0, count: x.count)
+                layer.backward(input: x, output: whole, outputGradient: dy, inputGradient: &dxWhole, batch: 6, context: PassContext(mode: .training))
+                let gradientsWhole = grads.array
+                grads.zero()
+                var parts = [Float](), dxParts = [Float]()
+                for (first, count) in [(0, 2), (2, 4)] {
+                    let xs = Array(x[(first * inSize)..<((first + count) * inSize)])
+                    let dys = Array(dy[(first * outSize)..<((first + count) * outSize)])
+                    var ys = [Float](repeating: 0, count: dys.count), dxs = [Float](repeating: 0, count: xs.count)
+                    layer.forward(xs, into: &ys, batch: count, context: PassContext(mode: .training))
+                    layer.backward(input: xs, output: ys, outputGradient: dys, inputGradient: &dxs, batch: count, context: PassContext(mode: .training))
+                    parts += ys
+                    dxParts += dxs
+                }
+                // Counts of differing entries (0 each), not the arrays: a failure names how many.
+                let label = "width \(width), \(g.height) x \(g.width)"
+                XCTAssertEqual(zip(parts, whole).filter { $0 != $1 }.count, 0, "forward, \(label)")
+                XCTAssertEqual(zip(dxParts, dxWhole).filter { $0 != $1 }.count, 0, "dx, \(label)")
+                XCTAssertEqual(zip(grads.array, gradientsWhole).filter { $0 != $1 }.count, 0, "dW and db, \(label)")
+                XCTAssertTrue(gradientsWhole.contains { $0 != 0 }, "some gradient, \(label)")
             }
-            // Counts of differing entries (0 each), not the arrays: a failure names how many.
-            XCTAssertEqual(zip(parts, whole).filter { $0 != $1 }.count, 0, "forward, width \(width)")
-            XCTAssertEqual(zip(dxParts, dxWhole).filter { $0 != $1 }.count, 0, "dx, width \(width)")
-            XCTAssertEqual(zip(grads.array, gradientsWhole).filter { $0 != $1 }.count, 0, "dW and db, width \(width)")
+        }
+    }
+
+    func testWeightGradientByFiltersGivesTheSameBitsAtEveryWidth() throws {
+        // With filters in the lanes every dW entry is one sum over the pixels in order, whatever the
+        // vector width or how many filter vectors a tile holds: AVX-512 and AVX2 agree bit for bit,
+        // for filter counts that fill 1-5 vectors and a tail, at stride 1 and 2.
+        let widths = try widths()
+        guard widths.count > 1 else { throw XCTSkip("one vector width on this CPU: nothing to compare") }
+        for (g, filters) in [(ConvGeometry(channels: 3, height: 7, width: 7, kernel: 3, stride: 1, same: true), 70),
+                             (ConvGeometry(channels: 7, height: 10, width: 10, kernel: 3, stride: 2, same: true), 20),
+                             (ConvGeometry(channels: 2, height: 13, width: 13, kernel: 5, stride: 1, same: true), 9)] {
+            var results: [[Float]] = []
+            for width in widths {
+                DirectKernels.force(width: width)
+                let layer = Conv2D(geometry: g, filters: filters, activation: .relu, bias: true)
+                XCTAssertEqual(layer.direct?.weightGradientByFilters, true, "\(g)")
+                var rng = SplitMix64(seed: 8)
+                let (parameters, grads) = boundConvolution(layer, &rng)
+                defer { withExtendedLifetime(parameters) {} }
+                let x = (0..<(3 * layer.inputSize)).map { _ in rng.uniform(-1, 1) }
+                let dy = (0..<(3 * layer.outputSize)).map { _ in rng.uniform(-1, 1) }
+                var y = [Float](repeating: 0, count: dy.count)
+                layer.forward(x, into: &y, batch: 3, context: PassContext(mode: .training))
+                layer.backward(input: x, output: y, outputGradient: dy, inputGradient: nil, batch: 3, context: PassContext(mode: .training))
+                results.append(grads.array)
+            }
+            XCTAssertEqual(zip(results[0], results[1]).filter { $0 != $1 }.count, 0, "dW and db at widths \(widths), \(g), \(filters) filters")
+            XCTAssertTrue(results[0].contains { $0 != 0 })
         }
     }
 }

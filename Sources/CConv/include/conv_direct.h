@@ -47,6 +47,21 @@ void ddp_conv_grid(const float *input, int channel_stride, int inputs, const int
 void ddp_conv_weight_gradient(const float *input, int channel_stride, int channels, const int *shifts, int taps,
                               const float *gradient, int gradient_stride, int filters, int length, float *weight_gradient);
 
+/// Small planes (7 x 7, 13 x 13: a grid row of 4-14 vectors) give the kernel above too few terms
+/// per lane sum; there the weight gradient puts filters in the lanes instead, from the output
+/// gradient transposed: dy_t (pixels, filter_stride) = dy (filters, pixels), 0 where mask (the
+/// layer's output, or NULL) is not positive, zeros in the columns past `filters`; and, if
+/// bias_gradient, bias_gradient[f] += the sum of column f over the pixels in order.
+void ddp_conv_transpose_gradient(const float *dy, const float *mask, int filters, int pixels, int filter_stride, float *dy_t,
+                                 float *bias_gradient);
+
+/// dw_t[(c * taps + t) * filter_stride + f] += the sum over the output pixels p < pixels, in order,
+/// of dy_t[p * filter_stride + f] x input[c * channel_stride + shifts[t] + positions[p]] (positions:
+/// each pixel's q on the grid), one sample; filter_stride a multiple of the active width. Every lane
+/// is one sum in one order, so both widths give the same bits.
+void ddp_conv_weight_gradient_by_filters(const float *input, int channel_stride, int channels, const int *shifts, int taps,
+                                         const int *positions, int pixels, const float *dy_t, int filter_stride, float *dw_t);
+
 /// One output channel from its grid row: out (rows, columns) = grid's first `columns` of each of
 /// `rows` lines (`row_width` apart) + bias, then 0 where negative when relu (NaN and -0 kept), the
 /// fused bias and ReLU of Conv2D's storeChannel at the kernels' width.
