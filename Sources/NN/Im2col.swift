@@ -18,8 +18,10 @@ public struct ConvGeometry: Equatable, Sendable {
         self.kernel = kernel
         self.stride = stride
         if same {
-            outHeight = (height + stride - 1) / stride
-            outWidth = (width + stride - 1) / stride
+            // ceil(H / S) as (H - 1) / S + 1: H + S - 1 overflows for a stride near Int.max, which a
+            // spec can ask for (H >= 1).
+            outHeight = (height - 1) / stride + 1
+            outWidth = (width - 1) / stride + 1
             padTop = max((outHeight - 1) * stride + kernel - height, 0) / 2
             padLeft = max((outWidth - 1) * stride + kernel - width, 0) / 2
         } else {
@@ -37,7 +39,7 @@ public struct ConvGeometry: Equatable, Sendable {
     @inline(__always)
     func insideColumns(_ kj: Int) -> (lo: Int, hi: Int) {
         let before = padLeft - kj, last = width - 1 + padLeft - kj   // x >= 0 and x <= width - 1, times stride
-        let lo = min(before > 0 ? (before + stride - 1) / stride : 0, outWidth)
+        let lo = min(before > 0 ? (before - 1) / stride + 1 : 0, outWidth)
         let hi = last < 0 ? 0 : min(last / stride + 1, outWidth)
         return (lo, max(hi, lo))
     }

@@ -27,8 +27,6 @@ enum Entry {
     static func main() {
         let rank = LaunchEnvironment.rank()
         do {
-            // Every rank reads the same environment, so every rank stops here with the same code.
-            if let problem = DirectKernels.environmentProblem { throw ValidationError(problem) }
             let expanded = try StudyFile.expand(Array(CommandLine.arguments.dropFirst()))
             var command: ParsableCommand
             do {
@@ -36,6 +34,13 @@ enum Entry {
             } catch where DDP.exitCode(for: error) != .success {
                 // A bad value or combination that came from the study file: name the file and the key.
                 throw expanded.file?.attribute(message: DDP.message(for: error)) ?? error
+            }
+            // The commands that build models. Every rank reads the same environment, so every rank
+            // stops here with the same code: one line from rank 0, exit 64 (EX_USAGE).
+            let buildsModels = command is Train || command is SweepCommand || command is BenchCommand || command is NetBenchCommand
+            if buildsModels, let problem = DirectKernels.environmentProblem {
+                if rank == 0 { FileHandle.standardError.write(Data("error: \(problem)\n".utf8)) }
+                exit(ExitCode.validationFailure.rawValue)
             }
             // report and --version are one process's work: under mpirun only rank 0 does it (ranks
             // writing one report.html would race; the version would print once per rank).

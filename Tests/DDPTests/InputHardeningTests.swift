@@ -41,10 +41,15 @@ final class InputHardeningTests: XCTestCase {
 
     func testAMistypedConvolutionSwitchIsRefusedNotTimedAsTheDefault() throws {
         let dir = DDPProcess.temporaryFolder("hardening-conv-switch")
-        _ = try expectRefusal(["train", "--data", "synthetic", "--model", "cnn", "--steps", "2", "--run-dir", dir],
-                              environment: ["DDP_CONV": "imcol"],
-                              mentioning: "DDP_CONV=imcol is not one of: direct, unfused, im2col (direct is the default)", status: 64)
+        let refused = try expectRefusal(["train", "--data", "synthetic", "--model", "cnn", "--steps", "2", "--run-dir", dir],
+                                        environment: ["DDP_CONV": "imcol"],
+                                        mentioning: "DDP_CONV=imcol is not one of: direct, unfused, im2col (direct is the default)", status: 64)
+        XCTAssertEqual(refused.all.split(separator: "\n").filter { !$0.isEmpty }.count, 1, "one line, no usage text: \(refused.all)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
+        // Help does not build a model: it answers whatever DDP_CONV says.
+        let help = try DDPProcess.run(["train", "--help"], ranks: nil, environment: ["DDP_CONV": "imcol"])
+        XCTAssertEqual(help.status, 0, help.all)
+        XCTAssertTrue(help.all.contains("--batch-per-rank"), help.all)
         let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--model", "cnn", "--steps", "2", "--run-dir", dir],
                                          ranks: 2, environment: ["DDP_CONV": "im2col"])
         XCTAssertEqual(outcome.status, 0, outcome.all)

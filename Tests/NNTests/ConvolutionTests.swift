@@ -300,6 +300,20 @@ final class ConvolutionTests: XCTestCase {
         }
     }
 
+    func testAStrideBeyondThePlaneGivesOneOutputWithoutOverflow() {
+        // `same`'s ceil(H / S) and the inside columns' ceil divide once computed H + S - 1, which
+        // trapped for a stride near Int.max (a spec such as conv8k3s9223372036854775807same).
+        for stride in [28, 29, 1000, Int.max] {
+            let g = ConvGeometry(channels: 1, height: 28, width: 27, kernel: 3, stride: stride, same: true)
+            XCTAssertEqual([g.outHeight, g.outWidth, g.padTop, g.padLeft], [1, 1, 0, 0], "stride \(stride)")
+            XCTAssertEqual((0..<3).map { g.insideColumns($0).lo }, [0, 0, 0], "stride \(stride)")
+            XCTAssertEqual((0..<3).map { g.insideColumns($0).hi }, [1, 1, 1], "stride \(stride)")
+        }
+        let padded = ConvGeometry(channels: 1, height: 2, width: 2, kernel: 5, stride: Int.max, same: true)
+        XCTAssertEqual([padded.outHeight, padded.padTop, padded.padLeft], [1, 1, 1])
+        XCTAssertEqual((0..<5).map { padded.insideColumns($0).lo }, [1, 0, 0, 0, 0], "a tap left of the image sees padding only")
+    }
+
     func testModelSpecParsesBuildsAndRejects() throws {
         let specs = try ModelSpec.parse("conv32k3-pool2-conv64k3s2same-flatten-fc128-fc10")
         XCTAssertEqual(specs, [.conv(filters: 32, kernel: 3, stride: 1, same: false), .pool(size: 2, stride: 2),
