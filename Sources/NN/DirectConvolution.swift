@@ -43,7 +43,8 @@ struct DirectConvolution {
     /// Where each input-gradient pass's packed weights start in ConvScratch.packed: the passes' tap
     /// sets split the kernel's taps, so together they fill what one pass of every tap would.
     let inputGradientPackOffsets: [Int]
-    /// Small planes (a grid row of few vectors): dW with filters in the lanes
+    /// Small planes (a grid row of few vectors), and outputs up to 16 x 16 with 32 or more rows of
+    /// dW (C x K x K): dW with filters in the lanes
     /// (ddp_conv_weight_gradient_by_filters) from the transposed output gradient, which needs each
     /// output pixel's place on the grid and the filters rounded up to whole vectors.
     let weightGradientByFilters: Bool
@@ -136,7 +137,13 @@ struct DirectConvolution {
         // direct and dW on the grid, 14.7 all im2col), so there dW puts filters in the lanes.
         let efficiency = Double(g.outPixels) / Double(forwardPass.length)
         guard efficiency >= 0.7 else { return nil }
-        weightGradientByFilters = efficiency < 0.85
+        // Filters in the lanes also won on 14 x 14 outputs (resnet8's 32-channel 3 x 3 layers:
+        // backward 15.2-15.7 -> 12.9-13.4 ms, the stride-2 one into them 10.6-11.0 -> 9.7-9.8; grid
+        // rows of 14 vectors) and lost on 28 x 28 (13.5-13.9 -> 14.0-15.0) and with few taps (the
+        // one-channel first layer 1.2 -> 2.1, a 16-channel 1 x 1 shortcut 2.8 -> 3.3): few rows of dW
+        // leave its tiles part empty.
+        let rows = g.channels * k * k
+        weightGradientByFilters = efficiency < 0.85 || (g.outPixels <= 256 && rows >= 32)
         let rowWidth = forwardPass.rowWidth
         outputPositions = (0..<g.outPixels).map { Int32($0 / g.outWidth * rowWidth + $0 % g.outWidth) }
         filterStride = roundUp(filters)

@@ -53,6 +53,7 @@ final class ConvPoolTests: XCTestCase {
             (ConvGeometry(channels: 1, height: 20, width: 20, kernel: 3, stride: 1, same: false), 3, 2),   // 18 x 18, overlapping windows
             (ConvGeometry(channels: 3, height: 24, width: 24, kernel: 5, stride: 1, same: true), 2, 2),    // 5 x 5 taps, 24 x 24 -> 12 x 12
             (ConvGeometry(channels: 1, height: 27, width: 27, kernel: 3, stride: 1, same: false), 2, 2),   // 25 x 25: a row and column no window covers
+            (ConvGeometry(channels: 4, height: 12, width: 12, kernel: 3, stride: 1, same: true), 2, 2),    // dW with filters in the lanes
         ]
         for width in DirectKernels.availableWidths {
             DirectKernels.force(width: width)

@@ -115,7 +115,7 @@ final class DirectConvolutionTests: XCTestCase {
         // identical parameters' gradients, outputs and dx.
         for width in try widths() {
             DirectKernels.force(width: width)
-            for (g, byFilters) in [(ConvGeometry(channels: 8, height: 14, width: 14, kernel: 3, stride: 1, same: true), false),
+            for (g, byFilters) in [(ConvGeometry(channels: 8, height: 14, width: 28, kernel: 3, stride: 1, same: true), false),
                                    (ConvGeometry(channels: 8, height: 7, width: 7, kernel: 3, stride: 1, same: true), true)] {
                 let layer = Conv2D(geometry: g, filters: 16, activation: .relu, bias: true)
                 XCTAssertEqual(layer.direct?.weightGradientByFilters, byFilters)
