@@ -60,6 +60,27 @@ void ddp_conv_transpose_gradient(const float *dy, const float *mask, int filters
     }
 }
 
+void ddp_conv_pack_rows(const float *weights, int filters, int channels, int kernel_taps, const int *tap_index, int taps,
+                        int out_stride, float *rows) {
+    for (int c = 0; c < channels; c++)
+        for (int t = 0; t < taps; t++) {
+            float *row = rows + ((size_t)c * taps + t) * out_stride;
+            for (int f = 0; f < out_stride; f++)
+                row[f] = f < filters ? weights[((size_t)f * channels + c) * kernel_taps + tap_index[t]] : 0.0f;
+        }
+}
+
+void ddp_conv_store_transposed(const float *out_t, int out_stride, int pixels, int filters, const float *bias, int relu, float *y) {
+    for (int f = 0; f < filters; f++) {
+        const float b = bias ? bias[f] : 0.0f;
+        float *plane = y + (size_t)f * pixels;
+        for (int p = 0; p < pixels; p++) {
+            const float v = out_t[(size_t)p * out_stride + f] + b;
+            plane[p] = relu && v < 0.0f ? 0.0f : v;
+        }
+    }
+}
+
 void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_taps, const int *tap_index, int taps,
                    int transpose, float *packed) {
     const int outputs = transpose ? channels : filters, inputs = transpose ? filters : channels;
@@ -90,6 +111,8 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_t
 #define GRADIENT_TAPS 3
 #define FILTER_BLOCKS 4
 #define FILTER_TAPS 6
+#define OUTPUT_BLOCKS 4
+#define OUTPUT_TILE 24
 #include "conv_direct_body.inc"
 #undef ISA
 #undef VL
@@ -99,6 +122,8 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_t
 #undef GRADIENT_TAPS
 #undef FILTER_BLOCKS
 #undef FILTER_TAPS
+#undef OUTPUT_BLOCKS
+#undef OUTPUT_TILE
 
 #define ISA avx2
 #define VL 8
@@ -108,6 +133,8 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_t
 #define GRADIENT_TAPS 2
 #define FILTER_BLOCKS 2
 #define FILTER_TAPS 6
+#define OUTPUT_BLOCKS 2
+#define OUTPUT_TILE 12
 #include "conv_direct_body.inc"
 
 void ddp_conv_pad(const float *x, const float *mask, int channels, int height, int width,
@@ -141,4 +168,12 @@ void ddp_conv_weight_gradient_by_filters(const float *input, int channel_stride,
         weight_gradient_by_filters_avx512(input, channel_stride, channels, shifts, taps, positions, pixels, dy_t, filter_stride, dw_t);
     else
         weight_gradient_by_filters_avx2(input, channel_stride, channels, shifts, taps, positions, pixels, dy_t, filter_stride, dw_t);
+}
+
+void ddp_conv_by_outputs(const float *input, int channel_stride, int inputs, const int *shifts, int taps, const float *rows,
+                         int out_stride, const int *positions, int pixels, float *out_t) {
+    if (vector_width_cached() == 16)
+        by_outputs_avx512(input, channel_stride, inputs, shifts, taps, rows, out_stride, positions, pixels, out_t);
+    else
+        by_outputs_avx2(input, channel_stride, inputs, shifts, taps, rows, out_stride, positions, pixels, out_t);
 }

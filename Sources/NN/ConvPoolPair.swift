@@ -44,7 +44,7 @@ final class ConvPoolPair {
         direct.packForward(conv.weight)
         for n in 0..<batch {
             let start = profiler == nil ? 0 : monotonicSeconds()
-            if pool.readsAnyLayout {
+            if pool.readsAnyLayout && !direct.forwardByOutputs {
                 // The pool reads the convolution's grid and adds the bias and ReLU as it reads.
                 let grid = direct.forwardGrid(x + n * conv.inputSize)
                 let middle = profiler == nil ? 0 : monotonicSeconds()

@@ -4,7 +4,8 @@
 // sized so both fit in about 2 MB (the L2 of one core here), and all layers reuse one buffer.
 // The direct kernels (DirectConvolution) share theirs the same way: one sample's padded input, its
 // output gradient laid out twice (on the forward grid for dW, or transposed for dW by filters;
-// padded for dx), a grid, the packed weights, and dW transposed while a batch adds into it.
+// padded for dx), a grid, the packed weights, a sample's output or output gradient transposed
+// (pixels x filters, the small planes' passes), and dW transposed while a batch adds into it.
 // Grown only at layer construction, never in a pass; passes run on one thread per process.
 import Tensor
 
@@ -19,7 +20,7 @@ enum ConvScratch {
     nonisolated(unsafe) private(set) static var gradientPadded = FloatBuffer(count: 0)
     nonisolated(unsafe) private(set) static var grid = FloatBuffer(count: 0)
     nonisolated(unsafe) private(set) static var packed = FloatBuffer(count: 0)
-    nonisolated(unsafe) private(set) static var gradientTransposed = FloatBuffer(count: 0)
+    nonisolated(unsafe) private(set) static var transposed = FloatBuffer(count: 0)
     nonisolated(unsafe) private(set) static var weightGradientTransposed = FloatBuffer(count: 0)
 
     /// Makes room for a layer's largest chunk (called by Conv2D.init; buffers only grow).
@@ -35,7 +36,7 @@ enum ConvScratch {
         if sizes.gradientPadded > gradientPadded.count { gradientPadded = FloatBuffer(count: sizes.gradientPadded) }
         if sizes.grid > grid.count { grid = FloatBuffer(count: sizes.grid) }
         if sizes.packed > packed.count { packed = FloatBuffer(count: sizes.packed) }
-        if sizes.gradientTransposed > gradientTransposed.count { gradientTransposed = FloatBuffer(count: sizes.gradientTransposed) }
+        if sizes.transposed > transposed.count { transposed = FloatBuffer(count: sizes.transposed) }
         if sizes.weightGradientTransposed > weightGradientTransposed.count {
             weightGradientTransposed = FloatBuffer(count: sizes.weightGradientTransposed)
         }

@@ -50,12 +50,15 @@ struct DirectConvolution {
     let weightGradientByFilters: Bool
     let outputPositions: [Int32]
     let filterStride: Int
+    /// Small planes with 64 filters or more: forward with the outputs in the lanes
+    /// (ddp_conv_by_outputs), the grid's sums for the output pixels only (same bits).
+    let forwardByOutputs: Bool
 
     /// The floats each shared buffer needs (ConvScratch.ensureDirect).
     struct Sizes {
         let padded: Int, gradientGrid: Int, gradientPadded: Int, grid: Int, packed: Int
-        /// The transposed output gradient and weight gradient of dW by filters (0 otherwise).
-        let gradientTransposed: Int, weightGradientTransposed: Int
+        /// A sample's output or output gradient transposed, and dW transposed (0 where unused).
+        let transposed: Int, weightGradientTransposed: Int
     }
 
     /// `nil` where the kernels do not apply or would lose: no AVX2/AVX-512 (the CPU,
@@ -144,6 +147,10 @@ struct DirectConvolution {
         // leave its tiles part empty.
         let rows = g.channels * k * k
         weightGradientByFilters = efficiency < 0.85 || (g.outPixels <= 256 && rows >= 32)
+        // Outputs in the lanes: 52.0 -> 41.4-42.2 ms for C1's 64-filter 13 x 13 forward, 5.8-6.1 ->
+        // 4.8 for resnet8's 64 x 7 x 7; with 16 or 32 filters its tiles hold 12-24 pixels whose
+        // loads outnumber the products (resnet8's 28 x 28 and 14 x 14: 2x slower than the grid).
+        forwardByOutputs = DirectConvolution.outputsInLanes && efficiency < 0.85 && filters >= 64
         let rowWidth = forwardPass.rowWidth
         outputPositions = (0..<g.outPixels).map { Int32($0 / g.outWidth * rowWidth + $0 % g.outWidth) }
         filterStride = roundUp(filters)
@@ -155,6 +162,10 @@ struct DirectConvolution {
         (max(rows * rowWidth, reach) + 16 + 15) / 16 * 16
     }
 
+    /// Whether layers made from now on may run forward with the outputs in the lanes (tests compare
+    /// it with the grid, whose bits it must give).
+    nonisolated(unsafe) static var outputsInLanes = true
+
     /// The kernels run unless the CPU lacks AVX2 and FMA, or DDP_CONV=im2col asks for the old path
     /// (to time both in one build). Read once, at the first layer's construction.
     static let enabled: Bool = DirectKernels.environmentChoice != "im2col" && ddp_conv_vector_width() > 0
@@ -165,8 +176,8 @@ struct DirectConvolution {
         return Sizes(padded: c * inputChannelStride, gradientGrid: f * gradientGrid.planeStride,
                      gradientPadded: f * gradientPadded.planeStride,
                      grid: max(blocks(f) * forwardPass.length, blocks(c) * (inputGradient.map(\.length).max() ?? 0)),
-                     packed: max(blocks(f) * c, blocks(c) * f) * taps,
-                     gradientTransposed: weightGradientByFilters ? geometry.outPixels * filterStride : 0,
+                     packed: max(blocks(f) * c, blocks(c) * f, forwardByOutputs ? c * filterStride : 0) * taps,
+                     transposed: weightGradientByFilters || forwardByOutputs ? geometry.outPixels * filterStride : 0,
                      weightGradientTransposed: weightGradientByFilters ? c * taps * filterStride : 0)
     }
 
@@ -178,18 +189,36 @@ struct DirectConvolution {
         for n in 0..<batch { forwardSample(x + n * inputSize, bias: bias, relu: relu, into: y + n * outputSize) }
     }
 
-    /// The weights in the forward kernel's blocks (ConvScratch.packed), for forwardSample.
+    /// The weights in the forward kernel's blocks (ConvScratch.packed; rows of filterStride for
+    /// forwardByOutputs), for forwardSample.
     func packForward(_ weight: UnsafePointer<Float>) {
         let g = geometry
         forwardPass.taps.withUnsafeBufferPointer { taps in
-            ddp_conv_pack(weight, Int32(filters), Int32(g.channels), Int32(g.kernel * g.kernel), taps.baseAddress, Int32(taps.count), 0,
-                          ConvScratch.packed.pointer)
+            if forwardByOutputs {
+                ddp_conv_pack_rows(weight, Int32(filters), Int32(g.channels), Int32(g.kernel * g.kernel), taps.baseAddress, Int32(taps.count),
+                                   Int32(filterStride), ConvScratch.packed.pointer)
+            } else {
+                ddp_conv_pack(weight, Int32(filters), Int32(g.channels), Int32(g.kernel * g.kernel), taps.baseAddress, Int32(taps.count), 0,
+                              ConvScratch.packed.pointer)
+            }
         }
     }
 
     /// One sample's y (F, Ho, Wo) from its x (C, H, W), with the weights packForward packed.
     func forwardSample(_ x: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool, into out: UnsafeMutablePointer<Float>) {
         let g = geometry
+        if forwardByOutputs {
+            let (padded, transposed) = (ConvScratch.padded.pointer, ConvScratch.transposed.pointer)
+            layOut(x, into: padded)
+            forwardPass.shifts.withUnsafeBufferPointer { shifts in
+                outputPositions.withUnsafeBufferPointer { positions in
+                    ddp_conv_by_outputs(padded, Int32(inputChannelStride), Int32(g.channels), shifts.baseAddress, Int32(shifts.count),
+                                        ConvScratch.packed.pointer, Int32(filterStride), positions.baseAddress, Int32(g.outPixels), transposed)
+                }
+            }
+            ddp_conv_store_transposed(transposed, Int32(filterStride), Int32(g.outPixels), Int32(filters), bias, relu ? 1 : 0, out)
+            return
+        }
         let grid = forwardGrid(x)
         for filter in 0..<filters {
             ddp_conv_store_rows(grid + filter * forwardPass.length, Int32(forwardPass.rowWidth), Int32(g.outHeight), Int32(g.outWidth),
@@ -198,7 +227,8 @@ struct DirectConvolution {
     }
 
     /// One sample's convolution before its bias and ReLU, on the grid (ConvScratch.grid, in
-    /// `gridLayout`; valid until the next pass of any layer), with the weights packForward packed.
+    /// `gridLayout`; valid until the next pass of any layer), with the weights packForward packed;
+    /// not for forwardByOutputs.
     func forwardGrid(_ x: UnsafePointer<Float>) -> UnsafePointer<Float> {
         let (padded, grid) = (ConvScratch.padded.pointer, ConvScratch.grid.pointer)
         layOut(x, into: padded)
@@ -271,7 +301,7 @@ struct DirectConvolution {
                         inputGradient dx: UnsafeMutablePointer<Float>?) {
         let g = geometry
         if weightGradient != nil && weightGradientByFilters {
-            let (transposed, sums) = (ConvScratch.gradientTransposed.pointer, ConvScratch.weightGradientTransposed.pointer)
+            let (transposed, sums) = (ConvScratch.transposed.pointer, ConvScratch.weightGradientTransposed.pointer)
             ddp_conv_transpose_gradient(dy, mask, Int32(filters), Int32(g.outPixels), Int32(filterStride), transposed, biasGradient)
             layOut(x, into: ConvScratch.padded.pointer)
             forwardPass.shifts.withUnsafeBufferPointer { shifts in

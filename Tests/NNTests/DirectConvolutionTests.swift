@@ -179,4 +179,34 @@ final class DirectConvolutionTests: XCTestCase {
             XCTAssertTrue(results[0].contains { $0 != 0 })
         }
     }
+
+    func testForwardWithOutputsInTheLanesGivesTheGridsBits() throws {
+        // The same sums in the same order (inputs, then taps) as the grid, for the output pixels
+        // only: 64 and 70 filters (a vector tail) on 7 x 7 and 13 x 13 planes, stride 1 and 2, bias
+        // and ReLU on and off, at every width.
+        addTeardownBlock { DirectConvolution.outputsInLanes = true }
+        for width in try widths() {
+            DirectKernels.force(width: width)
+            for (g, filters, relu) in [(ConvGeometry(channels: 5, height: 7, width: 7, kernel: 3, stride: 1, same: true), 64, true),
+                                       (ConvGeometry(channels: 3, height: 13, width: 13, kernel: 5, stride: 1, same: true), 70, false),
+                                       (ConvGeometry(channels: 4, height: 14, width: 14, kernel: 3, stride: 2, same: true), 70, true)] {
+                var outputs: [[Float]] = []
+                for lanes in [true, false] {
+                    DirectConvolution.outputsInLanes = lanes
+                    let layer = Conv2D(geometry: g, filters: filters, activation: relu ? .relu : .none, bias: relu)
+                    let label = "width \(width), \(g), \(filters) filters, outputs in the lanes \(lanes)"
+                    if width == 16 || g.stride == 1 { XCTAssertEqual(layer.direct?.forwardByOutputs, lanes, label) }
+                    var rng = SplitMix64(seed: 12)
+                    let (parameters, _) = boundConvolution(layer, &rng)
+                    defer { withExtendedLifetime(parameters) {} }
+                    let x = (0..<(2 * layer.inputSize)).map { _ in rng.uniform(-1, 1) }
+                    var y = [Float](repeating: .nan, count: 2 * layer.outputSize)
+                    layer.forward(x, into: &y, batch: 2, context: PassContext(mode: .training))
+                    outputs.append(y)
+                }
+                XCTAssertEqual(zip(outputs[0], outputs[1]).filter { $0.bitPattern != $1.bitPattern }.count, 0, "width \(width), \(g)")
+                XCTAssertTrue(outputs[0].contains { $0 != 0 } && !outputs[0].contains { $0.isNaN })
+            }
+        }
+    }
 }

@@ -62,6 +62,21 @@ void ddp_conv_transpose_gradient(const float *dy, const float *mask, int filters
 void ddp_conv_weight_gradient_by_filters(const float *input, int channel_stride, int channels, const int *shifts, int taps,
                                          const int *positions, int pixels, const float *dy_t, int filter_stride, float *dw_t);
 
+/// The forward pass of small planes with the outputs in the lanes: rows (C, taps, out_stride) =
+/// the weights (F, C, kernel_taps) of taps tap_index[0..taps), filter f at column f, zeros past F.
+void ddp_conv_pack_rows(const float *weights, int filters, int channels, int kernel_taps, const int *tap_index, int taps,
+                        int out_stride, float *rows);
+
+/// out_t (pixels, out_stride): out_t[p][f] = sum over inputs i, then taps t, of rows[i][t][f] x
+/// input[i * channel_stride + shifts[t] + positions[p]] (positions: each output pixel's q on the
+/// grid): ddp_conv_grid's sums in its order, so the same bits, for the output pixels only.
+void ddp_conv_by_outputs(const float *input, int channel_stride, int inputs, const int *shifts, int taps, const float *rows,
+                         int out_stride, const int *positions, int pixels, float *out_t);
+
+/// y (filters, pixels) = out_t's first `filters` columns transposed, + bias (NULL: 0), then 0 where
+/// negative when relu: the operations of ddp_conv_store_rows, so the same bits.
+void ddp_conv_store_transposed(const float *out_t, int out_stride, int pixels, int filters, const float *bias, int relu, float *y);
+
 /// One output channel from its grid row: out (rows, columns) = grid's first `columns` of each of
 /// `rows` lines (`row_width` apart) + bias, then 0 where negative when relu (NaN and -0 kept), the
 /// fused bias and ReLU of Conv2D's storeChannel at the kernels' width.
