@@ -57,6 +57,15 @@ def main(folder):
                 row += f" {before:,.0f} ({r['samples_per_sec'] / before:.2f}x now) |" if before else " - |"
             print(row)
         print()
+        # The launch's vCPU placement (BENCHMARKS.md, issue 16's section): about 0.3 us for one float
+        # near, 0.5-0.9 us far on the 2-vCPU EPYC VM. Records before 2026-12-03-j measured it after
+        # the rows only, under the key now used for before them.
+        def alone(key):
+            return ", ".join(f"{s['bytes']:,} bytes {1e6 * s['seconds']:.1f} us" for s in ddp.get(key) or [])
+        if ddp.get("allreduce_alone_after"):
+            print(f"Allreduce alone in this launch: before its rows {alone('allreduce_alone')}; after {alone('allreduce_alone_after')}.\n")
+        elif ddp.get("allreduce_alone"):
+            print(f"Allreduce alone in this launch (after its rows): {alone('allreduce_alone')}.\n")
     rows = []
     for key, _ in MODELS:
         ddp, torch = load(folder, f"ddp-{key}-1.json"), load(folder, f"torch-{key}-1.json")

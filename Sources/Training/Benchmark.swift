@@ -80,11 +80,13 @@ public struct BenchRecord: Codable, Sendable {
     public var peakResidentMB: [Double]
     public var results: [BenchResult]
     /// With more than one rank: one float and the whole gradient allreduced alone (NetworkBench's
-    /// timing), after the steps, in the same launch. On a VM whose vCPUs the host places anew at each
-    /// launch, these tell the launch's mode: on the 2-vCPU AMD EPYC VMs of BENCHMARKS.md a 1-float
-    /// allreduce takes about 0.3 us when the host put the two vCPUs near each other and 0.5-0.6 us
-    /// when not (the gradient's then 3x slower), and a record's allreduce column follows it.
+    /// timing) in the same launch, before the first batch's rows and after the last. On a VM whose
+    /// vCPUs the host places anew whenever one idles (rank 0 timing itself alone for --scaling lets
+    /// the other idle), these tell the launch's mode: on the 2-vCPU AMD EPYC VMs of BENCHMARKS.md a
+    /// 1-float allreduce takes about 0.3 us when the host put the two vCPUs near each other and
+    /// 0.5-0.9 us when not (the gradient's then about 3x slower), and the allreduce column follows it.
     public var allreduceAlone: [AllreduceSample]?
+    public var allreduceAloneAfter: [AllreduceSample]?
 }
 
 public enum Benchmark {
@@ -95,6 +97,7 @@ public enum Benchmark {
         let hosts = comm.allgather(comm.hostName)
         var results: [BenchResult] = []
         var modelName = settings.base.model, parameterCount = 0
+        var before: [AllreduceSample]?
         // The core's peak, every rank at once (as the step runs), taken as the median over ranks.
         comm.barrier()
         let peakShape = GEMMShape(m: peakSize, n: peakSize, k: peakSize)
@@ -113,6 +116,7 @@ public enum Benchmark {
                 say("swift-ddp bench: \(modelName) (\(parameterCount) parameters) on \(comm.size) rank(s), OpenBLAS \(BLASInfo.coreName), "
                     + "convolutions \(DirectKernels.inUse), "
                     + "\(settings.steps) timed steps after \(settings.warmup) warm-up, noise scale \(c.noiseScale ? "on" : "off")")
+                if comm.size > 1 { before = timeAllreduceAlone(floats: parameterCount, comm: comm, say: say, when: "before the rows") }
             }
             let shapes = model.matrixProducts(batch: batch)
             let gemmFlops = shapes.reduce(0) { $0 + $1.flops }
@@ -158,16 +162,19 @@ public enum Benchmark {
         var usage = rusage()
         getrusage(RUSAGE_SELF.rawValue, &usage)
         let resident = comm.allgather([Double(usage.ru_maxrss) / 1024]).map { $0[0] }
-        var alone: [AllreduceSample]?
-        if comm.size > 1 {
-            alone = NetworkBench.timeAllreduce(sizes: [4, 4 * parameterCount], comm: comm)
-            say("allreduce alone in this launch (median of the slowest rank): "
-                + alone!.map { String(format: "%ld bytes %.1f us", $0.bytes, $0.seconds * 1e6) }.joined(separator: ", "))
-        }
+        let after = comm.size > 1 ? timeAllreduceAlone(floats: parameterCount, comm: comm, say: say, when: "after the rows") : nil
         return BenchRecord(model: modelName, parameters: parameterCount, ranks: comm.size, hosts: hosts, cpu: cpuName,
                            blasCore: BLASInfo.coreName, blasConfig: BLASInfo.configuration, convKernels: DirectKernels.inUse, peakGflops: peakGflops, peakSize: peakSize, steps: settings.steps,
                            warmup: settings.warmup, noiseScale: settings.base.noiseScale, peakResidentMB: resident, results: results,
-                           allreduceAlone: alone)
+                           allreduceAlone: before, allreduceAloneAfter: after)
+    }
+
+    /// One float and `floats` floats allreduced alone (BenchRecord.allreduceAlone says why), printed.
+    static func timeAllreduceAlone(floats: Int, comm: Communicator, say: (String) -> Void, when: String) -> [AllreduceSample] {
+        let samples = NetworkBench.timeAllreduce(sizes: [4, 4 * floats], comm: comm)
+        say("allreduce alone \(when) (median of the slowest rank): "
+            + samples.map { String(format: "%ld bytes %.1f us", $0.bytes, $0.seconds * 1e6) }.joined(separator: ", "))
+        return samples
     }
 
     /// Side of the square sgemm that measures the core's peak.

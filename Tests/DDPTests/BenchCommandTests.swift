@@ -14,11 +14,14 @@ final class BenchCommandTests: XCTestCase {
         let record = try DDPProcess.json(out)
         XCTAssertEqual(record["ranks"] as? Int, 2)
         XCTAssertEqual((record["peak_resident_mb"] as? [Double])?.count, 2)
-        // The launch's allreduce alone: one float, then the whole gradient (MLP 784-128-10: 101,770 floats).
-        let alone = try XCTUnwrap(record["allreduce_alone"] as? [[String: Any]], "\(record)")
-        XCTAssertEqual(alone.map { $0["bytes"] as? Int }, [4, 4 * 101_770])
-        XCTAssertEqual(alone.map { $0["ranks"] as? Int }, [2, 2])
-        XCTAssertTrue(alone.allSatisfy { ($0["seconds"] as? Double).map { $0 > 0 } ?? false }, "\(alone)")
+        // The launch's allreduce alone, before the rows and after: one float, then the whole gradient
+        // (MLP 784-128-10: 101,770 floats).
+        for key in ["allreduce_alone", "allreduce_alone_after"] {
+            let alone = try XCTUnwrap(record[key] as? [[String: Any]], "\(key): \(record)")
+            XCTAssertEqual(alone.map { $0["bytes"] as? Int }, [4, 4 * 101_770], key)
+            XCTAssertEqual(alone.map { $0["ranks"] as? Int }, [2, 2], key)
+            XCTAssertTrue(alone.allSatisfy { ($0["seconds"] as? Double).map { $0 > 0 } ?? false }, "\(key): \(alone)")
+        }
         let results = try XCTUnwrap(record["results"] as? [[String: Any]])
         XCTAssertEqual(results.map { $0["batch_per_rank"] as? Int }, [16, 64])
         for result in results {
