@@ -77,6 +77,12 @@ void ddp_conv_by_outputs(const float *input, int channel_stride, int inputs, con
 /// negative when relu: the operations of ddp_conv_store_rows, so the same bits.
 void ddp_conv_store_transposed(const float *out_t, int out_stride, int pixels, int filters, const float *bias, int relu, float *y);
 
+/// dx += an input-gradient pass's grid: for each of `channels` grid rows (`length` apart), line i's
+/// first `columns` floats (lines `row_width` apart) added to dx[c][step i + a][step j + b] (dx:
+/// channels x height x width); one add per float, in vectors for step 1.
+void ddp_conv_add_rows(const float *grid, int length, int row_width, int channels, int rows, int columns, int step, int a, int b,
+                       int height, int width, float *dx);
+
 /// One output channel from its grid row: out (rows, columns) = grid's first `columns` of each of
 /// `rows` lines (`row_width` apart) + bias, then 0 where negative when relu (NaN and -0 kept), the
 /// fused bias and ReLU of Conv2D's storeChannel at the kernels' width.
