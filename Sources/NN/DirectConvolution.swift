@@ -7,6 +7,8 @@
 // The input gradient is a convolution of the output gradient with the weights transposed: for
 // stride 1 the taps rotated by 180 degrees; for stride 2 one pass per phase of dx with that
 // phase's taps, scattered back to every other pixel.
+// Small planes (7 x 7, 13 x 13; 14 x 14 for dW) run dW with filters in the vector lanes, and with 64+
+// filters the forward pass with outputs in the lanes, where the grid's rows are too few vectors.
 // Shapes: x (N, C, H, W), weight (F, C, K, K), y (N, F, Ho, Wo).
 import CConv
 import Foundation

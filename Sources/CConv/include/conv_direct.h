@@ -7,6 +7,9 @@
 // stride 2. Register tiles: 8 outputs x 48 pixels (AVX-512) or 4 x 24 (AVX2) forward; the weight
 // gradient 8 filters x 3 taps (AVX2: 4 x 2) over the whole grid, each sum's vector lanes added in
 // one fixed order, so a sample's terms do not depend on how the batch is split.
+// Small planes turn the lanes (at the end of this header): dW with filters in the lanes (4 x 6
+// vectors x taps; AVX2 2 x 6), forward with outputs in the lanes (24 accumulators of vectors x
+// pixels; AVX2 12), both over the output pixels only.
 // Packed weights: blocks of 8 output channels, (ceil(outputs / 8), inputs, taps, 8), zero past the end.
 #pragma once
 
