@@ -44,20 +44,17 @@ final class ConvPoolPair {
         direct.packForward(conv.weight)
         for n in 0..<batch {
             let start = profiler == nil ? 0 : monotonicSeconds()
+            let middle: Double
             if pool.readsAnyLayout && !direct.forwardByOutputs {
                 // The pool reads the convolution's grid and adds the bias and ReLU as it reads.
                 let grid = direct.forwardGrid(x + n * conv.inputSize)
-                let middle = profiler == nil ? 0 : monotonicSeconds()
+                middle = profiler == nil ? 0 : monotonicSeconds()
                 pool.forward(sample: n, grid, layout: direct.gridLayout, bias: bias ?? UnsafePointer(zeroBias.pointer), relu: relu, into: y)
-                if profiler != nil {
-                    convSeconds += middle - start
-                    poolSeconds += monotonicSeconds() - middle
-                }
-                continue
+            } else {
+                direct.forwardSample(x + n * conv.inputSize, bias: bias, relu: relu, into: sample.pointer)
+                middle = profiler == nil ? 0 : monotonicSeconds()
+                pool.forward(sample: n, sample.pointer, layout: pool.dense, into: y)
             }
-            direct.forwardSample(x + n * conv.inputSize, bias: bias, relu: relu, into: sample.pointer)
-            let middle = profiler == nil ? 0 : monotonicSeconds()
-            pool.forward(sample: n, sample.pointer, layout: pool.dense, into: y)
             if profiler != nil {
                 convSeconds += middle - start
                 poolSeconds += monotonicSeconds() - middle
@@ -80,24 +77,21 @@ final class ConvPoolPair {
         let ontoGrid = pool.readsAnyLayout && dx == nil && !direct.weightGradientByFilters
         for n in 0..<batch {
             let start = profiler == nil ? 0 : monotonicSeconds()
+            let middle: Double
             if ontoGrid {
                 pool.backward(sample: n, outputGradient: dy, maskedBy: relu ? y : nil, layout: direct.gradientGridLayout,
                               into: ConvScratch.gradientGrid.pointer)
-                let middle = profiler == nil ? 0 : monotonicSeconds()
+                middle = profiler == nil ? 0 : monotonicSeconds()
                 direct.weightGradientFromGrid(input: x + n * conv.inputSize, weightGradient: conv.weightGradient,
                                               biasGradient: conv.hasBias ? conv.biasGradient : nil)
-                if profiler != nil {
-                    poolSeconds += middle - start
-                    convSeconds += monotonicSeconds() - middle
-                }
-                continue
+            } else {
+                pool.backward(sample: n, outputGradient: dy, maskedBy: relu ? y : nil, layout: pool.dense, into: sample.pointer)
+                middle = profiler == nil ? 0 : monotonicSeconds()
+                // The ReLU's mask is applied above: the sample's gradient goes in as it is.
+                direct.backwardSample(input: x + n * conv.inputSize, mask: nil, outputGradient: sample.pointer,
+                                      weightGradient: conv.weightGradient, biasGradient: conv.hasBias ? conv.biasGradient : nil,
+                                      inputGradient: dx.map { $0 + n * conv.inputSize })
             }
-            pool.backward(sample: n, outputGradient: dy, maskedBy: relu ? y : nil, layout: pool.dense, into: sample.pointer)
-            let middle = profiler == nil ? 0 : monotonicSeconds()
-            // The ReLU's mask is applied above: the sample's gradient goes in as it is.
-            direct.backwardSample(input: x + n * conv.inputSize, mask: nil, outputGradient: sample.pointer,
-                                  weightGradient: conv.weightGradient, biasGradient: conv.hasBias ? conv.biasGradient : nil,
-                                  inputGradient: dx.map { $0 + n * conv.inputSize })
             if profiler != nil {
                 poolSeconds += middle - start
                 convSeconds += monotonicSeconds() - middle

@@ -147,8 +147,7 @@ struct DirectConvolution {
         // rows of 14 vectors) and lost on 28 x 28 (13.5-13.9 -> 14.0-15.0) and with few taps (the
         // one-channel first layer 1.2 -> 2.1, a 16-channel 1 x 1 shortcut 2.8 -> 3.3): few rows of dW
         // leave its tiles part empty.
-        let rows = g.channels * k * k
-        weightGradientByFilters = efficiency < 0.85 || (g.outPixels <= 256 && rows >= 32)
+        weightGradientByFilters = efficiency < 0.85 || (g.outPixels <= 256 && g.patchSize >= 32)
         // Outputs in the lanes: 52.0 -> 41.4-42.2 ms for C1's 64-filter 13 x 13 forward, 5.8-6.1 ->
         // 4.8 for resnet8's 64 x 7 x 7; with 16 or 32 filters its tiles hold 12-24 pixels whose
         // loads outnumber the products (resnet8's 28 x 28 and 14 x 14: 2x slower than the grid).
@@ -267,7 +266,7 @@ struct DirectConvolution {
     func beginBackward(weight: UnsafePointer<Float>, weightGradient: UnsafeMutablePointer<Float>?, inputGradient: Bool) {
         if inputGradient { packInputGradient(weight) }
         guard weightGradientByFilters, let weightGradient else { return }
-        let (rows, transposed) = (geometry.channels * geometry.kernel * geometry.kernel, ConvScratch.weightGradientTransposed.pointer)
+        let (rows, transposed) = (geometry.patchSize, ConvScratch.weightGradientTransposed.pointer)
         for u in 0..<rows {
             for f in 0..<filterStride { transposed[u * filterStride + f] = f < filters ? weightGradient[f * rows + u] : 0 }
         }
@@ -276,7 +275,7 @@ struct DirectConvolution {
     /// After them: with dW by filters, the sums copied back into weightGradient (F, C, K, K).
     func endBackward(weightGradient: UnsafeMutablePointer<Float>?) {
         guard weightGradientByFilters, let weightGradient else { return }
-        let (rows, transposed) = (geometry.channels * geometry.kernel * geometry.kernel, ConvScratch.weightGradientTransposed.pointer)
+        let (rows, transposed) = (geometry.patchSize, ConvScratch.weightGradientTransposed.pointer)
         for f in 0..<filters {
             for u in 0..<rows { weightGradient[f * rows + u] = transposed[u * filterStride + f] }
         }

@@ -100,7 +100,7 @@ public final class MaxPool: Layer {
     /// `planes` planes from x, their argmax written as indexBase + the index into x.
     private func pool(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, argmax: UnsafeMutablePointer<Int32>,
                       planes: Int, indexBase: Int) {
-        if size == 2 && stride == 2 {
+        if readsAnyLayout {
             // The common window in vectors (CConv's max_pool.h; the scalar select loop took 1.4 ms
             // of the seed CNN's 9.9 ms step, Swift's SSE vectors 1.0).
             ddp_pool2x2(x, Int32(planes), Int32(height), Int32(width), Int32(width), Int32(height * width), nil, 0, Int32(indexBase), y, argmax)
