@@ -9,6 +9,8 @@
 // Without a bias when BatchNorm follows (its shift makes a bias redundant, as in He et al. 2016).
 // Layers DirectConvolution covers (stride-1 `same` and `valid`, stride-2 `same`, planes large
 // enough) run its kernels instead; the GEMM path stays for the rest and as DDP_CONV=im2col.
+// Stride-1 3 x 3 and 5 x 5 layers with 32+ channels each way run Winograd's F(4 x 4, r x r)
+// (WinogradConvolution) instead of the direct kernels: DDP_CONV=no-winograd keeps them direct.
 import Tensor
 
 public final class Conv2D: Layer {
@@ -24,8 +26,12 @@ public final class Conv2D: Layer {
     public let chunk: Int
     /// The kernels without im2col, where they apply (DirectConvolution.init says where).
     let direct: DirectConvolution?
+    /// Winograd's passes, where they apply (WinogradConvolution.init says where); then `direct` is nil.
+    let winograd: WinogradConvolution?
     /// Whether the passes run the direct kernels (else im2col + sgemm).
     public var isDirect: Bool { direct != nil }
+    /// Whether the passes run Winograd's F(4 x 4, r x r).
+    public var isWinograd: Bool { winograd != nil }
 
     /// `directKernels: false` keeps im2col + sgemm where DirectConvolution would apply (tests of
     /// that path, and timing both in one build).
@@ -38,9 +44,11 @@ public final class Conv2D: Layer {
         self.outputShape = [filters, geometry.outHeight, geometry.outWidth]
         let widest = max(geometry.patchSize, filters) * geometry.outPixels
         chunk = max(1, ConvScratch.budget / widest)
-        direct = directKernels ? DirectConvolution(geometry: geometry, filters: filters) : nil
+        winograd = directKernels ? WinogradConvolution(geometry: geometry, filters: filters) : nil
+        direct = directKernels && winograd == nil ? DirectConvolution(geometry: geometry, filters: filters) : nil
+        if let winograd { ConvScratch.ensureWinograd(winograd.sizes) }
         if let direct { ConvScratch.ensureDirect(direct.sizes) }
-        if direct == nil {
+        if direct == nil && winograd == nil {
             ConvScratch.ensure(columns: chunk * geometry.patchSize * geometry.outPixels, products: chunk * filters * geometry.outPixels)
         }
     }
@@ -72,6 +80,9 @@ public final class Conv2D: Layer {
         let (patch, pixels) = (geometry.patchSize, geometry.outPixels)
         let (columns, products) = (ConvScratch.columns.pointer, ConvScratch.products.pointer)
         let relu = activation == .relu
+        if let winograd {
+            return winograd.forward(x, weight: weight, bias: hasBias ? UnsafePointer(bias) : nil, relu: relu, into: y, batch: batch)
+        }
         if let direct {
             return direct.forward(x, weight: weight, bias: hasBias ? UnsafePointer(bias) : nil, relu: relu, into: y, batch: batch)
         }
@@ -99,6 +110,10 @@ public final class Conv2D: Layer {
                          outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
                          batch: Int, context: PassContext) {
         let relu = activation == .relu
+        if let winograd {
+            return winograd.backward(input: x, output: y, outputGradient: dy, weight: weight, relu: relu, weightGradient: weightGradient,
+                                     biasGradient: hasBias ? biasGradient : nil, inputGradient: dx, batch: batch)
+        }
         guard let direct else {
             return backwardByColumns(input: x, output: y, outputGradient: dy, inputGradient: dx, batch: batch)
         }

@@ -6,6 +6,8 @@
 // output gradient laid out twice (on the forward grid for dW, or transposed for dW by filters;
 // padded for dx), a grid, the packed weights, a sample's output or output gradient transposed
 // (pixels x filters, the small planes' passes), and dW transposed while a batch adds into it.
+// Winograd's passes (WinogradConvolution) use `padded` and `gradientPadded` too, and their own
+// transformed windows, tiles and kernels (and the kernels' gradient).
 // Grown only at layer construction, never in a pass; passes run on one thread per process.
 import Tensor
 
@@ -22,6 +24,10 @@ enum ConvScratch {
     nonisolated(unsafe) private(set) static var packed = FloatBuffer(count: 0)
     nonisolated(unsafe) private(set) static var transposed = FloatBuffer(count: 0)
     nonisolated(unsafe) private(set) static var weightGradientTransposed = FloatBuffer(count: 0)
+    nonisolated(unsafe) private(set) static var winogradWindows = FloatBuffer(count: 0)
+    nonisolated(unsafe) private(set) static var winogradTiles = FloatBuffer(count: 0)
+    nonisolated(unsafe) private(set) static var winogradFilters = FloatBuffer(count: 0)
+    nonisolated(unsafe) private(set) static var winogradFilterGradient = FloatBuffer(count: 0)
 
     /// Makes room for a layer's largest chunk (called by Conv2D.init; buffers only grow).
     static func ensure(columns needed: Int, products neededProducts: Int) {
@@ -39,6 +45,18 @@ enum ConvScratch {
         if sizes.transposed > transposed.count { transposed = FloatBuffer(count: sizes.transposed) }
         if sizes.weightGradientTransposed > weightGradientTransposed.count {
             weightGradientTransposed = FloatBuffer(count: sizes.weightGradientTransposed)
+        }
+    }
+
+    /// Makes room for a Winograd convolution's buffers (called by Conv2D.init; buffers only grow).
+    static func ensureWinograd(_ sizes: WinogradConvolution.Sizes) {
+        if sizes.padded > padded.count { padded = FloatBuffer(count: sizes.padded) }
+        if sizes.gradientPadded > gradientPadded.count { gradientPadded = FloatBuffer(count: sizes.gradientPadded) }
+        if sizes.windows > winogradWindows.count { winogradWindows = FloatBuffer(count: sizes.windows) }
+        if sizes.tiles > winogradTiles.count { winogradTiles = FloatBuffer(count: sizes.tiles) }
+        if sizes.filters > winogradFilters.count {
+            winogradFilters = FloatBuffer(count: sizes.filters)
+            winogradFilterGradient = FloatBuffer(count: sizes.filters)
         }
     }
 }

@@ -384,8 +384,9 @@ extension DirectConvolution.Pass {
 public enum DirectKernels {
     /// The values of DDP_CONV, the switch that times the older paths in one build: the direct
     /// kernels (the default), the same without running a convolution and its max-pool together
-    /// (ConvPoolPair), or im2col + sgemm for every convolution.
-    public static let environmentChoices = ["direct", "unfused", "im2col"]
+    /// (ConvPoolPair), the direct kernels where Winograd's would run (WinogradConvolution), or
+    /// im2col + sgemm for every convolution.
+    public static let environmentChoices = ["direct", "unfused", "no-winograd", "im2col"]
     static var environmentChoice: String { getenv("DDP_CONV").map { String(cString: $0) } ?? "direct" }
 
     /// Why DDP_CONV cannot be used (a typo would otherwise time the direct kernels as im2col), or nil.
@@ -403,17 +404,20 @@ public enum DirectKernels {
         return [16, 8].filter { $0 <= widest }
     }
 
-    /// What convolutions run on in this process: "direct AVX-512", "direct AVX2", or "im2col"
-    /// with the reason (DDP_CONV=im2col, or a CPU without AVX2 and FMA). Layouts the kernels do not
-    /// cover run im2col either way.
+    /// What convolutions run on in this process: "direct AVX-512" or "direct AVX2" (and whether
+    /// Winograd's passes take the layers WinogradConvolution covers), or "im2col" with the reason
+    /// (DDP_CONV=im2col, or a CPU without AVX2 and FMA). Layouts the kernels do not cover run
+    /// im2col either way.
     public static var inUse: String {
         if !DirectConvolution.enabled {
             return ddp_conv_vector_width() == 0 ? "im2col (no AVX2 and FMA)" : "im2col (DDP_CONV=im2col)"
         }
         let pairs = ConvPoolPair.enabled ? "" : ", conv and pool apart (DDP_CONV=unfused)"
+        let winograd = WinogradConvolution.enabled
+            ? " + Winograd F(4x4) on stride-1 3x3 and 5x5 layers of \(WinogradConvolution.minimumChannels)+ channels" : " (DDP_CONV=no-winograd)"
         switch ddp_conv_active_width() {
-        case 16: return "direct AVX-512" + pairs
-        case 8: return "direct AVX2" + pairs
+        case 16: return "direct AVX-512" + winograd + pairs
+        case 8: return "direct AVX2" + winograd + pairs
         default: return "im2col (forced by a test)"
         }
     }

@@ -1,0 +1,224 @@
+// Conv2D's passes by Winograd's minimal filtering, F(4 x 4, r x r) (include/winograd.h says how):
+// stride-1 3 x 3 and 5 x 5 convolutions with enough channels both ways, where the transformed
+// channel sums are matrix products wide enough for sgemm's kernels. Per chunk of samples (sized
+// so the transformed windows fit in about 2 MB): each sample laid out pixel-major, its windows
+// transformed into V (tiles, C) per point, alpha^2 products M = V U^T (tiles, F), tiles transformed
+// back. The input gradient is the transpose (dV = dM U); the weight gradient dU = dM^T V per point,
+// one product per sample and point so a sample's terms do not depend on how the batch is split,
+// then dW = G^T dU G once a pass.
+// For a 5 x 5 kernel a tile costs 64 multiply-adds per channel pair against 400 summed directly;
+// ddp bench still counts the direct sum's FLOPs (the model's arithmetic, not this method's).
+// Shapes: x (N, C, H, W), weight (F, C, r, r), y (N, F, Ho, Wo).
+import CConv
+import Tensor
+
+struct WinogradConvolution {
+    let geometry: ConvGeometry
+    let filters: Int
+    let matrices: WinogradMatrices
+    /// Tiles of m x m output pixels per sample, and samples per chunk (the products' height).
+    let tilesY: Int, tilesX: Int, tilesPerSample: Int
+    let chunk: Int
+    var tileStride: Int { chunk * tilesPerSample }
+    /// Channels and filters rounded up to 16: the lanes of the pixel-major layouts.
+    let channelLanes: Int, filterLanes: Int
+    /// A sample's input, pixel-major, padded so every tile's window lies inside: rows x inputRow pixels.
+    let inputRows: Int, inputRow: Int
+    /// The output gradient, pixel-major, padded to whole tiles: rows of gradientRow pixels.
+    let gradientRows: Int, gradientRow: Int
+
+    /// Output pixels per tile side.
+    static let tile = 4
+
+    /// nil where the method does not apply or was not measured to win: stride 1, a 3 x 3 or 5 x 5
+    /// kernel, at least `minimumChannels` channels in and out, at least one whole tile of output,
+    /// and the direct kernels on (they share their switch: DDP_CONV=im2col or no-winograd).
+    init?(geometry g: ConvGeometry, filters: Int) {
+        guard WinogradConvolution.enabled, DirectConvolution.enabled, ddp_conv_active_width() >= 8,
+              g.stride == 1, g.kernel == 3 || g.kernel == 5,
+              min(g.channels, filters) >= WinogradConvolution.minimumChannels,
+              g.outHeight >= WinogradConvolution.tile, g.outWidth >= WinogradConvolution.tile else { return nil }
+        let m = WinogradConvolution.tile
+        self.geometry = g
+        self.filters = filters
+        matrices = WinogradMatrices(m: m, r: g.kernel)
+        tilesY = (g.outHeight + m - 1) / m
+        tilesX = (g.outWidth + m - 1) / m
+        tilesPerSample = tilesY * tilesX
+        channelLanes = (g.channels + 15) / 16 * 16
+        filterLanes = (filters + 15) / 16 * 16
+        let points = matrices.alpha * matrices.alpha
+        chunk = max(1, ConvScratch.budget / (points * max(channelLanes, filterLanes) * tilesPerSample))
+        inputRow = tilesX * m + g.kernel - 1
+        inputRows = tilesY * m + g.kernel - 1
+        gradientRow = tilesX * m
+        gradientRows = tilesY * m
+    }
+
+    /// Channels in and out below which the products are too narrow to win (measured: see BENCHMARKS.md).
+    nonisolated(unsafe) static var minimumChannels = 32
+    /// Off with DDP_CONV=no-winograd (the direct kernels where they apply, to time both) and im2col.
+    nonisolated(unsafe) static var enabled: Bool = !["no-winograd", "im2col"].contains(DirectKernels.environmentChoice)
+
+    /// The floats of each shared buffer (ConvScratch.ensureWinograd).
+    struct Sizes {
+        let padded: Int, gradientPadded: Int, windows: Int, tiles: Int, filters: Int
+    }
+
+    var sizes: Sizes {
+        let points = matrices.alpha * matrices.alpha
+        return Sizes(padded: inputRows * inputRow * channelLanes, gradientPadded: gradientRows * gradientRow * filterLanes,
+                     windows: points * tileStride * channelLanes, tiles: points * tileStride * filterLanes,
+                     filters: points * filters * geometry.channels)
+    }
+
+    /// U = G g G^T of every (filter, channel) pair into ConvScratch.winogradFilters: (alpha^2, F, C),
+    /// or with `transposed` (alpha^2, C, F), from the weights permuted to (C, F, r, r) in `scratch`
+    /// (sgemm runs the forward product (tiles, C)(C, F) without a transpose about 1.5x faster).
+    private func transformFilters(_ weight: UnsafePointer<Float>, transposed: Bool, scratch: UnsafeMutablePointer<Float>) {
+        let (c, f, points, taps) = (geometry.channels, filters, matrices.alpha * matrices.alpha, geometry.kernel * geometry.kernel)
+        var source = weight
+        if transposed {
+            for k in 0..<f {
+                for channel in 0..<c { (scratch + (channel * f + k) * taps).update(from: weight + (k * c + channel) * taps, count: taps) }
+            }
+            source = UnsafePointer(scratch)
+        }
+        matrices.filterTransform.withUnsafeBufferPointer { gg in
+            gemm(transposeA: false, transposeB: true, m: points, n: f * c, k: taps, a: gg.baseAddress!, lda: taps,
+                 b: source, ldb: taps, beta: 0, c: ConvScratch.winogradFilters.pointer, ldc: f * c)
+        }
+    }
+
+    /// The chunk's windows transformed into ConvScratch.winogradWindows: V (alpha^2, tiles, C).
+    private func transformInputs(_ x: UnsafePointer<Float>, count: Int) {
+        let g = geometry, pixels = ConvScratch.padded.pointer
+        let inputSize = g.channels * g.height * g.width
+        matrices.bt.withUnsafeBufferPointer { bt in
+            for s in 0..<count {
+                ddp_winograd_to_pixels(x + s * inputSize, nil, Int32(g.channels), Int32(g.height), Int32(g.width), Int32(g.padTop),
+                                       Int32(g.padLeft), Int32(inputRows), Int32(inputRow), Int32(channelLanes), pixels)
+                ddp_winograd_input(pixels, Int32(channelLanes), Int32(inputRow), Int32(tilesY), Int32(tilesX), Int32(matrices.m),
+                                   Int32(matrices.alpha), bt.baseAddress, ConvScratch.winogradWindows.pointer,
+                                   Int32(tileStride), Int32(s * tilesPerSample))
+            }
+        }
+    }
+
+    /// y = relu?(conv(x, weight) + bias) for `batch` samples.
+    func forward(_ x: UnsafePointer<Float>, weight: UnsafePointer<Float>, bias: UnsafePointer<Float>?, relu: Bool,
+                 into y: UnsafeMutablePointer<Float>, batch: Int) {
+        let g = geometry, (c, f, points) = (geometry.channels, filters, matrices.alpha * matrices.alpha)
+        let (inputSize, outputSize) = (c * g.height * g.width, f * g.outPixels)
+        let (u, v, tiles) = (ConvScratch.winogradFilters.pointer, ConvScratch.winogradWindows.pointer, ConvScratch.winogradTiles.pointer)
+        let (windowPoint, tilePoint) = (tileStride * channelLanes, tileStride * filterLanes)
+        transformFilters(weight, transposed: true, scratch: ConvScratch.winogradFilterGradient.pointer)
+        forEachChunk(batch: batch) { first, count in
+            transformInputs(x + first * inputSize, count: count)
+            // M[xi] (tiles, F) = V[xi] (tiles, C) U[xi]^T (C, F)
+            for xi in 0..<points {
+                gemm(transposeA: false, transposeB: false, m: count * tilesPerSample, n: f, k: c, a: v + xi * windowPoint,
+                     lda: channelLanes, b: u + xi * f * c, ldb: f, beta: 0, c: tiles + xi * tilePoint, ldc: filterLanes)
+            }
+            matrices.at.withUnsafeBufferPointer { at in
+                for s in 0..<count {
+                    ddp_winograd_output(tiles, Int32(f), Int32(filterLanes), Int32(tileStride), Int32(s * tilesPerSample), Int32(tilesY),
+                                        Int32(tilesX), Int32(matrices.m), Int32(matrices.alpha), at.baseAddress, bias, relu ? 1 : 0,
+                                        y + (first + s) * outputSize, Int32(g.outHeight), Int32(g.outWidth))
+                }
+            }
+        }
+    }
+
+    /// Adds dW, db (if given) and dx (if given) for `batch` samples; dy is taken through the fused
+    /// ReLU by the output y.
+    func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                  weight: UnsafePointer<Float>, relu: Bool, weightGradient: UnsafeMutablePointer<Float>?,
+                  biasGradient: UnsafeMutablePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {
+        let g = geometry, (c, f, points) = (geometry.channels, filters, matrices.alpha * matrices.alpha)
+        let (inputSize, outputSize) = (c * g.height * g.width, f * g.outPixels)
+        let (u, v, tiles) = (ConvScratch.winogradFilters.pointer, ConvScratch.winogradWindows.pointer, ConvScratch.winogradTiles.pointer)
+        let (windowPoint, tilePoint) = (tileStride * channelLanes, tileStride * filterLanes)
+        let du = ConvScratch.winogradFilterGradient.pointer
+        let (pixels, gradient) = (ConvScratch.padded.pointer, ConvScratch.gradientPadded.pointer)
+        if dx != nil { transformFilters(weight, transposed: false, scratch: du) }
+        if weightGradient != nil { du.update(repeating: 0, count: points * f * c) }
+        forEachChunk(batch: batch) { first, count in
+            // dM (alpha^2, tiles, F) = A dY A^T of the output gradient's tiles (through the ReLU).
+            matrices.at.withUnsafeBufferPointer { at in
+                for s in 0..<count {
+                    let n = first + s
+                    ddp_winograd_to_pixels(dy + n * outputSize, relu ? y + n * outputSize : nil, Int32(f), Int32(g.outHeight),
+                                           Int32(g.outWidth), 0, 0, Int32(gradientRows), Int32(gradientRow), Int32(filterLanes), gradient)
+                    if let biasGradient { addBiasGradient(gradient, into: biasGradient) }
+                    ddp_winograd_gradient(gradient, Int32(filterLanes), Int32(gradientRow), Int32(tilesY), Int32(tilesX),
+                                          Int32(matrices.m), Int32(matrices.alpha), at.baseAddress, tiles, Int32(tileStride),
+                                          Int32(s * tilesPerSample))
+                }
+            }
+            if weightGradient != nil {
+                // dU[xi]^T (C, F) += V[xi]^T (C, tiles) dM[xi] (tiles, F), sample by sample (this way
+                // round sgemm ran 1.3x faster on 64 x 64).
+                transformInputs(x + first * inputSize, count: count)
+                for s in 0..<count {
+                    let offset = s * tilesPerSample
+                    for xi in 0..<points {
+                        gemm(transposeA: true, transposeB: false, m: c, n: f, k: tilesPerSample,
+                             a: v + xi * windowPoint + offset * channelLanes, lda: channelLanes,
+                             b: tiles + xi * tilePoint + offset * filterLanes, ldb: filterLanes, beta: 1, c: du + xi * f * c, ldc: f)
+                    }
+                }
+            }
+            guard let dx else { return }
+            // dV[xi] (tiles, C) = dM[xi] (tiles, F) U[xi] (F, C), over V; then B dV B^T added onto
+            // each sample's pixels and those added into dx.
+            for xi in 0..<points {
+                gemm(transposeA: false, transposeB: false, m: count * tilesPerSample, n: c, k: f, a: tiles + xi * tilePoint,
+                     lda: filterLanes, b: u + xi * f * c, ldb: c, beta: 0, c: v + xi * windowPoint, ldc: channelLanes)
+            }
+            matrices.bt.withUnsafeBufferPointer { bt in
+                for s in 0..<count {
+                    pixels.update(repeating: 0, count: inputRows * inputRow * channelLanes)
+                    ddp_winograd_input_gradient(v, Int32(channelLanes), Int32(tileStride), Int32(s * tilesPerSample), Int32(tilesY),
+                                                Int32(tilesX), Int32(matrices.m), Int32(matrices.alpha), bt.baseAddress, pixels,
+                                                Int32(inputRow))
+                    ddp_winograd_add_to_planes(pixels, Int32(c), Int32(g.height), Int32(g.width), Int32(g.padTop), Int32(g.padLeft),
+                                               Int32(inputRow), Int32(channelLanes), dx + (first + s) * inputSize)
+                }
+            }
+        }
+        guard let weightGradient else { return }
+        // dW (C F, r^2) = dU^T (C F, alpha^2) (G (x) G) (alpha^2, r^2), the transpose of U's transform,
+        // into winogradFilters (U is done with), then added into dW (F, C, r, r).
+        let (taps, sums) = (g.kernel * g.kernel, u)
+        matrices.filterTransform.withUnsafeBufferPointer { gg in
+            gemm(transposeA: true, transposeB: false, m: c * f, n: taps, k: points, a: du, lda: c * f,
+                 b: gg.baseAddress!, ldb: taps, beta: 0, c: sums, ldc: taps)
+        }
+        for k in 0..<f {
+            for channel in 0..<c {
+                let (target, source) = (weightGradient + (k * c + channel) * taps, sums + (channel * f + k) * taps)
+                for tap in 0..<taps { target[tap] += source[tap] }
+            }
+        }
+    }
+
+    /// db[f] += the sum of filter f's lane over the sample's gradient pixels (zeros past the output).
+    private func addBiasGradient(_ pixels: UnsafePointer<Float>, into biasGradient: UnsafeMutablePointer<Float>) {
+        for pixel in 0..<(gradientRows * gradientRow) {
+            let row = pixels + pixel * filterLanes
+            for k in 0..<filters { biasGradient[k] += row[k] }
+        }
+    }
+
+    /// The batch in chunks of at most `chunk` samples: (first sample, samples).
+    @inline(__always)
+    private func forEachChunk(batch: Int, _ body: (_ first: Int, _ count: Int) -> Void) {
+        var first = 0
+        while first < batch {
+            let count = min(chunk, batch - first)
+            body(first, count)
+            first += count
+        }
+    }
+}

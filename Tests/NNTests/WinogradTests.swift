@@ -1,0 +1,83 @@
+// Winograd's convolution (WinogradConvolution, winograd.h): the F(m, r) matrices reproduce a
+// correlation exactly as built, and the layer's passes match the naive twins of Conv2D+Reference
+// (forward, dW, db, dx added onto what dx held) on 3 x 3 and 5 x 5 kernels, `same` and `valid`,
+// channel and filter counts that are not whole vectors, planes that are not whole tiles; a batch
+// larger than one chunk gives each sample what it gets alone.
+@testable import NN
+import Tensor
+import XCTest
+
+final class WinogradTests: XCTestCase {
+    func testMatricesComputeTheCorrelationForEveryTileAndKernelUsed() {
+        // y_i = sum_k g_k d_(i+k), i < m, as A^T [(G g) (.) (B^T d)], in Double from the Float matrices.
+        var rng = SplitMix64(seed: 11)
+        for (m, r) in [(4, 3), (4, 5), (2, 3), (2, 5), (6, 3), (3, 2), (1, 1)] {
+            let w = WinogradMatrices(m: m, r: r), alpha = m + r - 1
+            XCTAssertEqual(w.alpha, alpha)
+            for _ in 0..<5 {
+                let g = (0..<r).map { _ in Double(rng.uniform(-1, 1)) }, d = (0..<alpha).map { _ in Double(rng.uniform(-1, 1)) }
+                let kernel = (0..<alpha).map { j in (0..<r).reduce(0.0) { $0 + Double(w.g[j * r + $1]) * g[$1] } }
+                let window = (0..<alpha).map { j in (0..<alpha).reduce(0.0) { $0 + Double(w.bt[j * alpha + $1]) * d[$1] } }
+                for i in 0..<m {
+                    let winograd = (0..<alpha).reduce(0.0) { $0 + Double(w.at[i * alpha + $1]) * kernel[$1] * window[$1] }
+                    let direct = (0..<r).reduce(0.0) { $0 + g[$1] * d[i + $1] }
+                    XCTAssertEqual(winograd, direct, accuracy: 1e-5, "F(\(m), \(r)) output \(i)")
+                }
+            }
+            // G (x) G holds the products of G's entries: U = G g G^T as one matrix product.
+            for (i, j, p, q) in [(0, 0, 0, 0), (alpha - 1, alpha / 2, r - 1, r / 2), (alpha / 2, alpha - 1, 0, r - 1)] {
+                XCTAssertEqual(w.filterTransform[(i * alpha + j) * r * r + p * r + q], w.g[i * r + p] * w.g[j * r + q],
+                               accuracy: 1e-6 * max(1, abs(w.g[i * r + p] * w.g[j * r + q])), "F(\(m), \(r)) G (x) G")
+            }
+        }
+    }
+
+    /// Layers that take Winograd's passes (32+ channels each way, stride 1, 3 x 3 or 5 x 5).
+    let cases: [(ConvGeometry, filters: Int, bias: Bool, activation: Dense.Activation)] = [
+        (ConvGeometry(channels: 32, height: 13, width: 13, kernel: 5, stride: 1, same: true), 32, false, .none),    // keskar-c1's shape
+        (ConvGeometry(channels: 33, height: 9, width: 11, kernel: 3, stride: 1, same: false), 40, true, .none),     // valid, 7 x 9 out
+        (ConvGeometry(channels: 48, height: 4, width: 10, kernel: 3, stride: 1, same: true), 35, true, .relu),
+        (ConvGeometry(channels: 32, height: 7, width: 7, kernel: 3, stride: 1, same: true), 64, false, .relu),     // resnet's last stage
+        (ConvGeometry(channels: 40, height: 6, width: 17, kernel: 5, stride: 1, same: false), 32, true, .relu),    // valid, 2 x 13 out: no tile
+    ]
+
+    func testPassesMatchTheNaiveTwins() throws {
+        guard !DirectKernels.availableWidths.isEmpty else { throw XCTSkip("no AVX2 with FMA: Winograd's passes are not used") }
+        var rng = SplitMix64(seed: 23)
+        for (g, filters, bias, activation) in cases {
+            let label = "\(g), \(filters) filters, bias \(bias), \(activation)"
+            let layer = checkAgainstTwins(g, filters: filters, activation: activation, bias: bias, &rng, tolerance: 5e-4, label: label)
+            XCTAssertEqual(layer.isWinograd, g.outHeight >= 4, "which path: \(label)")
+        }
+    }
+
+    func testABatchOfSeveralChunksGivesEachSampleWhatItGetsAlone() throws {
+        guard !DirectKernels.availableWidths.isEmpty else { throw XCTSkip("no AVX2 with FMA: Winograd's passes are not used") }
+        let g = ConvGeometry(channels: 64, height: 28, width: 28, kernel: 3, stride: 1, same: true)
+        let layer = Conv2D(geometry: g, filters: 64, activation: .relu, bias: true)
+        let winograd = try XCTUnwrap(layer.winograd)
+        let batch = winograd.chunk + 1
+        XCTAssertGreaterThan(batch, 2, "two chunks, the second partial")
+        var rng = SplitMix64(seed: 29)
+        let (p, grads) = boundConvolution(layer, &rng)
+        defer { withExtendedLifetime(p) {} }
+        let (inSize, outSize) = (layer.inputSize, layer.outputSize)
+        let x = (0..<(batch * inSize)).map { _ in rng.uniform(-1, 1) }, dy = (0..<(batch * outSize)).map { _ in rng.uniform(-1, 1) }
+        var y = [Float](repeating: 0, count: batch * outSize), dx = [Float](repeating: 0, count: batch * inSize)
+        layer.forward(x, into: &y, batch: batch, context: PassContext(mode: .training))
+        layer.backward(input: x, output: y, outputGradient: dy, inputGradient: &dx, batch: batch, context: PassContext(mode: .training))
+        let together = grads.array
+        var alone = [Float](repeating: 0, count: grads.count)
+        for n in 0..<batch {
+            grads.pointer.update(repeating: 0, count: grads.count)
+            let xs = Array(x[(n * inSize)..<((n + 1) * inSize)]), dys = Array(dy[(n * outSize)..<((n + 1) * outSize)])
+            var ys = [Float](repeating: 0, count: outSize), dxs = [Float](repeating: 0, count: inSize)
+            layer.forward(xs, into: &ys, batch: 1, context: PassContext(mode: .training))
+            layer.backward(input: xs, output: ys, outputGradient: dys, inputGradient: &dxs, batch: 1, context: PassContext(mode: .training))
+            XCTAssertLessThan(zip(ys, y[(n * outSize)..<((n + 1) * outSize)]).map { abs($0 - $1) }.max()!, 1e-5, "y of sample \(n)")
+            XCTAssertLessThan(zip(dxs, dx[(n * inSize)..<((n + 1) * inSize)]).map { abs($0 - $1) }.max()!, 1e-5, "dx of sample \(n)")
+            for i in 0..<alone.count { alone[i] += grads[i] }
+        }
+        XCTAssertLessThan(zip(alone, together).map { abs($0 - $1) / max(1, abs($1)) }.max()!, 1e-4, "dW and db summed over the samples")
+    }
+}
