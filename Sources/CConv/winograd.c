@@ -1,6 +1,6 @@
-// See include/winograd.h. Three instruction sets from one body (winograd_body.inc); the layout
-// changes between planes and pixels are plain loops.
+// See include/winograd.h. Three instruction sets from one body (winograd_body.inc).
 #include "winograd.h"
+#include <immintrin.h>
 #include <string.h>
 
 #define BODY "winograd_body.inc"
@@ -8,24 +8,12 @@
 
 void ddp_winograd_to_pixels(const float *planes, const float *mask, int channels, int height, int width, int top,
                             int left, int rows, int row_width, int lane_stride, float *pixels) {
-    memset(pixels, 0, sizeof(float) * (size_t)rows * row_width * lane_stride);
-    for (int c = 0; c < channels; c++)
-        for (int y = 0; y < height; y++) {
-            const float *line = planes + ((size_t)c * height + y) * width;
-            const float *gate = mask ? mask + ((size_t)c * height + y) * width : NULL;
-            float *target = pixels + ((size_t)(top + y) * row_width + left) * lane_stride + c;
-            for (int x = 0; x < width; x++) target[(size_t)x * lane_stride] = gate && !(gate[x] > 0) ? 0.0f : line[x];
-        }
+    DISPATCH(winograd_to_pixels, planes, mask, channels, height, width, top, left, rows, row_width, lane_stride, pixels)
 }
 
 void ddp_winograd_add_to_planes(const float *pixels, int channels, int height, int width, int top, int left,
                                 int row_width, int lane_stride, float *planes) {
-    for (int c = 0; c < channels; c++)
-        for (int y = 0; y < height; y++) {
-            float *line = planes + ((size_t)c * height + y) * width;
-            const float *source = pixels + ((size_t)(top + y) * row_width + left) * lane_stride + c;
-            for (int x = 0; x < width; x++) line[x] += source[(size_t)x * lane_stride];
-        }
+    DISPATCH(winograd_add_to_planes, pixels, channels, height, width, top, left, row_width, lane_stride, planes)
 }
 
 void ddp_winograd_input(const float *pixels, int lane_stride, int row_width, int tiles_y, int tiles_x, int m, int alpha,

@@ -9,7 +9,7 @@
 // Without a bias when BatchNorm follows (its shift makes a bias redundant, as in He et al. 2016).
 // Layers DirectConvolution covers (stride-1 `same` and `valid`, stride-2 `same`, planes large
 // enough) run its kernels instead; the GEMM path stays for the rest and as DDP_CONV=im2col.
-// Stride-1 3 x 3 and 5 x 5 layers with 32+ channels each way run Winograd's F(4 x 4, r x r)
+// Stride-1 3 x 3 and 5 x 5 layers with 16+ channels each way run Winograd's F(4 x 4, r x r)
 // (WinogradConvolution) instead of the direct kernels: DDP_CONV=no-winograd keeps them direct.
 import Tensor
 

@@ -55,8 +55,10 @@ struct WinogradConvolution {
         gradientRows = tilesY * m
     }
 
-    /// Channels in and out below which the products are too narrow to win (measured: see BENCHMARKS.md).
-    nonisolated(unsafe) static var minimumChannels = 32
+    /// Channels in and out below which the products are too narrow to win. At 16 (resnet8's 28 x 28
+    /// layers, 128 per rank) forward ran 5.3-6.3 ms against the direct kernels' 5.6-6.3, backward
+    /// 9.5-10.6 against 12.5-13.1; 8 channels fill half an AVX-512 vector.
+    static let minimumChannels = 16
     /// Off with DDP_CONV=no-winograd (the direct kernels where they apply, to time both) and im2col.
     nonisolated(unsafe) static var enabled: Bool = !["no-winograd", "im2col"].contains(DirectKernels.environmentChoice)
 
@@ -96,8 +98,8 @@ struct WinogradConvolution {
         let inputSize = g.channels * g.height * g.width
         matrices.bt.withUnsafeBufferPointer { bt in
             for s in 0..<count {
-                ddp_winograd_to_pixels(x + s * inputSize, nil, Int32(g.channels), Int32(g.height), Int32(g.width), Int32(g.padTop),
-                                       Int32(g.padLeft), Int32(inputRows), Int32(inputRow), Int32(channelLanes), pixels)
+                Self.toPixels(x + s * inputSize, mask: nil, channels: g.channels, height: g.height, width: g.width, top: g.padTop,
+                              left: g.padLeft, rows: inputRows, rowWidth: inputRow, lanes: channelLanes, into: pixels)
                 ddp_winograd_input(pixels, Int32(channelLanes), Int32(inputRow), Int32(tilesY), Int32(tilesX), Int32(matrices.m),
                                    Int32(matrices.alpha), bt.baseAddress, ConvScratch.winogradWindows.pointer,
                                    Int32(tileStride), Int32(s * tilesPerSample))
@@ -148,8 +150,9 @@ struct WinogradConvolution {
             matrices.at.withUnsafeBufferPointer { at in
                 for s in 0..<count {
                     let n = first + s
-                    ddp_winograd_to_pixels(dy + n * outputSize, relu ? y + n * outputSize : nil, Int32(f), Int32(g.outHeight),
-                                           Int32(g.outWidth), 0, 0, Int32(gradientRows), Int32(gradientRow), Int32(filterLanes), gradient)
+                    Self.toPixels(dy + n * outputSize, mask: relu ? y + n * outputSize : nil, channels: f, height: g.outHeight,
+                                  width: g.outWidth, top: 0, left: 0, rows: gradientRows, rowWidth: gradientRow, lanes: filterLanes,
+                                  into: gradient)
                     if let biasGradient { addBiasGradient(gradient, into: biasGradient) }
                     ddp_winograd_gradient(gradient, Int32(filterLanes), Int32(gradientRow), Int32(tilesY), Int32(tilesX),
                                           Int32(matrices.m), Int32(matrices.alpha), at.baseAddress, tiles, Int32(tileStride),
@@ -182,8 +185,8 @@ struct WinogradConvolution {
                     ddp_winograd_input_gradient(v, Int32(channelLanes), Int32(tileStride), Int32(s * tilesPerSample), Int32(tilesY),
                                                 Int32(tilesX), Int32(matrices.m), Int32(matrices.alpha), bt.baseAddress, pixels,
                                                 Int32(inputRow))
-                    ddp_winograd_add_to_planes(pixels, Int32(c), Int32(g.height), Int32(g.width), Int32(g.padTop), Int32(g.padLeft),
-                                               Int32(inputRow), Int32(channelLanes), dx + (first + s) * inputSize)
+                    Self.addToPlanes(pixels, channels: c, height: g.height, width: g.width, top: g.padTop, left: g.padLeft,
+                                     rowWidth: inputRow, lanes: channelLanes, into: dx + (first + s) * inputSize)
                 }
             }
         }
@@ -220,5 +223,24 @@ struct WinogradConvolution {
             body(first, count)
             first += count
         }
+    }
+}
+
+extension WinogradConvolution {
+    /// planes (channels, height, width) into pixels (rows x rowWidth pixels of `lanes` floats) at
+    /// (top, left), through a ReLU mask if given, zeros elsewhere (winograd.h: ddp_winograd_to_pixels).
+    static func toPixels(_ planes: UnsafePointer<Float>, mask: UnsafePointer<Float>?, channels: Int, height: Int, width: Int,
+                         top: Int, left: Int, rows: Int, rowWidth: Int, lanes: Int, into pixels: UnsafeMutablePointer<Float>) {
+        precondition(top + height <= rows && left + width <= rowWidth && channels <= lanes, "the planes fit the pixels")
+        ddp_winograd_to_pixels(planes, mask, Int32(channels), Int32(height), Int32(width), Int32(top), Int32(left), Int32(rows),
+                               Int32(rowWidth), Int32(lanes), pixels)
+    }
+
+    /// The pixels at (top, left) of rows of rowWidth pixels added into planes (channels, height, width)
+    /// (ddp_winograd_add_to_planes).
+    static func addToPlanes(_ pixels: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int,
+                            rowWidth: Int, lanes: Int, into planes: UnsafeMutablePointer<Float>) {
+        ddp_winograd_add_to_planes(pixels, Int32(channels), Int32(height), Int32(width), Int32(top), Int32(left), Int32(rowWidth),
+                                   Int32(lanes), planes)
     }
 }

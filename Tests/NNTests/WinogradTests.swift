@@ -32,22 +32,78 @@ final class WinogradTests: XCTestCase {
         }
     }
 
-    /// Layers that take Winograd's passes (32+ channels each way, stride 1, 3 x 3 or 5 x 5).
+    /// Layers that take Winograd's passes (16+ channels each way, stride 1, 3 x 3 or 5 x 5).
     let cases: [(ConvGeometry, filters: Int, bias: Bool, activation: Dense.Activation)] = [
         (ConvGeometry(channels: 32, height: 13, width: 13, kernel: 5, stride: 1, same: true), 32, false, .none),    // keskar-c1's shape
         (ConvGeometry(channels: 33, height: 9, width: 11, kernel: 3, stride: 1, same: false), 40, true, .none),     // valid, 7 x 9 out
         (ConvGeometry(channels: 48, height: 4, width: 10, kernel: 3, stride: 1, same: true), 35, true, .relu),
         (ConvGeometry(channels: 32, height: 7, width: 7, kernel: 3, stride: 1, same: true), 64, false, .relu),     // resnet's last stage
         (ConvGeometry(channels: 40, height: 6, width: 17, kernel: 5, stride: 1, same: false), 32, true, .relu),    // valid, 2 x 13 out: no tile
+        (ConvGeometry(channels: 16, height: 9, width: 28, kernel: 3, stride: 1, same: true), 16, true, .relu),      // resnet's first stage
+        (ConvGeometry(channels: 24, height: 11, width: 14, kernel: 5, stride: 1, same: true), 16, false, .none),
     ]
 
-    func testPassesMatchTheNaiveTwins() throws {
-        guard !DirectKernels.availableWidths.isEmpty else { throw XCTSkip("no AVX2 with FMA: Winograd's passes are not used") }
-        var rng = SplitMix64(seed: 23)
-        for (g, filters, bias, activation) in cases {
-            let label = "\(g), \(filters) filters, bias \(bias), \(activation)"
-            let layer = checkAgainstTwins(g, filters: filters, activation: activation, bias: bias, &rng, tolerance: 5e-4, label: label)
-            XCTAssertEqual(layer.isWinograd, g.outHeight >= 4, "which path: \(label)")
+    /// The vector widths this CPU runs (each test forces each in turn), or a skip.
+    func widths() throws -> [Int] {
+        let widths = DirectKernels.availableWidths
+        if widths.isEmpty { throw XCTSkip("no AVX2 with FMA: Winograd's passes are not used") }
+        addTeardownBlock { DirectKernels.force(width: 0) }
+        return widths
+    }
+
+    func testPassesMatchTheNaiveTwinsAtEveryVectorWidth() throws {
+        for width in try widths() {
+            DirectKernels.force(width: width)
+            var rng = SplitMix64(seed: UInt64(23 + width))
+            for (g, filters, bias, activation) in cases {
+                let label = "width \(width), \(g), \(filters) filters, bias \(bias), \(activation)"
+                let layer = checkAgainstTwins(g, filters: filters, activation: activation, bias: bias, &rng, tolerance: 5e-4, label: label)
+                XCTAssertEqual(layer.isWinograd, g.outHeight >= 4, "which path: \(label)")
+            }
+        }
+    }
+
+    func testLayoutChangesMatchTheirDefinitionAtEveryVectorWidth() throws {
+        // winograd.h's formulas, value by value: planes to pixels (through a ReLU mask with zeros,
+        // negatives and NaN, or none) and pixels added back; channels and widths that are not whole
+        // vectors, padding on every side, lanes past the channels.
+        for width in try widths() {
+            DirectKernels.force(width: width)
+            var rng = SplitMix64(seed: UInt64(31 + width))
+            for (channels, height, planeWidth, top, left, rows, rowWidth, lanes) in
+                [(35, 5, 19, 2, 1, 9, 22, 48), (16, 3, 16, 0, 0, 3, 16, 16), (7, 2, 5, 1, 2, 4, 9, 16), (64, 4, 33, 1, 1, 6, 36, 64)] {
+                let label = "width \(width), \(channels) x \(height) x \(planeWidth) into \(rows) x \(rowWidth) x \(lanes)"
+                let planes = (0..<(channels * height * planeWidth)).map { _ in rng.uniform(-1, 1) }
+                var mask = (0..<planes.count).map { _ in rng.uniform(-1, 1) }
+                mask[0] = 0
+                mask[1] = .nan
+                for gated in [false, true] {
+                    var pixels = [Float](repeating: 7, count: rows * rowWidth * lanes)
+                    WinogradConvolution.toPixels(planes, mask: gated ? mask : nil, channels: channels, height: height, width: planeWidth,
+                                                 top: top, left: left, rows: rows, rowWidth: rowWidth, lanes: lanes, into: &pixels)
+                    var expected = [Float](repeating: 0, count: pixels.count)
+                    for c in 0..<channels {
+                        for y in 0..<height {
+                            for x in 0..<planeWidth {
+                                let i = (c * height + y) * planeWidth + x
+                                expected[((top + y) * rowWidth + left + x) * lanes + c] = !gated || mask[i] > 0 ? planes[i] : 0
+                            }
+                        }
+                    }
+                    XCTAssertEqual(pixels, expected, "to pixels, mask \(gated): \(label)")
+                }
+                let pixels = (0..<(rows * rowWidth * lanes)).map { _ in rng.uniform(-1, 1) }
+                var sums = planes
+                WinogradConvolution.addToPlanes(pixels, channels: channels, height: height, width: planeWidth, top: top, left: left,
+                                                rowWidth: rowWidth, lanes: lanes, into: &sums)
+                var expected = planes
+                for c in 0..<channels {
+                    for y in 0..<height {
+                        for x in 0..<planeWidth { expected[(c * height + y) * planeWidth + x] += pixels[((top + y) * rowWidth + left + x) * lanes + c] }
+                    }
+                }
+                XCTAssertEqual(sums, expected, "added to planes: \(label)")
+            }
         }
     }
 
