@@ -1,6 +1,7 @@
 // See include/conv_direct.h. Two instruction sets from one body (conv_direct_body.inc), each
 // compiled for its target and chosen at run time from the CPU's features.
 #include "conv_direct.h"
+#include "winograd.h"
 #include <immintrin.h>
 #include <stddef.h>
 #include <string.h>
@@ -24,34 +25,10 @@ int ddp_conv_active_width(void) { return vector_width_cached(); }
 
 void ddp_conv_force_vector_width(int width) { forced_width = width; }
 
-void ddp_conv_pad_phases(const float *x, int channels, int height, int width, int phases, int row_width,
-                         int plane_stride, float *out) {
-    const int h = height / 2, w = width / 2;
-    memset(out, 0, sizeof(float) * (size_t)channels * phases * plane_stride);
-    for (int c = 0; c < channels; c++) {
-        const float *plane = x + (size_t)c * height * width;
-        for (int p = 0; p < phases; p++) {
-            const int a = p / 2, b = p % 2;
-            float *phase = out + ((size_t)c * phases + p) * plane_stride;
-            for (int i = 0; i < h; i++) {
-                const float *line = plane + (size_t)(2 * i + a) * width + b;
-                float *target = phase + (size_t)i * row_width;
-                for (int j = 0; j < w; j++) target[j] = line[2 * j];
-            }
-        }
-    }
-}
-
 void ddp_conv_transpose_gradient(const float *dy, const float *mask, int filters, int pixels, int filter_stride, float *dy_t,
                                  float *bias_gradient) {
-    for (int p = 0; p < pixels; p++) {
-        float *row = dy_t + (size_t)p * filter_stride;
-        for (int f = 0; f < filters; f++) {
-            const size_t i = (size_t)f * pixels + p;
-            row[f] = mask && !(mask[i] > 0) ? 0.0f : dy[i];
-        }
-        for (int f = filters; f < filter_stride; f++) row[f] = 0.0f;
-    }
+    // The filters' planes as one row of `pixels` pixels, transposed a vector square at a time.
+    ddp_winograd_to_pixels(dy, mask, filters, 1, pixels, 0, 0, 1, pixels, filter_stride, dy_t);
     if (!bias_gradient) return;
     for (int f = 0; f < filters; f++) {
         float sum = 0.0f;
@@ -136,6 +113,12 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_t
 #define OUTPUT_BLOCKS 2
 #define OUTPUT_TILE 12
 #include "conv_direct_body.inc"
+
+void ddp_conv_pad_phases(const float *x, int channels, int height, int width, int phases, int row_width,
+                         int plane_stride, float *out) {
+    if (vector_width_cached() == 16) pad_phases_avx512(x, channels, height, width, phases, row_width, plane_stride, out);
+    else pad_phases_avx2(x, channels, height, width, phases, row_width, plane_stride, out);
+}
 
 void ddp_conv_pad(const float *x, const float *mask, int channels, int height, int width,
                   int top, int left, int row_width, int plane_stride, float *padded) {

@@ -354,11 +354,21 @@ struct DirectConvolution {
     private func layOut(_ x: UnsafePointer<Float>, into padded: UnsafeMutablePointer<Float>) {
         let g = geometry
         if phases > 0 {
-            ddp_conv_pad_phases(x, Int32(g.channels), Int32(g.height), Int32(g.width), Int32(phases), Int32(input.rowWidth),
-                                Int32(input.planeStride), padded)
+            Self.splitPhases(x, channels: g.channels, height: g.height, width: g.width, phases: phases, rowWidth: input.rowWidth,
+                             planeStride: input.planeStride, into: padded)
         } else {
             pad(x, mask: nil, channels: g.channels, rows: g.height, columns: g.width, input, into: padded)
         }
+    }
+
+    /// Each channel's plane (height x width, both even) as its phase planes x[2i + a][2j + b], p = 2a + b
+    /// (p = 0 only when phases is 1), rows of rowWidth floats, planeStride apart, zeros elsewhere
+    /// (conv_direct.h: ddp_conv_pad_phases); nothing past channels x phases x planeStride is written.
+    static func splitPhases(_ x: UnsafePointer<Float>, channels: Int, height: Int, width: Int, phases: Int, rowWidth: Int,
+                            planeStride: Int, into out: UnsafeMutablePointer<Float>) {
+        precondition(height % 2 == 0 && width % 2 == 0 && width / 2 <= rowWidth && height / 2 * rowWidth <= planeStride,
+                     "the phases fit their planes")
+        ddp_conv_pad_phases(x, Int32(channels), Int32(height), Int32(width), Int32(phases), Int32(rowWidth), Int32(planeStride), out)
     }
 
     private func pad(_ source: UnsafePointer<Float>, mask: UnsafePointer<Float>?, channels: Int, rows: Int, columns: Int,

@@ -20,6 +20,39 @@ final class DirectConvolutionTests: XCTestCase {
         WinogradConvolution.enabled = winogradWasEnabled
     }
 
+    func testPhaseSplitMatchesItsDefinitionAtEveryVectorWidth() throws {
+        // conv_direct.h's phases, value by value, and nothing written past the last plane: rows of
+        // one partial vector and of two pairs of vectors, one phase (a 1 x 1 kernel) or four.
+        let widths = DirectKernels.availableWidths
+        if widths.isEmpty { throw XCTSkip("no AVX2 with FMA: the direct kernels are not used") }
+        addTeardownBlock { DirectKernels.force(width: 0) }
+        for width in widths {
+            DirectKernels.force(width: width)
+            var rng = SplitMix64(seed: UInt64(5 + width))
+            for (channels, height, planeWidth, rowWidth, planeStride) in [(3, 6, 10, 6, 23), (2, 4, 68, 35, 80), (5, 2, 2, 1, 1)] {
+                let x = (0..<(channels * height * planeWidth)).map { _ in rng.uniform(-1, 1) }
+                for phases in [1, 4] {
+                    let size = channels * phases * planeStride
+                    var out = [Float](repeating: 7, count: size + 40)
+                    DirectConvolution.splitPhases(x, channels: channels, height: height, width: planeWidth, phases: phases,
+                                                  rowWidth: rowWidth, planeStride: planeStride, into: &out)
+                    var expected = [Float](repeating: 0, count: size) + [Float](repeating: 7, count: 40)
+                    for c in 0..<channels {
+                        for p in 0..<phases {
+                            for i in 0..<(height / 2) {
+                                for j in 0..<(planeWidth / 2) {
+                                    expected[(c * phases + p) * planeStride + i * rowWidth + j] =
+                                        x[(c * height + 2 * i + p / 2) * planeWidth + 2 * j + p % 2]
+                                }
+                            }
+                        }
+                    }
+                    XCTAssertEqual(out, expected, "width \(width), \(channels) x \(height) x \(planeWidth), \(phases) phases")
+                }
+            }
+        }
+    }
+
     struct Case {
         let channels: Int, height: Int, width: Int, filters: Int, kernel: Int
         var stride = 1, same = true
