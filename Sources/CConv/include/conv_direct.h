@@ -82,7 +82,7 @@ void ddp_conv_store_transposed(const float *out_t, int out_stride, int pixels, i
 
 /// dx += an input-gradient pass's grid: for each of `channels` grid rows (`length` apart), line i's
 /// first `columns` floats (lines `row_width` apart) added to dx[c][step i + a][step j + b] (dx:
-/// channels x height x width); one add per float, in vectors for step 1.
+/// channels x height x width); one add per float, in vectors for steps 1 and 2.
 void ddp_conv_add_rows(const float *grid, int length, int row_width, int channels, int rows, int columns, int step, int a, int b,
                        int height, int width, float *dx);
 
