@@ -76,3 +76,20 @@ public final class ReLU: Layer {
         addMaskedReLUGradient(dy, output: y, into: dx, count: batch * outputSize)
     }
 }
+
+/// y = relu(a + b) in one pass, the bits of the sum followed by applyReLU (a residual block's
+/// output: the two passes read and wrote the whole output twice).
+func addApplyingReLU(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, count: Int) {
+    var i = 0
+    let (left, right, target) = (UnsafeRawPointer(a), UnsafeRawPointer(b), UnsafeMutableRawPointer(y))
+    while i + 16 <= count {
+        let v = left.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self) + right.loadUnaligned(fromByteOffset: 4 * i, as: SIMD16<Float>.self)
+        target.storeBytes(of: v.replacing(with: 0, where: v .< 0), toByteOffset: 4 * i, as: SIMD16<Float>.self)
+        i += 16
+    }
+    while i < count {
+        y[i] = max(a[i] + b[i], 0)
+        i += 1
+    }
+}
+

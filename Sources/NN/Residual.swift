@@ -50,9 +50,12 @@ public final class Residual: Layer {
         } else {
             other = x
         }
-        let sum = bodyOutput.pointer
-        for i in 0..<count { y[i] = sum[i] + other[i] }
-        if activation == .relu { applyReLU(y, count: count) }
+        let sum = UnsafePointer(bodyOutput.pointer)
+        if activation == .relu {
+            addApplyingReLU(sum, other, into: y, count: count)
+        } else {
+            for i in 0..<count { y[i] = sum[i] + other[i] }
+        }
     }
 
     public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
