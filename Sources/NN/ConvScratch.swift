@@ -31,32 +31,33 @@ enum ConvScratch {
 
     /// Makes room for a layer's largest chunk (called by Conv2D.init; buffers only grow).
     static func ensure(columns needed: Int, products neededProducts: Int) {
-        if needed > columns.count { columns = FloatBuffer(count: needed) }
-        if neededProducts > products.count { products = FloatBuffer(count: neededProducts) }
+        grow(&columns, to: needed)
+        grow(&products, to: neededProducts)
     }
 
     /// Makes room for a direct convolution's buffers (called by Conv2D.init; buffers only grow).
     static func ensureDirect(_ sizes: DirectConvolution.Sizes) {
-        if sizes.padded > padded.count { padded = FloatBuffer(count: sizes.padded) }
-        if sizes.gradientGrid > gradientGrid.count { gradientGrid = FloatBuffer(count: sizes.gradientGrid) }
-        if sizes.gradientPadded > gradientPadded.count { gradientPadded = FloatBuffer(count: sizes.gradientPadded) }
-        if sizes.grid > grid.count { grid = FloatBuffer(count: sizes.grid) }
-        if sizes.packed > packed.count { packed = FloatBuffer(count: sizes.packed) }
-        if sizes.transposed > transposed.count { transposed = FloatBuffer(count: sizes.transposed) }
-        if sizes.weightGradientTransposed > weightGradientTransposed.count {
-            weightGradientTransposed = FloatBuffer(count: sizes.weightGradientTransposed)
-        }
+        grow(&padded, to: sizes.padded)
+        grow(&gradientGrid, to: sizes.gradientGrid)
+        grow(&gradientPadded, to: sizes.gradientPadded)
+        grow(&grid, to: sizes.grid)
+        grow(&packed, to: sizes.packed)
+        grow(&transposed, to: sizes.transposed)
+        grow(&weightGradientTransposed, to: sizes.weightGradientTransposed)
     }
 
     /// Makes room for a Winograd convolution's buffers (called by Conv2D.init; buffers only grow).
     static func ensureWinograd(_ sizes: WinogradConvolution.Sizes) {
-        if sizes.padded > padded.count { padded = FloatBuffer(count: sizes.padded) }
-        if sizes.gradientPadded > gradientPadded.count { gradientPadded = FloatBuffer(count: sizes.gradientPadded) }
-        if sizes.windows > winogradWindows.count { winogradWindows = FloatBuffer(count: sizes.windows) }
-        if sizes.tiles > winogradTiles.count { winogradTiles = FloatBuffer(count: sizes.tiles) }
-        if sizes.filters > winogradFilters.count {
-            winogradFilters = FloatBuffer(count: sizes.filters)
-            winogradFilterGradient = FloatBuffer(count: sizes.filters)
-        }
+        grow(&padded, to: sizes.padded)
+        grow(&gradientPadded, to: sizes.gradientPadded)
+        grow(&winogradWindows, to: sizes.windows)
+        grow(&winogradTiles, to: sizes.tiles)
+        grow(&winogradFilters, to: sizes.filters)
+        grow(&winogradFilterGradient, to: sizes.filters)
+    }
+
+    /// `buffer` replaced by one of `count` floats where it holds fewer (its contents are scratch).
+    private static func grow(_ buffer: inout FloatBuffer, to count: Int) {
+        if count > buffer.count { buffer = FloatBuffer(count: count) }
     }
 }

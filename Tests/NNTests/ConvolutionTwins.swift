@@ -1,8 +1,20 @@
 // One check of a Conv2D against the naive twins of Conv2D+Reference, shared by ConvolutionTests
-// (the im2col path) and DirectConvolutionTests (the direct kernels).
-import NN
+// (the im2col path) and DirectConvolutionTests (the direct kernels); and the vector widths the C
+// kernels' tests run at.
+@testable import NN
 import Tensor
 import XCTest
+
+extension XCTestCase {
+    /// The vector widths of the CPU's C kernels (AVX-512 and AVX2 where it has both), each run in
+    /// turn by forcing it; the CPU's own width restored after the test. Skips without AVX2 + FMA.
+    func vectorKernelWidths() throws -> [Int] {
+        let widths = DirectKernels.availableWidths
+        if widths.isEmpty { throw XCTSkip("this CPU has neither AVX-512 nor AVX2 with FMA: the C convolution kernels are not used") }
+        addTeardownBlock { DirectKernels.force(width: 0) }
+        return widths
+    }
+}
 
 /// Binds `layer` to fresh parameter and gradient buffers, parameters uniform in (-0.3, 0.3).
 func boundConvolution(_ layer: Conv2D, _ rng: inout SplitMix64) -> (parameters: FloatBuffer, gradients: FloatBuffer) {

@@ -23,10 +23,7 @@ final class DirectConvolutionTests: XCTestCase {
     func testPhaseSplitMatchesItsDefinitionAtEveryVectorWidth() throws {
         // conv_direct.h's phases, value by value, and nothing written past the last plane: rows of
         // one partial vector and of two pairs of vectors, one phase (a 1 x 1 kernel) or four.
-        let widths = DirectKernels.availableWidths
-        if widths.isEmpty { throw XCTSkip("no AVX2 with FMA: the direct kernels are not used") }
-        addTeardownBlock { DirectKernels.force(width: 0) }
-        for width in widths {
+        for width in try vectorKernelWidths() {
             DirectKernels.force(width: width)
             var rng = SplitMix64(seed: UInt64(5 + width))
             for (channels, height, planeWidth, rowWidth, planeStride) in [(3, 6, 10, 6, 23), (2, 4, 68, 35, 80), (5, 2, 2, 1, 1)] {
@@ -82,15 +79,8 @@ final class DirectConvolutionTests: XCTestCase {
         Case(channels: 5, height: 14, width: 14, filters: 70, kernel: 1, stride: 2, bias: false, activation: .none),
     ]
 
-    func widths() throws -> [Int] {
-        let widths = DirectKernels.availableWidths
-        if widths.isEmpty { throw XCTSkip("this CPU has neither AVX-512 nor AVX2 with FMA: every convolution takes im2col") }
-        addTeardownBlock { DirectKernels.force(width: 0) }
-        return widths
-    }
-
     func testPassesMatchTheNaiveTwinsAtEveryVectorWidth() throws {
-        for width in try widths() {
+        for width in try vectorKernelWidths() {
             DirectKernels.force(width: width)
             var rng = SplitMix64(seed: UInt64(60 + width))
             for c in cases {
@@ -105,7 +95,7 @@ final class DirectConvolutionTests: XCTestCase {
         // Kernels 1-5, strides 1 and 2, `same` and `valid`, odd and even sizes: whether a layer takes
         // the direct kernels (all passes or forward only) or im2col, its passes match the twins.
         // A wrong applicability rule (an even `same` kernel, an odd plane at stride 2) shows here.
-        _ = try widths()
+        _ = try vectorKernelWidths()
         var rng = SplitMix64(seed: 5)
         var direct = 0, total = 0
         for kernel in 1...5 {
@@ -128,7 +118,7 @@ final class DirectConvolutionTests: XCTestCase {
     func testResnetLayerAgreesWithTheIm2colPath() throws {
         // resnet8's 16 x 28 x 28 layer: the two paths sum in different orders, so they agree to
         // rounding, not bit for bit (dW sums 5 x 784 terms per entry: 2e-5 relative seen).
-        for width in try widths() {
+        for width in try vectorKernelWidths() {
             DirectKernels.force(width: width)
             let g = ConvGeometry(channels: 16, height: 28, width: 28, kernel: 3, stride: 1, same: true)
             let direct = Conv2D(geometry: g, filters: 16, activation: .none, bias: false)
@@ -158,7 +148,7 @@ final class DirectConvolutionTests: XCTestCase {
         // dW adds sample after sample (each sample's lanes reduced in a fixed order, or with filters
         // in the lanes one sum per lane), so 6 samples in one pass and in passes of 2 and 4 give
         // identical parameters' gradients, outputs and dx.
-        for width in try widths() {
+        for width in try vectorKernelWidths() {
             DirectKernels.force(width: width)
             for (g, byFilters) in [(ConvGeometry(channels: 8, height: 14, width: 28, kernel: 3, stride: 1, same: true), false),
                                    (ConvGeometry(channels: 8, height: 7, width: 7, kernel: 3, stride: 1, same: true), true)] {
@@ -200,7 +190,7 @@ final class DirectConvolutionTests: XCTestCase {
         // With filters in the lanes every dW entry is one sum over the pixels in order, whatever the
         // vector width or how many filter vectors a tile holds: AVX-512 and AVX2 agree bit for bit,
         // for filter counts that fill 1-5 vectors and a tail, at stride 1 and 2.
-        let widths = try widths()
+        let widths = try vectorKernelWidths()
         guard widths.count > 1 else { throw XCTSkip("one vector width on this CPU: nothing to compare") }
         for (g, filters) in [(ConvGeometry(channels: 3, height: 7, width: 7, kernel: 3, stride: 1, same: true), 70),
                              (ConvGeometry(channels: 7, height: 10, width: 10, kernel: 3, stride: 2, same: true), 20),
@@ -230,7 +220,7 @@ final class DirectConvolutionTests: XCTestCase {
         // only: 64 and 70 filters (a vector tail) on 7 x 7 and 13 x 13 planes, stride 1 and 2, bias
         // and ReLU on and off, at every width.
         addTeardownBlock { DirectConvolution.outputsInLanes = true }
-        for width in try widths() {
+        for width in try vectorKernelWidths() {
             DirectKernels.force(width: width)
             for (g, filters, relu) in [(ConvGeometry(channels: 5, height: 7, width: 7, kernel: 3, stride: 1, same: true), 64, true),
                                        (ConvGeometry(channels: 3, height: 13, width: 13, kernel: 5, stride: 1, same: true), 70, false),

@@ -44,15 +44,8 @@ final class WinogradTests: XCTestCase {
     ]
 
     /// The vector widths this CPU runs (each test forces each in turn), or a skip.
-    func widths() throws -> [Int] {
-        let widths = DirectKernels.availableWidths
-        if widths.isEmpty { throw XCTSkip("no AVX2 with FMA: Winograd's passes are not used") }
-        addTeardownBlock { DirectKernels.force(width: 0) }
-        return widths
-    }
-
     func testPassesMatchTheNaiveTwinsAtEveryVectorWidth() throws {
-        for width in try widths() {
+        for width in try vectorKernelWidths() {
             DirectKernels.force(width: width)
             var rng = SplitMix64(seed: UInt64(23 + width))
             for (g, filters, bias, activation) in cases {
@@ -67,7 +60,7 @@ final class WinogradTests: XCTestCase {
         // winograd.h's formulas, value by value: planes to pixels (through a ReLU mask with zeros,
         // negatives and NaN, or none) and pixels added back; channels and widths that are not whole
         // vectors, padding on every side, lanes past the channels.
-        for width in try widths() {
+        for width in try vectorKernelWidths() {
             DirectKernels.force(width: width)
             var rng = SplitMix64(seed: UInt64(31 + width))
             for (channels, height, planeWidth, top, left, rows, rowWidth, lanes) in
