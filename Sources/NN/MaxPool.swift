@@ -106,7 +106,13 @@ public final class MaxPool: Layer {
             ddp_pool2x2(x, Int32(planes), Int32(height), Int32(width), Int32(width), Int32(height * width), nil, 0, Int32(indexBase), y, argmax)
             return
         }
-        // Keskar's C1 pools 3 x 3 with stride 2: a literal size lets the compiler unroll the window.
+        // Keskar's C1 pools 3 x 3 with stride 2: in vectors of outputs (max_pool.h; this loop took
+        // 4.7-6.3 ms of C1's step at 128 per rank on its 64 x 28 x 28 input).
+        if size == 3 && stride == 2 {
+            ddp_pool3x3s2(x, Int32(planes), Int32(height), Int32(width), Int32(outHeight), Int32(outWidth), Int32(indexBase), y, argmax)
+            return
+        }
+        // Other 3 x 3 pools: a literal size lets the compiler unroll the window.
         if size == 3 {
             forwardWindows(x, into: y, argmax: argmax, planes: planes, size: 3, indexBase: indexBase)
         } else {

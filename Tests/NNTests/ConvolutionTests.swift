@@ -203,12 +203,13 @@ final class ConvolutionTests: XCTestCase {
     func testMaxPoolMatchesANaiveReferenceWithTies() {
         var rng = SplitMix64(seed: 21)
         addTeardownBlock { DirectKernels.force(width: 0) }
-        // 2 x 2 stride 2 (CConv's max_pool.h at every width, 4 being SSE): rows of 3, 13 and 16
-        // outputs (scalar, vector chunks with an overlapping last one), odd heights and widths.
+        // 2 x 2 and 3 x 3 stride 2 (CConv's max_pool.h at every width, 4 being SSE): rows of 3, 13 and
+        // 16 outputs (2 x 2: scalar, vector chunks with an overlapping last one), 3 x 3 rows of 3 to
+        // 20 outputs (whole and partial vectors), odd heights and widths.
         for vectorWidth in DirectKernels.availableWidths + [4] {
             DirectKernels.force(width: vectorWidth)
-            for (size, stride, height, width) in [(3, 2, 13, 13), (3, 2, 8, 9), (2, 2, 7, 6), (2, 2, 26, 26), (2, 2, 5, 33),
-                                                  (2, 1, 5, 6), (3, 1, 6, 5), (4, 3, 11, 10)] {
+            for (size, stride, height, width) in [(3, 2, 13, 13), (3, 2, 8, 9), (3, 2, 9, 41), (3, 2, 28, 28), (2, 2, 7, 6),
+                                                  (2, 2, 26, 26), (2, 2, 5, 33), (2, 1, 5, 6), (3, 1, 6, 5), (4, 3, 11, 10)] {
                 let (channels, batch) = (3, 2)
                 let pool = MaxPool(channels: channels, height: height, width: width, size: size, stride: stride)
                 pool.reserve(batch: batch, trainingBatch: batch)

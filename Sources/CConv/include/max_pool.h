@@ -22,3 +22,10 @@ void ddp_pool2x2(const float *x, int planes, int height, int width, int row_stri
 /// with the same index_base.
 void ddp_pool2x2_gradient(const float *dy, const float *output, const int *argmax, int index_base, int planes,
                           int height, int width, int row_stride, int plane_stride, float *target);
+
+/// y (planes, out_h, out_w) from dense planes (height x width) by 3 x 3 windows with stride 2 (Keskar
+/// et al.'s C1; out_h = (height - 3) / 2 + 1, out_w likewise): the values, winners and ties of
+/// MaxPool's general loop (the first largest pixel in row order; a NaN never wins unless first).
+/// argmax[o] = index_base + the index of output o's winner in the planes.
+void ddp_pool3x3s2(const float *x, int planes, int height, int width, int out_h, int out_w, int index_base, float *y,
+                   int *argmax);
