@@ -84,6 +84,7 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_t
 #define VL 16
 #define TARGET "avx512f,fma"
 #define FORWARD_FILTERS 8
+#define FORWARD_VECTORS 3
 #define GRADIENT_FILTERS 8
 #define GRADIENT_TAPS 3
 #define FILTER_BLOCKS 4
@@ -95,6 +96,7 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_t
 #undef VL
 #undef TARGET
 #undef FORWARD_FILTERS
+#undef FORWARD_VECTORS
 #undef GRADIENT_FILTERS
 #undef GRADIENT_TAPS
 #undef FILTER_BLOCKS
@@ -106,6 +108,7 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_t
 #define VL 8
 #define TARGET "avx2,fma"
 #define FORWARD_FILTERS 4
+#define FORWARD_VECTORS 2
 #define GRADIENT_FILTERS 4
 #define GRADIENT_TAPS 2
 #define FILTER_BLOCKS 2

@@ -394,9 +394,10 @@ extension DirectConvolution.Pass {
 public enum DirectKernels {
     /// The values of DDP_CONV, the switch that times the older paths in one build: the direct
     /// kernels (the default), the same without running a convolution and its max-pool together
-    /// (ConvPoolPair), the direct kernels where Winograd's would run (WinogradConvolution), or
-    /// im2col + sgemm for every convolution.
-    public static let environmentChoices = ["direct", "unfused", "no-winograd", "im2col"]
+    /// (ConvPoolPair), the direct kernels where Winograd's would run (WinogradConvolution), Winograd's
+    /// point products through sgemm where its own kernel would run (WinogradConvolution.ownProducts),
+    /// or im2col + sgemm for every convolution.
+    public static let environmentChoices = ["direct", "unfused", "no-winograd", "winograd-sgemm", "im2col"]
     static var environmentChoice: String { getenv("DDP_CONV").map { String(cString: $0) } ?? "direct" }
 
     /// Why DDP_CONV cannot be used (a typo would otherwise time the direct kernels as im2col), or nil.
@@ -424,7 +425,10 @@ public enum DirectKernels {
         }
         let pairs = ConvPoolPair.enabled ? "" : ", conv and pool apart (DDP_CONV=unfused)"
         let winograd = WinogradConvolution.enabled
-            ? " + Winograd F(4x4) on stride-1 3x3 and 5x5 layers of \(WinogradConvolution.minimumChannels)+ channels" : " (DDP_CONV=no-winograd)"
+            ? " + Winograd F(4x4) on stride-1 3x3 and 5x5 layers of \(WinogradConvolution.minimumChannels)+ channels"
+                + (WinogradConvolution.ownProducts ? " (point products: ddp_small_product)"
+                   : WinogradConvolution.sgemmProducts ? " (point products: sgemm, DDP_CONV=winograd-sgemm)" : "")
+            : " (DDP_CONV=no-winograd)"
         switch ddp_conv_active_width() {
         case 16: return "direct AVX-512" + winograd + pairs
         case 8: return "direct AVX2" + winograd + pairs

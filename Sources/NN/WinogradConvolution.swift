@@ -62,6 +62,27 @@ struct WinogradConvolution {
     /// Off with DDP_CONV=no-winograd (the direct kernels where they apply, to time both) and im2col.
     nonisolated(unsafe) static var enabled: Bool = !["no-winograd", "im2col"].contains(DirectKernels.environmentChoice)
 
+    /// Whether the points' products run on ddp_small_product rather than sgemm: at AVX2's width,
+    /// where OpenBLAS's Zen kernels pack both operands and clear c in a pass of its own for every
+    /// product (resnet8 at 128 per rank on a Zen 2, one rank: the step 161-162 -> 144-145 ms). AVX-512's
+    /// OpenBLAS (SkylakeX) has small-matrix kernels that ran these shapes at about 100 GFLOP/s, so
+    /// it keeps sgemm; DDP_CONV=winograd-sgemm keeps sgemm everywhere, to time both.
+    static var ownProducts: Bool { ddp_conv_active_width() == 8 && sgemmProducts == false }
+    nonisolated(unsafe) static var sgemmProducts: Bool = DirectKernels.environmentChoice == "winograd-sgemm"
+
+    /// C (m x n) = op(A) (m x k) B (k x n), or C += with `accumulate`: one point's product.
+    private static func product(transposeA: Bool = false, m: Int, n: Int, k: Int, a: UnsafePointer<Float>, lda: Int,
+                                b: UnsafePointer<Float>, ldb: Int, accumulate: Bool = false,
+                                c: UnsafeMutablePointer<Float>, ldc: Int) {
+        if ownProducts {
+            ddp_small_product(Int32(m), Int32(n), Int32(k), a, Int32(transposeA ? 1 : lda), Int32(transposeA ? lda : 1), b,
+                              Int32(ldb), accumulate ? 1 : 0, c, Int32(ldc))
+        } else {
+            gemm(transposeA: transposeA, transposeB: false, m: m, n: n, k: k, a: a, lda: lda, b: b, ldb: ldb,
+                 beta: accumulate ? 1 : 0, c: c, ldc: ldc)
+        }
+    }
+
     /// The floats of each shared buffer (ConvScratch.ensureWinograd).
     struct Sizes {
         let padded: Int, gradientPadded: Int, windows: Int, tiles: Int, filters: Int
@@ -119,8 +140,8 @@ struct WinogradConvolution {
             transformInputs(x + first * inputSize, count: count)
             // M[xi] (tiles, F) = V[xi] (tiles, C) U[xi]^T (C, F)
             for xi in 0..<points {
-                gemm(transposeA: false, transposeB: false, m: count * tilesPerSample, n: f, k: c, a: v + xi * windowPoint,
-                     lda: channelLanes, b: u + xi * f * c, ldb: f, beta: 0, c: tiles + xi * tilePoint, ldc: filterLanes)
+                Self.product(m: count * tilesPerSample, n: f, k: c, a: v + xi * windowPoint, lda: channelLanes,
+                             b: u + xi * f * c, ldb: f, c: tiles + xi * tilePoint, ldc: filterLanes)
             }
             matrices.at.withUnsafeBufferPointer { at in
                 for s in 0..<count {
@@ -166,9 +187,10 @@ struct WinogradConvolution {
                 for s in 0..<count {
                     let offset = s * tilesPerSample
                     for xi in 0..<points {
-                        gemm(transposeA: true, transposeB: false, m: c, n: f, k: tilesPerSample,
-                             a: v + xi * windowPoint + offset * channelLanes, lda: channelLanes,
-                             b: tiles + xi * tilePoint + offset * filterLanes, ldb: filterLanes, beta: 1, c: du + xi * f * c, ldc: f)
+                        Self.product(transposeA: true, m: c, n: f, k: tilesPerSample,
+                                     a: v + xi * windowPoint + offset * channelLanes, lda: channelLanes,
+                                     b: tiles + xi * tilePoint + offset * filterLanes, ldb: filterLanes, accumulate: true,
+                                     c: du + xi * f * c, ldc: f)
                     }
                 }
             }
@@ -176,8 +198,8 @@ struct WinogradConvolution {
             // dV[xi] (tiles, C) = dM[xi] (tiles, F) U[xi] (F, C), over V; then B dV B^T added onto
             // each sample's pixels and those added into dx.
             for xi in 0..<points {
-                gemm(transposeA: false, transposeB: false, m: count * tilesPerSample, n: c, k: f, a: tiles + xi * tilePoint,
-                     lda: filterLanes, b: u + xi * f * c, ldb: c, beta: 0, c: v + xi * windowPoint, ldc: channelLanes)
+                Self.product(m: count * tilesPerSample, n: c, k: f, a: tiles + xi * tilePoint, lda: filterLanes,
+                             b: u + xi * f * c, ldb: c, c: v + xi * windowPoint, ldc: channelLanes)
             }
             matrices.bt.withUnsafeBufferPointer { bt in
                 for s in 0..<count {

@@ -43,7 +43,7 @@ final class InputHardeningTests: XCTestCase {
         let dir = DDPProcess.temporaryFolder("hardening-conv-switch")
         let refused = try expectRefusal(["train", "--data", "synthetic", "--model", "cnn", "--steps", "2", "--run-dir", dir],
                                         environment: ["DDP_CONV": "imcol"],
-                                        mentioning: "DDP_CONV=imcol is not one of: direct, unfused, no-winograd, im2col (direct is the default)", status: 64)
+                                        mentioning: "DDP_CONV=imcol is not one of: direct, unfused, no-winograd, winograd-sgemm, im2col (direct is the default)", status: 64)
         XCTAssertEqual(refused.all.split(separator: "\n").filter { !$0.isEmpty }.count, 1, "one line, no usage text: \(refused.all)")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
         // Help does not build a model: it answers whatever DDP_CONV says.
