@@ -22,7 +22,8 @@ ddp() { # NAME RANKS [bench args]
   echo "== ddp $name"; "$local_sh" "$ranks" bench --steps "$steps" --out "$out/ddp-$name.json" "$@"
 }
 conv_path() { # MODE NAME RANKS [bench args]: the same build with DDP_CONV=MODE (im2col: every convolution
-  # on im2col + sgemm; unfused: a convolution and its max-pool run apart), in MODE-NAME.json
+  # on im2col + sgemm; unfused: a convolution and its max-pool run apart; winograd-sgemm: Winograd's
+  # point products on sgemm where ddp_small_product would run), in MODE-NAME.json
   local mode=$1 name=$2 ranks=$3; shift 3
   echo "== $mode $name"; DDP_CONV=$mode "$local_sh" "$ranks" bench --steps "$steps" --out "$out/$mode-$name.json" "$@"
 }
@@ -54,10 +55,12 @@ torch() { # NAME RANKS MODEL BATCHES
   # The direct convolution kernels against im2col + sgemm, the same build, rows back to back.
   steps=$conv_steps ddp resnet8-2 2 --model resnet8 --optimizer sgd --batches 32,128 --scaling --layers
   steps=$conv_steps base resnet8-2 2 --model resnet8 --optimizer sgd --batches 32,128 --scaling
+  steps=$conv_steps conv_path winograd-sgemm resnet8-2 2 --model resnet8 --optimizer sgd --batches 32,128
   steps=$conv_steps conv_path im2col resnet8-2 2 --model resnet8 --optimizer sgd --batches 32,128
   steps=$conv_steps torch resnet8-2 2 resnet8 32,128
   steps=$conv_steps ddp keskar-c1-2 2 --model keskar-c1 --optimizer sgd --batches 32,128 --scaling --layers
   steps=$conv_steps base keskar-c1-2 2 --model keskar-c1 --optimizer sgd --batches 32,128 --scaling
+  steps=$conv_steps conv_path winograd-sgemm keskar-c1-2 2 --model keskar-c1 --optimizer sgd --batches 32,128
   steps=$conv_steps conv_path im2col keskar-c1-2 2 --model keskar-c1 --optimizer sgd --batches 32,128
   steps=$conv_steps torch keskar-c1-2 2 keskar-c1 32,128
   ddp mlp-1 1 --batches 32,128,512

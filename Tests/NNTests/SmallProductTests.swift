@@ -9,7 +9,7 @@ import XCTest
 
 final class SmallProductTests: XCTestCase {
     /// (m, n, k): remainders of the 6-row tile and of 1 and 2 vectors at every width, Winograd's shapes.
-    let shapes = [(1, 1, 1), (5, 7, 3), (6, 16, 16), (7, 17, 9), (13, 33, 64), (49, 16, 16), (64, 64, 4), (12, 40, 35), (3, 24, 1)]
+    let shapes = [(1, 1, 1), (5, 7, 3), (6, 16, 16), (7, 17, 9), (13, 33, 64), (49, 16, 16), (64, 64, 4), (12, 40, 35), (3, 24, 1), (8, 25, 5)]
 
     func testEveryEntryIsTheInOrderFusedSumAtEveryVectorWidth() throws {
         for width in try vectorKernelWidths() + [4] {
