@@ -85,6 +85,7 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_t
 #define TARGET "avx512f,fma"
 #define FORWARD_FILTERS 8
 #define FORWARD_VECTORS 3
+#define FORWARD_RELOAD_LAST 0
 #define GRADIENT_FILTERS 8
 #define GRADIENT_TAPS 3
 #define FILTER_BLOCKS 4
@@ -97,6 +98,7 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_t
 #undef TARGET
 #undef FORWARD_FILTERS
 #undef FORWARD_VECTORS
+#undef FORWARD_RELOAD_LAST
 #undef GRADIENT_FILTERS
 #undef GRADIENT_TAPS
 #undef FILTER_BLOCKS
@@ -108,7 +110,8 @@ void ddp_conv_pack(const float *weights, int filters, int channels, int kernel_t
 #define VL 8
 #define TARGET "avx2,fma"
 #define FORWARD_FILTERS 4
-#define FORWARD_VECTORS 2
+#define FORWARD_VECTORS 3
+#define FORWARD_RELOAD_LAST 1
 #define GRADIENT_FILTERS 4
 #define GRADIENT_TAPS 2
 #define FILTER_BLOCKS 2
