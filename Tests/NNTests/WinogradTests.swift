@@ -2,7 +2,9 @@
 // correlation exactly as built, and the layer's passes match the naive twins of Conv2D+Reference
 // (forward, dW, db, dx added onto what dx held) on 3 x 3 and 5 x 5 kernels, `same` and `valid`,
 // channel and filter counts that are not whole vectors, planes that are not whole tiles; a batch
-// larger than one chunk gives each sample what it gets alone.
+// larger than one chunk gives each sample what it gets alone. The transforms hold F(4, 3)'s and
+// F(4, 5)'s matrices as constants equal to WinogradMatrices', and run any other matrices as given.
+import CConv
 @testable import NN
 import Tensor
 import XCTest
@@ -96,6 +98,63 @@ final class WinogradTests: XCTestCase {
                     }
                 }
                 XCTAssertEqual(sums, expected, "added to planes: \(label)")
+            }
+        }
+    }
+
+    func testTransformsHoldTheBuiltMatricesAsConstantsAndRunAnyOthersAsGiven() throws {
+        // winograd.c's constant tables are WinogradMatrices' A^T and B^T bit for bit (else the
+        // kernels would quietly take the general path), and a changed entry is noticed.
+        for r in [3, 5] {
+            let w = WinogradMatrices(m: 4, r: r)
+            XCTAssertEqual(ddp_winograd_builtin(4, Int32(w.alpha), w.at, w.bt), 1, "F(4, \(r)) held as constants")
+            var changed = w.bt
+            changed[w.alpha + 1] = changed[w.alpha + 1].nextUp
+            XCTAssertEqual(ddp_winograd_builtin(4, Int32(w.alpha), w.at, changed), 0, "F(4, \(r)) with B^T changed")
+        }
+        // Matrices other than the tables run as given: with A^T and B^T doubled (exact in floats),
+        // each transform, a product by the matrix on both sides, gives 4x the constants' bits.
+        for width in try vectorKernelWidths() + [4] {
+            DirectKernels.force(width: width)
+            var rng = SplitMix64(seed: UInt64(43 + width))
+            for r in [3, 5] {
+                let w = WinogradMatrices(m: 4, r: r), (m, alpha, lanes) = (4, Int32(w.alpha), 16)
+                let (tilesY, tilesX) = (2, 3), tiles = tilesY * tilesX, points = w.alpha * w.alpha
+                let (rows, rowWidth) = (tilesY * m + w.alpha - m, tilesX * m + w.alpha - m)
+                let doubled = (at: w.at.map { $0 * 2 }, bt: w.bt.map { $0 * 2 })
+                let label = "width \(width), F(4, \(r))"
+                let pixels = (0..<(rows * rowWidth * lanes)).map { _ in rng.uniform(-1, 1) }
+                let transformed = (0..<(points * tiles * lanes)).map { _ in rng.uniform(-1, 1) }
+                func input(_ bt: [Float]) -> [Float] {
+                    var v = [Float](repeating: 0, count: points * tiles * lanes)
+                    ddp_winograd_input(pixels, Int32(lanes), Int32(rowWidth), Int32(tilesY), Int32(tilesX), Int32(m), alpha, bt, &v,
+                                       Int32(tiles), 0)
+                    return v
+                }
+                func output(_ at: [Float]) -> [Float] {
+                    var y = [Float](repeating: 0, count: lanes * tilesY * m * tilesX * m)
+                    ddp_winograd_output(transformed, Int32(lanes), Int32(lanes), Int32(tiles), 0, Int32(tilesY), Int32(tilesX), Int32(m),
+                                        alpha, at, nil, 0, &y, Int32(tilesY * m), Int32(tilesX * m))
+                    return y
+                }
+                func gradient(_ at: [Float]) -> [Float] {
+                    var dm = [Float](repeating: 0, count: points * tiles * lanes)
+                    ddp_winograd_gradient(pixels, Int32(lanes), Int32(rowWidth), Int32(tilesY), Int32(tilesX), Int32(m), alpha, at, &dm,
+                                          Int32(tiles), 0)
+                    return dm
+                }
+                func inputGradient(_ bt: [Float]) -> [Float] {
+                    var dx = [Float](repeating: 0, count: rows * rowWidth * lanes)
+                    ddp_winograd_input_gradient(transformed, Int32(lanes), Int32(tiles), 0, Int32(tilesY), Int32(tilesX), Int32(m), alpha,
+                                                bt, &dx, Int32(rowWidth))
+                    return dx
+                }
+                for (name, constants, given) in [("input", input(w.bt), input(doubled.bt)), ("output", output(w.at), output(doubled.at)),
+                                                 ("gradient", gradient(w.at), gradient(doubled.at)),
+                                                 ("input gradient", inputGradient(w.bt), inputGradient(doubled.bt))] {
+                    XCTAssertTrue(constants.contains { $0 != 0 }, "\(name): \(label) computes something")
+                    XCTAssertEqual(given, constants.map { $0 * 4 }, "\(name): \(label)")
+                }
             }
         }
     }

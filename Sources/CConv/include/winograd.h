@@ -45,3 +45,7 @@ void ddp_winograd_gradient(const float *pixels, int lane_stride, int row_width, 
 /// (ty * m, tx * m) of the input gradient's pixels; dV[xi] = dvhat[xi][first_tile + t].
 void ddp_winograd_input_gradient(const float *dvhat, int lane_stride, int tile_stride, int first_tile, int tiles_y,
                                  int tiles_x, int m, int alpha, const float *bt, float *pixels, int row_width);
+
+/// 1 if at (m x alpha) and bt (alpha x alpha) are, bit for bit, the matrices the kernels hold as
+/// constants for F(4, 3) or F(4, 5) (winograd.c), so the transforms take their unrolled form; else 0.
+int ddp_winograd_builtin(int m, int alpha, const float *at, const float *bt);
