@@ -16,12 +16,6 @@ public final class MPICommunicator: Communicator {
 
     /// `collectiveTimeout`: abort the job when a collective waits longer (CollectiveWatchdog).
     public init(collectiveTimeout: Double? = nil) throws {
-        // Shared memory's single-copy path (CMA, a process_vm_readv per fragment) cost more than it
-        // saved below a few MB: a 400 KB allreduce of 2 ranks took 0.068-0.091 ms with it and
-        // 0.043-0.047 ms copying through vader's shared FIFOs, 1.6 MB 0.29 against 0.17; 6.4 MB was
-        // 1.1x slower without it (`ddp netbench --sizes`, Zen 2, OpenMPI 4.1.4). A gradient is
-        // rarely that large, so off unless the user's environment or mpirun -mca chose.
-        setenv("OMPI_MCA_btl_vader_single_copy_mechanism", "none", 0)
         var provided: Int32 = 0
         // SERIALIZED: MPI calls never overlap, but the step's allreduce may come from a worker thread.
         // MULTIPLE with the watchdog, whose thread talks to the other ranks while a collective waits.
