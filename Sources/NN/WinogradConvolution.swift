@@ -19,7 +19,10 @@ struct WinogradConvolution {
     /// Tiles of m x m output pixels per sample, and samples per chunk (the products' height).
     let tilesY: Int, tilesX: Int, tilesPerSample: Int
     let chunk: Int
-    var tileStride: Int { chunk * tilesPerSample }
+    /// Tiles from one point's matrix to the next in the transformed arrays: the chunk's, made odd.
+    /// keskar-c1's 5 x 5 layer had 8 samples x 16 tiles x 64 lanes, points exactly 32 KB apart, so a
+    /// tile's 64 stores, one per point, fell in one set of L1 and two of L2 and evicted each other.
+    var tileStride: Int { chunk * tilesPerSample | 1 }
     /// Channels and filters rounded up to 16: the lanes of the pixel-major layouts.
     let channelLanes: Int, filterLanes: Int
     /// A sample's input, pixel-major, padded so every tile's window lies inside: rows x inputRow pixels.

@@ -159,6 +159,23 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    func testTransformedPointsAreNotAWholeNumberOfPagesApart() throws {
+        // One tile's transform stores a vector to each of the alpha^2 points: at a multiple of 4 KB
+        // apart they all fall in one set of L1 and evict each other (keskar-c1's 5 x 5 layer ran 1.5x
+        // slower with its points 32 KB apart). resnet8's and keskar-c1's Winograd layers, and others.
+        guard !DirectKernels.availableWidths.isEmpty else { throw XCTSkip("no AVX2 with FMA: Winograd's passes are not used") }
+        for (channels, size, kernel, filters) in [(16, 28, 3, 16), (32, 14, 3, 32), (64, 7, 3, 64), (64, 13, 5, 64), (64, 32, 3, 64),
+                                                  (128, 8, 3, 128), (16, 16, 5, 32)] {
+            let g = ConvGeometry(channels: channels, height: size, width: size, kernel: kernel, stride: 1, same: true)
+            let winograd = try XCTUnwrap(WinogradConvolution(geometry: g, filters: filters), "\(channels) x \(size) x \(size), \(kernel) x \(kernel)")
+            for lanes in [winograd.channelLanes, winograd.filterLanes] {
+                XCTAssertNotEqual(winograd.tileStride * lanes * MemoryLayout<Float>.size % 4096, 0,
+                                  "\(channels) x \(size) x \(size), \(kernel) x \(kernel): points \(winograd.tileStride) tiles of \(lanes) lanes apart")
+            }
+            XCTAssertGreaterThanOrEqual(winograd.tileStride, winograd.chunk * winograd.tilesPerSample, "every tile of a chunk has its row")
+        }
+    }
+
     func testABatchOfSeveralChunksGivesEachSampleWhatItGetsAlone() throws {
         guard !DirectKernels.availableWidths.isEmpty else { throw XCTSkip("no AVX2 with FMA: Winograd's passes are not used") }
         let g = ConvGeometry(channels: 64, height: 28, width: 28, kernel: 3, stride: 1, same: true)
