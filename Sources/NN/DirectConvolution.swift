@@ -158,9 +158,12 @@ struct DirectConvolution {
     }
 
     /// A plane stride holding `rows` rows and every read up to `reach` floats from its start (the
-    /// extra columns and vector tails read past the data, into zeros of the plane itself).
+    /// extra columns and vector tails read past the data, into zeros of the plane itself), in an odd
+    /// number of 64-byte lines: planes a power of two of lines apart put the same pixel of every
+    /// channel in one L1 set (resnet8's stride-2 layers had 1 KB phase planes, channels 4 KB apart,
+    /// and a tile's loads of 16 channels evicted each other from the set's 8 ways).
     private static func stride(rows: Int, rowWidth: Int, reach: Int) -> Int {
-        (max(rows * rowWidth, reach) + 16 + 15) / 16 * 16
+        ((max(rows * rowWidth, reach) + 16 + 15) / 16 | 1) * 16
     }
 
     /// Whether layers made from now on may run forward with the outputs in the lanes (tests compare

@@ -79,6 +79,23 @@ final class DirectConvolutionTests: XCTestCase {
         Case(channels: 5, height: 14, width: 14, filters: 70, kernel: 1, stride: 2, bias: false, activation: .none),
     ]
 
+    func testChannelPlanesAreNotAWholeNumberOfPagesApart() throws {
+        // A tile reads the same pixel of every channel: planes a multiple of 4 KB apart put those
+        // reads in one L1 set (resnet8's stride-2 layers had channels exactly 4 KB apart). Stride 1
+        // and 2, 1 x 1 to 5 x 5, the planes of x, of dy on the grid and of dy padded for dx.
+        guard !DirectKernels.availableWidths.isEmpty else { throw XCTSkip("no AVX2 with FMA: the direct kernels are not used") }
+        let page = 4096 / MemoryLayout<Float>.size
+        for (channels, size, kernel, stride) in [(16, 28, 3, 2), (32, 14, 3, 2), (16, 28, 1, 2), (32, 14, 1, 2), (1, 28, 3, 1), (8, 32, 3, 1),
+                                                 (64, 28, 5, 1), (16, 64, 3, 2), (8, 16, 3, 1)] {
+            let g = ConvGeometry(channels: channels, height: size, width: size, kernel: kernel, stride: stride, same: true)
+            let direct = try XCTUnwrap(DirectConvolution(geometry: g, filters: 32), "\(channels) x \(size) x \(size), \(kernel) x \(kernel) / \(stride)")
+            let label = "\(channels) x \(size) x \(size), \(kernel) x \(kernel) / \(stride)"
+            XCTAssertNotEqual(direct.inputChannelStride % page, 0, "x's channels: \(label)")
+            XCTAssertNotEqual(direct.gradientGrid.planeStride % page, 0, "dy on the grid: \(label)")
+            XCTAssertNotEqual(direct.gradientPadded.planeStride % page, 0, "dy padded: \(label)")
+        }
+    }
+
     func testPassesMatchTheNaiveTwinsAtEveryVectorWidth() throws {
         for width in try vectorKernelWidths() {
             DirectKernels.force(width: width)
