@@ -4,7 +4,7 @@
 // so the transformed windows fit in about 2 MB): each sample laid out pixel-major, its windows
 // transformed into V (tiles, C) per point, alpha^2 products M = V U^T (tiles, F), tiles transformed
 // back. The input gradient is the transpose (dV = dM U); the weight gradient dU = dM^T V per point,
-// one product per sample and point so a sample's terms do not depend on how the batch is split,
+// one product per point and group of samples (samplesPerGroup) whatever the chunk,
 // then dW = G^T dU G once a pass.
 // For a 5 x 5 kernel a tile costs 64 multiply-adds per channel pair against 400 summed directly;
 // ddp bench still counts the direct sum's FLOPs (the model's arithmetic, not this method's).
@@ -19,6 +19,13 @@ struct WinogradConvolution {
     /// Tiles of m x m output pixels per sample, and samples per chunk (the products' height).
     let tilesY: Int, tilesX: Int, tilesPerSample: Int
     let chunk: Int
+    /// Samples whose tiles make one weight-gradient product (dU += V^T dM per point): a power of two,
+    /// at most 64 tiles. resnet8's 7 x 7 layer has 4 tiles a sample, so a product a sample (k = 4)
+    /// read and wrote all of dU (36 points x 64 x 64) for 4 multiply-adds an entry; its backward
+    /// 9.5-11.5 -> 8.0-8.7 ms at 128 per rank. Groups start at multiples of this in the micro-batch and
+    /// chunks hold whole groups, so dW's sums are the same whatever the chunk, and the same groups
+    /// whatever the rank count when the batch per rank is a multiple of it.
+    let samplesPerGroup: Int
     /// Tiles from one point's matrix to the next in the transformed arrays: the chunk's, made odd.
     /// keskar-c1's 5 x 5 layer had 8 samples x 16 tiles x 64 lanes, points exactly 32 KB apart, so a
     /// tile's 64 stores, one per point, fell in one set of L1 and two of L2 and evicted each other.
@@ -36,7 +43,8 @@ struct WinogradConvolution {
     /// nil where the method does not apply or was not measured to win: stride 1, a 3 x 3 or 5 x 5
     /// kernel, at least `minimumChannels` channels in and out, at least one whole tile of output,
     /// and the direct kernels on (they share their switch: DDP_CONV=im2col or no-winograd).
-    init?(geometry g: ConvGeometry, filters: Int) {
+    /// `budget`: floats of the transformed windows of a chunk (ConvScratch.budget; tests vary it).
+    init?(geometry g: ConvGeometry, filters: Int, budget: Int = ConvScratch.budget) {
         guard WinogradConvolution.enabled, DirectConvolution.enabled, ddp_conv_active_width() >= 8,
               g.stride == 1, g.kernel == 3 || g.kernel == 5,
               min(g.channels, filters) >= WinogradConvolution.minimumChannels,
@@ -51,7 +59,11 @@ struct WinogradConvolution {
         channelLanes = (g.channels + 15) / 16 * 16
         filterLanes = (filters + 15) / 16 * 16
         let points = matrices.alpha * matrices.alpha
-        chunk = max(1, ConvScratch.budget / (points * max(channelLanes, filterLanes) * tilesPerSample))
+        var group = 1
+        while 2 * group * tilesPerSample <= 64 { group *= 2 }
+        samplesPerGroup = group
+        let fit = budget / (points * max(channelLanes, filterLanes) * tilesPerSample)
+        chunk = max(1, fit / samplesPerGroup) * samplesPerGroup
         inputRow = tilesX * m + g.kernel - 1
         inputRows = tilesY * m + g.kernel - 1
         gradientRow = tilesX * m
@@ -184,13 +196,16 @@ struct WinogradConvolution {
                 }
             }
             if weightGradient != nil {
-                // dU[xi]^T (C, F) += V[xi]^T (C, tiles) dM[xi] (tiles, F), sample by sample (this way
-                // round sgemm ran 1.3x faster on 64 x 64).
+                // dU[xi]^T (C, F) += V[xi]^T (C, tiles) dM[xi] (tiles, F), a group of samples at a
+                // time (this way round sgemm ran 1.3x faster on 64 x 64).
                 transformInputs(x + first * inputSize, count: count)
-                for s in 0..<count {
+                var s = 0
+                while s < count {
+                    let group = min(samplesPerGroup, count - s)
+                    defer { s += group }
                     let offset = s * tilesPerSample
                     for xi in 0..<points {
-                        Self.product(transposeA: true, m: c, n: f, k: tilesPerSample,
+                        Self.product(transposeA: true, m: c, n: f, k: group * tilesPerSample,
                                      a: v + xi * windowPoint + offset * channelLanes, lda: channelLanes,
                                      b: tiles + xi * tilePoint + offset * filterLanes, ldb: filterLanes, accumulate: true,
                                      c: du + xi * f * c, ldc: f)

@@ -176,6 +176,51 @@ final class WinogradTests: XCTestCase {
         }
     }
 
+    func testWeightGradientGroupsOfSamplesDoNotDependOnTheChunk() throws {
+        // A 7 x 7 output is 4 tiles a sample: dU's products take 16 samples (64 tiles) at a time, in
+        // groups counted from the batch's start; chunks hold whole groups. Two budgets, one leaving 48
+        // samples a chunk and one that would leave 20 (rounded down to 16), give dW bit for bit, on a
+        // batch of 40 (groups 16, 16, 8), and dW matches the naive twin.
+        guard !DirectKernels.availableWidths.isEmpty else { throw XCTSkip("no AVX2 with FMA: Winograd's passes are not used") }
+        let g = ConvGeometry(channels: 64, height: 7, width: 7, kernel: 3, stride: 1, same: true)
+        let (filters, batch) = (32, 40)
+        let large = try XCTUnwrap(WinogradConvolution(geometry: g, filters: filters))
+        let perSample = 36 * 64 * 4  // points x lanes x tiles: the windows' floats of one sample
+        let small = try XCTUnwrap(WinogradConvolution(geometry: g, filters: filters, budget: 20 * perSample))
+        XCTAssertEqual(large.tilesPerSample, 4)
+        XCTAssertEqual(large.samplesPerGroup, 16)
+        XCTAssertEqual(large.chunk, 48)
+        XCTAssertEqual(small.chunk, 16, "20 samples fit; chunks hold whole groups")
+        for (size, kernel, group) in [(28, 3, 1), (14, 3, 4), (13, 5, 4), (12, 3, 4), (4, 3, 64)] {
+            let other = ConvGeometry(channels: 16, height: size, width: size, kernel: kernel, stride: 1, same: true)
+            let winograd = try XCTUnwrap(WinogradConvolution(geometry: other, filters: 16))
+            XCTAssertEqual(winograd.samplesPerGroup, group, "\(size) x \(size): \(winograd.tilesPerSample) tiles a sample")
+            XCTAssertEqual(winograd.chunk % group, 0, "\(size) x \(size): whole groups a chunk")
+        }
+        ConvScratch.ensureWinograd(large.sizes)
+        ConvScratch.ensureWinograd(small.sizes)
+        var rng = SplitMix64(seed: 37)
+        let weight = (0..<(filters * 64 * 9)).map { _ in rng.uniform(-0.3, 0.3) }
+        let x = (0..<(batch * g.channels * 49)).map { _ in rng.uniform(-1, 1) }
+        let dy = (0..<(batch * filters * 49)).map { _ in rng.uniform(-1, 1) }
+        func weightGradient(_ winograd: WinogradConvolution) -> [Float] {
+            var dW = [Float](repeating: 0, count: weight.count)
+            winograd.backward(input: x, output: x, outputGradient: dy, weight: weight, relu: false, weightGradient: &dW,
+                              biasGradient: nil, inputGradient: nil, batch: batch)
+            return dW
+        }
+        let together = weightGradient(large)
+        XCTAssertEqual(weightGradient(small), together, "dW bit for bit with 16-sample chunks")
+        var reference = [Float](repeating: 0, count: weight.count)
+        let (inSize, outSize) = (g.channels * 49, filters * 49)
+        for n in 0..<batch {
+            let one = Conv2D.referenceBackward(x: Array(x[(n * inSize)..<((n + 1) * inSize)]), weight: weight,
+                                               outputGradient: Array(dy[(n * outSize)..<((n + 1) * outSize)]), filters: filters, geometry: g)
+            for i in 0..<reference.count { reference[i] += one.weight[i] }
+        }
+        XCTAssertLessThan(zip(together, reference).map { abs($0 - $1) / max(1, abs($1)) }.max()!, 1e-4, "dW against the naive twin")
+    }
+
     func testABatchOfSeveralChunksGivesEachSampleWhatItGetsAlone() throws {
         guard !DirectKernels.availableWidths.isEmpty else { throw XCTSkip("no AVX2 with FMA: Winograd's passes are not used") }
         let g = ConvGeometry(channels: 64, height: 28, width: 28, kernel: 3, stride: 1, same: true)
