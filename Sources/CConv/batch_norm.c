@@ -15,6 +15,6 @@ void ddp_bn_gradient_sums(const float *dy, const float *x, int count, ddp_bn_pla
 }
 
 void ddp_bn_add_input_gradient(const float *dy, const float *x, float *dx, int count, ddp_bn_plane plane,
-                               float factor, float scale_by, float mean_gradient, float mean_product) {
-    DISPATCH(bn_add_input_gradient, dy, x, dx, count, plane, factor, scale_by, mean_gradient, mean_product)
+                               float factor, float scale_by, float mean_gradient, float mean_product, int overwrite) {
+    DISPATCH(bn_add_input_gradient, dy, x, dx, count, plane, factor, scale_by, mean_gradient, mean_product, overwrite)
 }

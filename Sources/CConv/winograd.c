@@ -51,8 +51,8 @@ void ddp_winograd_to_pixels(const float *planes, const float *mask, int channels
 }
 
 void ddp_winograd_add_to_planes(const float *pixels, int channels, int height, int width, int top, int left,
-                                int row_width, int lane_stride, float *planes) {
-    DISPATCH(winograd_add_to_planes, pixels, channels, height, width, top, left, row_width, lane_stride, planes)
+                                int row_width, int lane_stride, int overwrite, float *planes) {
+    DISPATCH(winograd_add_to_planes, pixels, channels, height, width, top, left, row_width, lane_stride, overwrite, planes)
 }
 
 void ddp_winograd_input(const float *pixels, int lane_stride, int row_width, int tiles_y, int tiles_x, int m, int alpha,

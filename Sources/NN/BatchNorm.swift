@@ -177,6 +177,18 @@ public final class BatchNorm: Layer {
     public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
                          batch: Int, context: PassContext) {
+        backward(x, y, dy, dx, overwrite: false, batch: batch, context: context)
+    }
+
+    /// dx written in the pass that computes it (no clearing before, no read of dx).
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                         outputGradient dy: UnsafePointer<Float>, overwritingInputGradient dx: UnsafeMutablePointer<Float>,
+                         batch: Int, context: PassContext) {
+        backward(x, y, dy, dx, overwrite: true, batch: batch, context: context)
+    }
+
+    private func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
+                          _ dx: UnsafeMutablePointer<Float>?, overwrite: Bool, batch: Int, context: PassContext) {
         precondition(context.mode != .evaluation, "BatchNorm keeps no x-hat in evaluation: differentiate a probe pass instead")
         let (c, s) = (channels, spatial)
         let training = context.mode == .training
@@ -186,10 +198,11 @@ public final class BatchNorm: Layer {
             let last = min(first + group, batch)
             let statistics = training ? g * c : 0
             if s == 1 {
+                if overwrite, let dx { (dx + first * c).update(repeating: 0, count: (last - first) * c) }
                 backwardFeatures(x, y, dy, dx, first: first, last: last, training: training,
                                  mean: groupMean.pointer + statistics, inverseStd: inverseStd.pointer + statistics)
             } else {
-                backwardPlanes(x, dy, dx, first: first, last: last, training: training,
+                backwardPlanes(x, dy, dx, overwrite: overwrite, first: first, last: last, training: training,
                                mean: groupMean.pointer + statistics, inverseStd: inverseStd.pointer + statistics)
             }
             first = last
@@ -198,7 +211,7 @@ public final class BatchNorm: Layer {
     }
 
     /// Backward of one group of planes (S > 1), a sample at a time across the channels like forwardPlanes.
-    private func backwardPlanes(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?,
+    private func backwardPlanes(_ x: UnsafePointer<Float>, _ dy: UnsafePointer<Float>, _ dx: UnsafeMutablePointer<Float>?, overwrite: Bool,
                                 first: Int, last: Int, training: Bool, mean: UnsafePointer<Float>, inverseStd inv: UnsafePointer<Float>) {
         let (c, s) = (channels, spatial)
         // Per channel, sums over the group of dy' and dy' x-hat, dy' being dy masked by the fused ReLU.
@@ -233,7 +246,8 @@ public final class BatchNorm: Layer {
                 let (factor, scaleBy, meanGradient, meanProduct) = training
                     ? (gammaInv / count, count, sumGradient[channel], sumProduct[channel]) : (gammaInv, 1, 0, 0)
                 let offset = (n * c + channel) * s
-                ddp_bn_add_input_gradient(dy + offset, x + offset, dx + offset, Int32(s), plane, factor, scaleBy, meanGradient, meanProduct)
+                ddp_bn_add_input_gradient(dy + offset, x + offset, dx + offset, Int32(s), plane, factor, scaleBy, meanGradient, meanProduct,
+                                          overwrite ? 1 : 0)
             }
         }
     }

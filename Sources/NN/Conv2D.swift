@@ -121,6 +121,18 @@ public final class Conv2D: Layer {
                         biasGradient: hasBias ? biasGradient : nil, inputGradient: dx, batch: batch)
     }
 
+    /// Winograd's passes write dx sample by sample; the direct and im2col paths clear it and add.
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                         outputGradient dy: UnsafePointer<Float>, overwritingInputGradient dx: UnsafeMutablePointer<Float>,
+                         batch: Int, context: PassContext) {
+        guard let winograd else {
+            dx.update(repeating: 0, count: batch * inputSize)
+            return backward(input: x, output: y, outputGradient: dy, inputGradient: dx, batch: batch, context: context)
+        }
+        winograd.backward(input: x, output: y, outputGradient: dy, weight: weight, relu: activation == .relu, weightGradient: weightGradient,
+                          biasGradient: hasBias ? biasGradient : nil, inputGradient: dx, overwriteInputGradient: true, batch: batch)
+    }
+
     /// The im2col + sgemm backward pass: dW, db, and dx if asked.
     private func backwardByColumns(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                                    outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {

@@ -1,6 +1,7 @@
 // A residual block (He et al. 2016): y = relu(body(x) + shortcut(x)), the shortcut the identity
 // or a projection (1 x 1 convolution with stride, and BatchNorm) when stride or width change.
-// Backward is a fork: body and shortcut each ADD their part into dx, so it needs no copy.
+// Backward is a fork: the body's part goes into dx (written when dx is the block's alone), then
+// the shortcut ADDS its part, so it needs no copy.
 // Shapes: x (N, C, H, W), y (N, F, H / S, W / S).
 import Tensor
 
@@ -61,13 +62,30 @@ public final class Residual: Layer {
     public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
                          batch: Int, context: PassContext) {
+        backward(input: x, output: y, outputGradient: dy, inputGradient: dx, overwrite: false, batch: batch, context: context)
+    }
+
+    /// The body writes dx, then the shortcut adds.
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                         outputGradient dy: UnsafePointer<Float>, overwritingInputGradient dx: UnsafeMutablePointer<Float>,
+                         batch: Int, context: PassContext) {
+        backward(input: x, output: y, outputGradient: dy, inputGradient: dx, overwrite: true, batch: batch, context: context)
+    }
+
+    private func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                          inputGradient dx: UnsafeMutablePointer<Float>?, overwrite: Bool, batch: Int, context: PassContext) {
         let count = batch * outputSize
         var gradient = dy
         if activation == .relu {
             maskReLUGradient(dy, output: y, into: sumGradient.pointer, count: count)
             gradient = UnsafePointer(sumGradient.pointer)
         }
-        body.backward(input: x, output: bodyOutput.pointer, outputGradient: gradient, inputGradient: dx, batch: batch, context: context)
+        if overwrite, let dx {
+            body.backward(input: x, output: bodyOutput.pointer, outputGradient: gradient, overwritingInputGradient: dx,
+                          batch: batch, context: context)
+        } else {
+            body.backward(input: x, output: bodyOutput.pointer, outputGradient: gradient, inputGradient: dx, batch: batch, context: context)
+        }
         if let shortcut {
             shortcut.backward(input: x, output: shortcutOutput.pointer, outputGradient: gradient, inputGradient: dx,
                               batch: batch, context: context)

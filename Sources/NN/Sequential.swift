@@ -67,6 +67,19 @@ public final class Sequential: Layer {
     public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
                          batch: Int, context: PassContext) {
+        backward(input: x, output: y, outputGradient: dy, inputGradient: dx, overwrite: false, batch: batch, context: context)
+    }
+
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                         outputGradient dy: UnsafePointer<Float>, overwritingInputGradient dx: UnsafeMutablePointer<Float>,
+                         batch: Int, context: PassContext) {
+        backward(input: x, output: y, outputGradient: dy, inputGradient: dx, overwrite: true, batch: batch, context: context)
+    }
+
+    /// The children from the last; each inner gradient is written by the one child that owns it
+    /// (Layer's overwriting pass), and the chain's own dx is written or added as asked (`overwrite`).
+    private func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                          inputGradient dx: UnsafeMutablePointer<Float>?, overwrite: Bool, batch: Int, context: PassContext) {
         let last = layers.count - 1
         var index = last
         while index >= 0 {
@@ -77,21 +90,23 @@ public final class Sequential: Layer {
             if pair != nil { index -= 1 }
             let layer = layers[index]
             let input = index == 0 ? x : UnsafePointer(inner[index - 1].pointer)
-            var inputGradient = dx
-            if index > 0 {
-                // Layers add into their input gradient: clear it first (llm.c's zero_grad, per buffer).
-                inputGradient = innerGradients[index - 1].pointer
-                inputGradient!.update(repeating: 0, count: batch * layer.inputSize)
-            }
+            // Written, not added: an inner gradient (its one writer is this child), or dx when asked.
+            let written = index > 0 ? innerGradients[index - 1].pointer : overwrite ? dx : nil
             if let pair {
-                pair.backward(input: input, poolOutput: output, outputGradient: outputGradient, inputGradient: inputGradient, batch: batch)
+                if let written { written.update(repeating: 0, count: batch * layer.inputSize) }
+                pair.backward(input: input, poolOutput: output, outputGradient: outputGradient, inputGradient: written ?? dx, batch: batch)
                 context.backwardObserver?.finishedBackward(pair.pool)
                 context.backwardObserver?.finishedBackward(pair.conv)
                 continue
             }
             let start = LayerProfiler.active == nil ? 0 : monotonicSeconds()
-            layer.backward(input: input, output: output, outputGradient: outputGradient, inputGradient: inputGradient,
-                           batch: batch, context: context)
+            if let written {
+                layer.backward(input: input, output: output, outputGradient: outputGradient, overwritingInputGradient: written,
+                               batch: batch, context: context)
+            } else {
+                layer.backward(input: input, output: output, outputGradient: outputGradient, inputGradient: dx,
+                               batch: batch, context: context)
+            }
             LayerProfiler.active?.add(layer, backward: true, seconds: monotonicSeconds() - start)
             context.backwardObserver?.finishedBackward(layer)
         }

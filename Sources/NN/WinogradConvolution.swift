@@ -168,11 +168,12 @@ struct WinogradConvolution {
         }
     }
 
-    /// Adds dW, db (if given) and dx (if given) for `batch` samples; dy is taken through the fused
-    /// ReLU by the output y.
+    /// Adds dW, db (if given) and dx (if given; written over it with `overwriteInputGradient`) for
+    /// `batch` samples; dy is taken through the fused ReLU by the output y.
     func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                   weight: UnsafePointer<Float>, relu: Bool, weightGradient: UnsafeMutablePointer<Float>?,
-                  biasGradient: UnsafeMutablePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {
+                  biasGradient: UnsafeMutablePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?,
+                  overwriteInputGradient: Bool = false, batch: Int) {
         let g = geometry, (c, f, points) = (geometry.channels, filters, matrices.alpha * matrices.alpha)
         let (inputSize, outputSize) = (c * g.height * g.width, f * g.outPixels)
         let (u, v, tiles) = (ConvScratch.winogradFilters.pointer, ConvScratch.winogradWindows.pointer, ConvScratch.winogradTiles.pointer)
@@ -226,7 +227,8 @@ struct WinogradConvolution {
                                                 Int32(tilesX), Int32(matrices.m), Int32(matrices.alpha), bt.baseAddress, pixels,
                                                 Int32(inputRow))
                     Self.addToPlanes(pixels, channels: c, height: g.height, width: g.width, top: g.padTop, left: g.padLeft,
-                                     rowWidth: inputRow, lanes: channelLanes, into: dx + (first + s) * inputSize)
+                                     rowWidth: inputRow, lanes: channelLanes, overwrite: overwriteInputGradient,
+                                     into: dx + (first + s) * inputSize)
                 }
             }
         }
@@ -276,11 +278,11 @@ extension WinogradConvolution {
                                Int32(rowWidth), Int32(lanes), pixels)
     }
 
-    /// The pixels at (top, left) of rows of rowWidth pixels added into planes (channels, height, width)
-    /// (ddp_winograd_add_to_planes).
+    /// The pixels at (top, left) of rows of rowWidth pixels added into planes (channels, height, width),
+    /// or written over them with `overwrite` (ddp_winograd_add_to_planes).
     static func addToPlanes(_ pixels: UnsafePointer<Float>, channels: Int, height: Int, width: Int, top: Int, left: Int,
-                            rowWidth: Int, lanes: Int, into planes: UnsafeMutablePointer<Float>) {
+                            rowWidth: Int, lanes: Int, overwrite: Bool = false, into planes: UnsafeMutablePointer<Float>) {
         ddp_winograd_add_to_planes(pixels, Int32(channels), Int32(height), Int32(width), Int32(top), Int32(left), Int32(rowWidth),
-                                   Int32(lanes), planes)
+                                   Int32(lanes), overwrite ? 1 : 0, planes)
     }
 }

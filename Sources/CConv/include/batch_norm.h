@@ -23,6 +23,7 @@ float ddp_bn_squared_deviations(const float *x, int count, float mean);
 void ddp_bn_normalize(const float *x, float *y, int count, ddp_bn_plane plane);
 /// sums[0] = sum dy', sums[1] = sum dy' x-hat, where dy' = dy, or 0 where the fused ReLU's v <= 0.
 void ddp_bn_gradient_sums(const float *dy, const float *x, int count, ddp_bn_plane plane, float *sums);
-/// dx[i] += factor (scale_by dy'[i] - mean_gradient - x-hat[i] mean_product), dy' as above.
+/// dx[i] += factor (scale_by dy'[i] - mean_gradient - x-hat[i] mean_product), dy' as above; with
+/// `overwrite`, dx[i] = that term (what dx held is neither read nor kept).
 void ddp_bn_add_input_gradient(const float *dy, const float *x, float *dx, int count, ddp_bn_plane plane,
-                               float factor, float scale_by, float mean_gradient, float mean_product);
+                               float factor, float scale_by, float mean_gradient, float mean_product, int overwrite);

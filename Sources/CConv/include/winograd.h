@@ -21,9 +21,10 @@
 void ddp_winograd_to_pixels(const float *planes, const float *mask, int channels, int height, int width, int top,
                             int left, int rows, int row_width, int lane_stride, float *pixels);
 
-/// planes[(c * height + y) * width + x] += pixels[((top + y) * row_width + left + x) * lane_stride + c].
+/// planes[(c * height + y) * width + x] += pixels[((top + y) * row_width + left + x) * lane_stride + c],
+/// or with `overwrite` = that pixel (what the planes held is neither read nor kept).
 void ddp_winograd_add_to_planes(const float *pixels, int channels, int height, int width, int top, int left,
-                                int row_width, int lane_stride, float *planes);
+                                int row_width, int lane_stride, int overwrite, float *planes);
 
 /// v[xi][first_tile + t] = (B^T d B)[xi], d the alpha x alpha window at pixel (ty * m, tx * m) of
 /// one sample's pixels (rows of row_width pixels), for its tiles_y x tiles_x tiles.

@@ -1,0 +1,84 @@
+// The overwriting backward pass (Layer's `overwritingInputGradient`): whatever dx held before
+// (NaN here), it ends as the adding pass's dx onto zeros, bit for bit, with the same parameter
+// gradients; and the adding pass still adds. Layers that write in one pass (BatchNorm on planes and
+// on features, Winograd's Conv2D, Residual, Sequential with a convolution-and-pool pair and inner
+// buffers) and ones that take the default (the direct Conv2D, Dense, MaxPool).
+@testable import NN
+import Tensor
+import XCTest
+
+final class OverwritingGradientTests: XCTestCase {
+    func check(_ layer: Layer, batch: Int, ghostBatch: Int = .max, seed: UInt64, _ label: String) {
+        let model = Model(layers: [layer])
+        model.reserve(batch: batch)
+        let layout = model.layout
+        let params = FloatBuffer(count: layout.count), grads = FloatBuffer(count: layout.count)
+        let state = FloatBuffer(count: layout.stateCount), moments = FloatBuffer(count: layout.momentCount)
+        model.bind(parameters: params.pointer, gradients: grads.pointer, state: state.pointer, moments: moments.pointer)
+        model.initialize(seed: seed)
+        var rng = SplitMix64(seed: seed + 1)
+        for i in 0..<params.count { params[i] += rng.uniform(-0.1, 0.1) }
+        let context = PassContext(mode: .training, ghostBatch: ghostBatch)
+        let x = (0..<(batch * layer.inputSize)).map { _ in rng.uniform(-1, 1) }
+        let dy = (0..<(batch * layer.outputSize)).map { _ in rng.uniform(-1, 1) }
+        var y = [Float](repeating: 0, count: batch * layer.outputSize)
+        layer.forward(x, into: &y, batch: batch, context: context)
+
+        grads.zero()
+        var added = [Float](repeating: 0, count: batch * layer.inputSize)
+        layer.backward(input: x, output: y, outputGradient: dy, inputGradient: &added, batch: batch, context: context)
+        let addedGradients = grads.array
+        XCTAssertGreaterThan(added.map { abs($0) }.max()!, 1e-4, "\(label): dx is not all zero")
+
+        grads.zero()
+        var written = [Float](repeating: .nan, count: batch * layer.inputSize)
+        layer.backward(input: x, output: y, outputGradient: dy, overwritingInputGradient: &written, batch: batch, context: context)
+        XCTAssertEqual(written, added, "\(label): dx written over NaN equals dx added onto zeros")
+        XCTAssertEqual(grads.array, addedGradients, "\(label): the parameter gradients")
+
+        var onto = [Float](repeating: 0.5, count: batch * layer.inputSize)
+        layer.backward(input: x, output: y, outputGradient: dy, inputGradient: &onto, batch: batch, context: context)
+        XCTAssertLessThan(zip(onto, added).map { abs($0 - 0.5 - $1) }.max()!, 1e-6, "\(label): the adding pass still adds")
+    }
+
+    func testBatchNormWritesItsInputGradient() {
+        check(BatchNorm(shape: [3, 5, 5], activation: .relu), batch: 5, ghostBatch: 2, seed: 1, "BatchNorm on planes, ghost groups")
+        check(BatchNorm(shape: [7]), batch: 6, ghostBatch: 4, seed: 2, "BatchNorm on features")
+    }
+
+    func testConvolutionsWriteOrClearTheirInputGradient() throws {
+        let winograd = Conv2D(geometry: ConvGeometry(channels: 16, height: 8, width: 8, kernel: 3, stride: 1, same: true),
+                              filters: 16, activation: .relu)
+        if DirectKernels.availableWidths.isEmpty {
+            XCTAssertFalse(winograd.isWinograd)
+        } else {
+            XCTAssertTrue(winograd.isWinograd)
+        }
+        check(winograd, batch: 3, seed: 3, "a 16-channel 3 x 3 convolution")
+        check(Conv2D(geometry: ConvGeometry(channels: 4, height: 8, width: 8, kernel: 3, stride: 2, same: true), filters: 8,
+                     activation: .none), batch: 3, seed: 4, "a stride-2 convolution (clears, then adds)")
+        check(Dense(inputSize: 6, outputSize: 5, activation: .relu), batch: 4, seed: 5, "Dense (clears, then adds)")
+    }
+
+    func testBlocksWriteTheirInputGradientThroughTheirFirstLayer() {
+        func body(_ c: Int, _ f: Int, _ stride: Int) -> Sequential {
+            Sequential(layers: [Conv2D(geometry: ConvGeometry(channels: c, height: 8, width: 8, kernel: 3, stride: stride, same: true),
+                                       filters: f, activation: .none),
+                                BatchNorm(shape: [f, 8 / stride, 8 / stride], activation: .relu),
+                                Conv2D(geometry: ConvGeometry(channels: f, height: 8 / stride, width: 8 / stride, kernel: 3, stride: 1, same: true),
+                                       filters: f, activation: .none),
+                                BatchNorm(shape: [f, 8 / stride, 8 / stride])])
+        }
+        check(Residual(body: body(16, 16, 1), shortcut: nil), batch: 3, seed: 6, "an identity block")
+        let projection = Sequential(layers: [Conv2D(geometry: ConvGeometry(channels: 16, height: 8, width: 8, kernel: 1, stride: 2, same: true),
+                                                    filters: 32, activation: .none),
+                                             BatchNorm(shape: [32, 4, 4])])
+        check(Residual(body: body(16, 32, 2), shortcut: projection), batch: 3, seed: 7, "a projection block")
+        let pooled = Sequential(layers: [Conv2D(geometry: ConvGeometry(channels: 2, height: 8, width: 8, kernel: 3, stride: 1, same: true),
+                                                filters: 8, activation: .relu),
+                                         MaxPool(channels: 8, height: 8, width: 8, size: 2),
+                                         BatchNorm(shape: [8, 4, 4])])
+        XCTAssertEqual(pooled.fusedPairs, ConvPoolPair.enabled && !DirectKernels.availableWidths.isEmpty ? 1 : 0)
+        check(pooled, batch: 3, seed: 8, "a chain that starts with a convolution-and-pool pair")
+    }
+}
