@@ -168,7 +168,9 @@ void ddp_conv_by_outputs(const float *input, int channel_stride, int inputs, con
 }
 
 void ddp_conv_add_rows(const float *grid, int length, int row_width, int channels, int rows, int columns, int step, int a, int b,
-                       int height, int width, float *dx) {
-    if (vector_width_cached() == 16) add_rows_avx512(grid, length, row_width, channels, rows, columns, step, a, b, height, width, dx);
-    else add_rows_avx2(grid, length, row_width, channels, rows, columns, step, a, b, height, width, dx);
+                       int height, int width, int overwrite, float *dx) {
+    if (vector_width_cached() == 16)
+        add_rows_avx512(grid, length, row_width, channels, rows, columns, step, a, b, height, width, overwrite, dx);
+    else
+        add_rows_avx2(grid, length, row_width, channels, rows, columns, step, a, b, height, width, overwrite, dx);
 }

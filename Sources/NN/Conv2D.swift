@@ -121,16 +121,22 @@ public final class Conv2D: Layer {
                         biasGradient: hasBias ? biasGradient : nil, inputGradient: dx, batch: batch)
     }
 
-    /// Winograd's passes write dx sample by sample; the direct and im2col paths clear it and add.
+    /// Winograd's passes and the direct ones that cover every pixel write dx sample by sample; the
+    /// others (a 1 x 1 stride-2 kernel's one phase, im2col) clear it and add.
     public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
                          outputGradient dy: UnsafePointer<Float>, overwritingInputGradient dx: UnsafeMutablePointer<Float>,
                          batch: Int, context: PassContext) {
-        guard let winograd else {
+        let (relu, biasGradient) = (activation == .relu, hasBias ? self.biasGradient : nil)
+        if let winograd {
+            winograd.backward(input: x, output: y, outputGradient: dy, weight: weight, relu: relu, weightGradient: weightGradient,
+                              biasGradient: biasGradient, inputGradient: dx, overwriteInputGradient: true, batch: batch)
+        } else if let direct, direct.writesWholeInputGradient {
+            direct.backward(input: x, output: y, outputGradient: dy, weight: weight, relu: relu, weightGradient: weightGradient,
+                            biasGradient: biasGradient, inputGradient: dx, overwriteInputGradient: true, batch: batch)
+        } else {
             dx.update(repeating: 0, count: batch * inputSize)
-            return backward(input: x, output: y, outputGradient: dy, inputGradient: dx, batch: batch, context: context)
+            backward(input: x, output: y, outputGradient: dy, inputGradient: dx, batch: batch, context: context)
         }
-        winograd.backward(input: x, output: y, outputGradient: dy, weight: weight, relu: activation == .relu, weightGradient: weightGradient,
-                          biasGradient: hasBias ? biasGradient : nil, inputGradient: dx, overwriteInputGradient: true, batch: batch)
     }
 
     /// The im2col + sgemm backward pass: dW, db, and dx if asked.

@@ -249,16 +249,20 @@ struct DirectConvolution {
     /// this layout, zeros in every float of a plane's stride that is not an output pixel.
     var gradientGridLayout: MaxPool.PlaneLayout { MaxPool.PlaneLayout(rowStride: gradientGrid.rowWidth, planeStride: gradientGrid.planeStride) }
 
-    /// weightGradient += dW, biasGradient += db, dx += the input gradient, each if asked, for
-    /// `batch` samples; with `relu`, dy passes only where the output y is positive.
+    /// weightGradient += dW, biasGradient += db, dx += the input gradient (or dx = it, with
+    /// `overwriteInputGradient`: only where `writesWholeInputGradient`), each if asked, for `batch`
+    /// samples; with `relu`, dy passes only where the output y is positive.
     func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
                   weight: UnsafePointer<Float>, relu: Bool, weightGradient: UnsafeMutablePointer<Float>?,
-                  biasGradient: UnsafeMutablePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?, batch: Int) {
+                  biasGradient: UnsafeMutablePointer<Float>?, inputGradient dx: UnsafeMutablePointer<Float>?,
+                  overwriteInputGradient: Bool = false, batch: Int) {
+        precondition(!overwriteInputGradient || writesWholeInputGradient, "the input-gradient passes do not cover every pixel")
         let (inputSize, outputSize) = (geometry.channels * geometry.height * geometry.width, filters * geometry.outPixels)
         beginBackward(weight: weight, weightGradient: weightGradient, inputGradient: dx != nil)
         for n in 0..<batch {
             backwardSample(input: x + n * inputSize, mask: relu ? y + n * outputSize : nil, outputGradient: dy + n * outputSize,
-                           weightGradient: weightGradient, biasGradient: biasGradient, inputGradient: dx.map { $0 + n * inputSize })
+                           weightGradient: weightGradient, biasGradient: biasGradient, inputGradient: dx.map { $0 + n * inputSize },
+                           overwrite: overwriteInputGradient)
         }
         endBackward(weightGradient: weightGradient)
     }
@@ -297,12 +301,16 @@ struct DirectConvolution {
         }
     }
 
+    /// Whether the input-gradient passes write every pixel of dx once they are written rather than
+    /// added (ddp_conv_add_rows): stride 1, or all four phases of stride 2 (not a 1 x 1 kernel's one).
+    var writesWholeInputGradient: Bool { phases == 0 || inputGradient.count == 4 }
+
     /// One sample's backward, between beginBackward and endBackward: weightGradient += its dW,
-    /// biasGradient += its db, dx += its input gradient, each if asked; dy passes only where `mask`
-    /// (the sample's output y) is positive, if given.
+    /// biasGradient += its db, dx += its input gradient (dx = it with `overwrite`), each if asked; dy
+    /// passes only where `mask` (the sample's output y) is positive, if given.
     func backwardSample(input x: UnsafePointer<Float>, mask: UnsafePointer<Float>?, outputGradient dy: UnsafePointer<Float>,
                         weightGradient: UnsafeMutablePointer<Float>?, biasGradient: UnsafeMutablePointer<Float>?,
-                        inputGradient dx: UnsafeMutablePointer<Float>?) {
+                        inputGradient dx: UnsafeMutablePointer<Float>?, overwrite: Bool = false) {
         let g = geometry
         if weightGradient != nil && weightGradientByFilters {
             let (transposed, sums) = (ConvScratch.transposed.pointer, ConvScratch.weightGradientTransposed.pointer)
@@ -329,8 +337,10 @@ struct DirectConvolution {
                 packed: ConvScratch.packed.pointer + inputGradientPackOffsets[index], grid: grid)
             // Grid row c, line i, column j -> dx[c][i][j], or dx[c][2i + a][2j + b] for a phase (in
             // C vectors: resnet8's 28 x 28 layers' backward 1.03-1.08x, one rank, alternating launches).
+            // Written by the first pass onto each line: stride 1's one, and phase (a, 0) before (a, 1).
+            let writes = overwrite && (pass.step == 1 || pass.b == 0)
             ddp_conv_add_rows(grid, Int32(pass.length), Int32(pass.rowWidth), Int32(g.channels), Int32(pass.rows), Int32(pass.columns),
-                              Int32(pass.step), Int32(pass.a), Int32(pass.b), Int32(g.height), Int32(g.width), dx)
+                              Int32(pass.step), Int32(pass.a), Int32(pass.b), Int32(g.height), Int32(g.width), writes ? 1 : 0, dx)
         }
     }
 

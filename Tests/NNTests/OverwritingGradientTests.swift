@@ -1,8 +1,9 @@
 // The overwriting backward pass (Layer's `overwritingInputGradient`): whatever dx held before
 // (NaN here), it ends as the adding pass's dx onto zeros, bit for bit, with the same parameter
 // gradients; and the adding pass still adds. Layers that write in one pass (BatchNorm on planes and
-// on features, Winograd's Conv2D, Residual, Sequential with a convolution-and-pool pair and inner
-// buffers) and ones that take the default (the direct Conv2D, Dense, MaxPool).
+// on features, Winograd's Conv2D, the direct one where its passes cover every pixel, Residual,
+// Sequential with a convolution-and-pool pair and inner buffers) and ones that clear and add (a
+// 1 x 1 stride-2 Conv2D, im2col, Dense, MaxPool).
 @testable import NN
 import Tensor
 import XCTest
@@ -55,25 +56,41 @@ final class OverwritingGradientTests: XCTestCase {
             XCTAssertTrue(winograd.isWinograd)
         }
         check(winograd, batch: 3, seed: 3, "a 16-channel 3 x 3 convolution")
-        check(Conv2D(geometry: ConvGeometry(channels: 4, height: 8, width: 8, kernel: 3, stride: 2, same: true), filters: 8,
-                     activation: .none), batch: 3, seed: 4, "a stride-2 convolution (clears, then adds)")
+        let strided = Conv2D(geometry: ConvGeometry(channels: 4, height: 16, width: 16, kernel: 3, stride: 2, same: true), filters: 8,
+                             activation: .none)
+        let projection = Conv2D(geometry: ConvGeometry(channels: 4, height: 16, width: 16, kernel: 1, stride: 2, same: true), filters: 8,
+                                activation: .none)
+        let direct = Conv2D(geometry: ConvGeometry(channels: 4, height: 10, width: 10, kernel: 3, stride: 1, same: true), filters: 8,
+                            activation: .relu)
+        if !DirectKernels.availableWidths.isEmpty {
+            XCTAssertEqual(strided.direct?.writesWholeInputGradient, true, "four phases write every pixel")
+            XCTAssertEqual(projection.direct?.writesWholeInputGradient, false, "a 1 x 1 kernel's one phase does not")
+            XCTAssertEqual(direct.direct?.writesWholeInputGradient, true)
+        }
+        check(strided, batch: 3, seed: 4, "a stride-2 3 x 3 convolution (its four phases write)")
+        check(projection, batch: 3, seed: 9, "a stride-2 1 x 1 convolution (clears, then adds)")
+        check(direct, batch: 2, seed: 10, "a stride-1 direct convolution (writes)")
+        check(Conv2D(geometry: ConvGeometry(channels: 3, height: 6, width: 6, kernel: 3, stride: 1, same: true), filters: 4,
+                     activation: .none, directKernels: false), batch: 2, seed: 11, "im2col (clears, then adds)")
         check(Dense(inputSize: 6, outputSize: 5, activation: .relu), batch: 4, seed: 5, "Dense (clears, then adds)")
     }
 
     func testBlocksWriteTheirInputGradientThroughTheirFirstLayer() {
-        func body(_ c: Int, _ f: Int, _ stride: Int) -> Sequential {
-            Sequential(layers: [Conv2D(geometry: ConvGeometry(channels: c, height: 8, width: 8, kernel: 3, stride: stride, same: true),
-                                       filters: f, activation: .none),
-                                BatchNorm(shape: [f, 8 / stride, 8 / stride], activation: .relu),
-                                Conv2D(geometry: ConvGeometry(channels: f, height: 8 / stride, width: 8 / stride, kernel: 3, stride: 1, same: true),
-                                       filters: f, activation: .none),
-                                BatchNorm(shape: [f, 8 / stride, 8 / stride])])
+        func body(_ c: Int, _ f: Int, _ stride: Int, _ size: Int) -> Sequential {
+            let out = size / stride
+            return Sequential(layers: [Conv2D(geometry: ConvGeometry(channels: c, height: size, width: size, kernel: 3, stride: stride, same: true),
+                                              filters: f, activation: .none),
+                                       BatchNorm(shape: [f, out, out], activation: .relu),
+                                       Conv2D(geometry: ConvGeometry(channels: f, height: out, width: out, kernel: 3, stride: 1, same: true),
+                                              filters: f, activation: .none),
+                                       BatchNorm(shape: [f, out, out])])
         }
-        check(Residual(body: body(16, 16, 1), shortcut: nil), batch: 3, seed: 6, "an identity block")
-        let projection = Sequential(layers: [Conv2D(geometry: ConvGeometry(channels: 16, height: 8, width: 8, kernel: 1, stride: 2, same: true),
+        check(Residual(body: body(16, 16, 1, 8), shortcut: nil), batch: 3, seed: 6, "an identity block")
+        // resnet's down-sampling block: a stride-2 3 x 3 body (direct, four phases) and a 1 x 1 projection.
+        let projection = Sequential(layers: [Conv2D(geometry: ConvGeometry(channels: 16, height: 16, width: 16, kernel: 1, stride: 2, same: true),
                                                     filters: 32, activation: .none),
-                                             BatchNorm(shape: [32, 4, 4])])
-        check(Residual(body: body(16, 32, 2), shortcut: projection), batch: 3, seed: 7, "a projection block")
+                                             BatchNorm(shape: [32, 8, 8])])
+        check(Residual(body: body(16, 32, 2, 16), shortcut: projection), batch: 3, seed: 7, "a projection block")
         let pooled = Sequential(layers: [Conv2D(geometry: ConvGeometry(channels: 2, height: 8, width: 8, kernel: 3, stride: 1, same: true),
                                                 filters: 8, activation: .relu),
                                          MaxPool(channels: 8, height: 8, width: 8, size: 2),

@@ -82,9 +82,12 @@ void ddp_conv_store_transposed(const float *out_t, int out_stride, int pixels, i
 
 /// dx += an input-gradient pass's grid: for each of `channels` grid rows (`length` apart), line i's
 /// first `columns` floats (lines `row_width` apart) added to dx[c][step i + a][step j + b] (dx:
-/// channels x height x width); one add per float, in vectors for steps 1 and 2.
+/// channels x height x width); one add per float, in vectors for steps 1 and 2. With `overwrite`
+/// (step 1, or step 2 with b = 0) the floats are written instead, dx not read, and for step 2 the
+/// odd columns between them of the 2 x columns from (step i + a, 0) written as 0 for the b = 1
+/// pass to add onto: so the passes of every phase, (a, 0) before (a, 1), write all of dx.
 void ddp_conv_add_rows(const float *grid, int length, int row_width, int channels, int rows, int columns, int step, int a, int b,
-                       int height, int width, float *dx);
+                       int height, int width, int overwrite, float *dx);
 
 /// One output channel from its grid row: out (rows, columns) = grid's first `columns` of each of
 /// `rows` lines (`row_width` apart) + bias, then 0 where negative when relu (NaN and -0 kept), the
