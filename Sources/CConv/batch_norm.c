@@ -6,7 +6,7 @@
 
 float ddp_bn_sum(const float *x, int count) { DISPATCH(bn_sum, x, count) }
 
-float ddp_bn_squared_deviations(const float *x, int count, float mean) { DISPATCH(bn_squared_deviations, x, count, mean) }
+void ddp_bn_shifted_sums(const float *x, int count, float shift, float *sums) { DISPATCH(bn_shifted_sums, x, count, shift, sums) }
 
 void ddp_bn_normalize(const float *x, float *y, int count, ddp_bn_plane plane) { DISPATCH(bn_normalize, x, y, count, plane) }
 

@@ -1,7 +1,8 @@
 // BatchNorm's plane passes (CConv's batch_norm.h) at every vector width this CPU runs (AVX-512,
 // AVX2, and the SSE baseline forced as width 4) against the definition in double precision: plane
 // sizes with and without a vector tail, ghost groups with a short last group, the fused ReLU, a
-// probe on running statistics, and dx added to what the buffer held (the layer contract).
+// probe on running statistics, and dx added to what the buffer held (the layer contract); the
+// moments that ride the allreduce, also for values far from zero.
 @testable import NN
 import Tensor
 import XCTest
@@ -69,7 +70,18 @@ final class BatchNormPlaneTests: XCTestCase {
         }
     }
 
-    func check(shape: [Int], batch: Int, ghost: Int, relu: Bool, probe: Bool, _ rng: inout SplitMix64, label: String) {
+    func testMomentsKeepTheirDigitsFarFromZero() {
+        // Values of mean 1000 and spread 1: sums of x^2 about zero would lose the variance to
+        // rounding (1e6 in floats carries about 0.06); about a shift near the mean they keep it.
+        addTeardownBlock { DirectKernels.force(width: 0) }
+        var rng = SplitMix64(seed: 43)
+        for width in DirectKernels.availableWidths + [4] {
+            DirectKernels.force(width: width)
+            check(shape: [3, 6, 6], batch: 6, ghost: 3, relu: false, probe: false, &rng, offset: 1000, label: "width \(width), mean 1000")
+        }
+    }
+
+    func check(shape: [Int], batch: Int, ghost: Int, relu: Bool, probe: Bool, _ rng: inout SplitMix64, offset: Float = 3, label: String) {
         let bn = BatchNorm(shape: shape, activation: relu ? .relu : .none)
         let (c, s) = (bn.channels, bn.spatial)
         bn.reserve(batch: batch, trainingBatch: batch)
@@ -83,7 +95,7 @@ final class BatchNormPlaneTests: XCTestCase {
         }
         let count = batch * c * s
         // Offset inputs (mean 3, as the running means): the variance is taken about the mean, not about zero.
-        let x = (0..<count).map { _ in 3 + rng.uniform(-2, 2) }
+        let x = (0..<count).map { _ in offset + rng.uniform(-2, 2) }
         let dy = (0..<count).map { _ in rng.uniform(-1, 1) }
         let held = (0..<count).map { _ in rng.uniform(-1, 1) }
         let context = probe ? PassContext(mode: .probe) : PassContext(mode: .training, ghostBatch: ghost)
@@ -94,10 +106,24 @@ final class BatchNormPlaneTests: XCTestCase {
                           scale: Array(params.array[0..<c]), shift: Array(params.array[c...]),
                           running: probe ? (Array(state.array[0..<c]), Array(state.array[c...])) : nil, relu: relu)
         func worst(_ a: [Float], _ b: [Double]) -> Double { zip(a, b).map { abs(Double($0) - $1) / max(1, abs($1)) }.max() ?? 0 }
-        XCTAssertLessThan(worst(y, e.y), 1e-5, "\(label): y")
+        // x - mean carries x's own rounding, about |x| 6e-8, times 1 / std.
+        XCTAssertLessThan(worst(y, e.y), 1e-5 + 2e-7 * Double(offset), "\(label): y")
         XCTAssertLessThan(worst(Array(grads.array[0..<c]), e.scaleGradient), 1e-4, "\(label): d scale")
         XCTAssertLessThan(worst(Array(grads.array[c...]), e.shiftGradient), 1e-4, "\(label): d shift")
         XCTAssertLessThan(worst(zip(dx, held).map { $0 - $1 }, e.dx), 1e-4, "\(label): dx added to what dx held")
         if relu { XCTAssertTrue(y.contains(0) && y.contains { $0 > 0 }, "\(label): the ReLU cuts some values and passes others") }
+        guard !probe else { return }
+        // The moments that ride the allreduce: per channel the sum of x, and the groups' sums of squared deviations.
+        for channel in 0..<c {
+            var (sum, squares) = (0.0, 0.0)
+            for first in stride(from: 0, to: batch, by: ghost) {
+                let values = (first..<min(first + ghost, batch)).flatMap { n in (0..<s).map { Double(x[(n * c + channel) * s + $0]) } }
+                let mean = values.reduce(0, +) / Double(values.count)
+                sum += values.reduce(0, +)
+                squares += values.map { ($0 - mean) * ($0 - mean) }.reduce(0, +)
+            }
+            XCTAssertEqual(Double(moments[channel]), sum, accuracy: 1e-5 * max(1, abs(sum)), "\(label): sum of x, channel \(channel)")
+            XCTAssertEqual(Double(moments[c + channel]), squares, accuracy: 1e-4 * squares, "\(label): sum of squared deviations, channel \(channel)")
+        }
     }
 }

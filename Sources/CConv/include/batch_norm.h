@@ -17,8 +17,10 @@ typedef struct {
 
 /// sum_i x[i].
 float ddp_bn_sum(const float *x, int count);
-/// sum_i (x[i] - mean)^2.
-float ddp_bn_squared_deviations(const float *x, int count, float mean);
+/// sums[0] = sum_i (x[i] - shift), sums[1] = sum_i (x[i] - shift)^2: a plane's moments about a
+/// shift near its mean, in one read of x (the group's sum of squared deviations is then
+/// sum sums[1] - (sum sums[0])^2 / m, which keeps its digits when the shift is near the mean).
+void ddp_bn_shifted_sums(const float *x, int count, float shift, float *sums);
 /// y[i] as ddp_bn_plane says.
 void ddp_bn_normalize(const float *x, float *y, int count, ddp_bn_plane plane);
 /// sums[0] = sum dy', sums[1] = sum dy' x-hat, where dy' = dy, or 0 where the fused ReLU's v <= 0.
