@@ -9,7 +9,7 @@ import Tensor
 import XCTest
 
 final class OverwritingGradientTests: XCTestCase {
-    func check(_ layer: Layer, batch: Int, ghostBatch: Int = .max, seed: UInt64, _ label: String) {
+    func check(_ layer: Layer, batch: Int, ghostBatch: Int = .max, mode: PassMode = .training, seed: UInt64, _ label: String) {
         let model = Model(layers: [layer])
         model.reserve(batch: batch)
         let layout = model.layout
@@ -19,7 +19,7 @@ final class OverwritingGradientTests: XCTestCase {
         model.initialize(seed: seed)
         var rng = SplitMix64(seed: seed + 1)
         for i in 0..<params.count { params[i] += rng.uniform(-0.1, 0.1) }
-        let context = PassContext(mode: .training, ghostBatch: ghostBatch)
+        let context = PassContext(mode: mode, ghostBatch: ghostBatch)
         let x = (0..<(batch * layer.inputSize)).map { _ in rng.uniform(-1, 1) }
         let dy = (0..<(batch * layer.outputSize)).map { _ in rng.uniform(-1, 1) }
         var y = [Float](repeating: 0, count: batch * layer.outputSize)
@@ -45,6 +45,9 @@ final class OverwritingGradientTests: XCTestCase {
     func testBatchNormWritesItsInputGradient() {
         check(BatchNorm(shape: [3, 5, 5], activation: .relu), batch: 5, ghostBatch: 2, seed: 1, "BatchNorm on planes, ghost groups")
         check(BatchNorm(shape: [7]), batch: 6, ghostBatch: 4, seed: 2, "BatchNorm on features")
+        // The sharpness probe differentiates the model as evaluation computes it (running statistics).
+        check(BatchNorm(shape: [3, 5, 5], activation: .relu), batch: 4, mode: .probe, seed: 12, "BatchNorm on planes, a probe")
+        check(BatchNorm(shape: [7]), batch: 4, mode: .probe, seed: 13, "BatchNorm on features, a probe")
     }
 
     func testConvolutionsWriteOrClearTheirInputGradient() throws {
