@@ -15,7 +15,7 @@
 import CConv
 import Tensor
 
-public final class BatchNorm: Layer {
+public final class BatchNorm: InputGradientWriter {
     public static let momentum: Float = 0.1
     public static let epsilon: Float = 1e-5
 
@@ -185,21 +185,9 @@ public final class BatchNorm: Layer {
         if activation == .relu { applyReLU(y + first * c, count: (last - first) * c) }
     }
 
-    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-                         outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
-                         batch: Int, context: PassContext) {
-        backward(x, y, dy, dx, overwrite: false, batch: batch, context: context)
-    }
-
-    /// dx written in the pass that computes it (no clearing before, no read of dx).
-    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-                         outputGradient dy: UnsafePointer<Float>, overwritingInputGradient dx: UnsafeMutablePointer<Float>,
-                         batch: Int, context: PassContext) {
-        backward(x, y, dy, dx, overwrite: true, batch: batch, context: context)
-    }
-
-    private func backward(_ x: UnsafePointer<Float>, _ y: UnsafePointer<Float>, _ dy: UnsafePointer<Float>,
-                          _ dx: UnsafeMutablePointer<Float>?, overwrite: Bool, batch: Int, context: PassContext) {
+    /// dx written in the pass that computes it (no clearing before, no read of dx) with `overwrite`.
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                         inputGradient dx: UnsafeMutablePointer<Float>?, overwrite: Bool, batch: Int, context: PassContext) {
         precondition(context.mode != .evaluation, "BatchNorm keeps no x-hat in evaluation: differentiate a probe pass instead")
         let (c, s) = (channels, spatial)
         let training = context.mode == .training

@@ -44,6 +44,27 @@ public protocol BackwardObserver: AnyObject {
     func finishedBackward(_ layer: Layer)
 }
 
+/// A layer whose backward pass writes its input gradient as readily as it adds to it: it implements
+/// the one pass below (`overwrite`: dx written, whatever it held), and Layer's two come from it.
+public protocol InputGradientWriter: Layer {
+    func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                  inputGradient dx: UnsafeMutablePointer<Float>?, overwrite: Bool, batch: Int, context: PassContext)
+}
+
+extension InputGradientWriter {
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                         outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
+                         batch: Int, context: PassContext) {
+        backward(input: x, output: y, outputGradient: dy, inputGradient: dx, overwrite: false, batch: batch, context: context)
+    }
+
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
+                         outputGradient dy: UnsafePointer<Float>, overwritingInputGradient dx: UnsafeMutablePointer<Float>,
+                         batch: Int, context: PassContext) {
+        backward(input: x, output: y, outputGradient: dy, inputGradient: dx, overwrite: true, batch: batch, context: context)
+    }
+}
+
 /// What a parameter tensor is, which decides how optimizers treat it: weight decay and
 /// LARS trust ratios apply to weights only unless told otherwise (llm.c decays 2-D tensors only).
 public enum ParameterRole: String, Codable, Sendable {

@@ -5,7 +5,7 @@
 // Shapes: x (N, C, H, W), y (N, F, H / S, W / S).
 import Tensor
 
-public final class Residual: Layer {
+public final class Residual: InputGradientWriter {
     public let body: Layer
     /// nil: the identity.
     public let shortcut: Layer?
@@ -59,21 +59,9 @@ public final class Residual: Layer {
         }
     }
 
-    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-                         outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
-                         batch: Int, context: PassContext) {
-        backward(input: x, output: y, outputGradient: dy, inputGradient: dx, overwrite: false, batch: batch, context: context)
-    }
-
-    /// The body writes dx, then the shortcut adds.
-    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-                         outputGradient dy: UnsafePointer<Float>, overwritingInputGradient dx: UnsafeMutablePointer<Float>,
-                         batch: Int, context: PassContext) {
-        backward(input: x, output: y, outputGradient: dy, inputGradient: dx, overwrite: true, batch: batch, context: context)
-    }
-
-    private func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
-                          inputGradient dx: UnsafeMutablePointer<Float>?, overwrite: Bool, batch: Int, context: PassContext) {
+    /// The body writes dx (or adds), then the shortcut adds.
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                         inputGradient dx: UnsafeMutablePointer<Float>?, overwrite: Bool, batch: Int, context: PassContext) {
         let count = batch * outputSize
         var gradient = dy
         if activation == .relu {

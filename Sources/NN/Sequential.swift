@@ -2,7 +2,7 @@
 // children and their gradients, made once by `reserve`; its own input and output belong to its owner.
 import Tensor
 
-public final class Sequential: Layer {
+public final class Sequential: InputGradientWriter {
     public let layers: [Layer]
     /// inner[i] is layer i's output for i < count - 1 (the last writes the owner's y).
     private var inner: [FloatBuffer] = []
@@ -64,22 +64,10 @@ public final class Sequential: Layer {
         }
     }
 
-    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-                         outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
-                         batch: Int, context: PassContext) {
-        backward(input: x, output: y, outputGradient: dy, inputGradient: dx, overwrite: false, batch: batch, context: context)
-    }
-
-    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-                         outputGradient dy: UnsafePointer<Float>, overwritingInputGradient dx: UnsafeMutablePointer<Float>,
-                         batch: Int, context: PassContext) {
-        backward(input: x, output: y, outputGradient: dy, inputGradient: dx, overwrite: true, batch: batch, context: context)
-    }
-
     /// The children from the last; each inner gradient is written by the one child that owns it
     /// (Layer's overwriting pass), and the chain's own dx is written or added as asked (`overwrite`).
-    private func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
-                          inputGradient dx: UnsafeMutablePointer<Float>?, overwrite: Bool, batch: Int, context: PassContext) {
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                         inputGradient dx: UnsafeMutablePointer<Float>?, overwrite: Bool, batch: Int, context: PassContext) {
         let last = layers.count - 1
         var index = last
         while index >= 0 {

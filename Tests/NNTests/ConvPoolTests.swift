@@ -25,13 +25,8 @@ final class ConvPoolTests: XCTestCase {
         let head: [Layer] = leading ? [Dense(inputSize: 4, outputSize: conv.inputSize, activation: .none)] : []
         let chain = Sequential(layers: head + [conv, pool, Dense(inputSize: pool.outputSize, outputSize: 3, activation: .none)])
         XCTAssertEqual(chain.fusedPairs, fused ? 1 : 0, "\(label): the pair is found only when fusing")
-        let model = Model(root: chain)
-        model.reserve(batch: batch)
-        let layout = model.layout
-        let params = FloatBuffer(count: layout.count), grads = FloatBuffer(count: layout.count)
-        let state = FloatBuffer(count: max(layout.stateCount, 1)), moments = FloatBuffer(count: max(layout.momentCount, 1))
-        model.bind(parameters: params.pointer, gradients: grads.pointer, state: state.pointer, moments: moments.pointer)
-        model.initialize(seed: 3)
+        let bound = BoundModel(Model(root: chain), batch: batch, seed: 3)
+        let (model, params, grads) = (bound.model, bound.parameters, bound.gradients)
         var rng = SplitMix64(seed: 17)
         // Biases away from zero so the ReLU cuts some outputs and passes others.
         for i in 0..<params.count { params[i] += rng.uniform(-0.2, 0.2) }

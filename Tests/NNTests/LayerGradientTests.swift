@@ -15,13 +15,9 @@ final class LayerGradientTests: XCTestCase {
         let features = 4
         let layers: [Layer] = [Dense(inputSize: features, outputSize: middle[0].inputSize, activation: .none)] + middle
             + [Dense(inputSize: middle[middle.count - 1].outputSize, outputSize: classes, activation: .none)]
-        let model = Model(layers: layers)
-        model.reserve(batch: batch)
-        let layout = model.layout
-        let params = FloatBuffer(count: layout.count), grads = FloatBuffer(count: layout.count)
-        let state = FloatBuffer(count: layout.stateCount), moments = FloatBuffer(count: layout.momentCount)
-        model.bind(parameters: params.pointer, gradients: grads.pointer, state: state.pointer, moments: moments.pointer)
-        model.initialize(seed: seed)
+        let bound = BoundModel(Model(layers: layers), batch: batch, seed: seed)
+        let (model, layout) = (bound.model, bound.model.layout)
+        let (params, grads, state) = (bound.parameters, bound.gradients, bound.state)
         var rng = SplitMix64(seed: seed + 7)
         for i in 0..<params.count { params[i] += rng.uniform(-0.1, 0.1) }
         // Running statistics away from (0, 1), so a probe differs from the identity.

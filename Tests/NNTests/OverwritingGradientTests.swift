@@ -10,13 +10,8 @@ import XCTest
 
 final class OverwritingGradientTests: XCTestCase {
     func check(_ layer: Layer, batch: Int, ghostBatch: Int = .max, mode: PassMode = .training, seed: UInt64, _ label: String) {
-        let model = Model(layers: [layer])
-        model.reserve(batch: batch)
-        let layout = model.layout
-        let params = FloatBuffer(count: layout.count), grads = FloatBuffer(count: layout.count)
-        let state = FloatBuffer(count: layout.stateCount), moments = FloatBuffer(count: layout.momentCount)
-        model.bind(parameters: params.pointer, gradients: grads.pointer, state: state.pointer, moments: moments.pointer)
-        model.initialize(seed: seed)
+        let bound = BoundModel(Model(layers: [layer]), batch: batch, seed: seed)
+        let (params, grads) = (bound.parameters, bound.gradients)
         var rng = SplitMix64(seed: seed + 1)
         for i in 0..<params.count { params[i] += rng.uniform(-0.1, 0.1) }
         let context = PassContext(mode: mode, ghostBatch: ghostBatch)
@@ -40,6 +35,34 @@ final class OverwritingGradientTests: XCTestCase {
         var onto = [Float](repeating: 0.5, count: batch * layer.inputSize)
         layer.backward(input: x, output: y, outputGradient: dy, inputGradient: &onto, batch: batch, context: context)
         XCTAssertLessThan(zip(onto, added).map { abs($0 - 0.5 - $1) }.max()!, 1e-6, "\(label): the adding pass still adds")
+    }
+
+    /// Says which pass it was asked for.
+    final class Recorder: InputGradientWriter {
+        var asked: [Bool] = []
+        var inputShape: [Int] { [2] }
+        var outputShape: [Int] { [2] }
+        func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext) {}
+        func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                      inputGradient dx: UnsafeMutablePointer<Float>?, overwrite: Bool, batch: Int, context: PassContext) {
+            asked.append(overwrite)
+        }
+    }
+
+    func testAWriterIsAskedForTheWritingPassThroughTheLayerProtocol() {
+        // Its own pass, not Layer's default (clear, then add): the same numbers, so only this tells.
+        let recorder = Recorder()
+        let layer: Layer = recorder
+        var (x, dx) = ([Float](repeating: 1, count: 2), [Float](repeating: 0, count: 2))
+        layer.backward(input: x, output: x, outputGradient: x, overwritingInputGradient: &dx, batch: 1, context: PassContext(mode: .training))
+        layer.backward(input: x, output: x, outputGradient: x, inputGradient: &dx, batch: 1, context: PassContext(mode: .training))
+        let first = Recorder()
+        let chain = Sequential(layers: [first, recorder])
+        chain.reserve(batch: 1, trainingBatch: 1)
+        x = [1, 1]
+        chain.backward(input: x, output: x, outputGradient: x, inputGradient: &dx, batch: 1, context: PassContext(mode: .training))
+        XCTAssertEqual(recorder.asked, [true, false, true], "writing, adding, and writing a chain's inner gradient")
+        XCTAssertEqual(first.asked, [false], "the chain's first child adds into the chain's dx")
     }
 
     func testBatchNormWritesItsInputGradient() {
