@@ -8,7 +8,9 @@ float ddp_bn_sum(const float *x, int count) { DISPATCH(bn_sum, x, count) }
 
 void ddp_bn_shifted_sums(const float *x, int count, float shift, float *sums) { DISPATCH(bn_shifted_sums, x, count, shift, sums) }
 
-void ddp_bn_normalize(const float *x, float *y, int count, ddp_bn_plane plane) { DISPATCH(bn_normalize, x, y, count, plane) }
+void ddp_bn_normalize(const float *x, float *y, int count, ddp_bn_plane plane, const float *addend) {
+    DISPATCH(bn_normalize, x, y, count, plane, addend)
+}
 
 void ddp_bn_gradient_sums(const float *dy, const float *x, int count, ddp_bn_plane plane, float *sums) {
     DISPATCH(bn_gradient_sums, dy, x, count, plane, sums)

@@ -76,6 +76,19 @@ public final class BatchNorm: InputGradientWriter {
     }
 
     public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext) {
+        forward(x, into: y, batch: batch, context: context, addingThenReLU: nil)
+    }
+
+    /// Whether `forward(_:into:batch:context:addingThenReLU:)` can take a residual block's sum: planes,
+    /// and no activation of its own.
+    var foldsResidualSum: Bool { spatial > 1 && activation == .none }
+
+    /// With `addend` (N, C, S): y = relu(bn(x) + addend) in the normalising pass, for a residual block
+    /// whose body ends here (Residual): the sum and its ReLU cost no pass of their own, and the body's
+    /// output is not stored (backward on planes reads x and dy only).
+    func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext,
+                 addingThenReLU addend: UnsafePointer<Float>?) {
+        precondition(addend == nil || foldsResidualSum, "a residual sum folds into a BatchNorm on planes without activation")
         let (c, s) = (channels, spatial)
         guard context.mode == .training else {
             // Running statistics; a probe keeps them for its backward pass.
@@ -85,7 +98,7 @@ public final class BatchNorm: InputGradientWriter {
                 if context.mode == .probe { (groupMean[channel], inverseStd[channel]) = (plane.mean, plane.inverse_std) }
                 for n in 0..<batch {
                     let offset = (n * c + channel) * s
-                    ddp_bn_normalize(x + offset, y + offset, Int32(s), plane)
+                    ddp_bn_normalize(x + offset, y + offset, Int32(s), withReLU(plane, addend), addend == nil ? nil : addend! + offset)
                 }
             }
             return
@@ -98,7 +111,8 @@ public final class BatchNorm: InputGradientWriter {
             if s == 1 {
                 forwardFeatures(x, into: y, first: first, last: last, mean: groupMean.pointer + g * c, inverseStd: inverseStd.pointer + g * c)
             } else {
-                forwardPlanes(x, into: y, first: first, last: last, mean: groupMean.pointer + g * c, inverseStd: inverseStd.pointer + g * c)
+                forwardPlanes(x, into: y, addend: addend, first: first, last: last, mean: groupMean.pointer + g * c,
+                              inverseStd: inverseStd.pointer + g * c)
             }
             first = last
             g += 1
@@ -114,7 +128,7 @@ public final class BatchNorm: InputGradientWriter {
     /// group's first plane (Chan, Golub & LeVeque 1983's shifted sums): SS = S2 - S1^2 / m keeps its
     /// digits while the shift is near the mean. Two reads (the mean, then the squared deviations
     /// about it) took a quarter of the forward pass, which is memory-bound.
-    private func forwardPlanes(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, first: Int, last: Int,
+    private func forwardPlanes(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, addend: UnsafePointer<Float>?, first: Int, last: Int,
                                mean: UnsafeMutablePointer<Float>, inverseStd inv: UnsafeMutablePointer<Float>) {
         let (c, s) = (channels, spatial)
         let (sums, squares) = (channelSums.pointer, channelSums.pointer + c)
@@ -145,7 +159,8 @@ public final class BatchNorm: InputGradientWriter {
         for n in first..<last {
             for channel in 0..<c {
                 let offset = (n * c + channel) * s
-                ddp_bn_normalize(x + offset, y + offset, Int32(s), plane(channel, mean: mean[channel], inverseStd: inv[channel]))
+                ddp_bn_normalize(x + offset, y + offset, Int32(s), withReLU(plane(channel, mean: mean[channel], inverseStd: inv[channel]), addend),
+                                 addend == nil ? nil : addend! + offset)
             }
         }
     }
@@ -286,6 +301,14 @@ public final class BatchNorm: InputGradientWriter {
                 }
             }
         }
+    }
+
+    /// The plane with the ReLU on when a residual sum is added (the block's ReLU, after the sum).
+    @inline(__always)
+    private func withReLU(_ plane: ddp_bn_plane, _ addend: UnsafePointer<Float>?) -> ddp_bn_plane {
+        var plane = plane
+        if addend != nil { plane.relu = 1 }
+        return plane
     }
 
     /// The constants of one channel's plane passes (CConv's batch_norm.h).

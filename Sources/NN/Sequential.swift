@@ -11,6 +11,8 @@ public final class Sequential: InputGradientWriter {
     /// pairs[i]: layers i and i + 1 run together, sample by sample (ConvPoolPair says why and when);
     /// inner[i] and innerGradients[i] are then not used.
     private let pairs: [ConvPoolPair?]
+    /// The last child, if a BatchNorm that can take a residual block's sum (BatchNorm.foldsResidualSum).
+    let residualSumFolder: BatchNorm?
 
     public init(layers: [Layer]) {
         precondition(!layers.isEmpty, "a chain needs at least one layer")
@@ -21,6 +23,7 @@ public final class Sequential: InputGradientWriter {
         pairs = layers.indices.map { i in
             ConvPoolPair.enabled && i + 1 < layers.count ? ConvPoolPair(layers[i], layers[i + 1]) : nil
         }
+        residualSumFolder = (layers[layers.count - 1] as? BatchNorm).flatMap { $0.foldsResidualSum ? $0 : nil }
     }
 
     /// How many convolution-and-pool pairs run together (tests).
@@ -42,6 +45,13 @@ public final class Sequential: InputGradientWriter {
     }
 
     public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext) {
+        forward(x, into: y, batch: batch, context: context, addingThenReLU: nil)
+    }
+
+
+    /// With `addend`: y = relu(chain(x) + addend), the sum taken by the last child (residualSumFolder).
+    func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext,
+                 addingThenReLU addend: UnsafePointer<Float>?) {
         // Index loops: enumerated() over existentials allocates per element in unoptimised builds.
         let last = layers.count - 1
         var index = 0
@@ -54,13 +64,13 @@ public final class Sequential: InputGradientWriter {
                 continue
             }
             let output = index == last ? y : inner[index].pointer
-            if let profiler = LayerProfiler.active {
-                let start = monotonicSeconds()
-                layers[index].forward(input, into: output, batch: batch, context: context)
-                profiler.add(layers[index], backward: false, seconds: monotonicSeconds() - start)
+            let start = LayerProfiler.active == nil ? 0 : monotonicSeconds()
+            if index == last, let addend {
+                residualSumFolder!.forward(input, into: output, batch: batch, context: context, addingThenReLU: addend)
             } else {
                 layers[index].forward(input, into: output, batch: batch, context: context)
             }
+            LayerProfiler.active?.add(layers[index], backward: false, seconds: monotonicSeconds() - start)
         }
     }
 

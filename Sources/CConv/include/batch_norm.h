@@ -21,8 +21,9 @@ float ddp_bn_sum(const float *x, int count);
 /// shift near its mean, in one read of x (the group's sum of squared deviations is then
 /// sum sums[1] - (sum sums[0])^2 / m, which keeps its digits when the shift is near the mean).
 void ddp_bn_shifted_sums(const float *x, int count, float shift, float *sums);
-/// y[i] as ddp_bn_plane says.
-void ddp_bn_normalize(const float *x, float *y, int count, ddp_bn_plane plane);
+/// y[i] as ddp_bn_plane says; with `addend`, v + addend[i] where the plane says v (the ReLU, if
+/// any, after the sum: a residual block's y = relu(bn(x) + shortcut) in one pass).
+void ddp_bn_normalize(const float *x, float *y, int count, ddp_bn_plane plane, const float *addend);
 /// sums[0] = sum dy', sums[1] = sum dy' x-hat, where dy' = dy, or 0 where the fused ReLU's v <= 0.
 void ddp_bn_gradient_sums(const float *dy, const float *x, int count, ddp_bn_plane plane, float *sums);
 /// dx[i] += factor (scale_by dy'[i] - mean_gradient - x-hat[i] mean_product), dy' as above; with
