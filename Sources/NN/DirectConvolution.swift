@@ -55,6 +55,12 @@ struct DirectConvolution {
     /// Small planes with 64 filters or more: forward with the outputs in the lanes
     /// (ddp_conv_by_outputs), the grid's sums for the output pixels only (same bits).
     let forwardByOutputs: Bool
+    /// A 1 x 1 kernel whose input planes (padded, or stride 2's phase (0, 0)) hold the output pixels
+    /// contiguously: forward and the input gradient are then one product a sample, y (F, P) =
+    /// W (F, C) x (C, P) and dx (C, P) = W^T dy, on ddp_small_product (the grid kernel's sums in its
+    /// order; resnet8's stride-2 projections ran at 11-20 GFLOP/s on the grid, whose tiles summed 16
+    /// or 32 terms before storing, then copied the grid out).
+    let pointwise: Bool
 
     /// The floats each shared buffer needs (ConvScratch.ensureDirect).
     struct Sizes {
@@ -152,6 +158,7 @@ struct DirectConvolution {
         // 4.8 for resnet8's 64 x 7 x 7; with 16 or 32 filters its tiles hold 12-24 pixels whose
         // loads outnumber the products (resnet8's 28 x 28 and 14 x 14: 2x slower than the grid).
         forwardByOutputs = DirectConvolution.outputsInLanes && efficiency < 0.85 && filters >= 64
+        pointwise = k == 1 && input.top == 0 && input.left == 0 && input.rowWidth == g.outWidth && !forwardByOutputs
         let rowWidth = forwardPass.rowWidth
         outputPositions = (0..<g.outPixels).map { Int32($0 / g.outWidth * rowWidth + $0 % g.outWidth) }
         filterStride = roundUp(filters)
@@ -223,10 +230,36 @@ struct DirectConvolution {
             ddp_conv_store_transposed(transposed, Int32(filterStride), Int32(g.outPixels), Int32(filters), bias, relu ? 1 : 0, out)
             return
         }
+        if pointwise {
+            let padded = ConvScratch.padded.pointer
+            layOut(x, into: padded)
+            // y (F, P) = W (F, C) x (C, P), the channels' planes x's rows (a plane stride apart).
+            pointwiseProduct(rows: filters, depth: g.channels, b: padded, ldb: inputChannelStride, packed: ConvScratch.packed.pointer, into: out)
+            if bias != nil || relu {
+                for filter in 0..<filters {
+                    let plane = out + filter * g.outPixels
+                    ddp_conv_store_rows(plane, Int32(g.outPixels), 1, Int32(g.outPixels), bias?[filter] ?? 0, relu ? 1 : 0, plane)
+                }
+            }
+            return
+        }
         let grid = forwardGrid(x)
         for filter in 0..<filters {
             ddp_conv_store_rows(grid + filter * forwardPass.length, Int32(forwardPass.rowWidth), Int32(g.outHeight), Int32(g.outWidth),
                                 bias?[filter] ?? 0, relu ? 1 : 0, out + filter * g.outPixels)
+        }
+    }
+
+    /// c (rows, P) = A (rows, depth) b (depth, P) for a pointwise kernel, A from its packed blocks of
+    /// 8 rows ((ceil(rows / 8), depth, 8): ddp_conv_pack's layout), a product per block.
+    private func pointwiseProduct(rows: Int, depth: Int, b: UnsafePointer<Float>, ldb: Int, packed: UnsafePointer<Float>,
+                                  into c: UnsafeMutablePointer<Float>) {
+        let pixels = geometry.outPixels
+        var first = 0
+        while first < rows {
+            ddp_small_product(Int32(min(8, rows - first)), Int32(pixels), Int32(depth), packed + first * depth, 1, 8, b, Int32(ldb), 0,
+                              c + first * pixels, Int32(pixels))
+            first += 8
         }
     }
 
@@ -328,6 +361,15 @@ struct DirectConvolution {
             weightGradientFromGrid(input: x, weightGradient: weightGradient, biasGradient: biasGradient)
         }
         guard let dx else { return }
+        if pointwise && mask == nil {
+            // dx's pixels (C, P) = W^T (C, F) dy (F, P), dy as it is, then onto dx (every other pixel for stride 2).
+            let (pass, grid) = (inputGradient[0], ConvScratch.grid.pointer)
+            pointwiseProduct(rows: g.channels, depth: filters, b: dy, ldb: g.outPixels, packed: ConvScratch.packed.pointer + inputGradientPackOffsets[0],
+                             into: grid)
+            ddp_conv_add_rows(grid, Int32(g.outPixels), Int32(g.outWidth), Int32(g.channels), Int32(pass.rows), Int32(pass.columns),
+                              Int32(pass.step), Int32(pass.a), Int32(pass.b), Int32(g.height), Int32(g.width), overwrite ? 1 : 0, dx)
+            return
+        }
         let (forInput, grid) = (ConvScratch.gradientPadded.pointer, ConvScratch.grid.pointer)
         pad(dy, mask: mask, channels: filters, rows: g.outHeight, columns: g.outWidth, gradientPadded, into: forInput)
         // By index: a for-in over the passes allocated its iterator once a pass in debug builds.

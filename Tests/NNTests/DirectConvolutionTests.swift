@@ -71,6 +71,8 @@ final class DirectConvolutionTests: XCTestCase {
         Case(channels: 5, height: 8, width: 28, filters: 12, kernel: 3, stride: 2, bias: true, activation: .relu),
         Case(channels: 16, height: 8, width: 28, filters: 32, kernel: 3, stride: 2, bias: false, activation: .none),
         Case(channels: 4, height: 8, width: 28, filters: 8, kernel: 1, stride: 2, bias: false, activation: .none),
+        Case(channels: 6, height: 8, width: 28, filters: 10, kernel: 1, bias: true, activation: .none),
+        Case(channels: 7, height: 6, width: 16, filters: 12, kernel: 1, bias: true, activation: .relu),
         // Small planes: dW with filters in the lanes (DirectConvolution.weightGradientByFilters),
         // at stride 1 and 2.
         Case(channels: 8, height: 7, width: 7, filters: 16, kernel: 3, bias: true, activation: .relu),
@@ -78,6 +80,18 @@ final class DirectConvolutionTests: XCTestCase {
         Case(channels: 6, height: 14, width: 14, filters: 20, kernel: 3, stride: 2, bias: true, activation: .relu),
         Case(channels: 5, height: 14, width: 14, filters: 70, kernel: 1, stride: 2, bias: false, activation: .none),
     ]
+
+    func testPointwiseKernelsTakeOneProductASample() throws {
+        // 1 x 1 kernels whose input planes hold the output pixels contiguously (stride 1, and stride
+        // 2's phase (0, 0)) run forward and dx as products (DirectConvolution.pointwise); the twins
+        // check their numbers (the cases above), this which layers take them.
+        guard !DirectKernels.availableWidths.isEmpty else { throw XCTSkip("no AVX2 with FMA: the direct kernels are not used") }
+        for (kernel, stride, filters, pointwise) in [(1, 2, 32, true), (1, 1, 10, true), (1, 2, 70, true), (3, 2, 32, false), (3, 1, 16, false)] {
+            let g = ConvGeometry(channels: 16, height: 14, width: 14, kernel: kernel, stride: stride, same: true)
+            let direct = try XCTUnwrap(DirectConvolution(geometry: g, filters: filters), "\(kernel) x \(kernel) / \(stride)")
+            XCTAssertEqual(direct.pointwise, pointwise, "\(kernel) x \(kernel) / \(stride), \(filters) filters")
+        }
+    }
 
     func testChannelPlanesAreNotAWholeNumberOfPagesApart() throws {
         // A tile reads the same pixel of every channel: planes a multiple of 4 KB apart put those

@@ -96,6 +96,10 @@ final class OverwritingGradientTests: XCTestCase {
         check(strided, batch: 3, seed: 4, "a stride-2 3 x 3 convolution (its four phases write)")
         check(projection, batch: 3, seed: 9, "a stride-2 1 x 1 convolution (clears, then adds)")
         check(direct, batch: 2, seed: 10, "a stride-1 direct convolution (writes)")
+        let pointwise = Conv2D(geometry: ConvGeometry(channels: 4, height: 8, width: 16, kernel: 1, stride: 1, same: true), filters: 6,
+                               activation: .none)
+        if !DirectKernels.availableWidths.isEmpty { XCTAssertEqual(pointwise.direct?.pointwise, true) }
+        check(pointwise, batch: 2, seed: 14, "a stride-1 1 x 1 convolution (one product a sample, written)")
         check(Conv2D(geometry: ConvGeometry(channels: 3, height: 6, width: 6, kernel: 3, stride: 1, same: true), filters: 4,
                      activation: .none, directKernels: false), batch: 2, seed: 11, "im2col (clears, then adds)")
         check(Dense(inputSize: 6, outputSize: 5, activation: .relu), batch: 4, seed: 5, "Dense (clears, then adds)")
