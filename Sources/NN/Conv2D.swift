@@ -13,7 +13,7 @@
 // (WinogradConvolution) instead of the direct kernels: DDP_CONV=no-winograd keeps them direct.
 import Tensor
 
-public final class Conv2D: Layer {
+public final class Conv2D: InputGradientWriter {
     public let geometry: ConvGeometry
     public let filters: Int
     public let activation: Dense.Activation
@@ -106,37 +106,22 @@ public final class Conv2D: Layer {
         }
     }
 
-    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-                         outputGradient dy: UnsafePointer<Float>, inputGradient dx: UnsafeMutablePointer<Float>?,
-                         batch: Int, context: PassContext) {
-        let relu = activation == .relu
+    /// With `overwrite`, Winograd's passes and the direct ones that cover every pixel write dx sample
+    /// by sample; the others (a 1 x 1 stride-2 kernel's one phase, im2col) add onto dx cleared first.
+    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>, outputGradient dy: UnsafePointer<Float>,
+                         inputGradient dx: UnsafeMutablePointer<Float>?, overwrite: Bool, batch: Int, context: PassContext) {
+        let (relu, biasGradient) = (activation == .relu, hasBias ? self.biasGradient : nil)
         if let winograd {
             return winograd.backward(input: x, output: y, outputGradient: dy, weight: weight, relu: relu, weightGradient: weightGradient,
-                                     biasGradient: hasBias ? biasGradient : nil, inputGradient: dx, batch: batch)
+                                     biasGradient: biasGradient, inputGradient: dx, overwriteInputGradient: overwrite, batch: batch)
         }
+        let writes = overwrite && direct?.writesWholeInputGradient == true
+        if overwrite && !writes, let dx { dx.update(repeating: 0, count: batch * inputSize) }
         guard let direct else {
             return backwardByColumns(input: x, output: y, outputGradient: dy, inputGradient: dx, batch: batch)
         }
         direct.backward(input: x, output: y, outputGradient: dy, weight: weight, relu: relu, weightGradient: weightGradient,
-                        biasGradient: hasBias ? biasGradient : nil, inputGradient: dx, batch: batch)
-    }
-
-    /// Winograd's passes and the direct ones that cover every pixel write dx sample by sample; the
-    /// others (a 1 x 1 stride-2 kernel's one phase, im2col) clear it and add.
-    public func backward(input x: UnsafePointer<Float>, output y: UnsafePointer<Float>,
-                         outputGradient dy: UnsafePointer<Float>, overwritingInputGradient dx: UnsafeMutablePointer<Float>,
-                         batch: Int, context: PassContext) {
-        let (relu, biasGradient) = (activation == .relu, hasBias ? self.biasGradient : nil)
-        if let winograd {
-            winograd.backward(input: x, output: y, outputGradient: dy, weight: weight, relu: relu, weightGradient: weightGradient,
-                              biasGradient: biasGradient, inputGradient: dx, overwriteInputGradient: true, batch: batch)
-        } else if let direct, direct.writesWholeInputGradient {
-            direct.backward(input: x, output: y, outputGradient: dy, weight: weight, relu: relu, weightGradient: weightGradient,
-                            biasGradient: biasGradient, inputGradient: dx, overwriteInputGradient: true, batch: batch)
-        } else {
-            dx.update(repeating: 0, count: batch * inputSize)
-            backward(input: x, output: y, outputGradient: dy, inputGradient: dx, batch: batch, context: context)
-        }
+                        biasGradient: biasGradient, inputGradient: dx, overwriteInputGradient: writes, batch: batch)
     }
 
     /// The im2col + sgemm backward pass: dW, db, and dx if asked.

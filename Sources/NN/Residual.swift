@@ -46,7 +46,6 @@ public final class Residual: InputGradientWriter {
         shortcut?.reserve(batch: batch, trainingBatch: trainingBatch)
     }
 
-
     public func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext) {
         let count = batch * outputSize
         if let chain = foldedBody {

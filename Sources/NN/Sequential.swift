@@ -48,7 +48,6 @@ public final class Sequential: InputGradientWriter {
         forward(x, into: y, batch: batch, context: context, addingThenReLU: nil)
     }
 
-
     /// With `addend`: y = relu(chain(x) + addend), the sum taken by the last child (residualSumFolder).
     func forward(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>, batch: Int, context: PassContext,
                  addingThenReLU addend: UnsafePointer<Float>?) {
