@@ -4,6 +4,7 @@
 # make UTS namespaces (unshare -u). Touches nothing outside DIR: its own slurm.conf, munged
 # socket, state, spool, logs and ports (the slurm.conf and munge key of the machine are unused).
 #   launch/slurm-local.sh up DIR       start munged, slurmctld and nodes n1, n2; wait until idle
+#                                      (DIR at most 64 bytes long: sockets live under it)
 #   launch/slurm-local.sh down DIR     cancel jobs, stop the daemons, remove DIR's files
 #   SLURM_CONF=DIR/slurm.conf sbatch ...    (DIR/env holds that line to source)
 # Each slurmd runs in a UTS namespace of its own under the hostname n1 or n2: OpenMPI names its
@@ -51,6 +52,13 @@ up() {
   down "$dir"
   mkdir -p "$dir"
   dir=$(cd "$dir" && pwd)
+  # munged's and slurmstepd's sockets live under DIR (munge/munge.socket, spool-n1/n1_JOB.STEP),
+  # and a Unix socket's path holds at most 107 bytes (sun_path): 64 for DIR leaves room for both.
+  if [ ${#dir} -gt 64 ]; then
+    echo "slurm-local: $dir is ${#dir} bytes long; at most 64 leaves room for the sockets under it" >&2
+    rmdir "$dir" 2>/dev/null || true
+    exit 1
+  fi
   host=$(hostname)
   # The daemons outlive this script: they must not inherit our caller's descriptors (Foundation's
   # Process waits for EOF on a socket its child inherits, so a test would wait for the daemons).
@@ -71,8 +79,13 @@ up() {
   fi
   # The socket folder must be traversable by everyone; munged checks its permissions.
   chmod 0755 "$dir/munge"
-  su -s /bin/sh munge -c "munged --socket=$dir/munge/munge.socket --key-file=$key --pid-file=$dir/munge/munged.pid \
-    --log-file=$dir/munge/munged.log --seed-file=$dir/munge/munged.seed" </dev/null >/dev/null 2>&1
+  local out
+  if ! out=$(su -s /bin/sh munge -c "munged --socket=$dir/munge/munge.socket --key-file=$key --pid-file=$dir/munge/munged.pid \
+    --log-file=$dir/munge/munged.log --seed-file=$dir/munge/munged.seed" </dev/null 2>&1); then
+    echo "slurm-local: munged did not start: $out" >&2
+    down "$dir"
+    exit 1
+  fi
 
   mkdir -p "$dir/state" "$dir/spool-n1" "$dir/spool-n2" "$dir/tmp-n1" "$dir/tmp-n2"
   cat > "$dir/slurm.conf" <<CONF

@@ -1,6 +1,7 @@
 // Runs the built `ddp` as a user does: alone, or under a real mpirun with N ranks.
 import Data
 import Foundation
+import TestSupport
 import XCTest
 
 struct Outcome {
@@ -88,7 +89,7 @@ enum DDPProcess {
     }
 
     static func temporaryFolder(_ name: String) -> String {
-        NSTemporaryDirectory() + "ddp-\(name)-" + UUID().uuidString
+        TestScratch.path(name)
     }
 
     static func json(_ path: String) throws -> [String: Any] {

@@ -2,10 +2,11 @@
 // `ddp sweep` write: summary.json, metrics.csv, steps.csv, timing.csv, config.json, results.csv,
 // sweep.json. The numbers are chosen so means and waits are known exactly.
 import Foundation
+import TestSupport
 
 enum Fixtures {
     static func temporaryFolder(_ name: String) -> String {
-        let path = NSTemporaryDirectory() + "ddp-report-\(name)-" + UUID().uuidString
+        let path = TestScratch.path("report-\(name)")
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
         return path
     }

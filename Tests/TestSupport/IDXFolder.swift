@@ -7,7 +7,7 @@ public struct IDXFolder {
     public let path: String
 
     public init() {
-        path = NSTemporaryDirectory() + "idx-" + UUID().uuidString
+        path = TestScratch.path("idx")
         try! FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
     }
 
