@@ -59,6 +59,23 @@ public struct NetBatchResult: Codable, Sendable {
     public var projections: [NetProjection]
 }
 
+/// Where communication stops mattering at one projected rank count: the smallest batch per rank
+/// run from which on (it and every larger batch run) the network alone costs at most
+/// `NetworkBench.mattersAbove` of the step, without and with overlap; nil if even the largest does not.
+public struct CommunicationThreshold: Codable, Equatable, Sendable {
+    public var ranks: Int
+    @Nullable public var batchPerRank: Int?
+    @Nullable public var overlapBatchPerRank: Int?
+
+    public init(ranks: Int, batchPerRank: Int?, overlapBatchPerRank: Int?) {
+        (self.ranks, self.batchPerRank, self.overlapBatchPerRank) = (ranks, batchPerRank, overlapBatchPerRank)
+    }
+
+    public static func == (a: Self, b: Self) -> Bool {
+        (a.ranks, a.batchPerRank, a.overlapBatchPerRank) == (b.ranks, b.batchPerRank, b.overlapBatchPerRank)
+    }
+}
+
 public struct NetBenchRecord: Codable, Sendable {
     public var model: String
     public var parameters: Int
@@ -73,6 +90,7 @@ public struct NetBenchRecord: Codable, Sendable {
     /// Largest relative difference of the fit from a measured allreduce.
     public var fitError: Double
     public var results: [NetBatchResult]
+    public var communicationThresholds: [CommunicationThreshold]
 }
 
 public enum NetworkBench {
@@ -151,7 +169,31 @@ public enum NetworkBench {
         }
         return NetBenchRecord(model: modelName, parameters: parameterCount, ranks: comm.size, hosts: hosts, cpu: Benchmark.cpuName,
                               blasCore: BLASInfo.coreName, bucketKB: settings.base.bucketFloats / 256, buckets: bucketCount,
-                              allreduce: samples, fit: fit, fitError: fitError, results: results)
+                              allreduce: samples, fit: fit, fitError: fitError, results: results,
+                              communicationThresholds: communicationThresholds(results.map { ($0.batchPerRank, $0.projections) }))
+    }
+
+    /// The share of the step above which communication is said to matter: 10%, issue 16's bound
+    /// on the exposed allreduce.
+    public static let mattersAbove = 0.1
+
+    /// For each rank count projected: scanning the batches per rank from the largest down, the last
+    /// one whose network-alone efficiency is still >= 1 - mattersAbove (a batch that falls short
+    /// ends the scan, so a larger one never hides a failing one).
+    static func communicationThresholds(_ rows: [(batchPerRank: Int, projections: [NetProjection])]) -> [CommunicationThreshold] {
+        let sorted = rows.sorted { $0.batchPerRank > $1.batchPerRank }
+        let ranks = sorted.first?.projections.map(\.ranks) ?? []
+        func smallest(_ ranks: Int, _ efficiency: (NetProjection) -> Double) -> Int? {
+            var found: Int?
+            for row in sorted {
+                guard let p = row.projections.first(where: { $0.ranks == ranks }), efficiency(p) >= 1 - mattersAbove else { break }
+                found = row.batchPerRank
+            }
+            return found
+        }
+        return ranks.map { r in
+            CommunicationThreshold(ranks: r, batchPerRank: smallest(r, \.networkEfficiency), overlapBatchPerRank: smallest(r, \.overlapNetworkEfficiency))
+        }
     }
 
     /// Median seconds of one in-place float allreduce per size, the slowest rank's: each repetition
@@ -261,6 +303,12 @@ public enum NetworkBench {
                                     p.exposedSeconds * 1000, p.overlapSamplesPerSec, 100 * p.overlapWeakScalingEfficiency, p.overlapExposedSeconds * 1000,
                                     p.stragglerSeconds * 1000, 100 * p.networkEfficiency, 100 * p.overlapNetworkEfficiency))
             }
+        }
+        let tried = record.results.map { String($0.batchPerRank) }.joined(separator: ", ")
+        let batch: (Int?) -> String = { $0.map { "from \($0) per rank" } ?? "at none of \(tried) per rank" }
+        lines.append(String(format: "communication <= %.0f%% of the step (network alone), by projection:", 100 * mattersAbove))
+        for t in record.communicationThresholds {
+            lines.append("  \(t.ranks) ranks: \(batch(t.batchPerRank)); with overlap \(batch(t.overlapBatchPerRank))")
         }
         lines.append("(ring model T = 2(p-1) alpha + 2(p-1)/p n beta per allreduce; projections: one rank's step alone plus the modelled allreduce "
                      + "and the slowest of P ranks' lateness (the median max of P draws of its step-to-step spread, in exposed ms); "

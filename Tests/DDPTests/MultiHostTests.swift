@@ -76,6 +76,13 @@ final class MultiHostTests: XCTestCase {
         // The same check through the fit: its bandwidth is the link's, not the veth's (several Gbit/s).
         let fit = try XCTUnwrap(record["fit"] as? [String: Double])
         XCTAssertLessThanOrEqual(8 / fit["beta"]!, 200e6 * 1.1, bench.stdout)
+        // Where communication stops mattering, per rank count measured and projected: at 8 per rank
+        // the MLP's gradient over 200 Mbit/s takes milliseconds, its step well under one, so no
+        // batch run holds (null, and said so).
+        let thresholds = try XCTUnwrap(record["communication_thresholds"] as? [[String: Any]], bench.stdout)
+        XCTAssertEqual(thresholds.map { $0["ranks"] as? Int }, [2, 8])
+        XCTAssertTrue(thresholds.allSatisfy { $0["batch_per_rank"] is NSNull && $0["overlap_batch_per_rank"] is NSNull }, "\(thresholds)")
+        XCTAssertTrue(bench.stdout.contains("  8 ranks: at none of 8 per rank; with overlap at none of 8 per rank"), bench.stdout)
     }
 
     func testBucketedAllreduceAcrossRateLimitedHostsGivesTheParametersOfOneHost() throws {

@@ -118,4 +118,26 @@ final class NetworkModelTests: XCTestCase {
         XCTAssertEqual(whole.bitPattern, pieces.bitPattern)
         XCTAssertGreaterThan(whole, 0)
     }
+
+    func testCommunicationStopsMatteringFromTheSmallestBatchWhoseLargerOnesAllHold() {
+        // Network-alone efficiency by batch per rank (given out of order), at 8 and 64 ranks, without
+        // and with overlap. 8 ranks: 0.85, 0.90, 0.97 -> from 128 (0.90 is exactly the bound);
+        // overlap 0.95, 0.80, 0.99: 32 holds but 128 does not, so only from 512.
+        // 64 ranks: 0.50, 0.70, 0.89 -> none; overlap 0.60, 0.91, 0.95 -> from 128.
+        func projection(_ ranks: Int, _ plain: Double, _ overlap: Double) -> NetProjection {
+            NetProjection(ranks: ranks, samplesPerSec: 1, weakScalingEfficiency: 0, exposedSeconds: 0, overlapSamplesPerSec: 1,
+                          overlapWeakScalingEfficiency: 0, overlapExposedSeconds: 0, stragglerSeconds: 0,
+                          networkEfficiency: plain, overlapNetworkEfficiency: overlap)
+        }
+        let rows: [(batchPerRank: Int, projections: [NetProjection])] = [
+            (128, [projection(8, 0.90, 0.80), projection(64, 0.70, 0.91)]),
+            (32, [projection(8, 0.85, 0.95), projection(64, 0.50, 0.60)]),
+            (512, [projection(8, 0.97, 0.99), projection(64, 0.89, 0.95)]),
+        ]
+        XCTAssertEqual(NetworkBench.communicationThresholds(rows), [
+            CommunicationThreshold(ranks: 8, batchPerRank: 128, overlapBatchPerRank: 512),
+            CommunicationThreshold(ranks: 64, batchPerRank: nil, overlapBatchPerRank: 128),
+        ])
+        XCTAssertEqual(NetworkBench.communicationThresholds([]), [])
+    }
 }
