@@ -52,6 +52,11 @@ public enum JSONValue: Decodable, Sendable, Equatable {
         return nil
     }
 
+    public var array: [JSONValue]? {
+        if case .array(let values) = self { return values }
+        return nil
+    }
+
     public var bool: Bool? {
         if case .bool(let value) = self { return value }
         return nil

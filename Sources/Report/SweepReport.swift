@@ -129,19 +129,35 @@ enum SweepReport {
     static func timing(_ sweep: SweepData) -> String {
         var groups: [(label: String, ranks: [RankTiming])] = []
         var used: [String] = []
+        var shares: [(batch: Double, share: CommunicationShare)] = []
         for batch in sweep.batches {
             let candidates = sweep.representatives { $0.globalBatch == batch }
             if let run = candidates.first(where: { !(sweep.folders[$0.run]?.rankTimings.isEmpty ?? true) }) {
-                groups.append((label(batch), sweep.folders[run.run]!.rankTimings))
+                let data = sweep.folders[run.run]!
+                groups.append((label(batch), data.rankTimings))
                 used.append("\(label(batch)): \(run.run)")
+                if let share = CommunicationShare(run: run.run, data: data) { shares.append((batch, share)) }
             }
         }
         let chart = Figures.timing(groups, id: "timing", title: "Per-rank time: compute, allreduce, wait",
                                    xLabel: "rank, grouped by global batch")
+        var content = [HTMLPage.figure(chart, caption: "A tall wait bar on one rank means it waited for the rank marked ▼ (most compute); allreduce shrinking with batch is fewer steps for the same epochs.",
+                                       missing: "No timing.csv in the run folders.")]
+        if !shares.isEmpty {
+            content.append(HTMLPage.table(header: ["global batch", "run", "ranks", "hosts", "samples per rank a step", "communication % of the step"],
+                                          rows: shares.map { b, s in
+                                              [label(b), s.run, String(s.ranks), s.hosts.joined(separator: ", "), String(s.samplesPerRank), Format.number(100 * s.share)]
+                                          }))
+            let sentences = CommunicationShare.stopsMattering(shares.map(\.share))
+            if !sentences.isEmpty {
+                content.append("<p>" + Format.escape("Where communication stops mattering, measured: " + sentences.joined(separator: "; ") + ".") + "</p>")
+            }
+        }
         return HTMLPage.section("Per-rank timing", id: "timing",
-            lead: "Compute is data + forward + backward + optimizer; allreduce is split into the transfer and the wait: " + RankTiming.waitDefinition + ". Evaluation is left out. Runs shown: " + Format.escape(used.joined(separator: "; ")) + ".",
-            [HTMLPage.figure(chart, caption: "A tall wait bar on one rank means it waited for the rank marked ▼ (most compute); allreduce shrinking with batch is fewer steps for the same epochs.",
-                             missing: "No timing.csv in the run folders.")])
+            lead: "Compute is data + forward + backward + optimizer; allreduce is split into the transfer and the wait: " + RankTiming.waitDefinition
+                + ". Evaluation is left out. Communication % is the transfer over compute + allreduce, mean over ranks. Runs shown: "
+                + Format.escape(used.joined(separator: "; ")) + ".",
+            content)
     }
 
     static func noiseScale(_ sweep: SweepData) -> String {

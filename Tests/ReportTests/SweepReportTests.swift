@@ -128,6 +128,38 @@ final class SweepReportTests: XCTestCase {
         XCTAssertEqual(Set(chart.all("path", "data-role", equal: "slowest").map { $0.attributes["data-rank"] }), ["1"])
     }
 
+    func testCommunicationShareIsTheTransferOverTheStepMeanOverRanks() throws {
+        // The fixture's timing: rank 0 computes 1.875 s, allreduce 0.75 s of which it waited 0.375:
+        // 0.375 / 2.625; rank 1 computes 2.875 s, allreduce 0.25, no wait: 0.25 / 3.125 = 0.08.
+        let sweep = try SweepData.load(sweepDir)
+        let run = try XCTUnwrap(sweep.runs.first { !$0.diverged && $0.globalBatch == 128 })
+        let share = try XCTUnwrap(CommunicationShare(run: run.run, data: try XCTUnwrap(sweep.folders[run.run])))
+        XCTAssertEqual(share.share, (0.375 / 2.625 + 0.08) / 2, accuracy: 1e-15)
+        XCTAssertEqual(share.ranks, 2)
+        XCTAssertEqual(share.hosts, ["hostA", "hostB"])
+        XCTAssertEqual(share.samplesPerRank, 64)
+        XCTAssertTrue(html.contains("Where communication stops mattering, measured: 2 ranks on hostA, hostB: above 10% of the step "
+                                    + "at every batch run (32, 64 samples per rank a step)."), "the sentence under the timing chart")
+    }
+
+    func testCommunicationStopsMatteringFromTheSmallestBatchWhoseLargerOnesAllHold() {
+        func share(_ ranks: Int, _ hosts: [String], _ samples: Int, _ value: Double) -> CommunicationShare {
+            CommunicationShare(run: "r", ranks: ranks, hosts: hosts, samplesPerRank: samples, share: value)
+        }
+        // Two ranks on a, b: 0.30 at 32, 0.10 at 128 (exactly the bound), 0.02 at 512 -> from 128.
+        // Four ranks on a-d: 0.05 at 32 but 0.20 at 128, 0.08 at 512 -> only from 512.
+        // Eight ranks: 0.5 at 512 -> none. One rank: no communication, no sentence.
+        let hosts2 = ["a", "b"], hosts4 = ["a", "b", "c", "d"]
+        XCTAssertEqual(CommunicationShare.stopsMattering([
+            share(2, hosts2, 128, 0.10), share(4, hosts4, 32, 0.05), share(2, hosts2, 32, 0.30), share(4, hosts4, 512, 0.08),
+            share(2, hosts2, 512, 0.02), share(4, hosts4, 128, 0.20), share(8, [], 512, 0.5), share(1, ["a"], 64, 0),
+        ]), [
+            "2 ranks on a, b: at most 10% of the step from 128 samples per rank a step on",
+            "4 ranks on a, b, c, d: at most 10% of the step from 512 samples per rank a step on",
+            "8 ranks on unnamed hosts: above 10% of the step at every batch run (512 samples per rank a step)",
+        ])
+    }
+
     func testScheduleLinesStartAtTheBaseRateAndReachThePeak() throws {
         let chart = try SVGReader.chart("lr-b128", in: charts)
         let lines = chart.all("polyline")

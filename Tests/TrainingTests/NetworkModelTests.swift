@@ -2,6 +2,7 @@
 // bucket cut points (GradientBuckets), against values worked out by hand.
 import Foundation
 import NN
+@testable import Report
 import XCTest
 @testable import Training
 
@@ -139,5 +140,7 @@ final class NetworkModelTests: XCTestCase {
             CommunicationThreshold(ranks: 64, batchPerRank: nil, overlapBatchPerRank: 128),
         ])
         XCTAssertEqual(NetworkBench.communicationThresholds([]), [])
+        // The sweep report's measured answer uses the same bound as this projected one.
+        XCTAssertEqual(NetworkBench.mattersAbove, CommunicationShare.mattersAbove)
     }
 }
