@@ -20,12 +20,16 @@ struct CommunicationShare: Equatable {
     /// The run's share, or nil when it has no timing or no summary saying its split.
     init?(run: String, data: RunData) {
         let timings = data.rankTimings.filter { $0.compute + $0.allreduce > 0 }
-        guard !timings.isEmpty, let summary = data.summary, let ranks = summary["ranks"]?.number,
-              let batch = summary["batch_per_rank"]?.number else { return nil }
+        // Positive whole numbers only: a hand-edited summary.json must not trap the report.
+        func count(_ key: String) -> Int? {
+            guard let value = data.summary?[key]?.number, value >= 1, value < 1e15 else { return nil }
+            return Int(exactly: value)
+        }
+        guard !timings.isEmpty, let ranks = count("ranks"), let batch = count("batch_per_rank") else { return nil }
         self.run = run
-        self.ranks = Int(ranks)
-        hosts = Array(Set((summary["hosts"]?.array ?? []).compactMap(\.string))).sorted()
-        samplesPerRank = Int(batch) * Int(summary["accumulate"]?.number ?? 1)
+        self.ranks = ranks
+        hosts = Array(Set((data.summary?["hosts"]?.array ?? []).compactMap(\.string))).sorted()
+        samplesPerRank = batch * (count("accumulate") ?? 1)
         share = timings.map { $0.transfer / ($0.compute + $0.allreduce) }.reduce(0, +) / Double(timings.count)
     }
 

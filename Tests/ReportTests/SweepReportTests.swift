@@ -138,6 +138,17 @@ final class SweepReportTests: XCTestCase {
         XCTAssertEqual(share.ranks, 2)
         XCTAssertEqual(share.hosts, ["hostA", "hostB"])
         XCTAssertEqual(share.samplesPerRank, 64)
+        // A hand-edited summary.json with a batch that is no count leaves the run out, never traps.
+        for bad in ["1e300", "2.5", "-4", "\"64\""] {
+            let runDir = sweepDir + "/" + run.run
+            let text = try String(contentsOfFile: runDir + "/summary.json", encoding: .utf8)
+                .replacingOccurrences(of: "\"batch_per_rank\" : 64", with: "\"batch_per_rank\" : \(bad)")
+            XCTAssertTrue(text.contains("\"batch_per_rank\" : \(bad)"), "the edit took")
+            try text.write(toFile: runDir + "/edited.json", atomically: true, encoding: .utf8)
+            try FileManager.default.removeItem(atPath: runDir + "/summary.json")
+            try FileManager.default.moveItem(atPath: runDir + "/edited.json", toPath: runDir + "/summary.json")
+            XCTAssertNil(CommunicationShare(run: run.run, data: RunData.load(runDir)), bad)
+        }
         XCTAssertTrue(html.contains("Where communication stops mattering, measured: 2 ranks on hostA, hostB: above 10% of the step "
                                     + "at every batch run (32, 64 samples per rank a step)."), "the sentence under the timing chart")
     }
