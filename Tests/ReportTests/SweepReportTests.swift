@@ -139,10 +139,10 @@ final class SweepReportTests: XCTestCase {
         XCTAssertEqual(share.hosts, ["hostA", "hostB"])
         XCTAssertEqual(share.samplesPerRank, 64)
         // A hand-edited summary.json with a batch that is no count leaves the run out, never traps.
+        let runDir = sweepDir + "/" + run.run
+        let original = try String(contentsOfFile: runDir + "/summary.json", encoding: .utf8)
         for bad in ["1e300", "2.5", "-4", "\"64\""] {
-            let runDir = sweepDir + "/" + run.run
-            let text = try String(contentsOfFile: runDir + "/summary.json", encoding: .utf8)
-                .replacingOccurrences(of: "\"batch_per_rank\" : 64", with: "\"batch_per_rank\" : \(bad)")
+            let text = original.replacingOccurrences(of: "\"batch_per_rank\" : 64", with: "\"batch_per_rank\" : \(bad)")
             XCTAssertTrue(text.contains("\"batch_per_rank\" : \(bad)"), "the edit took")
             try text.write(toFile: runDir + "/edited.json", atomically: true, encoding: .utf8)
             try FileManager.default.removeItem(atPath: runDir + "/summary.json")
