@@ -108,7 +108,8 @@ extension Trainer {
         var stopSignal: Int32?
         var trainedSamples = resume?.state.trainedSamples ?? 0
         let startEpoch = resume?.state.epoch ?? 0
-        epochs: for epoch in startEpoch..<config.epochs where step < config.totalSteps {
+        // A checkpoint taken at the epoch end where the plateau rule stopped the run has nothing left to train.
+        epochs: for epoch in startEpoch..<config.epochs where step < config.totalSteps && progress.plateauEpoch == nil {
             trainer.sampler.startEpoch(epoch)
             let stepsThisEpoch = min(config.stepsPerEpoch, config.totalSteps - epoch * config.stepsPerEpoch)
             let evaluationPoints = config.evaluationPoints(stepsThisEpoch: stepsThisEpoch)
@@ -144,7 +145,7 @@ extension Trainer {
                 // A stop agreed in this step's allreduce: checkpoint this step, then leave (at the last
                 // step the run simply ends).
                 let stopping = trainer.stopAgreed && progress.divergedStep == nil && step < config.totalSteps
-                let evaluationDue = !stopping && (progress.divergedStep != nil || evaluationPoints.contains(s + 1))
+                let evaluationDue = progress.divergedStep != nil || evaluationPoints.contains(s + 1)
                 let checkpointDue = stopping || s + 1 == stepsThisEpoch
                     || (settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0)
                 if trainer.averagingDue(forced: evaluationDue || checkpointDue) { try trainer.averageReplicas() }
@@ -161,7 +162,15 @@ extension Trainer {
                     trainer.timer.endEpoch()
                     break epochs
                 }
+                let next = s + 1 == stepsThisEpoch ? (epoch + 1, 0) : (epoch, s + 1)
                 if evaluationDue {
+                    // A stop at an evaluation point still evaluates (the resumed run starts after this
+                    // step, so its row would be lost), but saves this step first: a kill during the
+                    // evaluation (mpirun's SIGKILL a second after its SIGTERM) then loses only the row.
+                    if stopping {
+                        try trainer.saveCheckpoint(to: folder, epoch: next.0, stepInEpoch: next.1, step: step,
+                                                   clock: clock, trainedSamples: trainedSamples, progress: progress)
+                    }
                     let evaluation = trainer.evaluate()
                     // Weights whose losses are no longer finite (steps skipped under --on-nan skip
                     // cannot undo an update that made them so): the run has diverged, and this
@@ -185,7 +194,6 @@ extension Trainer {
                     say(row.line(epochs: config.epochs))
                 }
                 if checkpointDue {
-                    let next = s + 1 == stepsThisEpoch ? (epoch + 1, 0) : (epoch, s + 1)
                     try trainer.saveCheckpoint(to: folder, epoch: next.0, stepInEpoch: next.1, step: step,
                                                clock: clock, trainedSamples: trainedSamples, progress: progress)
                 }
