@@ -81,7 +81,9 @@ extension Trainer {
             return folder
         }
         let trainer = Trainer(config: config, data: data, model: model, comm: comm)
-        let board = try agreed(comm) { try settings.tensorboard ? folder.map(TensorBoardWriter.init) : nil }
+        let board = try agreed(comm) {
+            try settings.tensorboard ? folder.map { try TensorBoardWriter(folder: $0, firstStep: (resume?.state.step ?? 0) + 1) } : nil
+        }
         let hosts = comm.allgather(comm.hostName)
         if let resume {
             try agreed(comm) { try trainer.restore(resume, source: folder?.file(Checkpoint.fileName) ?? "checkpoint") }
@@ -237,7 +239,8 @@ extension Trainer {
         }
 
         let checksums = try trainer.agreeOnReplicas()
-        let timing = TimingReport.gather(trainer.timer, allreduceSeconds: trainer.allreduceSeconds, comm: comm)
+        var timing = TimingReport.gather(trainer.timer, allreduceSeconds: trainer.allreduceSeconds, comm: comm)
+        timing.firstEpoch = startEpoch
         let trace = trainer.timer.trace?.gatherJSON(comm: comm, hosts: hosts)
         // nil when nothing was evaluated: summary.json then says null, not 0.
         let evaluation = progress.bestTestAcc == nil ? nil : progress.last
