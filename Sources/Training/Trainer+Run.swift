@@ -144,12 +144,15 @@ extension Trainer {
                                       samples: segmentSamples, seconds: lastProgress - segmentStart))
                 }
                 defer { FaultInjection.check(step: step, rank: comm.rank) }
-                // A stop agreed in this step's allreduce: checkpoint this step, then leave (at the last
-                // step the run simply ends).
-                let stopping = trainer.stopAgreed && progress.divergedStep == nil && step < config.totalSteps
                 let evaluationDue = progress.divergedStep != nil || evaluationPoints.contains(s + 1)
-                let checkpointDue = stopping || s + 1 == stepsThisEpoch
-                    || (settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0)
+                let scheduledCheckpoint = s + 1 == stepsThisEpoch || (settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0)
+                // A stop agreed in this step's allreduce: checkpoint this step, then leave (at the last
+                // step the run simply ends). Under local SGD it waits for an averaging the run makes
+                // anyway (at most H - 1 steps; every step's allreduce carries the flag again): one
+                // forced by the stop alone would change the run, which would not end where it would have.
+                let stopping = trainer.stopAgreed && progress.divergedStep == nil && step < config.totalSteps
+                    && (evaluationDue || scheduledCheckpoint || !trainer.averagingDue(forced: true) || trainer.averagingDue(forced: false))
+                let checkpointDue = stopping || scheduledCheckpoint
                 if trainer.averagingDue(forced: evaluationDue || checkpointDue) { try trainer.averageReplicas() }
                 guard evaluationDue || checkpointDue else { continue }
                 let seconds = monotonicSeconds() - segmentStart

@@ -316,6 +316,24 @@ final class PreemptionTests: XCTestCase {
         XCTAssertEqual(try steps(flatCut), (1...64).map(String.init))
     }
 
+    /// Local SGD (H = 4): a stop agreed after step 50, mid-period, waits for the period's averaging
+    /// at step 52, so the checkpoint holds every rank's state without an averaging the uninterrupted
+    /// run never made, and the resumed run ends bit for bit as that run (a stop at step 50 ended elsewhere).
+    func testALocalSGDStopWaitsForThePeriodsAveraging() throws {
+        let flags = ["train", "--data", "synthetic", "--epochs", "2", "--batch-per-rank", "32", "--sync", "local:4", "--trace-steps", "none"]
+        let whole = DDPProcess.temporaryFolder("local-whole"), cut = DDPProcess.temporaryFolder("local-cut")
+        XCTAssertEqual(try DDPProcess.run(flags + ["--run-dir", whole], ranks: 2).status, 0)
+        let stopped = try DDPProcess.run(flags + ["--run-dir", cut], ranks: 2, environment: ["DDP_FAULT": "term:49:1"])
+        XCTAssertEqual(stopped.status, 143, stopped.all)
+        XCTAssertEqual(try DDPProcess.json(cut + "/summary.json")["interrupted_at_step"] as? Int, 52)
+        XCTAssertEqual(try steps(cut), (1...52).map(String.init))
+        let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 2)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertTrue(resumed.stdout.contains("resuming \(cut) at epoch 1, step 52"), resumed.stdout)
+        XCTAssertEqual(try DDPProcess.json(cut + "/summary.json")["param_checksum"] as? String,
+                       try DDPProcess.json(whole + "/summary.json")["param_checksum"] as? String)
+    }
+
     func testResumeRefusesARankCountThatDoesNotDivideTheGlobalBatch() throws {
         let dir = DDPProcess.temporaryFolder("ranks")
         let stopped = try DDPProcess.run(["train", "--data", "synthetic", "--steps", "40", "--run-dir", dir], ranks: 2,
