@@ -3,6 +3,7 @@
 against the run's CSVs: every TFRecord's masked CRC-32C, and every tag, step and value.
   steps.csv    -> step/{loss,accuracy,lr,gns}          metrics.csv -> eval/{train_loss,...}
   timing.csv   -> time/PHASE/rankR at each epoch's last step; imbalance.csv -> sum of time/allreduce_wait/rankR
+                  over the epochs timing.csv lists (both are of the run's last launch)
 Usage: tensorboard_check.py RUN [RUN ...]; --sweep SWEEP also checks that a multiplexer over the
 sweep folder sees one TensorBoard run per run folder. Prints one line per run; exit 1 on a mismatch.
 """
@@ -89,10 +90,12 @@ def check(run):
         if len(match) != 1 or abs(match[0].value - float(r["total_seconds"])) > tolerance(r["total_seconds"]):
             fail(f"{run}: {tag} at step {epoch_end[int(r['epoch'])]}: {[e.value for e in match]} != timing.csv {r['total_seconds']}")
         points += 1
+    # timing.csv and imbalance.csv are of the run's last launch: the epochs timing.csv lists.
+    launch_ends = {epoch_end[int(r["epoch"])] for r in timing}
     for r in rows(os.path.join(run, "imbalance.csv")):
         tag = f"time/allreduce_wait/rank{r['rank']}"
-        waits = [e.value for e in scalars.get(tag, [])]
-        if len(waits) != len(epoch_end) or abs(sum(waits) - float(r["wait_seconds"])) > 1e-5 * (1 + len(waits)):
+        waits = [e.value for e in scalars.get(tag, []) if e.step in launch_ends]
+        if len(waits) != len(launch_ends) or abs(sum(waits) - float(r["wait_seconds"])) > 1e-5 * (1 + len(waits)):
             fail(f"{run}: {tag} sums to {sum(waits)} over {len(waits)} epochs, imbalance.csv says {r['wait_seconds']}")
         points += len(waits)
     print(f"tensorboard check OK: {run}: {len(files)} event file(s), {count} records, {len(scalars)} tags, {points} points match the CSVs")

@@ -1,8 +1,8 @@
 // TensorBoard's event-file encoding, written by hand: TFRecord framing (length, masked CRC-32C,
 // payload, masked CRC-32C) around a protobuf `Event` holding a scalar `Summary`. Only the fields
 // TensorBoard needs for scalars are encoded (tensorflow/core/util/event.proto, summary.proto):
-//   Event   { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5; }
-//   Summary { repeated Value value = 1; }   Value { string tag = 1; float simple_value = 2; }
+//   Event   { double wall_time = 1; int64 step = 2; string file_version = 3; Summary summary = 5; SessionLog session_log = 7; }
+//   Summary { repeated Value value = 1; }   Value { string tag = 1; float simple_value = 2; }   SessionLog { Status status = 1; }
 // Five fields do not justify swift-protobuf (a package, a code-generation plugin and generated
 // files to keep in step); the framing and CRC are tested against published vectors.
 
@@ -35,6 +35,18 @@ public enum TensorBoardEvent {
         var out: [UInt8] = []
         putDouble(1, wallTime, into: &out)
         putBytes(3, Array("brain.Event:2".utf8), into: &out)
+        return out
+    }
+
+    /// SessionLog START at `step`: a reader of "brain.Event:2" files drops the points at `step` and
+    /// later that it has already read (TensorBoard's event_accumulator, _CheckForRestartAndMaybePurge;
+    /// the plugin accumulator from the second START on), so a resumed run's rewritten steps replace the old.
+    public static func sessionStart(step: Int, wallTime: Double) -> [UInt8] {
+        var out: [UInt8] = []
+        putDouble(1, wallTime, into: &out)
+        putKey(2, wireType: 0, into: &out)
+        putVarint(UInt64(bitPattern: Int64(step)), into: &out)
+        putBytes(7, [0x08, 0x01], into: &out)  // status = START (1)
         return out
     }
 

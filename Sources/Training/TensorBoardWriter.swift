@@ -15,9 +15,11 @@ final class TensorBoardWriter {
     let path: String
     private let descriptor: Int32
 
-    /// A new event file in RUN/tb/ (a resumed run adds one; TensorBoard reads them in name order
-    /// and drops points of a step it sees again, so the rows a resumed run rewrites replace the old).
-    init(folder: RunFolder) throws {
+    /// A new event file in RUN/tb/ whose steps start at `firstStep` (a resumed run adds one). It
+    /// opens with a SessionLog START at that step: TensorBoard reads the files in name order and
+    /// drops the points of that step and later read before it, so the steps a run killed after its
+    /// last checkpoint had written, and its resumed launch writes again, are not shown twice.
+    init(folder: RunFolder, firstStep: Int = 1) throws {
         let directory = folder.file(Self.folderName)
         do {
             try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -29,7 +31,7 @@ final class TensorBoardWriter {
         path = (directory as NSString).appendingPathComponent("events.out.tfevents.\(Int(now)).\(host).\(getpid())")
         descriptor = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND, 0o644)
         guard descriptor >= 0 else { throw ConfigError("cannot create \(path): \(String(cString: strerror(errno)))") }
-        try write([TensorBoardEvent.fileVersion(wallTime: now)])
+        try write([TensorBoardEvent.fileVersion(wallTime: now), TensorBoardEvent.sessionStart(step: firstStep, wallTime: now)])
     }
 
     deinit { close(descriptor) }

@@ -13,6 +13,8 @@ struct TimingReport {
     let waits: [Double]
     /// Steps in which each rank arrived last at the allreduce.
     let stragglerSteps: [Int]
+    /// The run's epoch (0-based) that `perRank[r][0]` timed: a resumed launch times from the epoch it resumed in.
+    var firstEpoch = 0
 
     /// Collective: every rank must call it with the same number of epochs and steps.
     /// `allreduceSeconds[s]`: this rank's time in step s's allreduce (0 for steps not run here).
@@ -55,7 +57,7 @@ struct TimingReport {
                 for phase in Phase.allCases {
                     let total = timing.totals[phase.rawValue]
                     let perStep = phase.isOutsideStep ? total : total / Double(max(timing.steps, 1))
-                    lines.append("\(rank),\(hosts[rank]),\(epoch + 1),\(phase.name),"
+                    lines.append("\(rank),\(hosts[rank]),\(firstEpoch + epoch + 1),\(phase.name),"
                                  + "\(fmt(total, 6)),\(fmt(perStep, 6)),\(fmt(timing.maxima[phase.rawValue], 6))")
                 }
             }

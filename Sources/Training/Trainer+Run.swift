@@ -81,7 +81,9 @@ extension Trainer {
             return folder
         }
         let trainer = Trainer(config: config, data: data, model: model, comm: comm)
-        let board = try agreed(comm) { try settings.tensorboard ? folder.map(TensorBoardWriter.init) : nil }
+        let board = try agreed(comm) {
+            try settings.tensorboard ? folder.map { try TensorBoardWriter(folder: $0, firstStep: (resume?.state.step ?? 0) + 1) } : nil
+        }
         let hosts = comm.allgather(comm.hostName)
         if let resume {
             try agreed(comm) { try trainer.restore(resume, source: folder?.file(Checkpoint.fileName) ?? "checkpoint") }
@@ -108,7 +110,8 @@ extension Trainer {
         var stopSignal: Int32?
         var trainedSamples = resume?.state.trainedSamples ?? 0
         let startEpoch = resume?.state.epoch ?? 0
-        epochs: for epoch in startEpoch..<config.epochs where step < config.totalSteps {
+        // A checkpoint taken at the epoch end where the plateau rule stopped the run has nothing left to train.
+        epochs: for epoch in startEpoch..<config.epochs where step < config.totalSteps && progress.plateauEpoch == nil {
             trainer.sampler.startEpoch(epoch)
             let stepsThisEpoch = min(config.stepsPerEpoch, config.totalSteps - epoch * config.stepsPerEpoch)
             let evaluationPoints = config.evaluationPoints(stepsThisEpoch: stepsThisEpoch)
@@ -141,12 +144,15 @@ extension Trainer {
                                       samples: segmentSamples, seconds: lastProgress - segmentStart))
                 }
                 defer { FaultInjection.check(step: step, rank: comm.rank) }
+                let evaluationDue = progress.divergedStep != nil || evaluationPoints.contains(s + 1)
+                let scheduledCheckpoint = s + 1 == stepsThisEpoch || (settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0)
                 // A stop agreed in this step's allreduce: checkpoint this step, then leave (at the last
-                // step the run simply ends).
+                // step the run simply ends). Under local SGD it waits for an averaging the run makes
+                // anyway (at most H - 1 steps; every step's allreduce carries the flag again): one
+                // forced by the stop alone would change the run, which would not end where it would have.
                 let stopping = trainer.stopAgreed && progress.divergedStep == nil && step < config.totalSteps
-                let evaluationDue = !stopping && (progress.divergedStep != nil || evaluationPoints.contains(s + 1))
-                let checkpointDue = stopping || s + 1 == stepsThisEpoch
-                    || (settings.checkpointEvery > 0 && step % settings.checkpointEvery == 0)
+                    && (evaluationDue || scheduledCheckpoint || !trainer.averagingDue(forced: true) || trainer.averagingDue(forced: false))
+                let checkpointDue = stopping || scheduledCheckpoint
                 if trainer.averagingDue(forced: evaluationDue || checkpointDue) { try trainer.averageReplicas() }
                 guard evaluationDue || checkpointDue else { continue }
                 let seconds = monotonicSeconds() - segmentStart
@@ -161,7 +167,15 @@ extension Trainer {
                     trainer.timer.endEpoch()
                     break epochs
                 }
+                let next = s + 1 == stepsThisEpoch ? (epoch + 1, 0) : (epoch, s + 1)
                 if evaluationDue {
+                    // A stop at an evaluation point still evaluates (the resumed run starts after this
+                    // step, so its row would be lost), but saves this step first: a kill during the
+                    // evaluation (mpirun's SIGKILL a second after its SIGTERM) then loses only the row.
+                    if stopping {
+                        try trainer.saveCheckpoint(to: folder, epoch: next.0, stepInEpoch: next.1, step: step,
+                                                   clock: clock, trainedSamples: trainedSamples, progress: progress)
+                    }
                     let evaluation = trainer.evaluate()
                     // Weights whose losses are no longer finite (steps skipped under --on-nan skip
                     // cannot undo an update that made them so): the run has diverged, and this
@@ -185,7 +199,6 @@ extension Trainer {
                     say(row.line(epochs: config.epochs))
                 }
                 if checkpointDue {
-                    let next = s + 1 == stepsThisEpoch ? (epoch + 1, 0) : (epoch, s + 1)
                     try trainer.saveCheckpoint(to: folder, epoch: next.0, stepInEpoch: next.1, step: step,
                                                clock: clock, trainedSamples: trainedSamples, progress: progress)
                 }
@@ -229,7 +242,8 @@ extension Trainer {
         }
 
         let checksums = try trainer.agreeOnReplicas()
-        let timing = TimingReport.gather(trainer.timer, allreduceSeconds: trainer.allreduceSeconds, comm: comm)
+        var timing = TimingReport.gather(trainer.timer, allreduceSeconds: trainer.allreduceSeconds, comm: comm)
+        timing.firstEpoch = startEpoch
         let trace = trainer.timer.trace?.gatherJSON(comm: comm, hosts: hosts)
         // nil when nothing was evaluated: summary.json then says null, not 0.
         let evaluation = progress.bestTestAcc == nil ? nil : progress.last

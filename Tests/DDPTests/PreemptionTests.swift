@@ -271,6 +271,69 @@ final class PreemptionTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: log, encoding: .utf8), "requeue 4242\n", "a job that ends is not requeued")
     }
 
+    /// A stop agreed in the step that ends an epoch still evaluates it: metrics.csv keeps that row
+    /// (the resumed run starts after it), every row equal to the uninterrupted run's. And a stop at
+    /// the epoch end where the plateau rule ends the run leaves nothing to train: the resumed run
+    /// ends there, as the uninterrupted one did, rather than training one more epoch.
+    func testAStopAtAnEvaluationKeepsItsRowAndAPlateauEndsTheRun() throws {
+        func evaluations(_ dir: String) throws -> [String] {
+            // epoch through gns: samples_per_sec and the seconds are timings.
+            try String(contentsOfFile: dir + "/metrics.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+                .map { $0.split(separator: ",", omittingEmptySubsequences: false).prefix(10).joined(separator: ",") }
+        }
+        let flags = ["train", "--data", "synthetic", "--epochs", "3", "--batch-per-rank", "64", "--trace-steps", "none"]
+        let whole = DDPProcess.temporaryFolder("eval-whole"), cut = DDPProcess.temporaryFolder("eval-cut")
+        XCTAssertEqual(try DDPProcess.run(flags + ["--run-dir", whole], ranks: 2).status, 0)
+        // 4096 samples / 128 = 32 steps an epoch; the signal after step 31 stops the ranks after step 32.
+        let stopped = try DDPProcess.run(flags + ["--run-dir", cut], ranks: 2, environment: ["DDP_FAULT": "term:31:0"])
+        XCTAssertEqual(stopped.status, 143, stopped.all)
+        XCTAssertEqual(try DDPProcess.json(cut + "/summary.json")["interrupted_at_step"] as? Int, 32)
+        XCTAssertEqual(try evaluations(cut).map { $0.split(separator: ",")[1] }, ["32"])
+        let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 2)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertEqual(try evaluations(cut).map { $0.split(separator: ",")[1] }, ["32", "64", "96"])
+        XCTAssertEqual(try evaluations(cut), try evaluations(whole))
+        XCTAssertEqual(try DDPProcess.json(cut + "/summary.json")["param_checksum"] as? String,
+                       try DDPProcess.json(whole + "/summary.json")["param_checksum"] as? String)
+
+        // A rate too small to move the loss: the plateau rule (patience 1) ends the run after epoch 2.
+        let plateau = ["train", "--data", "synthetic", "--budget", "plateau:1", "--lr", "1e-9", "--batch-per-rank", "64",
+                       "--trace-steps", "none"]
+        let flat = DDPProcess.temporaryFolder("plateau-whole"), flatCut = DDPProcess.temporaryFolder("plateau-cut")
+        XCTAssertEqual(try DDPProcess.run(plateau + ["--run-dir", flat], ranks: 2).status, 0)
+        let reference = try DDPProcess.json(flat + "/summary.json")
+        XCTAssertEqual(reference["plateau_epoch"] as? Int, 2)
+        XCTAssertEqual(reference["steps"] as? Int, 64)
+        let flatStopped = try DDPProcess.run(plateau + ["--run-dir", flatCut], ranks: 2, environment: ["DDP_FAULT": "term:63:0"])
+        XCTAssertEqual(flatStopped.status, 143, flatStopped.all)
+        let flatResumed = try DDPProcess.run(["train", "--resume", flatCut], ranks: 2)
+        XCTAssertEqual(flatResumed.status, 0, flatResumed.all)
+        let summary = try DDPProcess.json(flatCut + "/summary.json")
+        XCTAssertEqual(summary["steps"] as? Int, 64)
+        XCTAssertEqual(summary["plateau_epoch"] as? Int, 2)
+        XCTAssertEqual(summary["interrupted"] as? Bool, false)
+        XCTAssertEqual(summary["param_checksum"] as? String, reference["param_checksum"] as? String)
+        XCTAssertEqual(try steps(flatCut), (1...64).map(String.init))
+    }
+
+    /// Local SGD (H = 4): a stop agreed after step 50, mid-period, waits for the period's averaging
+    /// at step 52, so the checkpoint holds every rank's state without an averaging the uninterrupted
+    /// run never made, and the resumed run ends bit for bit as that run (a stop at step 50 ended elsewhere).
+    func testALocalSGDStopWaitsForThePeriodsAveraging() throws {
+        let flags = ["train", "--data", "synthetic", "--epochs", "2", "--batch-per-rank", "32", "--sync", "local:4", "--trace-steps", "none"]
+        let whole = DDPProcess.temporaryFolder("local-whole"), cut = DDPProcess.temporaryFolder("local-cut")
+        XCTAssertEqual(try DDPProcess.run(flags + ["--run-dir", whole], ranks: 2).status, 0)
+        let stopped = try DDPProcess.run(flags + ["--run-dir", cut], ranks: 2, environment: ["DDP_FAULT": "term:49:1"])
+        XCTAssertEqual(stopped.status, 143, stopped.all)
+        XCTAssertEqual(try DDPProcess.json(cut + "/summary.json")["interrupted_at_step"] as? Int, 52)
+        XCTAssertEqual(try steps(cut), (1...52).map(String.init))
+        let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 2)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertTrue(resumed.stdout.contains("resuming \(cut) at epoch 1, step 52"), resumed.stdout)
+        XCTAssertEqual(try DDPProcess.json(cut + "/summary.json")["param_checksum"] as? String,
+                       try DDPProcess.json(whole + "/summary.json")["param_checksum"] as? String)
+    }
+
     func testResumeRefusesARankCountThatDoesNotDivideTheGlobalBatch() throws {
         let dir = DDPProcess.temporaryFolder("ranks")
         let stopped = try DDPProcess.run(["train", "--data", "synthetic", "--steps", "40", "--run-dir", dir], ranks: 2,

@@ -41,6 +41,27 @@ final class TensorBoardTests: XCTestCase {
         XCTAssertTrue(damaged.stdout.contains("bad CRC"), damaged.all)
     }
 
+    /// A run killed in epoch 2 after an evaluation no checkpoint followed (evaluations every 8 steps,
+    /// checkpoints every 6: killed after step 40, the last checkpoint of step 36) and resumed: the
+    /// reader shows each step once, as the resumed launch wrote it (its event file opens with a
+    /// SessionLog START at step 37), and timing.csv names epoch 2, the one that launch timed.
+    func testAResumedRunShowsEachStepOnce() throws {
+        let run = DDPProcess.temporaryFolder("tb-resume")
+        let killed = try DDPProcess.run(["train", "--data", "synthetic", "--epochs", "2", "--evals-per-epoch", "4", "--checkpoint-every", "6",
+                                         "--batch-per-rank", "64", "--run-dir", run], ranks: 2, environment: ["DDP_FAULT": "kill:40:0"])
+        XCTAssertNotEqual(killed.status, 0, killed.all)
+        let resumed = try DDPProcess.run(["train", "--resume", run], ranks: 2)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertTrue(resumed.stdout.contains("resuming \(run) at epoch 2, step 36"), resumed.stdout)
+        XCTAssertEqual(Set(try String(contentsOfFile: run + "/timing.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+                           .map { $0.split(separator: ",")[2] }), ["2"])
+        let checked = try check([run])
+        XCTAssertEqual(checked.status, 0, checked.all)
+        // 64 steps of 4 tags, 8 evaluations of 7, epoch 2's 7 phases x 2 ranks from timing.csv, and its 2 allreduce waits.
+        let points: Int = 64 * 4 + 8 * 7 + 7 * 2 + 2
+        XCTAssertTrue(checked.stdout.contains("2 event file(s), 83 records, 27 tags, \(points) points match"), checked.stdout)
+    }
+
     func testSweepFolderOverlaysOneRunPerPoint() throws {
         let dir = DDPProcess.temporaryFolder("tb-sweep")
         let outcome = try DDPProcess.run(["sweep", "--data", "synthetic", "--global-batch", "64,256", "--rules", "none,sqrt",

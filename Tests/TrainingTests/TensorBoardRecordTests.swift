@@ -25,6 +25,11 @@ final class TensorBoardRecordTests: XCTestCase {
         XCTAssertEqual(hex(event), "09000000000000f83f10ac022a230a100a09737465702f6c6f7373150000803e0a0f0a086576616c2f676170156f1283ba")
     }
 
+    func testSessionStartEventMatchesProtobuf() {
+        // Event(wall_time=1.5, step=17, session_log=SessionLog(status=SessionLog.START))
+        XCTAssertEqual(hex(TensorBoardEvent.sessionStart(step: 17, wallTime: 1.5)), "09000000000000f83f10113a020801")
+    }
+
     func testFileVersionRecordMatchesTFRecord() {
         // Event(wall_time=1700000000.25, file_version='brain.Event:2'), framed as TFRecord.
         var record: [UInt8] = []
