@@ -90,6 +90,27 @@ final class HostileInputTests: XCTestCase {
         }
     }
 
+    /// Counts whose product or conversion leaves Int used to trap on every rank (exit 132, no
+    /// message); a ghost batch that divides no split of the batch was named with an empty list.
+    func testCountsBeyondIntAndUnsplittableBatchesAreOneErrorNotACrash() throws {
+        let dir = DDPProcess.temporaryFolder("hostile-overflow")
+        let base = ["train", "--data", "synthetic", "--run-dir", dir]
+        _ = try expectRefusal(base + ["--accumulate", "9223372036854775807"], mentioning: "global batch 2 x 32 x 9223372036854775807 "
+                              + "(ranks x --batch-per-rank x --accumulate) is larger than the 4096 training samples", status: 1)
+        // 64 steps an epoch, 5 epochs.
+        _ = try expectRefusal(base + ["--warmup-epochs", "1e300"], mentioning: "--warmup-epochs 1e+300 (6.4e+301 steps) is longer than training (320 steps)", status: 1)
+        _ = try expectRefusal(base + ["--ghost-batch", "48", "--global-batch", "64"],
+                              mentioning: "--global-batch 64 does not split into ghost batches of 48 on any rank count (48 does not divide 64)", status: 1)
+        let sweep = dir + "-sweep"
+        _ = try expectRefusal(["sweep", "--data", "synthetic", "--global-batch", "64,128", "--ghost-batch", "48", "--rules", "none", "--budget", "steps:1", "--out", sweep],
+                              mentioning: "b00064-none+gb48-s1: --global-batch 64 does not split into ghost batches of 48 on any rank count", status: 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir) || FileManager.default.fileExists(atPath: sweep), "nothing written for a refused run")
+        // A reference batch beyond the set: regime:1 is one step of it.
+        let regime = try DDPProcess.run(base + ["--budget", "regime:1", "--reference-batch", "9223372036854775807"], ranks: 2)
+        XCTAssertEqual(regime.status, 0, regime.all)
+        XCTAssertEqual(try DDPProcess.json(dir + "/summary.json")["steps"] as? Int, 1)
+    }
+
     /// report and --version are one process's work: under mpirun rank 0 alone does it, once.
     func testReportAndVersionUnderMpirunRunOnce() throws {
         let dir = DDPProcess.temporaryFolder("hostile-report")
