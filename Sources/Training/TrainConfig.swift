@@ -190,9 +190,11 @@ public struct ResolvedConfig: Codable, Sendable {
             throw ConfigError("--warmup-epochs \(settings.warmupEpochs) (\(length) steps) is longer than training (\(totalSteps) steps)")
         }
         let warmupSteps = Int(warmupLength)
-        let trainedEpochs = Double(totalSteps) / Double(stepsPerEpoch)
+        // Decay epochs are in epochs of --reference-batch under regime adaptation, as the budget is.
+        let trainedEpochs = Double(totalSteps) / Double(stepsPerEpoch) / epochScale
         if let late = settings.decayEpochs.first(where: { $0 >= trainedEpochs }) {
-            throw ConfigError("--decay-epochs \(late) is not before the end of training (\(epochLabel(trainedEpochs)) epochs): it would never apply")
+            let unit = settings.regimeEpochs != nil && settings.maxSteps == nil ? " of the reference batch \(settings.referenceBatch)" : ""
+            throw ConfigError("--decay-epochs \(late) is not before the end of training (\(epochLabel(trainedEpochs)) epochs\(unit)): it would never apply")
         }
         if !settings.decayEpochs.isEmpty && settings.decay != .step {
             throw ConfigError("--decay-epochs applies only to --decay step (this run uses \(settings.decay.rawValue))")

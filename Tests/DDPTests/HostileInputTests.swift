@@ -111,6 +111,22 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(try DDPProcess.json(dir + "/summary.json")["steps"] as? Int, 1)
     }
 
+    /// Under regime adaptation --decay-epochs are epochs of --reference-batch, as the budget and
+    /// warmup are: they were compared with epochs of the run's own batch, refusing a decay inside
+    /// the budget below the reference batch and passing one after the last step above it.
+    func testRegimeDecayEpochsAreEpochsOfTheReferenceBatch() throws {
+        let dir = DDPProcess.temporaryFolder("hostile-regime-decay")
+        // 256 samples: 4 steps an epoch at the reference batch 64, so regime:10 is 40 steps at any batch.
+        let base = ["train", "--data", "synthetic-binary:256x20", "--budget", "regime:10", "--decay", "step", "--reference-batch", "64"]
+        let run = try DDPProcess.run(base + ["--global-batch", "32", "--decay-epochs", "8", "--run-dir", dir], ranks: 2)
+        XCTAssertEqual(run.status, 0, run.all)
+        let schedule = (try DDPProcess.json(dir + "/config.json")["config"] as? [String: Any])?["schedule"] as? [String: Any]
+        XCTAssertEqual(schedule?["total_steps"] as? Int, 40)
+        XCTAssertEqual(schedule?["milestones"] as? [Int], [32], "8 of 10 reference epochs")
+        _ = try expectRefusal(base + ["--global-batch", "128", "--decay-epochs", "12", "--run-dir", dir + "-late"],
+                              mentioning: "--decay-epochs 12.0 is not before the end of training (10 epochs of the reference batch 64): it would never apply", status: 1)
+    }
+
     /// report and --version are one process's work: under mpirun rank 0 alone does it, once.
     func testReportAndVersionUnderMpirunRunOnce() throws {
         let dir = DDPProcess.temporaryFolder("hostile-report")
