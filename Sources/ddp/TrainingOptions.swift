@@ -152,7 +152,7 @@ struct TrainingOptions: ParsableArguments {
         try require(lr.map { $0 > 0 && $0.isFinite } ?? true, "--lr must be positive (got \(lr ?? 0))")
         try require(referenceBatch >= 1, "--reference-batch must be at least 1")
         try require(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got \(momentum))")
-        try require(weightDecay >= 0, "--weight-decay must be 0 or more (got \(weightDecay))")
+        try require(weightDecay >= 0 && weightDecay.isFinite, "--weight-decay must be 0 or more (got \(weightDecay))")
         try require(evalBatch >= 1, "--eval-batch must be at least 1")
         try require(bucketKb.map { $0 >= 0 && $0 <= 1 << 20 } ?? true, "--bucket-kb must be 0 (no buckets) to \(1 << 20) (got \(bucketKb ?? 0))")
         try require(evalsPerEpoch >= 1, "--evals-per-epoch must be at least 1")
@@ -170,7 +170,7 @@ struct TrainingOptions: ParsableArguments {
         try require(decayEpochs.allSatisfy { $0 >= 0 }, "--decay-epochs must be 0 or more")
         try require(blasThreads >= 1, "--blas-threads must be at least 1")
         try require(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "--beta1 and --beta2 must be in [0, 1)")
-        try require(eps > 0, "--eps must be positive")
+        try require(eps > 0 && eps.isFinite, "--eps must be positive (got \(eps))")
         try require(trustCoefficient > 0 && trustCoefficient.isFinite, "--trust-coefficient must be positive (got \(trustCoefficient))")
     }
 

@@ -127,6 +127,19 @@ final class HostileInputTests: XCTestCase {
                               mentioning: "--decay-epochs 12.0 is not before the end of training (10 epochs of the reference batch 64): it would never apply", status: 1)
     }
 
+    /// Infinite values the range checks let through: training then stopped on a NaN naming no
+    /// flag (--weight-decay, --warmup-start-lr), or ran with every Adam update zero (--eps).
+    func testInfiniteRatesAreRefusedBeforeTraining() throws {
+        let dir = DDPProcess.temporaryFolder("hostile-inf")
+        let base = ["train", "--data", "synthetic", "--steps", "2", "--run-dir", dir]
+        for (flags, message) in [(["--weight-decay", "inf"], "--weight-decay must be 0 or more (got inf)"),
+                                 (["--optimizer", "adam", "--eps", "inf"], "--eps must be positive (got inf)"),
+                                 (["--warmup-start-lr", "inf", "--warmup-epochs", "0.02"], "--warmup-start-lr must be positive (got inf)")] {
+            _ = try expectRefusal(base + flags, mentioning: message, status: 64)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
+    }
+
     /// report and --version are one process's work: under mpirun rank 0 alone does it, once.
     func testReportAndVersionUnderMpirunRunOnce() throws {
         let dir = DDPProcess.temporaryFolder("hostile-report")
