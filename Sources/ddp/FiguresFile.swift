@@ -20,6 +20,7 @@ func writeFigures(_ record: some Encodable, to out: String, console: Console) th
 
 /// The checks `bench` and `netbench` share: batches, step counts, and an --out not yet written.
 func validateTiming(batches: [Int], steps: Int, warmup: Int, out: String) throws {
+    try requirePath(out, "--out")
     try require(batches.allSatisfy { $0 >= 1 }, "--batches must be at least 1 each")
     try require(steps >= 5, "--steps must be at least 5")
     try require(warmup >= 0, "--warmup must be 0 or more")

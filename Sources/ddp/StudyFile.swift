@@ -33,6 +33,7 @@ struct StudyFile {
             path = arguments[index + 1]
             rest.removeSubrange(index ... index + 1)
         }
+        guard !path.isEmpty else { throw ValidationError("--config is an empty path") }
         guard rest.firstIndex(where: { $0 == "--config" || $0.hasPrefix("--config=") }) == nil else {
             throw ValidationError("--config may be given once")
         }

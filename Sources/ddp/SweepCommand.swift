@@ -62,6 +62,8 @@ struct SweepCommand: ParsableCommand {
     var autoResume = false
 
     func validate() throws {
+        try requirePath(out, "--out")
+        try requirePath(resume, "--resume")
         try require(!globalBatch.isEmpty && globalBatch.allSatisfy { $0 >= 1 }, "--global-batch sizes must be at least 1")
         try require(!seeds.isEmpty, "--seeds needs at least one seed")
         try require(warmupEpochs > 0 && warmupEpochs.isFinite, "--warmup-epochs must be positive")

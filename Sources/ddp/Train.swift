@@ -54,6 +54,8 @@ struct Train: ParsableCommand {
     var autoResume = false
 
     func validate() throws {
+        try requirePath(runDir, "--run-dir")
+        try requirePath(resume, "--resume")
         try require(accumulate >= 1, "--accumulate must be at least 1 (got \(accumulate))")
         try require(globalBatch.map { $0 >= 1 } ?? true, "--global-batch must be at least 1")
         try require(epochs >= 1, "--epochs must be at least 1 (got \(epochs))")

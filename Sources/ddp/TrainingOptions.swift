@@ -146,6 +146,7 @@ struct TrainingOptions: ParsableArguments {
     var blasThreads = 1
 
     func validate() throws {
+        try requirePath(data, "--data")
         try require(batchPerRank >= 1, "--batch-per-rank must be at least 1 (got \(batchPerRank))")
         try require(ghostBatch.allSatisfy { $0 >= 1 }, "--ghost-batch must be at least 1 (got \(ghostBatch.map(String.init).joined(separator: ",")))")
         do { _ = try LocalSync.parse(sync) } catch { throw ValidationError(String(describing: error)) }
@@ -194,4 +195,9 @@ struct TrainingOptions: ParsableArguments {
 
 func require(_ condition: Bool, _ message: String) throws {
     if !condition { throw ValidationError(message) }
+}
+
+/// A path given as "" (`--run-dir "$DIR"` with DIR unset) would be named as nothing in every later message.
+func requirePath(_ path: String?, _ flag: String) throws {
+    try require(path.map { !$0.isEmpty } ?? true, "\(flag) is an empty path")
 }

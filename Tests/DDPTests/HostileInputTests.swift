@@ -140,6 +140,18 @@ final class HostileInputTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
     }
 
+    /// A path given as "" (`--run-dir "$DIR"` with DIR unset) was named as nothing ("cannot create
+    /// run folder : ..."), and bench's --out "" timed every batch to then say it "already exists".
+    func testEmptyPathsAreNamed() throws {
+        for (arguments, flag) in [(["train", "--data", "synthetic", "--run-dir", ""], "--run-dir"), (["train", "--data", ""], "--data"),
+                                  (["train", "--resume", ""], "--resume"), (["sweep", "--data", "synthetic", "--out", ""], "--out"),
+                                  (["bench", "--data", "synthetic", "--out", ""], "--out"), (["report", ""], "the folder to report on"),
+                                  (["train", "--config", ""], "--config")] {
+            let outcome = try expectRefusal(arguments, mentioning: "\(flag) is an empty path", status: 64)
+            XCTAssertEqual(outcome.errorLines, ["Error: \(flag) is an empty path"], outcome.all)
+        }
+    }
+
     /// report and --version are one process's work: under mpirun rank 0 alone does it, once.
     func testReportAndVersionUnderMpirunRunOnce() throws {
         let dir = DDPProcess.temporaryFolder("hostile-report")
