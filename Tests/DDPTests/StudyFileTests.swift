@@ -167,6 +167,22 @@ final class StudyFileTests: XCTestCase {
         XCTAssertEqual(resolved?["noise_scale"] as? Bool, false)
     }
 
+    /// A value of the wrong kind names the key: `lr = false` used to drop lr silently (the default
+    /// trained), a value for a switch was "Unexpected argument", and a negative number, read as a
+    /// flag, was "Missing value".
+    func testAValueOfTheWrongKindNamesTheKey() throws {
+        for (line, message) in [("lr = false", "key 'lr' takes a value (--lr VALUE), not true or false"),
+                                ("nesterov = \"yes\"", "key 'nesterov' is a switch: true or false, not \"yes\""),
+                                ("lr = -0.1", "key 'lr': --lr must be positive (got -0.1)")] {
+            let study = try write("data = \"synthetic\"\nsteps = 2\n\(line)\n")
+            let run = DDPProcess.temporaryFolder("study-kind")
+            let outcome = try DDPProcess.run(["train", "--config", study, "--run-dir", run], ranks: 2)
+            XCTAssertEqual(outcome.status, 64, outcome.all)
+            XCTAssertEqual(outcome.errorLines, ["Error: --config \(study): \(message)"], outcome.all)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: run))
+        }
+    }
+
     func testAnErrorFromAStudyFileNamesTheFileAndTheKey() throws {
         // An unknown key, a value that does not parse, a value out of range: each one error line.
         for (line, key) in [("lrr = 0.1", "lrr"), ("lr = \"fast\"", "lr"), ("momentum = 2", "momentum"), ("optimizer = \"rmsprop\"", "optimizer")] {
