@@ -115,7 +115,9 @@ struct SweepCommand: ParsableCommand {
                 throw ExitCode.failure
             }
             plan.directory = resume
-            let conflicts = try contradictions(with: plan, given: ResumeFlags.given(Array(CommandLine.arguments.dropFirst(2))))
+            // The study file's keys are flags given, as train's --resume reads them: --config itself is no setting.
+            let given = ResumeFlags.given(try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2))).arguments)
+            let conflicts = try contradictions(with: plan, given: given)
             if !conflicts.isEmpty {
                 if LaunchEnvironment.rank() == 0 {
                     writeError("\(conflicts.joined(separator: ", ")) differ\(conflicts.count == 1 ? "s" : "") from the sweep in \(resume) "

@@ -183,6 +183,25 @@ final class StudyFileTests: XCTestCase {
         }
     }
 
+    /// `sweep --resume` reads a study file's keys as the flags they are, as `train --resume` does:
+    /// the sweep's own file passes and one that changes a key is refused naming it (both used to be
+    /// refused as "--config differs from the sweep").
+    func testSweepResumeReadsTheStudyFilesKeys() throws {
+        let grid = "data = \"synthetic\"\nglobal-batch = [64, 128]\nrules = \"none\"\nbudget = \"steps:3\"\n"
+        let (study, other) = (try write(grid + "lr = 0.02\n"), try write(grid + "lr = 0.05\n"))
+        let sweep = DDPProcess.temporaryFolder("study-sweep-resume")
+        XCTAssertEqual(try DDPProcess.run(["sweep", "--config", study, "--out", sweep], ranks: 2).status, 0)
+        let results = try String(contentsOfFile: sweep + "/results.csv", encoding: .utf8)
+        let refused = try DDPProcess.run(["sweep", "--config", other, "--resume", sweep], ranks: 2)
+        XCTAssertEqual(refused.status, 1, refused.all)
+        XCTAssertEqual(refused.errorLines, ["error: --lr differs from the sweep in \(sweep) (its sweep.json holds the grid and settings): "
+                                            + "drop it to resume, or start a new sweep with --out"], refused.all)
+        let again = try DDPProcess.run(["sweep", "--config", study, "--resume", sweep], ranks: 2)
+        XCTAssertEqual(again.status, 0, again.all)
+        XCTAssertTrue(again.stdout.contains("(resuming: 2 done, 0 to continue)"), again.stdout)
+        XCTAssertEqual(try String(contentsOfFile: sweep + "/results.csv", encoding: .utf8), results, "nothing redone")
+    }
+
     func testAnErrorFromAStudyFileNamesTheFileAndTheKey() throws {
         // An unknown key, a value that does not parse, a value out of range: each one error line.
         for (line, key) in [("lrr = 0.1", "lrr"), ("lr = \"fast\"", "lr"), ("momentum = 2", "momentum"), ("optimizer = \"rmsprop\"", "optimizer")] {
