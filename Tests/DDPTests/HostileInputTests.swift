@@ -101,6 +101,9 @@ final class HostileInputTests: XCTestCase {
         _ = try expectRefusal(base + ["--warmup-epochs", "1e300"], mentioning: "--warmup-epochs 1e+300 (6.4e+301 steps) is longer than training (320 steps)", status: 1)
         _ = try expectRefusal(base + ["--ghost-batch", "48", "--global-batch", "64"],
                               mentioning: "--global-batch 64 does not split into ghost batches of 48 on any rank count (48 does not divide 64)", status: 1)
+        let huge = "synthetic-binary:9223372036854775807x9223372036854775807"
+        _ = try expectRefusal(["train", "--data", huge, "--run-dir", dir], mentioning: "--data \(huge) (9223372036854775807 x 9223372036854775807 bytes "
+                              + "and a fifth as many to test) needs about 1.02e+29 GB per rank", status: 1)
         let sweep = dir + "-sweep"
         _ = try expectRefusal(["sweep", "--data", "synthetic", "--global-batch", "64,128", "--ghost-batch", "48", "--rules", "none", "--budget", "steps:1", "--out", sweep],
                               mentioning: "b00064-none+gb48-s1: --global-batch 64 does not split into ghost batches of 48 on any rank count", status: 1)
