@@ -155,6 +155,17 @@ final class HostileInputTests: XCTestCase {
         }
     }
 
+    /// bench and netbench find an --out they cannot write before timing: it used to be found after
+    /// every batch was timed, the figures then only on the console.
+    func testBenchOutInAMissingFolderIsRefusedBeforeTiming() throws {
+        let missing = DDPProcess.temporaryFolder("hostile-bench") + "/figures.json"
+        for command in ["bench", "netbench"] {
+            let outcome = try expectRefusal([command, "--data", "synthetic", "--batches", "32", "--steps", "5", "--out", missing],
+                                            mentioning: "--out \(missing): \((missing as NSString).deletingLastPathComponent) is not an existing folder", status: 64)
+            XCTAssertFalse(outcome.stdout.contains("samples/s"), outcome.stdout)
+        }
+    }
+
     /// report and --version are one process's work: under mpirun rank 0 alone does it, once.
     func testReportAndVersionUnderMpirunRunOnce() throws {
         let dir = DDPProcess.temporaryFolder("hostile-report")
