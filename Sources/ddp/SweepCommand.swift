@@ -159,6 +159,8 @@ struct SweepCommand: ParsableCommand {
                     problem = "--auto-resume: the sweep in \(folder) was started with another grid or settings "
                         + "(\(differing.joined(separator: ", "))); continue it as it was with --resume \(folder), or choose another --out"
                 }
+            } catch let error as DecodingError {  // read, but not a plan: "no readable sweep.json" would be false
+                problem = "cannot resume \(folder): its sweep.json is not a sweep plan this ddp reads (\(error))"
             } catch {
                 problem = "cannot resume \(folder): no readable sweep.json there (\(error.localizedDescription))"
             }

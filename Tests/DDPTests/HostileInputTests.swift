@@ -166,6 +166,17 @@ final class HostileInputTests: XCTestCase {
         }
     }
 
+    /// --auto-resume in a folder whose sweep.json is no sweep plan said "no readable sweep.json there
+    /// (The data is missing.)" of a file it had read.
+    func testAutoResumeNamesASweepJSONThatIsNoPlan() throws {
+        let folder = DDPProcess.temporaryFolder("hostile-auto-sweep")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data("{\"x\": 1}\n".utf8).write(to: URL(fileURLWithPath: folder + "/sweep.json"))
+        let outcome = try expectRefusal(["sweep", "--data", "synthetic", "--global-batch", "64", "--rules", "none", "--budget", "steps:1", "--auto-resume", "--out", folder],
+                                        mentioning: "error: cannot resume \(folder): its sweep.json is not a sweep plan this ddp reads (", status: 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["sweep.json"], outcome.all)
+    }
+
     /// report and --version are one process's work: under mpirun rank 0 alone does it, once.
     func testReportAndVersionUnderMpirunRunOnce() throws {
         let dir = DDPProcess.temporaryFolder("hostile-report")
