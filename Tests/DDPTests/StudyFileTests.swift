@@ -202,6 +202,18 @@ final class StudyFileTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: sweep + "/results.csv", encoding: .utf8), results, "nothing redone")
     }
 
+    /// A `--steps 0` run's config.toml holds budget = "steps:0", which the budget grammar refused
+    /// ("every number >= 1"): the file did not repeat its run.
+    func testConfigTomlOfAZeroStepRunRepeatsIt() throws {
+        let (run, again) = (DDPProcess.temporaryFolder("study-zero"), DDPProcess.temporaryFolder("study-zero-again"))
+        XCTAssertEqual(try DDPProcess.run(["train", "--data", "synthetic", "--steps", "0", "--run-dir", run], ranks: 2).status, 0)
+        XCTAssertTrue(try String(contentsOfFile: run + "/config.toml", encoding: .utf8).contains("budget = \"steps:0\"\n"))
+        let outcome = try DDPProcess.run(["train", "--config", run + "/config.toml", "--run-dir", again], ranks: 2)
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        XCTAssertEqual(try DDPProcess.json(again + "/summary.json")["steps"] as? Int, 0)
+        XCTAssertEqual(try checksum(again), try checksum(run))
+    }
+
     func testAnErrorFromAStudyFileNamesTheFileAndTheKey() throws {
         // An unknown key, a value that does not parse, a value out of range: each one error line.
         for (line, key) in [("lrr = 0.1", "lrr"), ("lr = \"fast\"", "lr"), ("momentum = 2", "momentum"), ("optimizer = \"rmsprop\"", "optimizer")] {
