@@ -162,6 +162,10 @@ struct TrainingOptions: ParsableArguments {
         try require(sharpnessSubspace.map { $0 >= 1 } ?? true, "--sharpness-subspace must be at least 1 (Keskar et al. use 100)")
         try require(sharpnessSubspace == nil || sharpness != nil, "--sharpness-subspace needs --sharpness (the box size, e.g. 1e-3)")
         try require(sharpnessSamples >= 1 && sharpnessSteps >= 1, "--sharpness-samples and --sharpness-steps must be at least 1")
+        // Flags that would be ignored, as --sharpness-subspace above (a default given again passes).
+        try require(sharpness != nil || (sharpnessSamples, sharpnessSteps) == (TrainConfig.defaults.sharpnessSamples, TrainConfig.defaults.sharpnessSteps),
+                    "--sharpness-samples and --sharpness-steps need --sharpness (the box size, e.g. 1e-3)")
+        try require(bucketKb == nil || overlap, "--bucket-kb sets the buckets of --overlap (without it the gradients are summed in one allreduce after backward)")
         try require(collectiveTimeout >= 0 && collectiveTimeout.isFinite, "--collective-timeout must be 0 (off) or a positive number of seconds")
         try require(traceWindow != nil || traceSteps == "none", "--trace-steps takes A:B with 1 <= A <= B (e.g. 100:120), or none")
         try require(checkpointEvery >= 0, "--checkpoint-every must be 0 (epoch ends only) or more")
