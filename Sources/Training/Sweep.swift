@@ -25,7 +25,9 @@ public enum Sweep {
         // Every point is checked before the first one runs: a bad grid costs nothing.
         try agreed(comm) {
             let counts = rankCounts(points, recordedGhosts: recorded)
-            if !counts.contains(comm.size) {
+            // No count at all: a point's ghost batch does not divide its global batch, which that
+            // point's own check below names (a list of no counts would say nothing).
+            if !counts.contains(comm.size), !counts.isEmpty {
                 let ghosts = counts == ResolvedConfig.rankCounts(splitting: plan.globalBatches.map { ($0, nil) })
                     ? "" : ", into its ghost batches"
                 let problem = plan.globalBatches.first { $0 % comm.size != 0 }.map { "global batch \($0) of this sweep is not divisible by" }

@@ -103,12 +103,14 @@ public enum Budget: Codable, Equatable, Sendable, CustomStringConvertible {
     case plateau(patience: Int, maxEpochs: Int)
 
     public static let defaultPlateauMaximum = 100
-    static let grammar = "epochs:N, steps:N, regime:E or plateau:P[:MAX] with every number >= 1"
+    static let grammar = "epochs:N, steps:N, regime:E or plateau:P[:MAX] with every number >= 1 (steps:0: the initial weights, as --steps 0)"
 
     public init(_ text: String) throws {
         let parts = text.split(separator: ":", omittingEmptySubsequences: false)
         let numbers = parts.dropFirst().map { Int($0) }
-        guard parts.count >= 2, numbers.allSatisfy({ ($0 ?? 0) >= 1 }) else {
+        // steps:0 is --steps 0, so the config.toml of such a run (budget = "steps:0") repeats it.
+        let least = parts[0] == "steps" ? 0 : 1
+        guard parts.count >= 2, numbers.allSatisfy({ ($0 ?? -1) >= least }) else {
             throw ConfigError("budget '\(text)': expected \(Budget.grammar)")
         }
         let n = numbers.map { $0! }

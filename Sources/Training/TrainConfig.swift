@@ -153,11 +153,14 @@ public struct ResolvedConfig: Codable, Sendable {
             throw ConfigError("--ghost-batch \(g) must divide the micro-batch per rank (\(batchPerRank)), so that ghost batches "
                               + "are the same groups of the global batch however it is split")
         }
-        let globalBatch = ranks * batchPerRank * accumulate
+        // Checked: a product beyond Int would trap (a crash, not a message); it is larger than any set.
+        let (perRankStep, tooManyPerRank) = batchPerRank.multipliedReportingOverflow(by: accumulate)
+        let (globalBatch, tooMany) = perRankStep.multipliedReportingOverflow(by: ranks)
         // A bigger batch would still use each sample once per step, while config.json and lr scaling
         // used the requested size: full-batch training is a global batch equal to the set's size.
-        guard globalBatch <= n else {
-            throw ConfigError("global batch \(globalBatch) is larger than the \(n) training samples "
+        guard !tooManyPerRank, !tooMany, globalBatch <= n else {
+            let size = tooManyPerRank || tooMany ? "\(ranks) x \(batchPerRank) x \(accumulate) (ranks x --batch-per-rank x --accumulate)" : "\(globalBatch)"
+            throw ConfigError("global batch \(size) is larger than the \(n) training samples "
                               + "(full-batch training is --global-batch \(n - n % ranks)\(n % ranks == 0 ? "" : " on \(ranks) ranks"))")
         }
         let stepsPerEpoch = (n + globalBatch - 1) / globalBatch
@@ -172,21 +175,26 @@ public struct ResolvedConfig: Codable, Sendable {
         // so each batch takes the same number of steps (E x B / reference epochs at batch B).
         var epochScale = 1.0
         if let regime = settings.regimeEpochs, settings.maxSteps == nil {
-            let referenceSteps = (n + settings.referenceBatch - 1) / settings.referenceBatch
+            let referenceSteps = n / settings.referenceBatch + (n % settings.referenceBatch == 0 ? 0 : 1)  // (n + r - 1) / r overflows for a huge r
             totalSteps = try steps(regime, referenceSteps, "--budget regime:")
             epochScale = Double(referenceSteps) / Double(stepsPerEpoch)
         }
-        let epochs = (totalSteps + stepsPerEpoch - 1) / stepsPerEpoch
-        let warmupSteps = Int((settings.warmupEpochs * epochScale * Double(stepsPerEpoch)).rounded())
-        if settings.warmupStartRate != nil && warmupSteps == 0 {
+        let epochs = totalSteps / stepsPerEpoch + (totalSteps % stepsPerEpoch == 0 ? 0 : 1)  // --steps up to Int.max
+        // Compared as a Double first: Int() of a count beyond Int (--warmup-epochs 1e300) would trap.
+        let warmupLength = (settings.warmupEpochs * epochScale * Double(stepsPerEpoch)).rounded()
+        if settings.warmupStartRate != nil && warmupLength == 0 {
             throw ConfigError("--warmup-start-lr needs --warmup-epochs greater than 0")
         }
-        guard warmupSteps <= totalSteps else {
-            throw ConfigError("--warmup-epochs \(settings.warmupEpochs) (\(warmupSteps) steps) is longer than training (\(totalSteps) steps)")
+        guard warmupLength <= Double(totalSteps) else {
+            let length = warmupLength < 1e15 ? String(Int(warmupLength)) : "\(warmupLength)"
+            throw ConfigError("--warmup-epochs \(settings.warmupEpochs) (\(length) steps) is longer than training (\(totalSteps) steps)")
         }
-        let trainedEpochs = Double(totalSteps) / Double(stepsPerEpoch)
+        let warmupSteps = Int(warmupLength)
+        // Decay epochs are in epochs of --reference-batch under regime adaptation, as the budget is.
+        let trainedEpochs = Double(totalSteps) / Double(stepsPerEpoch) / epochScale
         if let late = settings.decayEpochs.first(where: { $0 >= trainedEpochs }) {
-            throw ConfigError("--decay-epochs \(late) is not before the end of training (\(epochLabel(trainedEpochs)) epochs): it would never apply")
+            let unit = settings.regimeEpochs != nil && settings.maxSteps == nil ? " of the reference batch \(settings.referenceBatch)" : ""
+            throw ConfigError("--decay-epochs \(late) is not before the end of training (\(epochLabel(trainedEpochs)) epochs\(unit)): it would never apply")
         }
         if !settings.decayEpochs.isEmpty && settings.decay != .step {
             throw ConfigError("--decay-epochs applies only to --decay step (this run uses \(settings.decay.rawValue))")
@@ -231,10 +239,14 @@ public struct ResolvedConfig: Codable, Sendable {
     public static func split(globalBatch global: Int, ranks: Int, maxMicroBatch: Int, ghostBatch: Int? = nil,
                              what: String = "--global-batch") throws -> (batchPerRank: Int, accumulate: Int) {
         let group = ghostBatch ?? 1
-        guard global % (ranks * group) == 0 else {
-            let unit = group > 1 ? " into ghost batches of \(group)" : ""
-            throw ConfigError("\(what) \(global) is not divisible by the \(ranks) ranks\(unit); "
-                              + "it can be split over \(listing(rankCounts(splitting: [(global, ghostBatch)]))) ranks")
+        let (unit, tooLarge) = ranks.multipliedReportingOverflow(by: group)
+        guard !tooLarge, global % unit == 0 else {
+            let counts = rankCounts(splitting: [(global, ghostBatch)])
+            guard !counts.isEmpty else {
+                throw ConfigError("\(what) \(global) does not split into ghost batches of \(group) on any rank count (\(group) does not divide \(global))")
+            }
+            let into = group > 1 ? " into ghost batches of \(group)" : ""
+            throw ConfigError("\(what) \(global) is not divisible by the \(ranks) ranks\(into); it can be split over \(listing(counts)) ranks")
         }
         let perRank = global / ranks
         guard let micro = stride(from: min(maxMicroBatch, perRank), through: 1, by: -1)

@@ -28,7 +28,8 @@ extension Trainer {
             guard size.count == 2, size[0] >= 1, size[1] >= 1 else {
                 throw ConfigError("--data \(s): expected synthetic-binary:SAMPLESxFEATURES, e.g. synthetic-binary:100x10")
             }
-            try MemoryBudget.check(1.2 * Double(size[0]) * Double(size[1] + 1), for: "--data \(s) (\(size[0]) x \(size[1]) bytes and a fifth as many to test)")
+            // In Double: size[1] + 1 as an Int traps at Int.max.
+            try MemoryBudget.check(1.2 * Double(size[0]) * (Double(size[1]) + 1), for: "--data \(s) (\(size[0]) x \(size[1]) bytes and a fifth as many to test)")
             return SyntheticData.randomBinary(seed: seed, trainCount: size[0], testCount: max(size[0] / 5, 1), features: size[1])
         default: return try DataFolder.load(source)
         }

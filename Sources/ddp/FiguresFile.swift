@@ -20,6 +20,7 @@ func writeFigures(_ record: some Encodable, to out: String, console: Console) th
 
 /// The checks `bench` and `netbench` share: batches, step counts, and an --out not yet written.
 func validateTiming(batches: [Int], steps: Int, warmup: Int, out: String) throws {
+    try requirePath(out, "--out")
     try require(batches.allSatisfy { $0 >= 1 }, "--batches must be at least 1 each")
     try require(steps >= 5, "--steps must be at least 5")
     try require(warmup >= 0, "--warmup must be 0 or more")
@@ -27,4 +28,9 @@ func validateTiming(batches: [Int], steps: Int, warmup: Int, out: String) throws
     do { try MemoryBudget.check(128 * (Double(steps) + Double(warmup)), for: "--steps \(steps) --warmup \(warmup) (the per-step timings)") }
     catch { throw ValidationError(String(describing: error)) }
     try require(!FileManager.default.fileExists(atPath: out), "\(out) already exists; choose another --out (nothing was overwritten)")
+    // Found before the timing, not after it (the figures were then only on the console).
+    let folder = (out as NSString).deletingLastPathComponent
+    var isFolder: ObjCBool = false
+    try require(folder.isEmpty || (FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder) && isFolder.boolValue),
+                "--out \(out): \(folder) is not an existing folder")
 }

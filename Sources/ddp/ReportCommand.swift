@@ -22,6 +22,11 @@ struct ReportCommand: ParsableCommand {
     @Flag(help: "Overwrite an existing output file.")
     var force = false
 
+    func validate() throws {
+        try requirePath(directory, "the folder to report on")
+        try requirePath(output, "--output")
+    }
+
     func run() throws {
         do {
             let path = try Report.write(directory: directory, output: output, overwrite: force)

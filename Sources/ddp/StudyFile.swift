@@ -33,6 +33,7 @@ struct StudyFile {
             path = arguments[index + 1]
             rest.removeSubrange(index ... index + 1)
         }
+        guard !path.isEmpty else { throw ValidationError("--config is an empty path") }
         guard rest.firstIndex(where: { $0 == "--config" || $0.hasPrefix("--config=") }) == nil else {
             throw ValidationError("--config may be given once")
         }
@@ -50,20 +51,29 @@ struct StudyFile {
                 StudyFile(path: path, keys: keys, commandLineFlags: given))
     }
 
-    /// The long flag names of the subcommand `name`, as ArgumentParser describes it (its
-    /// --experimental-dump-help JSON); nil for a name that is no subcommand.
-    static func longNames(of name: String) -> Set<String>? {
+    /// The long flag names of the subcommand `name`, each with whether it takes a value (an
+    /// option, not a switch), as ArgumentParser describes it (its --experimental-dump-help JSON);
+    /// nil for a name that is no subcommand.
+    static func longNames(of name: String) -> [String: Bool]? {
         guard let command = DDP.configuration.subcommands.first(where: { $0._commandName == name }),
               let json = try? JSONSerialization.jsonObject(with: Data(command._dumpHelp().utf8)) as? [String: Any],
               let arguments = (json["command"] as? [String: Any])?["arguments"] as? [[String: Any]] else { return nil }
-        return Set(arguments.flatMap { ($0["names"] as? [[String: Any]] ?? []).filter { $0["kind"] as? String == "long" }.compactMap { $0["name"] as? String } })
+        var names: [String: Bool] = [:]
+        for argument in arguments {
+            for name in argument["names"] as? [[String: Any]] ?? [] where name["kind"] as? String == "long" {
+                if let long = name["name"] as? String { names[long] = argument["kind"] as? String == "option" }
+            }
+        }
+        return names
     }
 
     /// Flag arguments from a study file's top-level keys: true -> --key, false -> --no-key (or
     /// nothing when the flag has no --no- form: false is its default), "none" for an optional
-    /// setting -> nothing, an array -> --key a,b,c, anything else -> --key value. `flags`: the
-    /// command's long flags, to refuse a key that is none of them.
-    static func arguments(fromTOML text: String, source: String, flags: Set<String>?) throws -> (arguments: [String], keys: [String]) {
+    /// setting -> nothing, an array -> --key=a,b,c, anything else -> --key=value (one argument, so a
+    /// negative number is read as the value, not as a flag; an empty list stays two, as "--key=" is a
+    /// missing value). `flags`: the command's long flags and
+    /// whether each takes a value, to refuse a key that is none of them or a value of the wrong kind.
+    static func arguments(fromTOML text: String, source: String, flags: [String: Bool]?) throws -> (arguments: [String], keys: [String]) {
         let table: TOMLTable
         do {
             table = try TOMLTable(string: text)
@@ -74,23 +84,29 @@ struct StudyFile {
         var keys: [String] = []
         for key in table.keys {
             guard key != "config" else { throw ValidationError("--config \(source): a study file cannot name another (key 'config')") }
-            if let flags, !flags.contains(key) {
+            if let flags, flags[key] == nil {
                 throw ValidationError("--config \(source): key '\(key)' is not a flag of this command (no --\(key))")
             }
             keys.append(key)
             let value = table[key]!
+            // true/false for an option would drop it or take the next flag as its value; a value for a switch would be a stray argument.
+            if let takesValue = flags?[key], takesValue == (value.bool != nil) {
+                throw ValidationError("--config \(source): key '\(key)' " + (takesValue ? "takes a value (--\(key) VALUE), not true or false"
+                                                                                         : "is a switch: true or false, not \(value)"))
+            }
             if let flag = value.bool {
                 if flag {
                     arguments.append("--\(key)")
-                } else if flags?.contains("no-\(key)") ?? true {
+                } else if flags.map({ $0["no-\(key)"] != nil }) ?? true {
                     arguments.append("--no-\(key)")
                 }
             } else if value.string == "none", SettingsTable.unsetKeys.contains(key) {
                 continue
             } else if let list = value.array {
-                arguments += ["--\(key)", try list.map { try scalar($0, key: key, source: source) }.joined(separator: ",")]
+                let items = try list.map { try scalar($0, key: key, source: source) }.joined(separator: ",")
+                arguments += items.isEmpty ? ["--\(key)", items] : ["--\(key)=\(items)"]
             } else {
-                arguments += ["--\(key)", try scalar(value, key: key, source: source)]
+                arguments.append("--\(key)=" + (try scalar(value, key: key, source: source)))
             }
         }
         return (arguments, keys)

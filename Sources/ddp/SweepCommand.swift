@@ -62,6 +62,8 @@ struct SweepCommand: ParsableCommand {
     var autoResume = false
 
     func validate() throws {
+        try requirePath(out, "--out")
+        try requirePath(resume, "--resume")
         try require(!globalBatch.isEmpty && globalBatch.allSatisfy { $0 >= 1 }, "--global-batch sizes must be at least 1")
         try require(!seeds.isEmpty, "--seeds needs at least one seed")
         try require(warmupEpochs > 0 && warmupEpochs.isFinite, "--warmup-epochs must be positive")
@@ -113,7 +115,9 @@ struct SweepCommand: ParsableCommand {
                 throw ExitCode.failure
             }
             plan.directory = resume
-            let conflicts = try contradictions(with: plan, given: ResumeFlags.given(Array(CommandLine.arguments.dropFirst(2))))
+            // The study file's keys are flags given, as train's --resume reads them: --config itself is no setting.
+            let given = ResumeFlags.given(try StudyFile.expand(Array(CommandLine.arguments.dropFirst(2))).arguments)
+            let conflicts = try contradictions(with: plan, given: given)
             if !conflicts.isEmpty {
                 if LaunchEnvironment.rank() == 0 {
                     writeError("\(conflicts.joined(separator: ", ")) differ\(conflicts.count == 1 ? "s" : "") from the sweep in \(resume) "
@@ -155,6 +159,8 @@ struct SweepCommand: ParsableCommand {
                     problem = "--auto-resume: the sweep in \(folder) was started with another grid or settings "
                         + "(\(differing.joined(separator: ", "))); continue it as it was with --resume \(folder), or choose another --out"
                 }
+            } catch let error as DecodingError {  // read, but not a plan: "no readable sweep.json" would be false
+                problem = "cannot resume \(folder): its sweep.json is not a sweep plan this ddp reads (\(error))"
             } catch {
                 problem = "cannot resume \(folder): no readable sweep.json there (\(error.localizedDescription))"
             }

@@ -54,12 +54,14 @@ struct Train: ParsableCommand {
     var autoResume = false
 
     func validate() throws {
+        try requirePath(runDir, "--run-dir")
+        try requirePath(resume, "--resume")
         try require(accumulate >= 1, "--accumulate must be at least 1 (got \(accumulate))")
         try require(globalBatch.map { $0 >= 1 } ?? true, "--global-batch must be at least 1")
         try require(epochs >= 1, "--epochs must be at least 1 (got \(epochs))")
         try require(steps.map { $0 >= 0 } ?? true, "--steps must be 0 or more")
         try require(warmupEpochs >= 0 && warmupEpochs.isFinite, "--warmup-epochs must be 0 or more (got \(warmupEpochs))")
-        try require(warmupStartLr.map { $0 > 0 } ?? true, "--warmup-start-lr must be positive")
+        try require(warmupStartLr.map { $0 > 0 && $0.isFinite } ?? true, "--warmup-start-lr must be positive (got \(warmupStartLr ?? 0))")
         try require(!autoResume || (runDir != nil && resume == nil), "--auto-resume needs --run-dir (and not --resume)")
         try require(options.ghostBatch.count <= 1, "train takes one --ghost-batch value (a list is a sweep axis: ddp sweep)")
         if let budget {

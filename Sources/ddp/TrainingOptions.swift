@@ -146,13 +146,14 @@ struct TrainingOptions: ParsableArguments {
     var blasThreads = 1
 
     func validate() throws {
+        try requirePath(data, "--data")
         try require(batchPerRank >= 1, "--batch-per-rank must be at least 1 (got \(batchPerRank))")
         try require(ghostBatch.allSatisfy { $0 >= 1 }, "--ghost-batch must be at least 1 (got \(ghostBatch.map(String.init).joined(separator: ",")))")
         do { _ = try LocalSync.parse(sync) } catch { throw ValidationError(String(describing: error)) }
         try require(lr.map { $0 > 0 && $0.isFinite } ?? true, "--lr must be positive (got \(lr ?? 0))")
         try require(referenceBatch >= 1, "--reference-batch must be at least 1")
         try require(momentum >= 0 && momentum < 1, "--momentum must be in [0, 1) (got \(momentum))")
-        try require(weightDecay >= 0, "--weight-decay must be 0 or more (got \(weightDecay))")
+        try require(weightDecay >= 0 && weightDecay.isFinite, "--weight-decay must be 0 or more (got \(weightDecay))")
         try require(evalBatch >= 1, "--eval-batch must be at least 1")
         try require(bucketKb.map { $0 >= 0 && $0 <= 1 << 20 } ?? true, "--bucket-kb must be 0 (no buckets) to \(1 << 20) (got \(bucketKb ?? 0))")
         try require(evalsPerEpoch >= 1, "--evals-per-epoch must be at least 1")
@@ -161,6 +162,10 @@ struct TrainingOptions: ParsableArguments {
         try require(sharpnessSubspace.map { $0 >= 1 } ?? true, "--sharpness-subspace must be at least 1 (Keskar et al. use 100)")
         try require(sharpnessSubspace == nil || sharpness != nil, "--sharpness-subspace needs --sharpness (the box size, e.g. 1e-3)")
         try require(sharpnessSamples >= 1 && sharpnessSteps >= 1, "--sharpness-samples and --sharpness-steps must be at least 1")
+        // Flags that would be ignored, as --sharpness-subspace above (a default given again passes).
+        try require(sharpness != nil || (sharpnessSamples, sharpnessSteps) == (TrainConfig.defaults.sharpnessSamples, TrainConfig.defaults.sharpnessSteps),
+                    "--sharpness-samples and --sharpness-steps need --sharpness (the box size, e.g. 1e-3)")
+        try require(bucketKb == nil || overlap, "--bucket-kb sets the buckets of --overlap (without it the gradients are summed in one allreduce after backward)")
         try require(collectiveTimeout >= 0 && collectiveTimeout.isFinite, "--collective-timeout must be 0 (off) or a positive number of seconds")
         try require(traceWindow != nil || traceSteps == "none", "--trace-steps takes A:B with 1 <= A <= B (e.g. 100:120), or none")
         try require(checkpointEvery >= 0, "--checkpoint-every must be 0 (epoch ends only) or more")
@@ -170,7 +175,7 @@ struct TrainingOptions: ParsableArguments {
         try require(decayEpochs.allSatisfy { $0 >= 0 }, "--decay-epochs must be 0 or more")
         try require(blasThreads >= 1, "--blas-threads must be at least 1")
         try require(beta1 >= 0 && beta1 < 1 && beta2 >= 0 && beta2 < 1, "--beta1 and --beta2 must be in [0, 1)")
-        try require(eps > 0, "--eps must be positive")
+        try require(eps > 0 && eps.isFinite, "--eps must be positive (got \(eps))")
         try require(trustCoefficient > 0 && trustCoefficient.isFinite, "--trust-coefficient must be positive (got \(trustCoefficient))")
     }
 
@@ -194,4 +199,9 @@ struct TrainingOptions: ParsableArguments {
 
 func require(_ condition: Bool, _ message: String) throws {
     if !condition { throw ValidationError(message) }
+}
+
+/// A path given as "" (`--run-dir "$DIR"` with DIR unset) would be named as nothing in every later message.
+func requirePath(_ path: String?, _ flag: String) throws {
+    try require(path.map { !$0.isEmpty } ?? true, "\(flag) is an empty path")
 }

@@ -90,6 +90,93 @@ final class HostileInputTests: XCTestCase {
         }
     }
 
+    /// Counts whose product or conversion leaves Int used to trap on every rank (exit 132, no
+    /// message); a ghost batch that divides no split of the batch was named with an empty list.
+    func testCountsBeyondIntAndUnsplittableBatchesAreOneErrorNotACrash() throws {
+        let dir = DDPProcess.temporaryFolder("hostile-overflow")
+        let base = ["train", "--data", "synthetic", "--run-dir", dir]
+        _ = try expectRefusal(base + ["--accumulate", "9223372036854775807"], mentioning: "global batch 2 x 32 x 9223372036854775807 "
+                              + "(ranks x --batch-per-rank x --accumulate) is larger than the 4096 training samples", status: 1)
+        // 64 steps an epoch, 5 epochs.
+        _ = try expectRefusal(base + ["--warmup-epochs", "1e300"], mentioning: "--warmup-epochs 1e+300 (6.4e+301 steps) is longer than training (320 steps)", status: 1)
+        _ = try expectRefusal(base + ["--ghost-batch", "48", "--global-batch", "64"],
+                              mentioning: "--global-batch 64 does not split into ghost batches of 48 on any rank count (48 does not divide 64)", status: 1)
+        let huge = "synthetic-binary:9223372036854775807x9223372036854775807"
+        _ = try expectRefusal(["train", "--data", huge, "--run-dir", dir], mentioning: "--data \(huge) (9223372036854775807 x 9223372036854775807 bytes "
+                              + "and a fifth as many to test) needs about 1.02e+29 GB per rank", status: 1)
+        let sweep = dir + "-sweep"
+        _ = try expectRefusal(["sweep", "--data", "synthetic", "--global-batch", "64,128", "--ghost-batch", "48", "--rules", "none", "--budget", "steps:1", "--out", sweep],
+                              mentioning: "b00064-none+gb48-s1: --global-batch 64 does not split into ghost batches of 48 on any rank count", status: 1)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir) || FileManager.default.fileExists(atPath: sweep), "nothing written for a refused run")
+        // A reference batch beyond the set: regime:1 is one step of it.
+        let regime = try DDPProcess.run(base + ["--budget", "regime:1", "--reference-batch", "9223372036854775807"], ranks: 2)
+        XCTAssertEqual(regime.status, 0, regime.all)
+        XCTAssertEqual(try DDPProcess.json(dir + "/summary.json")["steps"] as? Int, 1)
+    }
+
+    /// Under regime adaptation --decay-epochs are epochs of --reference-batch, as the budget and
+    /// warmup are: they were compared with epochs of the run's own batch, refusing a decay inside
+    /// the budget below the reference batch and passing one after the last step above it.
+    func testRegimeDecayEpochsAreEpochsOfTheReferenceBatch() throws {
+        let dir = DDPProcess.temporaryFolder("hostile-regime-decay")
+        // 256 samples: 4 steps an epoch at the reference batch 64, so regime:10 is 40 steps at any batch.
+        let base = ["train", "--data", "synthetic-binary:256x20", "--budget", "regime:10", "--decay", "step", "--reference-batch", "64"]
+        let run = try DDPProcess.run(base + ["--global-batch", "32", "--decay-epochs", "8", "--run-dir", dir], ranks: 2)
+        XCTAssertEqual(run.status, 0, run.all)
+        let schedule = (try DDPProcess.json(dir + "/config.json")["config"] as? [String: Any])?["schedule"] as? [String: Any]
+        XCTAssertEqual(schedule?["total_steps"] as? Int, 40)
+        XCTAssertEqual(schedule?["milestones"] as? [Int], [32], "8 of 10 reference epochs")
+        _ = try expectRefusal(base + ["--global-batch", "128", "--decay-epochs", "12", "--run-dir", dir + "-late"],
+                              mentioning: "--decay-epochs 12.0 is not before the end of training (10 epochs of the reference batch 64): it would never apply", status: 1)
+    }
+
+    /// Infinite values the range checks let through: training then stopped on a NaN naming no
+    /// flag (--weight-decay, --warmup-start-lr), or ran with every Adam update zero (--eps).
+    func testInfiniteRatesAreRefusedBeforeTraining() throws {
+        let dir = DDPProcess.temporaryFolder("hostile-inf")
+        let base = ["train", "--data", "synthetic", "--steps", "2", "--run-dir", dir]
+        for (flags, message) in [(["--weight-decay", "inf"], "--weight-decay must be 0 or more (got inf)"),
+                                 (["--optimizer", "adam", "--eps", "inf"], "--eps must be positive (got inf)"),
+                                 (["--warmup-start-lr", "inf", "--warmup-epochs", "0.02"], "--warmup-start-lr must be positive (got inf)")] {
+            _ = try expectRefusal(base + flags, mentioning: message, status: 64)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
+    }
+
+    /// A path given as "" (`--run-dir "$DIR"` with DIR unset) was named as nothing ("cannot create
+    /// run folder : ..."), and bench's --out "" timed every batch to then say it "already exists".
+    func testEmptyPathsAreNamed() throws {
+        for (arguments, flag) in [(["train", "--data", "synthetic", "--run-dir", ""], "--run-dir"), (["train", "--data", ""], "--data"),
+                                  (["train", "--resume", ""], "--resume"), (["sweep", "--data", "synthetic", "--out", ""], "--out"),
+                                  (["bench", "--data", "synthetic", "--out", ""], "--out"), (["report", ""], "the folder to report on"),
+                                  (["train", "--config", ""], "--config")] {
+            let outcome = try expectRefusal(arguments, mentioning: "\(flag) is an empty path", status: 64)
+            XCTAssertEqual(outcome.errorLines, ["Error: \(flag) is an empty path"], outcome.all)
+        }
+    }
+
+    /// bench and netbench find an --out they cannot write before timing: it used to be found after
+    /// every batch was timed, the figures then only on the console.
+    func testBenchOutInAMissingFolderIsRefusedBeforeTiming() throws {
+        let missing = DDPProcess.temporaryFolder("hostile-bench") + "/figures.json"
+        for command in ["bench", "netbench"] {
+            let outcome = try expectRefusal([command, "--data", "synthetic", "--batches", "32", "--steps", "5", "--out", missing],
+                                            mentioning: "--out \(missing): \((missing as NSString).deletingLastPathComponent) is not an existing folder", status: 64)
+            XCTAssertFalse(outcome.stdout.contains("samples/s"), outcome.stdout)
+        }
+    }
+
+    /// --auto-resume in a folder whose sweep.json is no sweep plan said "no readable sweep.json there
+    /// (The data is missing.)" of a file it had read.
+    func testAutoResumeNamesASweepJSONThatIsNoPlan() throws {
+        let folder = DDPProcess.temporaryFolder("hostile-auto-sweep")
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        try Data("{\"x\": 1}\n".utf8).write(to: URL(fileURLWithPath: folder + "/sweep.json"))
+        let outcome = try expectRefusal(["sweep", "--data", "synthetic", "--global-batch", "64", "--rules", "none", "--budget", "steps:1", "--auto-resume", "--out", folder],
+                                        mentioning: "error: cannot resume \(folder): its sweep.json is not a sweep plan this ddp reads (", status: 1)
+        XCTAssertEqual(try FileManager.default.contentsOfDirectory(atPath: folder), ["sweep.json"], outcome.all)
+    }
+
     /// report and --version are one process's work: under mpirun rank 0 alone does it, once.
     func testReportAndVersionUnderMpirunRunOnce() throws {
         let dir = DDPProcess.temporaryFolder("hostile-report")

@@ -36,6 +36,8 @@ final class InputHardeningTests: XCTestCase {
                               mentioning: "--decay-epochs applies only to --decay step (this run uses cosine)")
         _ = try expectRefusal(base + ["--steps", "10", "--trace-steps", "500:600"],
                               mentioning: "--trace-steps 500:600 starts after the last step (10)")
+        _ = try expectRefusal(base + ["--sharpness-steps", "5"], mentioning: "--sharpness-samples and --sharpness-steps need --sharpness", status: 64)
+        _ = try expectRefusal(base + ["--bucket-kb", "64"], mentioning: "--bucket-kb sets the buckets of --overlap", status: 64)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
     }
 

@@ -167,6 +167,53 @@ final class StudyFileTests: XCTestCase {
         XCTAssertEqual(resolved?["noise_scale"] as? Bool, false)
     }
 
+    /// A value of the wrong kind names the key: `lr = false` used to drop lr silently (the default
+    /// trained), a value for a switch was "Unexpected argument", and a negative number, read as a
+    /// flag, was "Missing value".
+    func testAValueOfTheWrongKindNamesTheKey() throws {
+        for (line, message) in [("lr = false", "key 'lr' takes a value (--lr VALUE), not true or false"),
+                                ("nesterov = \"yes\"", "key 'nesterov' is a switch: true or false, not \"yes\""),
+                                ("lr = -0.1", "key 'lr': --lr must be positive (got -0.1)")] {
+            let study = try write("data = \"synthetic\"\nsteps = 2\n\(line)\n")
+            let run = DDPProcess.temporaryFolder("study-kind")
+            let outcome = try DDPProcess.run(["train", "--config", study, "--run-dir", run], ranks: 2)
+            XCTAssertEqual(outcome.status, 64, outcome.all)
+            XCTAssertEqual(outcome.errorLines, ["Error: --config \(study): \(message)"], outcome.all)
+            XCTAssertFalse(FileManager.default.fileExists(atPath: run))
+        }
+    }
+
+    /// `sweep --resume` reads a study file's keys as the flags they are, as `train --resume` does:
+    /// the sweep's own file passes and one that changes a key is refused naming it (both used to be
+    /// refused as "--config differs from the sweep").
+    func testSweepResumeReadsTheStudyFilesKeys() throws {
+        let grid = "data = \"synthetic\"\nglobal-batch = [64, 128]\nrules = \"none\"\nbudget = \"steps:3\"\n"
+        let (study, other) = (try write(grid + "lr = 0.02\n"), try write(grid + "lr = 0.05\n"))
+        let sweep = DDPProcess.temporaryFolder("study-sweep-resume")
+        XCTAssertEqual(try DDPProcess.run(["sweep", "--config", study, "--out", sweep], ranks: 2).status, 0)
+        let results = try String(contentsOfFile: sweep + "/results.csv", encoding: .utf8)
+        let refused = try DDPProcess.run(["sweep", "--config", other, "--resume", sweep], ranks: 2)
+        XCTAssertEqual(refused.status, 1, refused.all)
+        XCTAssertEqual(refused.errorLines, ["error: --lr differs from the sweep in \(sweep) (its sweep.json holds the grid and settings): "
+                                            + "drop it to resume, or start a new sweep with --out"], refused.all)
+        let again = try DDPProcess.run(["sweep", "--config", study, "--resume", sweep], ranks: 2)
+        XCTAssertEqual(again.status, 0, again.all)
+        XCTAssertTrue(again.stdout.contains("(resuming: 2 done, 0 to continue)"), again.stdout)
+        XCTAssertEqual(try String(contentsOfFile: sweep + "/results.csv", encoding: .utf8), results, "nothing redone")
+    }
+
+    /// A `--steps 0` run's config.toml holds budget = "steps:0", which the budget grammar refused
+    /// ("every number >= 1"): the file did not repeat its run.
+    func testConfigTomlOfAZeroStepRunRepeatsIt() throws {
+        let (run, again) = (DDPProcess.temporaryFolder("study-zero"), DDPProcess.temporaryFolder("study-zero-again"))
+        XCTAssertEqual(try DDPProcess.run(["train", "--data", "synthetic", "--steps", "0", "--run-dir", run], ranks: 2).status, 0)
+        XCTAssertTrue(try String(contentsOfFile: run + "/config.toml", encoding: .utf8).contains("budget = \"steps:0\"\n"))
+        let outcome = try DDPProcess.run(["train", "--config", run + "/config.toml", "--run-dir", again], ranks: 2)
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        XCTAssertEqual(try DDPProcess.json(again + "/summary.json")["steps"] as? Int, 0)
+        XCTAssertEqual(try checksum(again), try checksum(run))
+    }
+
     func testAnErrorFromAStudyFileNamesTheFileAndTheKey() throws {
         // An unknown key, a value that does not parse, a value out of range: each one error line.
         for (line, key) in [("lrr = 0.1", "lrr"), ("lr = \"fast\"", "lr"), ("momentum = 2", "momentum"), ("optimizer = \"rmsprop\"", "optimizer")] {
