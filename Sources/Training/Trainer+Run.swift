@@ -226,15 +226,16 @@ extension Trainer {
         var sharpness: Double?, sharpnessRandom: Double?
         if let epsilon = settings.sharpness, progress.divergedStep == nil, stopSignal == nil {
             // Not measured (nil): say why, and write null rather than a number that was not measured.
+            // Whether a stop ended it is the ranks' agreed flag: the signal may have reached another rank.
             let unmeasured = { () -> String in
-                StopSignal.received > 0 ? "not measured (stopped by a signal; the trained model is saved)"
+                trainer.stopAgreed ? "not measured (stopped by a signal; the trained model is saved)"
                     : "not measured (a loss in the box was not finite: eps \(epsilon) is too large for these weights)"
             }
             sharpness = trainer.sharpness(epsilon: epsilon, samples: settings.sharpnessSamples, steps: settings.sharpnessSteps)
             say(String(format: "sharpness (Keskar et al. 2017, eps %g, %ld ascent steps on %ld train samples): %@",
                        epsilon, settings.sharpnessSteps, min(settings.sharpnessSamples, data.train.count),
                        sharpness.map { String(format: "%.4g", $0) } ?? unmeasured()))
-            if let p = settings.sharpnessSubspace, StopSignal.received == 0 {
+            if let p = settings.sharpnessSubspace, !trainer.stopAgreed {  // agreed, or the ranks' collectives would part
                 sharpnessRandom = trainer.sharpness(epsilon: epsilon, samples: settings.sharpnessSamples, steps: settings.sharpnessSteps,
                                                     subspace: p)
                 say(String(format: "sharpness in a random %ld-dimensional subspace (Keskar et al. 2017, Table 4; %@): %@",

@@ -18,7 +18,7 @@ extension Trainer {
     /// The weights are restored bit for bit afterwards; BatchNorm state is never touched (probe passes).
     /// nil: not measured, because a loss in the box was not finite (a box too large for the weights'
     /// range) or a stop signal reached a rank (every ascent step's allreduce carries the stop flag,
-    /// so all ranks leave the loop at the same step).
+    /// so all ranks leave the loop at the same step, and `stopAgreed` says so on every rank).
     func sharpness(epsilon: Double, samples: Int, steps: Int, subspace: Int? = nil) -> Double? {
         let count = model.layout.count
         let p = parameters.pointer
@@ -42,7 +42,9 @@ extension Trainer {
             let a = RandomSubspace(rows: count, columns: columns, seed: config.settings.seed)
             let width = a.pseudoInverseTimes(x).map { Float(abs($0)) + 1 }   // |(A^+ x)_j| + 1
             var z = [Float](repeating: 0, count: columns)
-            for _ in 0..<steps where !stopped {
+            // `break`, not `where !stopped`: a stop must end the loop, not skip the rest of its steps one by one.
+            for _ in 0..<steps {
+                if stopped { break }
                 let h = a.transposeTimes(g)   // the gradient in z, up to the positive 1 / sample count
                 for j in 0..<columns {
                     z[j] = min(max(z[j] + stepFactor * width[j] * sign(h[j]), -eps * width[j]), eps * width[j])
@@ -52,7 +54,8 @@ extension Trainer {
                 record(lossAndGradient(samples: samples))
             }
         } else {
-            for _ in 0..<steps where !stopped {
+            for _ in 0..<steps {
+                if stopped { break }
                 for i in 0..<count {
                     let box = eps * (abs(x[i]) + 1)
                     y[i] = min(max(y[i] + stepFactor * (abs(x[i]) + 1) * sign(g[i]), -box), box)
@@ -62,6 +65,7 @@ extension Trainer {
             }
         }
         p.update(from: x, count: count)
+        stopAgreed = stopped
         return finite && !stopped ? 100 * (highest - start) / (1 + start) : nil
     }
 

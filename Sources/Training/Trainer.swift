@@ -64,7 +64,8 @@ public final class Trainer {
     var prefetched: (epoch: Int, step: Int, count: Int)?
     /// This rank's own part of Tail.nonFinite in the current step.
     var localNonFinite = false
-    /// Set by a step whose allreduce carried a stop signal from any rank (the same on every rank).
+    /// Set by a step's (or a sharpness probe's) allreduce that carried a stop signal from any rank
+    /// (the same on every rank).
     var stopAgreed = false
     /// Seconds this rank spent in each step's allreduce (exposed time with --overlap), for the
     /// step-by-step imbalance. Made once, one slot per step of the run.

@@ -334,6 +334,28 @@ final class PreemptionTests: XCTestCase {
                        try DDPProcess.json(whole + "/summary.json")["param_checksum"] as? String)
     }
 
+    /// A stop after the last step (SIGTERM to rank 1 only) reaches the sharpness ascent, which ends
+    /// at its next probe on every rank: the loop broke off, where it had skipped its remaining steps
+    /// one by one (with 2^63 - 1 of them it never ended, and SIGTERM could not stop the job). Rank 0
+    /// says why from the ranks' agreed flag (it said "a loss in the box was not finite", having no
+    /// signal itself), and no rank starts the random-subspace measurement (rank 1 skipped it by its
+    /// own signal while rank 0 began its collectives).
+    func testAStopDuringTheSharpnessAscentEndsIt() throws {
+        let dir = DDPProcess.temporaryFolder("sharpness-stop")
+        let job = try RunningProcess.mpirun(["train", "--data", "synthetic", "--steps", "2", "--sharpness", "1e-3", "--sharpness-subspace", "10",
+                                             "--sharpness-steps", "9223372036854775807", "--run-dir", dir], ranks: 2,
+                                            environment: ["DDP_FAULT": "term:2:1"])
+        let outcome = try job.finish(within: 60)
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        XCTAssertTrue(outcome.stdout.contains("ascent steps on 4096 train samples): not measured (stopped by a signal; the trained model is saved)"),
+                      outcome.all)
+        XCTAssertFalse(outcome.stdout.contains("random 10-dimensional subspace"), outcome.all)
+        let summary = try DDPProcess.json(dir + "/summary.json")
+        XCTAssertTrue(summary["sharpness"] is NSNull, "\(summary["sharpness"] ?? "missing")")
+        XCTAssertNil(summary["sharpness_random"], "not measured: no figure")
+        XCTAssertEqual(summary["steps"] as? Int, 2)
+    }
+
     func testResumeRefusesARankCountThatDoesNotDivideTheGlobalBatch() throws {
         let dir = DDPProcess.temporaryFolder("ranks")
         let stopped = try DDPProcess.run(["train", "--data", "synthetic", "--steps", "40", "--run-dir", dir], ranks: 2,
