@@ -59,9 +59,13 @@ extension Trainer {
         let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
         let data: DataSplit
         if let preloaded { data = preloaded } else { data = try agreed(comm) { try loadData(settings.data, seed: settings.dataSeed ?? settings.seed) } }
-        let config = try agreed(comm) {
-            try ResolvedConfig(settings, ranks: comm.size, data: data, runGlobalBatch: try resume.map { try runGlobalBatch($0, data: data) },
-                               runGhostBatch: resume?.state.ghostBatch)
+        let config = try agreed(comm) { () -> ResolvedConfig in
+            if let resume, let sync = settings.sync, resume.state.ranks != comm.size {
+                throw ConfigError("run \(settings.runDir ?? ".") trains with local SGD (--sync \(sync)) on \(resume.state.ranks) rank(s), a replica "
+                                  + "each, so it continues only on \(resume.state.ranks) (mpirun -np \(resume.state.ranks)); on \(comm.size) it would be another run")
+            }
+            return try ResolvedConfig(settings, ranks: comm.size, data: data, runGlobalBatch: try resume.map { try runGlobalBatch($0, data: data) },
+                                      runGhostBatch: resume?.state.ghostBatch)
         }
         let model = try agreed(comm) { () -> Model in
             let model = try buildModel(settings, data: data)

@@ -105,7 +105,8 @@ struct Train: ParsableCommand {
             let summary = try Trainer.run(settings, comm: comm, console: console, resume: checkpoint, studyFile: study)
             if summary.interrupted == true {
                 if comm.rank == 0 {
-                    let counts = ResolvedConfig.rankCounts(splitting: [(summary.globalBatch, summary.ghostBatch)])
+                    let counts = ResolvedConfig.continuationRankCounts(globalBatch: summary.globalBatch, ghostBatch: summary.ghostBatch,
+                                                                       localSGD: settings.sync != nil, ranks: comm.size)
                     console.line(stoppedLine(summary, command: "train", ranks: comm.size, counts: counts))
                 }
                 throw ExitCode(StopSignal.exitCode(name: summary.stopSignal ?? ""))

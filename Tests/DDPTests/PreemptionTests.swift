@@ -327,6 +327,13 @@ final class PreemptionTests: XCTestCase {
         XCTAssertEqual(stopped.status, 143, stopped.all)
         XCTAssertEqual(try DDPProcess.json(cut + "/summary.json")["interrupted_at_step"] as? Int, 52)
         XCTAssertEqual(try steps(cut), (1...52).map(String.init))
+        // Its replicas are its ranks: it continues on 2 only, and the line after the stop says so.
+        XCTAssertTrue(stopped.stdout.contains("(-np may be any of 2)"), stopped.all)
+        let elsewhere = try DDPProcess.run(["train", "--resume", cut], ranks: 1)
+        XCTAssertNotEqual(elsewhere.status, 0)
+        XCTAssertEqual(elsewhere.stderr.trimmingCharacters(in: .whitespacesAndNewlines),
+                       "error: run \(cut) trains with local SGD (--sync local:4) on 2 rank(s), a replica each, so it continues only on 2 (mpirun -np 2); on 1 it would be another run")
+        XCTAssertEqual(try steps(cut), (1...52).map(String.init), "the refused resume changed nothing")
         let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 2)
         XCTAssertEqual(resumed.status, 0, resumed.all)
         XCTAssertTrue(resumed.stdout.contains("resuming \(cut) at epoch 1, step 52"), resumed.stdout)
