@@ -12,8 +12,9 @@
 //   flatten                      accepted for readability; activations are already flat (NCHW)
 // Activations: a spec with a `relu` token says where every ReLU goes. A spec without one is read as
 // the first round's were: each conv and each fc but the last is followed by a ReLU.
-// A conv or fc directly followed by bn has no bias (bn's shift takes its place). A ReLU after a
-// conv, fc or bn is fused into that layer; elsewhere it is a layer of its own.
+// A conv or fc whose output goes straight into bn has no bias (bn's shift takes its place); without
+// a relu token, conv-bn is conv-relu-bn and keeps it. A ReLU after a conv, fc or bn is fused into
+// that layer; elsewhere it is a layer of its own.
 // Named models: `mlp`, `cnn` (the seed articles' conv32k3-pool2-fc10), `keskar-f1`, `keskar-c1`
 // (Keskar et al. 2017, Table 1), `resnetD` for D = 6n + 2 (He et al. 2016's CIFAR ResNets: resnet8,
 // resnet20, resnet44, ...). Example: conv32k3-bn-relu-pool2-conv64k3-pool2-fc128-drop0.5-fc10.
@@ -137,13 +138,17 @@ public enum ModelSpec {
             // A ReLU token right after a conv, fc or bn is fused into it.
             let fusedReLU = explicit && isFusable(spec) && index + 1 < specs.count && specs[index + 1] == .relu
             let beforeBatchNorm = index + 1 < specs.count && specs[index + 1] == .batchNorm
+            // bn's shift replaces a bias only when bn takes the layer's output as is: a legacy spec's
+            // ReLU sits between them (conv-relu-bn), and the bias sets where that ReLU cuts.
+            func bias(_ activation: Dense.Activation) -> Bool { !(beforeBatchNorm && activation == .none) }
             switch spec {
             case .conv(let filters, let kernel, let stride, let same):
+                let activation: Dense.Activation = fusedReLU || !explicit ? .relu : .none
                 try builder.conv(filters: filters, kernel: kernel, stride: stride, same: same,
-                                 activation: fusedReLU || !explicit ? .relu : .none, bias: !beforeBatchNorm)
+                                 activation: activation, bias: bias(activation))
             case .dense(let units):
-                let relu = explicit ? fusedReLU : index != lastDense
-                try builder.dense(units, activation: relu ? .relu : .none, bias: !beforeBatchNorm)
+                let activation: Dense.Activation = (explicit ? fusedReLU : index != lastDense) ? .relu : .none
+                try builder.dense(units, activation: activation, bias: bias(activation))
             case .batchNorm:
                 builder.batchNorm(activation: fusedReLU ? .relu : .none)
             case .relu:

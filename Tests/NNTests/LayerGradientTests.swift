@@ -237,5 +237,14 @@ final class LayerGradientTests: XCTestCase {
         XCTAssertEqual((layers[1] as! BatchNorm).activation, .relu)
         XCTAssertTrue(layers[3] is ReLU)
         XCTAssertEqual((layers[4] as! Dense).activation, .none, "explicit: no ReLU unless written")
+        // Without relu tokens conv-bn is conv-relu-bn: bn's shift cannot stand in for the bias that
+        // sets where the ReLU cuts, so the conv and the fc keep theirs (they had none: 4 + 6 fewer).
+        let legacyBN = try ModelSpec.build(try ModelSpec.parse("conv4k3-bn-pool2-fc6-bn-fc10"), channels: 1, height: 8, width: 8, classes: 10)
+        let legacyBNLayers = (legacyBN.root as! Sequential).layers
+        XCTAssertEqual((legacyBNLayers[0] as! Conv2D).activation, .relu)
+        XCTAssertTrue((legacyBNLayers[0] as! Conv2D).hasBias, "a ReLU comes between the conv and bn")
+        XCTAssertEqual((legacyBNLayers[3] as! Dense).activation, .relu)
+        XCTAssertTrue((legacyBNLayers[3] as! Dense).hasBias, "a ReLU comes between the fc and bn")
+        XCTAssertEqual(legacyBN.layout.count, (36 + 4) + 2 * 4 + (36 * 6 + 6) + 2 * 6 + (6 * 10 + 10))
     }
 }
