@@ -75,14 +75,14 @@ public enum ModelSpec {
         let expanded = try preset(text, hidden: hidden, classes: classes) ?? text
         let tokens = expanded.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
         return try tokens.map { token in
-            guard let layer = parseToken(token) else {
+            guard let layer = try parseToken(token) else {
                 throw ModelSpecError(description: "unknown model spec token '\(token)' in '\(text)'; expected \(grammar)")
             }
             return layer
         }
     }
 
-    static func parseToken(_ token: String) -> LayerSpec? {
+    static func parseToken(_ token: String) throws -> LayerSpec? {
         switch token {
         case "flatten": return .flatten
         case "bn": return .batchNorm
@@ -91,7 +91,14 @@ public enum ModelSpec {
         default: break
         }
         if let n = number(after: "fc", in: token), n > 0 { return .dense(n) }
-        if token.hasPrefix("drop"), let p = Double(token.dropFirst(4)), p >= 0, p < 1, token.count > 4 { return .dropout(p) }
+        if token.hasPrefix("drop"), token.count > 4, let p = Double(token.dropFirst(4)) {
+            // The layer runs in Float, where p = 0.99999999 < 1 is 1: every value dropped, a 1 / 0 scale.
+            guard p >= 0, Float(p) < 1 else {
+                let rounded = p < 1 ? ", which is 1 in the layer's Float" : ""
+                throw ModelSpecError(description: "\(token): a dropout probability must be at least 0 and below 1 (got \(p)\(rounded))")
+            }
+            return .dropout(p)
+        }
         if token.hasPrefix("pool") {
             guard let (size, stride) = sizeAndStride(token.dropFirst(4)) else { return nil }
             return .pool(size: size, stride: stride ?? size)

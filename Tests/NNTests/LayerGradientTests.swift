@@ -218,6 +218,15 @@ final class LayerGradientTests: XCTestCase {
             XCTAssertEqual("\($0)", "resnet99999999999999998: resnetD presets go to D = 60002 (10000 blocks a stage)")
         }
         XCTAssertThrowsError(try ModelSpec.parse("conv8k3-bn-relu-res8s0-gap-fc10"))
+        // Dropout probabilities outside [0, 1) are refused by name, 0.99999999 too: it is 1 as the
+        // layer's Float (a precondition crashed every rank). 0 is allowed: the layer passes values through.
+        for (token, message) in [("drop1", "got 1.0)"), ("drop1.5", "got 1.5)"), ("dropnan", "got nan)"),
+                                 ("drop0.99999999", "got 0.99999999, which is 1 in the layer's Float)")] {
+            XCTAssertThrowsError(try ModelSpec.parse("fc8-\(token)-fc10")) {
+                XCTAssertEqual("\($0)", "\(token): a dropout probability must be at least 0 and below 1 (\(message)")
+            }
+        }
+        XCTAssertEqual(try ModelSpec.parse("drop0-drop0.9999999-fc10"), [.dropout(0), .dropout(0.9999999), .dense(10)])
         XCTAssertThrowsError(try ModelSpec.build(try ModelSpec.parse("fc8-res8-fc10"), channels: 1, height: 4, width: 4, classes: 10)) {
             XCTAssertTrue("\($0)".contains("res8 does not fit its input 8"), "\($0)")
         }
