@@ -13,7 +13,9 @@ extension ModelSpec {
 
         var shapeArray: [Int] { flat ? [shape.c] : [shape.c, shape.h, shape.w] }
         var flatSize: Int { shape.c * shape.h * shape.w }
-        var shapeText: String { flat ? "\(shape.c)" : "\(shape.c)x\(shape.h)x\(shape.w)" }
+        /// "1x28x28", or for flat activations "64 features (after fc or gap, no plane is left)": a bare
+        /// "64" read as a 64-pixel image ("gap-conv8k3": "conv8k3 does not fit its input 1").
+        var shapeText: String { flat ? "\(shape.c) features (after fc or gap, no plane is left)" : "\(shape.c)x\(shape.h)x\(shape.w)" }
 
         func refuse(_ token: String) -> ModelSpecError {
             ModelSpecError(description: "\(token) does not fit its input \(shapeText)")

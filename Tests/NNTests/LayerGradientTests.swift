@@ -228,7 +228,13 @@ final class LayerGradientTests: XCTestCase {
         }
         XCTAssertEqual(try ModelSpec.parse("drop0-drop0.9999999-fc10"), [.dropout(0), .dropout(0.9999999), .dense(10)])
         XCTAssertThrowsError(try ModelSpec.build(try ModelSpec.parse("fc8-res8-fc10"), channels: 1, height: 4, width: 4, classes: 10)) {
-            XCTAssertTrue("\($0)".contains("res8 does not fit its input 8"), "\($0)")
+            XCTAssertEqual("\($0)", "res8 does not fit its input 8 features (after fc or gap, no plane is left)")
+        }
+        XCTAssertThrowsError(try ModelSpec.build(try ModelSpec.parse("conv8k3same-gap-conv8k3-fc10"), channels: 1, height: 4, width: 4, classes: 10)) {
+            XCTAssertEqual("\($0)", "conv8k3 does not fit its input 8 features (after fc or gap, no plane is left)")
+        }
+        XCTAssertThrowsError(try ModelSpec.build(try ModelSpec.parse("pool5-fc10"), channels: 2, height: 4, width: 6, classes: 10)) {
+            XCTAssertEqual("\($0)", "pool5 does not fit its input 2x4x6")
         }
     }
 
