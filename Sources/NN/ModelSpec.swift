@@ -18,6 +18,7 @@
 // Named models: `mlp`, `cnn` (the seed articles' conv32k3-pool2-fc10), `keskar-f1`, `keskar-c1`
 // (Keskar et al. 2017, Table 1), `resnetD` for D = 6n + 2 (He et al. 2016's CIFAR ResNets: resnet8,
 // resnet20, resnet44, ...). Example: conv32k3-bn-relu-pool2-conv64k3-pool2-fc128-drop0.5-fc10.
+import Foundation
 
 public enum LayerSpec: Equatable, Sendable {
     case conv(filters: Int, kernel: Int, stride: Int, same: Bool)
@@ -198,11 +199,22 @@ public enum ModelSpec {
             case .dense(let n): return "fc\(n)"
             case .batchNorm: return "bn"
             case .relu: return "relu"
-            case .dropout(let p): return "drop\(p)"
+            case .dropout(let p): return "drop\(plainDecimal(p))"
             case .globalAveragePool: return "gap"
             case .residual(let f, let s): return "res\(f)" + (s == 1 ? "" : "s\(s)")
             case .flatten: return "flatten"
             }
         }.joined(separator: "-")
+    }
+
+    /// p without an exponent, parsing back to p: Swift writes 0.00001 as 1e-05, whose '-' splits
+    /// the spec ("drop1e-05" is no token). A binary fraction has a finite decimal expansion, so
+    /// some number of digits reads back exactly.
+    static func plainDecimal(_ p: Double) -> String {
+        let text = "\(p)"
+        guard text.contains("e") else { return text }
+        var digits = 1
+        while Double(String(format: "%.\(digits)f", p)) != p { digits += 1 }
+        return String(format: "%.\(digits)f", p)
     }
 }

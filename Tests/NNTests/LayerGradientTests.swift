@@ -227,6 +227,13 @@ final class LayerGradientTests: XCTestCase {
             }
         }
         XCTAssertEqual(try ModelSpec.parse("drop0-drop0.9999999-fc10"), [.dropout(0), .dropout(0.9999999), .dense(10)])
+        // The spec written back (console, safetensors metadata) parses to the same layers: a small
+        // rate was written "drop1e-05", and '-' splits tokens.
+        for text in ["drop0.00001-fc10", "drop0.0000123456789-drop0.5-fc10", "drop0.000000000000000000001-fc10"] {
+            let specs = try ModelSpec.parse(text)
+            XCTAssertEqual(try ModelSpec.parse(ModelSpec.describe(specs)), specs, ModelSpec.describe(specs))
+        }
+        XCTAssertEqual(ModelSpec.describe(try ModelSpec.parse("fc8-drop0.00001-drop0.25-fc10")), "fc8-drop0.00001-drop0.25-fc10")
         XCTAssertThrowsError(try ModelSpec.build(try ModelSpec.parse("fc8-res8-fc10"), channels: 1, height: 4, width: 4, classes: 10)) {
             XCTAssertEqual("\($0)", "res8 does not fit its input 8 features (after fc or gap, no plane is left)")
         }
