@@ -43,7 +43,12 @@ extension ModelSpec {
             layers.append(ReLU(shape: shapeArray))
         }
 
-        mutating func dropout(_ probability: Float) {
+        mutating func dropout(_ probability: Float) throws {
+            // A mask's key holds 8 bits of the layer (Dropout.generator): a 257th layer would draw
+            // the first one's masks.
+            guard dropouts < Dropout.maxLayers else {
+                throw ModelSpecError(description: "a model takes at most \(Dropout.maxLayers) dropout layers (each draws its own masks)")
+            }
             layers.append(Dropout(shape: shapeArray, probability: probability, key: dropouts))
             dropouts += 1
         }

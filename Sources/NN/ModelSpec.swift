@@ -164,7 +164,7 @@ public enum ModelSpec {
             case .pool(let size, let stride):
                 try builder.pool(size: size, stride: stride)
             case .dropout(let p):
-                builder.dropout(Float(p))
+                try builder.dropout(Float(p))
             case .globalAveragePool:
                 try builder.globalAveragePool()
             case .residual(let filters, let stride):

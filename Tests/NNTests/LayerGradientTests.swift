@@ -234,6 +234,13 @@ final class LayerGradientTests: XCTestCase {
             XCTAssertEqual(try ModelSpec.parse(ModelSpec.describe(specs)), specs, ModelSpec.describe(specs))
         }
         XCTAssertEqual(ModelSpec.describe(try ModelSpec.parse("fc8-drop0.00001-drop0.25-fc10")), "fc8-drop0.00001-drop0.25-fc10")
+        // A 257th dropout layer would have drawn the first one's masks (8 bits of layer in the key).
+        let drops = { (n: Int) in try ModelSpec.build(ModelSpec.parse(Array(repeating: "drop0.5", count: n).joined(separator: "-") + "-fc10"),
+                                                      channels: 1, height: 2, width: 2, classes: 10) }
+        XCTAssertEqual(try (drops(256).root as! Sequential).layers.compactMap { ($0 as? Dropout)?.key }, Array(0..<256))
+        XCTAssertThrowsError(try drops(257)) {
+            XCTAssertEqual("\($0)", "a model takes at most 256 dropout layers (each draws its own masks)")
+        }
         XCTAssertThrowsError(try ModelSpec.build(try ModelSpec.parse("fc8-res8-fc10"), channels: 1, height: 4, width: 4, classes: 10)) {
             XCTAssertEqual("\($0)", "res8 does not fit its input 8 features (after fc or gap, no plane is left)")
         }
