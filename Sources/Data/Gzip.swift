@@ -1,4 +1,5 @@
-// Gzip decoding through zlib's inflate, with truncation and corruption reported, never ignored.
+// Gzip decoding through zlib's inflate, every member of the file, with truncation and corruption
+// reported, never ignored.
 import CZlib
 
 enum Gzip {
@@ -39,7 +40,16 @@ enum Gzip {
                     return inflate(&stream, Z_NO_FLUSH)
                 }
                 produced += room - Int(stream.avail_out)
-                if status == Z_STREAM_END { break }
+                if status == Z_STREAM_END {
+                    // A gzip file is a series of members (RFC 1952, 2.2; `cat a.gz b.gz`, bgzip):
+                    // gzip -d decodes them all, so a further member is decoded, not dropped.
+                    let next = inBuffer.count - Int(stream.avail_in)
+                    guard isGzip(Array(inBuffer[next...].prefix(2))) else { break }
+                    guard inflateReset(&stream) == Z_OK else {
+                        throw DataError.corruptGzip(source, reason: "zlib could not restart")
+                    }
+                    continue
+                }
                 if status == Z_BUF_ERROR && stream.avail_in == 0 {
                     throw DataError.corruptGzip(source, reason: "unexpected end of file (truncated)")
                 }

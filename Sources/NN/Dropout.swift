@@ -27,6 +27,9 @@ public final class Dropout: Layer {
         mask = FloatBuffer(count: trainingBatch * outputSize)
     }
 
+    /// Dropout layers a model may hold, each with masks of its own (the key's 8 bits below).
+    public static let maxLayers = 256
+
     /// The generator of one sample's mask: stream 6 of the seed, indexed by (epoch, layer, sample).
     /// Distinct for epochs below 2^24, 256 dropout layers and 2^32 samples.
     static func generator(seed: UInt64, epoch: Int, key: Int, sample: Int32) -> SplitMix64 {

@@ -13,7 +13,9 @@ extension ModelSpec {
 
         var shapeArray: [Int] { flat ? [shape.c] : [shape.c, shape.h, shape.w] }
         var flatSize: Int { shape.c * shape.h * shape.w }
-        var shapeText: String { flat ? "\(shape.c)" : "\(shape.c)x\(shape.h)x\(shape.w)" }
+        /// "1x28x28", or for flat activations "64 features (after fc or gap, no plane is left)": a bare
+        /// "64" read as a 64-pixel image ("gap-conv8k3": "conv8k3 does not fit its input 1").
+        var shapeText: String { flat ? "\(shape.c) features (after fc or gap, no plane is left)" : "\(shape.c)x\(shape.h)x\(shape.w)" }
 
         func refuse(_ token: String) -> ModelSpecError {
             ModelSpecError(description: "\(token) does not fit its input \(shapeText)")
@@ -41,7 +43,12 @@ extension ModelSpec {
             layers.append(ReLU(shape: shapeArray))
         }
 
-        mutating func dropout(_ probability: Float) {
+        mutating func dropout(_ probability: Float) throws {
+            // A mask's key holds 8 bits of the layer (Dropout.generator): a 257th layer would draw
+            // the first one's masks.
+            guard dropouts < Dropout.maxLayers else {
+                throw ModelSpecError(description: "a model takes at most \(Dropout.maxLayers) dropout layers (each draws its own masks)")
+            }
             layers.append(Dropout(shape: shapeArray, probability: probability, key: dropouts))
             dropouts += 1
         }

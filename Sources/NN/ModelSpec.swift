@@ -12,11 +12,13 @@
 //   flatten                      accepted for readability; activations are already flat (NCHW)
 // Activations: a spec with a `relu` token says where every ReLU goes. A spec without one is read as
 // the first round's were: each conv and each fc but the last is followed by a ReLU.
-// A conv or fc directly followed by bn has no bias (bn's shift takes its place). A ReLU after a
-// conv, fc or bn is fused into that layer; elsewhere it is a layer of its own.
+// A conv or fc whose output goes straight into bn has no bias (bn's shift takes its place); without
+// a relu token, conv-bn is conv-relu-bn and keeps it. A ReLU after a conv, fc or bn is fused into
+// that layer; elsewhere it is a layer of its own.
 // Named models: `mlp`, `cnn` (the seed articles' conv32k3-pool2-fc10), `keskar-f1`, `keskar-c1`
 // (Keskar et al. 2017, Table 1), `resnetD` for D = 6n + 2 (He et al. 2016's CIFAR ResNets: resnet8,
 // resnet20, resnet44, ...). Example: conv32k3-bn-relu-pool2-conv64k3-pool2-fc128-drop0.5-fc10.
+import Foundation
 
 public enum LayerSpec: Equatable, Sendable {
     case conv(filters: Int, kernel: Int, stride: Int, same: Bool)
@@ -74,14 +76,14 @@ public enum ModelSpec {
         let expanded = try preset(text, hidden: hidden, classes: classes) ?? text
         let tokens = expanded.split(separator: "-", omittingEmptySubsequences: false).map(String.init)
         return try tokens.map { token in
-            guard let layer = parseToken(token) else {
+            guard let layer = try parseToken(token) else {
                 throw ModelSpecError(description: "unknown model spec token '\(token)' in '\(text)'; expected \(grammar)")
             }
             return layer
         }
     }
 
-    static func parseToken(_ token: String) -> LayerSpec? {
+    static func parseToken(_ token: String) throws -> LayerSpec? {
         switch token {
         case "flatten": return .flatten
         case "bn": return .batchNorm
@@ -90,7 +92,14 @@ public enum ModelSpec {
         default: break
         }
         if let n = number(after: "fc", in: token), n > 0 { return .dense(n) }
-        if token.hasPrefix("drop"), let p = Double(token.dropFirst(4)), p >= 0, p < 1, token.count > 4 { return .dropout(p) }
+        if token.hasPrefix("drop"), token.count > 4, let p = Double(token.dropFirst(4)) {
+            // The layer runs in Float, where p = 0.99999999 < 1 is 1: every value dropped, a 1 / 0 scale.
+            guard p >= 0, Float(p) < 1 else {
+                let rounded = p < 1 ? ", which is 1 in the layer's Float" : ""
+                throw ModelSpecError(description: "\(token): a dropout probability must be at least 0 and below 1 (got \(p)\(rounded))")
+            }
+            return .dropout(p)
+        }
         if token.hasPrefix("pool") {
             guard let (size, stride) = sizeAndStride(token.dropFirst(4)) else { return nil }
             return .pool(size: size, stride: stride ?? size)
@@ -137,13 +146,17 @@ public enum ModelSpec {
             // A ReLU token right after a conv, fc or bn is fused into it.
             let fusedReLU = explicit && isFusable(spec) && index + 1 < specs.count && specs[index + 1] == .relu
             let beforeBatchNorm = index + 1 < specs.count && specs[index + 1] == .batchNorm
+            // bn's shift replaces a bias only when bn takes the layer's output as is: a legacy spec's
+            // ReLU sits between them (conv-relu-bn), and the bias sets where that ReLU cuts.
+            func bias(_ activation: Dense.Activation) -> Bool { !(beforeBatchNorm && activation == .none) }
             switch spec {
             case .conv(let filters, let kernel, let stride, let same):
+                let activation: Dense.Activation = fusedReLU || !explicit ? .relu : .none
                 try builder.conv(filters: filters, kernel: kernel, stride: stride, same: same,
-                                 activation: fusedReLU || !explicit ? .relu : .none, bias: !beforeBatchNorm)
+                                 activation: activation, bias: bias(activation))
             case .dense(let units):
-                let relu = explicit ? fusedReLU : index != lastDense
-                try builder.dense(units, activation: relu ? .relu : .none, bias: !beforeBatchNorm)
+                let activation: Dense.Activation = (explicit ? fusedReLU : index != lastDense) ? .relu : .none
+                try builder.dense(units, activation: activation, bias: bias(activation))
             case .batchNorm:
                 builder.batchNorm(activation: fusedReLU ? .relu : .none)
             case .relu:
@@ -151,7 +164,7 @@ public enum ModelSpec {
             case .pool(let size, let stride):
                 try builder.pool(size: size, stride: stride)
             case .dropout(let p):
-                builder.dropout(Float(p))
+                try builder.dropout(Float(p))
             case .globalAveragePool:
                 try builder.globalAveragePool()
             case .residual(let filters, let stride):
@@ -186,11 +199,22 @@ public enum ModelSpec {
             case .dense(let n): return "fc\(n)"
             case .batchNorm: return "bn"
             case .relu: return "relu"
-            case .dropout(let p): return "drop\(p)"
+            case .dropout(let p): return "drop\(plainDecimal(p))"
             case .globalAveragePool: return "gap"
             case .residual(let f, let s): return "res\(f)" + (s == 1 ? "" : "s\(s)")
             case .flatten: return "flatten"
             }
         }.joined(separator: "-")
+    }
+
+    /// p without an exponent, parsing back to p: Swift writes 0.00001 as 1e-05, whose '-' splits
+    /// the spec ("drop1e-05" is no token). A binary fraction has a finite decimal expansion, so
+    /// some number of digits reads back exactly.
+    static func plainDecimal(_ p: Double) -> String {
+        let text = "\(p)"
+        guard text.contains("e") else { return text }
+        var digits = 1
+        while Double(String(format: "%.\(digits)f", p)) != p { digits += 1 }
+        return String(format: "%.\(digits)f", p)
     }
 }

@@ -57,6 +57,27 @@ final class IDXTests: XCTestCase {
         }
     }
 
+    /// `cat a.gz b.gz` is one gzip file of two members (RFC 1952, 2.2): gzip -d gives both parts, and
+    /// so must the reader (it read the first member only and called the file truncated).
+    func testEveryGzipMemberIsRead() throws {
+        let folder = IDXFolder()
+        let array = IDXArray(dimensions: [4096], bytes: (0..<4096).map { UInt8(($0 * 7919) % 251) })
+        let bytes = IDX.encode(array)
+        folder.write("a", Array(bytes.prefix(1000)))
+        folder.write("b", Array(bytes.dropFirst(1000)))
+        folder.gzip("a")
+        folder.gzip("b")
+        let members = try Data(contentsOf: URL(fileURLWithPath: folder.file("a.gz"))) + Data(contentsOf: URL(fileURLWithPath: folder.file("b.gz")))
+        folder.write("g.gz", Array(members))
+        XCTAssertEqual(try IDX.read(path: folder.file("g.gz")), array)
+        // A second member cut short is still a truncated file.
+        folder.write("h.gz", Array(members.dropLast(8)))
+        XCTAssertThrowsError(try IDX.read(path: folder.file("h.gz"))) { error in
+            guard case .corruptGzip(_, let reason)? = error as? DataError else { return XCTFail("\(error)") }
+            XCTAssertTrue(reason.contains("truncated"), reason)
+        }
+    }
+
     func testFolderLevelFaults() {
         XCTAssertThrowsError(try MNISTFolder.load("/nonexistent/data")) {
             XCTAssertEqual($0 as? DataError, .missingFolder("/nonexistent/data"))

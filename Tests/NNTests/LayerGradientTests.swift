@@ -218,8 +218,37 @@ final class LayerGradientTests: XCTestCase {
             XCTAssertEqual("\($0)", "resnet99999999999999998: resnetD presets go to D = 60002 (10000 blocks a stage)")
         }
         XCTAssertThrowsError(try ModelSpec.parse("conv8k3-bn-relu-res8s0-gap-fc10"))
+        // Dropout probabilities outside [0, 1) are refused by name, 0.99999999 too: it is 1 as the
+        // layer's Float (a precondition crashed every rank). 0 is allowed: the layer passes values through.
+        for (token, message) in [("drop1", "got 1.0)"), ("drop1.5", "got 1.5)"), ("dropnan", "got nan)"),
+                                 ("drop0.99999999", "got 0.99999999, which is 1 in the layer's Float)")] {
+            XCTAssertThrowsError(try ModelSpec.parse("fc8-\(token)-fc10")) {
+                XCTAssertEqual("\($0)", "\(token): a dropout probability must be at least 0 and below 1 (\(message)")
+            }
+        }
+        XCTAssertEqual(try ModelSpec.parse("drop0-drop0.9999999-fc10"), [.dropout(0), .dropout(0.9999999), .dense(10)])
+        // The spec written back (console, safetensors metadata) parses to the same layers: a small
+        // rate was written "drop1e-05", and '-' splits tokens.
+        for text in ["drop0.00001-fc10", "drop0.0000123456789-drop0.5-fc10", "drop0.000000000000000000001-fc10"] {
+            let specs = try ModelSpec.parse(text)
+            XCTAssertEqual(try ModelSpec.parse(ModelSpec.describe(specs)), specs, ModelSpec.describe(specs))
+        }
+        XCTAssertEqual(ModelSpec.describe(try ModelSpec.parse("fc8-drop0.00001-drop0.25-fc10")), "fc8-drop0.00001-drop0.25-fc10")
+        // A 257th dropout layer would have drawn the first one's masks (8 bits of layer in the key).
+        let drops = { (n: Int) in try ModelSpec.build(ModelSpec.parse(Array(repeating: "drop0.5", count: n).joined(separator: "-") + "-fc10"),
+                                                      channels: 1, height: 2, width: 2, classes: 10) }
+        XCTAssertEqual(try (drops(256).root as! Sequential).layers.compactMap { ($0 as? Dropout)?.key }, Array(0..<256))
+        XCTAssertThrowsError(try drops(257)) {
+            XCTAssertEqual("\($0)", "a model takes at most 256 dropout layers (each draws its own masks)")
+        }
         XCTAssertThrowsError(try ModelSpec.build(try ModelSpec.parse("fc8-res8-fc10"), channels: 1, height: 4, width: 4, classes: 10)) {
-            XCTAssertTrue("\($0)".contains("res8 does not fit its input 8"), "\($0)")
+            XCTAssertEqual("\($0)", "res8 does not fit its input 8 features (after fc or gap, no plane is left)")
+        }
+        XCTAssertThrowsError(try ModelSpec.build(try ModelSpec.parse("conv8k3same-gap-conv8k3-fc10"), channels: 1, height: 4, width: 4, classes: 10)) {
+            XCTAssertEqual("\($0)", "conv8k3 does not fit its input 8 features (after fc or gap, no plane is left)")
+        }
+        XCTAssertThrowsError(try ModelSpec.build(try ModelSpec.parse("pool5-fc10"), channels: 2, height: 4, width: 6, classes: 10)) {
+            XCTAssertEqual("\($0)", "pool5 does not fit its input 2x4x6")
         }
     }
 
@@ -237,5 +266,14 @@ final class LayerGradientTests: XCTestCase {
         XCTAssertEqual((layers[1] as! BatchNorm).activation, .relu)
         XCTAssertTrue(layers[3] is ReLU)
         XCTAssertEqual((layers[4] as! Dense).activation, .none, "explicit: no ReLU unless written")
+        // Without relu tokens conv-bn is conv-relu-bn: bn's shift cannot stand in for the bias that
+        // sets where the ReLU cuts, so the conv and the fc keep theirs (they had none: 4 + 6 fewer).
+        let legacyBN = try ModelSpec.build(try ModelSpec.parse("conv4k3-bn-pool2-fc6-bn-fc10"), channels: 1, height: 8, width: 8, classes: 10)
+        let legacyBNLayers = (legacyBN.root as! Sequential).layers
+        XCTAssertEqual((legacyBNLayers[0] as! Conv2D).activation, .relu)
+        XCTAssertTrue((legacyBNLayers[0] as! Conv2D).hasBias, "a ReLU comes between the conv and bn")
+        XCTAssertEqual((legacyBNLayers[3] as! Dense).activation, .relu)
+        XCTAssertTrue((legacyBNLayers[3] as! Dense).hasBias, "a ReLU comes between the fc and bn")
+        XCTAssertEqual(legacyBN.layout.count, (36 + 4) + 2 * 4 + (36 * 6 + 6) + 2 * 6 + (6 * 10 + 10))
     }
 }
