@@ -38,7 +38,7 @@ public enum Sweep {
             for point in points {
                 do {
                     let config = try ResolvedConfig(point.settings, ranks: comm.size, data: data)
-                    try MemoryBudget.check(model: try Trainer.buildModel(point.settings, data: data), config: config)
+                    try Trainer.check(try Trainer.buildModel(point.settings, data: data), config)
                 } catch {
                     throw ConfigError("\(point.name): \(error)")
                 }

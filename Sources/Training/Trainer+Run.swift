@@ -49,6 +49,26 @@ extension Trainer {
         return model
     }
 
+    /// What a built model must pass under its run's configuration (a sweep checks every point first).
+    static func check(_ model: Model, _ config: ResolvedConfig) throws {
+        try MemoryBudget.check(model: model, config: config)
+        try refuseOneSampleFeatureNormalization(model, ghostBatch: config.ghostBatch)
+    }
+
+    /// BatchNorm over features (after fc or gap: one value a channel a sample) normalizes each over
+    /// its ghost group of samples; groups of one make every output the layer's shift alone, and the
+    /// run trains at chance without a word (PyTorch refuses it too). On planes the pixels are the group.
+    static func refuseOneSampleFeatureNormalization(_ model: Model, ghostBatch: Int) throws {
+        guard ghostBatch == 1 else { return }
+        func firstOnFeatures(_ layer: Layer) -> BatchNorm? {
+            if let bn = layer as? BatchNorm, bn.inputShape.dropFirst().reduce(1, *) == 1 { return bn }
+            return layer.sublayers.lazy.compactMap { firstOnFeatures($0.layer) }.first
+        }
+        guard let bn = firstOnFeatures(model.root) else { return }
+        throw ConfigError("BatchNorm over \(bn.channels) features would normalize each over 1 sample (ghost batches of 1: "
+                          + "--batch-per-rank 1, or --ghost-batch 1), which leaves its shift alone and trains nothing; use 2 or more")
+    }
+
     /// Runs training as configured. Collective: every rank calls it. Throws `TrainingFailure`.
     /// `data`: already loaded and checked by every rank (a sweep loads it once). `resume`: continue
     /// from this checkpoint in its run folder (`settings` must be the checkpoint's). `studyFile`: the
@@ -69,7 +89,7 @@ extension Trainer {
         }
         let model = try agreed(comm) { () -> Model in
             let model = try buildModel(settings, data: data)
-            try MemoryBudget.check(model: model, config: config)
+            try check(model, config)
             return model
         }
         // Last of the checks, so a refused run leaves no folder behind.

@@ -132,6 +132,25 @@ final class HostileInputTests: XCTestCase {
 
     /// Infinite values the range checks let through: training then stopped on a NaN naming no
     /// flag (--weight-decay, --warmup-start-lr), or ran with every Adam update zero (--eps).
+    /// BatchNorm after fc over ghost groups of one sample outputs its shift alone: the run trained
+    /// at chance without a word. Refused for a run and for a sweep point before any point trains;
+    /// groups of 2, and one sample of a plane (its pixels are the group), still train.
+    func testBatchNormOverOneSampleOfFeaturesIsRefused() throws {
+        let dir = DDPProcess.temporaryFolder("hostile-bn1")
+        let message = "BatchNorm over 32 features would normalize each over 1 sample (ghost batches of 1: --batch-per-rank 1, or --ghost-batch 1)"
+        let base = ["--data", "synthetic", "--steps", "2", "--model", "fc32-bn-relu-fc10"]
+        _ = try expectRefusal(["train"] + base + ["--batch-per-rank", "1", "--run-dir", dir], mentioning: message)
+        _ = try expectRefusal(["train"] + base + ["--batch-per-rank", "4", "--ghost-batch", "1", "--run-dir", dir], mentioning: message)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
+        _ = try expectRefusal(["sweep"] + base.filter { $0 != "--steps" && $0 != "2" } + ["--budget", "steps:2", "--global-batch", "4,2", "--batch-per-rank", "1",
+                              "--out", dir], mentioning: "b00004-none-s1: " + message)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "no point trained")
+        for flags in [["--batch-per-rank", "2"], ["--model", "conv4k3-bn-relu-fc10", "--batch-per-rank", "1"]] {
+            let ran = try DDPProcess.run(["train"] + base + flags + ["--run-dir", DDPProcess.temporaryFolder("bn1-ok")], ranks: 2)
+            XCTAssertEqual(ran.status, 0, ran.all)
+        }
+    }
+
     func testInfiniteRatesAreRefusedBeforeTraining() throws {
         let dir = DDPProcess.temporaryFolder("hostile-inf")
         let base = ["train", "--data", "synthetic", "--steps", "2", "--run-dir", dir]
