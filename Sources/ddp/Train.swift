@@ -141,12 +141,20 @@ extension Train {
         let recorded = checkpoint.state.settings
         let now = try ResumeFlags.fields([settings, settings.optim]), then = try ResumeFlags.fields([recorded, recorded.optim])
         let runFolder = Train.runFolder(resuming: folder)
+        let runGlobal = recorded.globalBatch ?? recorded.batchPerRank * recorded.accumulate * checkpoint.state.ranks
         let conflicts = ResumeFlags.contradictions(given: given, now: now, then: then) { flag in
             switch flag {
             case "run-dir":
                 return runDir.map { URL(fileURLWithPath: $0).standardizedFileURL != URL(fileURLWithPath: runFolder).standardizedFileURL }
             case "global-batch":  // the run's global batch, however it was given
-                return globalBatch != (recorded.globalBatch ?? recorded.batchPerRank * recorded.accumulate * checkpoint.state.ranks)
+                return globalBatch != runGlobal
+            case "accumulate", "batch-per-rank":
+                // The run's value again passes, and so does this launch's split of the run's global
+                // batch (ResolvedConfig.split, as the resume makes it): on 1 rank of a 2-rank run, --accumulate 2.
+                guard let split = try? ResolvedConfig.split(globalBatch: runGlobal, ranks: comm.size, maxMicroBatch: recorded.batchPerRank,
+                                                            ghostBatch: checkpoint.state.ghostBatch) else { return nil }
+                return flag == "accumulate" ? ![recorded.accumulate, split.accumulate].contains(settings.accumulate)
+                    : ![recorded.batchPerRank, split.batchPerRank].contains(settings.batchPerRank)
             case "budget":  // what a budget sets
                 return ["maxSteps", "epochs", "regimeEpochs", "plateauPatience"].contains { now[$0] != then[$0] }
             default:

@@ -67,6 +67,14 @@ final class HostileInputTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: dir + "/steps.csv", encoding: .utf8), stepsBefore, "a refused resume writes nothing")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir + "-other"))
         _ = try expectRefusal(["train", "--resume", dir, "--budget", "epochs:9"], mentioning: "--budget would change them")
+        // On 1 rank the run's 64 is 32 x 2: that split given passes (it was refused as a change),
+        // another is refused.
+        _ = try expectRefusal(["train", "--resume", dir, "--accumulate", "4"], ranks: 1, mentioning: "--accumulate would change them")
+        let copy = dir + "-one-rank"
+        try FileManager.default.copyItem(atPath: dir, toPath: copy)
+        let split = try DDPProcess.run(["train", "--resume", copy, "--batch-per-rank", "32", "--accumulate", "2"], ranks: 1)
+        XCTAssertEqual(split.status, 0, split.all)
+        XCTAssertEqual(try DDPProcess.json(copy + "/summary.json")["accumulate"] as? Int, 2)
         // The same flags again (a script that adds --resume), with the run's own global batch and folder.
         let again = try DDPProcess.run(flags + ["--resume", dir, "--run-dir", dir, "--global-batch", "64", "--blas-threads", "1"], ranks: 2)
         XCTAssertEqual(again.status, 0, again.all)
