@@ -80,7 +80,8 @@ enum RunReport {
             }
             text += HTMLPage.summary(pairs)
             if run.diverged { text += "\n" + HTMLPage.note("This run diverged.") }
-        } else {
+        } else if !run.problems.contains(where: { $0.hasPrefix("summary.json:") }) {
+            // One that is there but unreadable is named below, not called missing.
             text += HTMLPage.note("No summary.json: the run did not finish; showing what the folder holds.")
         }
         if !run.problems.isEmpty { text += "\n" + HTMLPage.note("Unreadable files: " + run.problems.joined(separator: "; ")) }

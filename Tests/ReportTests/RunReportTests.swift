@@ -41,5 +41,10 @@ final class RunReportTests: XCTestCase {
         XCTAssertTrue(html.contains("No summary.json"))
         XCTAssertTrue(html.contains("No metrics.csv in the run folder."))
         XCTAssertEqual(SVGReader.charts(in: html).map(\.id), ["run-lr"])
+        // A summary.json that is there but damaged is named as unreadable, not called missing.
+        Fixtures.write("{\"steps\": 2,", to: dir + "/summary.json")
+        let damaged = try Report.html(for: dir)
+        XCTAssertFalse(damaged.contains("No summary.json"))
+        XCTAssertTrue(damaged.contains("Unreadable files: summary.json: " + Format.escape(dir) + "/summary.json is not valid JSON"), damaged)
     }
 }
