@@ -136,6 +136,11 @@ public enum ModelSpec {
         guard case .dense(let last)? = specs.last(where: { $0 != .flatten }), last == classes else {
             throw ModelSpecError(description: "the model must end with fc\(classes), one logit per class")
         }
+        // flatten ends the planes: a layer that needs them after it was built as if it were not there.
+        if let at = specs.firstIndex(of: .flatten),
+           let planar = specs[at...].first(where: { switch $0 { case .conv, .pool, .residual, .globalAveragePool: return true; default: return false } }) {
+            throw ModelSpecError(description: "\(describe([planar])) needs planes, and flatten before it leaves none")
+        }
         let specs = specs.filter { $0 != .flatten }
         let explicit = specs.contains(.relu)
         let lastDense = specs.lastIndex { if case .dense = $0 { return true } else { return false } }!

@@ -334,5 +334,14 @@ final class ConvolutionTests: XCTestCase {
             XCTAssertTrue("\($0)".contains("must end with fc10"), "\($0)")
         }
         XCTAssertThrowsError(try ModelSpec.build(try ModelSpec.parse("conv8k9-fc10"), channels: 1, height: 4, width: 4, classes: 10))
+        // After flatten no planes are left: a conv, pool, residual block or gap there is refused (it
+        // was built as if flatten were not there).
+        for (spec, named) in [("conv8k3-flatten-conv8k3-fc10", "conv8k3"), ("flatten-pool2-fc10", "pool2"),
+                              ("conv8k3-flatten-res8-fc10", "res8"), ("flatten-fc32-gap-fc10", "gap")] {
+            XCTAssertThrowsError(try ModelSpec.build(try ModelSpec.parse(spec), channels: 1, height: 8, width: 8, classes: 10), spec) {
+                XCTAssertEqual("\($0)", "\(named) needs planes, and flatten before it leaves none", spec)
+            }
+        }
+        XCTAssertNoThrow(try ModelSpec.build(try ModelSpec.parse("conv8k3-flatten-fc32-bn-drop0.5-fc10"), channels: 1, height: 8, width: 8, classes: 10))
     }
 }
