@@ -12,6 +12,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case unsupportedType(String, code: UInt8)
     case wrongDimensions(String, expected: String, found: [Int])
     case truncated(String, expectedBytes: Int, foundBytes: Int)
+    /// A header whose dimensions multiply past Int: no file holds that many bytes.
+    case truncatedBeyondCount(String, dimensions: [Int], foundBytes: Int)
     case trailingBytes(String, expectedBytes: Int, foundBytes: Int)
     case countMismatch(images: String, imageCount: Int, labels: String, labelCount: Int)
     case labelOutOfRange(String, index: Int, label: Int, classes: Int)
@@ -43,6 +45,9 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
             return "\(path) has dimensions \(found), expected \(expected)"
         case .truncated(let path, let expected, let found):
             return "\(path) is truncated: its header promises \(expected) data bytes, found \(found)"
+        case .truncatedBeyondCount(let path, let dimensions, let found):
+            return "\(path) is truncated: its header promises \(dimensions.map(String.init).joined(separator: " x ")) data bytes, "
+                + "more than can be counted, found \(found)"
         case .trailingBytes(let path, let expected, let found):
             return "\(path) has \(found - expected) bytes after the \(expected) its header promises"
         case .countMismatch(let images, let imageCount, let labels, let labelCount):

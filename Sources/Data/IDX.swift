@@ -36,9 +36,8 @@ public enum IDX {
             return (product, partial.1 || o)
         }
         let found = data.count - headerSize
-        if overflow || expected > found {
-            throw DataError.truncated(source, expectedBytes: overflow ? Int.max : expected, foundBytes: found)
-        }
+        if overflow { throw DataError.truncatedBeyondCount(source, dimensions: dimensions, foundBytes: found) }
+        if expected > found { throw DataError.truncated(source, expectedBytes: expected, foundBytes: found) }
         if expected < found {
             throw DataError.trailingBytes(source, expectedBytes: expected, foundBytes: found)
         }

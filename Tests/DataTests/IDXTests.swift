@@ -41,6 +41,8 @@ final class IDXTests: XCTestCase {
         expect(Array(good.dropLast()), .truncated("f", expectedBytes: 4, foundBytes: 3))
         expect(Array(good.prefix(6)), .truncated("f", expectedBytes: 12, foundBytes: 6))
         expect(good + [9], .trailingBytes("f", expectedBytes: 4, foundBytes: 5))
+        // 2^32 - 1 three times is past Int: named as the header says, not as Int.max bytes.
+        expect([0, 0, 8, 3] + [UInt8](repeating: 0xFF, count: 12) + [7, 7], .truncatedBeyondCount("f", dimensions: [4294967295, 4294967295, 4294967295], foundBytes: 2))
         expect(good, name: "f.gz", .notGzip("f.gz"))
         expect([], name: "f.gz", .empty("f.gz"))
     }
@@ -134,6 +136,7 @@ extension DataError {
         case .unsupportedType(let n, let c): return .unsupportedType(p(n), code: c)
         case .truncated(let n, let e, let f): return .truncated(p(n), expectedBytes: e, foundBytes: f)
         case .trailingBytes(let n, let e, let f): return .trailingBytes(p(n), expectedBytes: e, foundBytes: f)
+        case .truncatedBeyondCount(let n, let d, let f): return .truncatedBeyondCount(p(n), dimensions: d, foundBytes: f)
         default: return self
         }
     }
