@@ -92,6 +92,12 @@ extension Trainer {
             try check(model, config)
             return model
         }
+        let trainer = Trainer(config: config, data: data, model: model, comm: comm)
+        // A checkpoint this build cannot load (another layout) is refused before its folder is
+        // touched: the rows after it and the event files stay as the cut launch left them.
+        if let resume {
+            try agreed(comm) { try trainer.restore(resume, source: Checkpoint.location(settings.runDir ?? ".")) }
+        }
         // Last of the checks, so a refused run leaves no folder behind.
         let folder = try agreed(comm) { () -> RunFolder? in
             guard comm.rank == 0 else { return nil }
@@ -105,13 +111,11 @@ extension Trainer {
             try folder.truncateRows("metrics.csv", afterStep: resume.state.step, column: 1)
             return folder
         }
-        let trainer = Trainer(config: config, data: data, model: model, comm: comm)
         let board = try agreed(comm) {
             try settings.tensorboard ? folder.map { try TensorBoardWriter(folder: $0, firstStep: (resume?.state.step ?? 0) + 1) } : nil
         }
         let hosts = comm.allgather(comm.hostName)
         if let resume {
-            try agreed(comm) { try trainer.restore(resume, source: folder?.file(Checkpoint.fileName) ?? "checkpoint") }
             let ranks = resume.state.ranks == comm.size ? "" : " on \(comm.size) rank(s) (it ran on \(resume.state.ranks))"
             say("resuming \(folder?.path ?? "") at epoch \(resume.state.epoch + 1), step \(resume.state.step)\(ranks)")
         } else {
