@@ -253,21 +253,29 @@ extension Trainer {
 
         var sharpness: Double?, sharpnessRandom: Double?
         if let epsilon = settings.sharpness, progress.divergedStep == nil, stopSignal == nil {
-            // Not measured (nil): say why, and write null rather than a number that was not measured.
-            // Whether a stop ended it is the ranks' agreed flag: the signal may have reached another rank.
-            let unmeasured = { () -> String in
-                trainer.stopAgreed ? "not measured (stopped by a signal; the trained model is saved)"
-                    : "not measured (a loss in the box was not finite: eps \(epsilon) is too large for these weights)"
-            }
-            sharpness = trainer.sharpness(epsilon: epsilon, samples: settings.sharpnessSamples, steps: settings.sharpnessSteps)
-            say(String(format: "sharpness (Keskar et al. 2017, eps %g, %ld ascent steps on %ld train samples): %@",
-                       epsilon, settings.sharpnessSteps, min(settings.sharpnessSamples, data.train.count),
-                       sharpness.map { String(format: "%.4g", $0) } ?? unmeasured()))
-            if let p = settings.sharpnessSubspace, !trainer.stopAgreed {  // agreed, or the ranks' collectives would part
-                sharpnessRandom = trainer.sharpness(epsilon: epsilon, samples: settings.sharpnessSamples, steps: settings.sharpnessSteps,
-                                                    subspace: p)
-                say(String(format: "sharpness in a random %ld-dimensional subspace (Keskar et al. 2017, Table 4; %@): %@",
-                           p, trainer.subspaceDescription(p), sharpnessRandom.map { String(format: "%.4g", $0) } ?? unmeasured()))
+            // Not measured (nil) with the box too large: say so, and write null rather than a number
+            // that was not measured. Ended by a stop (the ranks' agreed flag: the signal may have
+            // reached another rank): the run is interrupted after its last step, whose checkpoint
+            // holds everything but this figure, so a resume measures it and ends the run.
+            let measurements = [nil] + (settings.sharpnessSubspace.map { [$0] } ?? [])
+            for subspace in measurements {
+                let value = trainer.sharpness(epsilon: epsilon, samples: settings.sharpnessSamples, steps: settings.sharpnessSteps, subspace: subspace)
+                if trainer.stopAgreed {
+                    stopSignal = StopSignal.agreed(comm)
+                    say("sharpness not measured: stopped by a signal during its ascent; a resume measures it")
+                    break
+                }
+                let shown = value.map { String(format: "%.4g", $0) }
+                    ?? "not measured (a loss in the box was not finite: eps \(epsilon) is too large for these weights)"
+                if let p = subspace {
+                    sharpnessRandom = value
+                    say(String(format: "sharpness in a random %ld-dimensional subspace (Keskar et al. 2017, Table 4; %@): %@",
+                               p, trainer.subspaceDescription(p), shown))
+                } else {
+                    sharpness = value
+                    say(String(format: "sharpness (Keskar et al. 2017, eps %g, %ld ascent steps on %ld train samples): %@",
+                               epsilon, settings.sharpnessSteps, min(settings.sharpnessSamples, data.train.count), shown))
+                }
             }
         }
 

@@ -342,25 +342,36 @@ final class PreemptionTests: XCTestCase {
     }
 
     /// A stop after the last step (SIGTERM to rank 1 only) reaches the sharpness ascent, which ends
-    /// at its next probe on every rank: the loop broke off, where it had skipped its remaining steps
-    /// one by one (with 2^63 - 1 of them it never ended, and SIGTERM could not stop the job). Rank 0
-    /// says why from the ranks' agreed flag (it said "a loss in the box was not finite", having no
-    /// signal itself), and no rank starts the random-subspace measurement (rank 1 skipped it by its
-    /// own signal while rank 0 began its collectives).
-    func testAStopDuringTheSharpnessAscentEndsIt() throws {
-        let dir = DDPProcess.temporaryFolder("sharpness-stop")
-        let job = try RunningProcess.mpirun(["train", "--data", "synthetic", "--steps", "2", "--sharpness", "1e-3", "--sharpness-subspace", "10",
-                                             "--sharpness-steps", "9223372036854775807", "--run-dir", dir], ranks: 2,
+    /// at its next probe on every rank: the loop breaks off (it skipped its remaining steps one by
+    /// one, so with 2^63 - 1 of them SIGTERM could not stop the job), by the ranks' agreed flag (rank
+    /// 0, with no signal of its own, blamed the box; the random-subspace measurement was skipped by
+    /// rank 1 alone, and the ranks' collectives parted). The run is interrupted after its last step,
+    /// not finished without the figure: a resume measures both, as the uninterrupted run did.
+    func testAStopDuringTheSharpnessAscentInterruptsTheRunAndAResumeMeasuresIt() throws {
+        let flags = ["train", "--data", "synthetic", "--steps", "2", "--sharpness", "1e-3", "--sharpness-subspace", "10"]
+        let endless = DDPProcess.temporaryFolder("sharpness-stop")
+        let job = try RunningProcess.mpirun(flags + ["--sharpness-steps", "9223372036854775807", "--run-dir", endless], ranks: 2,
                                             environment: ["DDP_FAULT": "term:2:1"])
         let outcome = try job.finish(within: 60)
-        XCTAssertEqual(outcome.status, 0, outcome.all)
-        XCTAssertTrue(outcome.stdout.contains("ascent steps on 4096 train samples): not measured (stopped by a signal; the trained model is saved)"),
-                      outcome.all)
-        XCTAssertFalse(outcome.stdout.contains("random 10-dimensional subspace"), outcome.all)
-        let summary = try DDPProcess.json(dir + "/summary.json")
-        XCTAssertTrue(summary["sharpness"] is NSNull, "\(summary["sharpness"] ?? "missing")")
-        XCTAssertNil(summary["sharpness_random"], "not measured: no figure")
-        XCTAssertEqual(summary["steps"] as? Int, 2)
+        XCTAssertEqual(outcome.status, 143, outcome.all)
+        XCTAssertTrue(outcome.stdout.contains("sharpness not measured: stopped by a signal during its ascent; a resume measures it"), outcome.all)
+        let summary = try DDPProcess.json(endless + "/summary.json")
+        XCTAssertEqual(summary["interrupted"] as? Bool, true)
+        XCTAssertEqual(summary["interrupted_at_step"] as? Int, 2)
+        XCTAssertTrue(outcome.stdout.contains("stopped by SIGTERM after step 2: checkpoint written in \(endless); to continue: "), outcome.all)
+
+        let whole = DDPProcess.temporaryFolder("sharpness-whole"), cut = DDPProcess.temporaryFolder("sharpness-cut")
+        XCTAssertEqual(try DDPProcess.run(flags + ["--sharpness-steps", "5", "--run-dir", whole], ranks: 2).status, 0)
+        let stopped = try DDPProcess.run(flags + ["--sharpness-steps", "5", "--run-dir", cut], ranks: 2, environment: ["DDP_FAULT": "term:2:1"])
+        XCTAssertEqual(stopped.status, 143, stopped.all)
+        let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 2)
+        XCTAssertEqual(resumed.status, 0, resumed.all)
+        let (a, b) = (try DDPProcess.json(cut + "/summary.json"), try DDPProcess.json(whole + "/summary.json"))
+        for key in ["sharpness", "sharpness_random", "param_checksum", "test_acc", "steps"] {
+            XCTAssertNotNil(b[key] as? NSNumber ?? b[key] as? String, key)
+            XCTAssertEqual(String(describing: a[key] ?? "missing"), String(describing: b[key] ?? "missing"), key)
+        }
+        XCTAssertEqual(a["interrupted"] as? Bool, false)
     }
 
     func testResumeRefusesARankCountThatDoesNotDivideTheGlobalBatch() throws {
