@@ -96,3 +96,19 @@ enum DDPProcess {
         try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path))) as! [String: Any]
     }
 }
+
+extension XCTestCase {
+    /// Resumes the run in `dir` on `ranks`, checks that it says it continues at `position` ("epoch 1,
+    /// step 52") and that it ends with `reference`'s parameters bit for bit (summary.json's checksum).
+    @discardableResult
+    func resumeToTheSameParameters(_ dir: String, ranks: Int, at position: String, as reference: String,
+                                   file: StaticString = #filePath, line: UInt = #line) throws -> Outcome {
+        let resumed = try DDPProcess.run(["train", "--resume", dir], ranks: ranks)
+        XCTAssertEqual(resumed.status, 0, resumed.all, file: file, line: line)
+        XCTAssertTrue(resumed.stdout.contains("resuming \(dir) at \(position)"), resumed.stdout, file: file, line: line)
+        XCTAssertEqual(try DDPProcess.json(dir + "/summary.json")["param_checksum"] as? String,
+                       try DDPProcess.json(reference + "/summary.json")["param_checksum"] as? String,
+                       "bit for bit as the uninterrupted run", file: file, line: line)
+        return resumed
+    }
+}

@@ -139,11 +139,7 @@ final class PreemptionTests: XCTestCase {
         // mpirun passed the script's signals to the ranks as SIGUSR1, the line names the first one;
         // the checkpoint survived the rest.
         let step = try stoppedStep(cut, outcome, signal: "SIGUSR1", said: "SIGINT (passed on to the ranks as SIGUSR1)")
-        let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 2)
-        XCTAssertEqual(resumed.status, 0, resumed.all)
-        XCTAssertTrue(resumed.stdout.contains("resuming \(cut) at epoch 1, step \(step)"), resumed.stdout)
-        XCTAssertEqual(try DDPProcess.json(cut + "/summary.json")["param_checksum"] as? String,
-                       try DDPProcess.json(reference + "/summary.json")["param_checksum"] as? String)
+        try resumeToTheSameParameters(cut, ranks: 2, at: "epoch 1, step \(step)", as: reference)
     }
 
     /// SIGTERM to launch/local.sh (a scheduler, or `kill`): the script exits 143 as a shell would
@@ -334,11 +330,7 @@ final class PreemptionTests: XCTestCase {
         XCTAssertEqual(elsewhere.stderr.trimmingCharacters(in: .whitespacesAndNewlines),
                        "error: run \(cut) trains with local SGD (--sync local:4) on 2 rank(s), a replica each, so it continues only on 2 (mpirun -np 2); on 1 it would be another run")
         XCTAssertEqual(try steps(cut), (1...52).map(String.init), "the refused resume changed nothing")
-        let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 2)
-        XCTAssertEqual(resumed.status, 0, resumed.all)
-        XCTAssertTrue(resumed.stdout.contains("resuming \(cut) at epoch 1, step 52"), resumed.stdout)
-        XCTAssertEqual(try DDPProcess.json(cut + "/summary.json")["param_checksum"] as? String,
-                       try DDPProcess.json(whole + "/summary.json")["param_checksum"] as? String)
+        try resumeToTheSameParameters(cut, ranks: 2, at: "epoch 1, step 52", as: whole)
     }
 
     /// A stop after the last step (SIGTERM to rank 1 only) reaches the sharpness ascent, which ends
