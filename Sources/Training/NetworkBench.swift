@@ -304,7 +304,7 @@ public enum NetworkBench {
                                     p.stragglerSeconds * 1000, 100 * p.networkEfficiency, 100 * p.overlapNetworkEfficiency))
             }
         }
-        let tried = record.results.map { String($0.batchPerRank) }.joined(separator: ", ")
+        let tried = Set(record.results.map(\.batchPerRank)).sorted().map(String.init).joined(separator: ", ")
         let batch: (Int?) -> String = { $0.map { "from \($0) per rank" } ?? "at none of \(tried) per rank" }
         lines.append(String(format: "communication <= %.0f%% of the step (network alone), by projection:", 100 * mattersAbove))
         for t in record.communicationThresholds {
