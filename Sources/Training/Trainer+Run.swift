@@ -115,6 +115,14 @@ extension Trainer {
             try settings.tensorboard ? folder.map { try TensorBoardWriter(folder: $0, firstStep: (resume?.state.step ?? 0) + 1) } : nil
         }
         let hosts = comm.allgather(comm.hostName)
+        var clock = RunClock(resuming: resume?.state, start: wallStart)
+        let launch = clock.launch
+        try agreed(comm) {
+            // A launch killed before its first checkpoint left a row its number is now reused for.
+            try folder?.truncateRows(LaunchRow.file, afterStep: launch - 1, column: 0)
+            try folder?.append(LaunchRow.file, header: LaunchRow.header, lines: [
+                LaunchRow(launch: launch, fromStep: resume?.state.step ?? 0, config: config, hosts: hosts).csv])
+        }
         if let resume {
             let ranks = resume.state.ranks == comm.size ? "" : " on \(comm.size) rank(s) (it ran on \(resume.state.ranks))"
             say("resuming \(folder?.path ?? "") at epoch \(resume.state.epoch + 1), step \(resume.state.step)\(ranks)")
@@ -135,7 +143,6 @@ extension Trainer {
 
         var progress = resume?.state.progress ?? RunProgress(settings: settings)
         var step = resume?.state.step ?? 0
-        var clock = RunClock(resuming: resume?.state, start: wallStart)
         var stopSignal: Int32?
         var trainedSamples = resume?.state.trainedSamples ?? 0
         let startEpoch = resume?.state.epoch ?? 0
@@ -427,6 +434,28 @@ struct ConfigRecord: Encodable {
     /// What ran, which --overlap alone does not say (see Trainer.overlapMode).
     let overlap: String
     let build: BuildInfo
+}
+
+/// launches.csv: one row per launch, for a run stopped and resumed on another split or other hosts
+/// (config.json describes the first launch, summary.json the last).
+struct LaunchRow {
+    static let file = "launches.csv"
+    static let header = "launch,from_step,ranks,batch_per_rank,accumulate,hosts,started_utc"
+    let launch: Int, fromStep: Int
+    let config: ResolvedConfig
+    let hosts: [String]
+
+    var csv: String {
+        // Each host once, in rank order, with its rank count: "n1*2 n2*2".
+        var order: [String] = [], counts: [String: Int] = [:]
+        for host in hosts {
+            if counts[host] == nil { order.append(host) }
+            counts[host, default: 0] += 1
+        }
+        let hostList = order.map { "\($0)*\(counts[$0]!)" }.joined(separator: " ")
+        let started = ISO8601DateFormatter().string(from: Date())
+        return "\(launch),\(fromStep),\(config.ranks),\(config.batchPerRank),\(config.accumulate),\(hostList),\(started)"
+    }
 }
 
 struct MetricsRow {

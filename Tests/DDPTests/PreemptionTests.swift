@@ -205,6 +205,12 @@ final class PreemptionTests: XCTestCase {
         XCTAssertTrue(one.stdout.contains("resuming \(cut) at epoch 1, step 21 on 1 rank(s) (it ran on 2)"), one.stdout)
         XCTAssertTrue(one.stdout.contains("batch       global 64 = 1 ranks x 32 per rank x 2 accumulation"), one.stdout)
         XCTAssertEqual(try steps(cut), (1...60).map(String.init))
+        // launches.csv: each launch's split and hosts (config.json keeps the first's), without its time.
+        let launches = try String(contentsOfFile: cut + "/launches.csv", encoding: .utf8).split(separator: "\n")
+            .map { $0.split(separator: ",").dropLast().joined(separator: ",") }
+        let host = try XCTUnwrap(launches.last?.split(separator: ",").last?.split(separator: "*").first)
+        XCTAssertEqual(launches, ["launch,from_step,ranks,batch_per_rank,accumulate,hosts",
+                                  "1,0,2,32,1,\(host)*2", "2,21,1,32,2,\(host)*1"])
         let difference = relativeDifference(try safetensorsParameters(cut + "/model.safetensors"),
                                             try safetensorsParameters(whole + "/model.safetensors"))
         XCTAssertLessThan(difference, 1e-5)

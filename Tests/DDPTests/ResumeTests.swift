@@ -34,8 +34,13 @@ final class ResumeTests: XCTestCase {
         XCTAssertFalse(killed.all.contains("did not arrive"), "mpirun, not the watchdog, ended the job: \(killed.all)")
         XCTAssertLessThan(Date().timeIntervalSince(start), wholeRun + timeout, "the job ends before the watchdog would end it")
         XCTAssertFalse(FileManager.default.fileExists(atPath: cut + "/summary.json"))
+        // A second launch killed before its first checkpoint: the next one is again launch 2, and
+        // launches.csv holds one row per launch number.
+        let again = try DDPProcess.run(["train", "--resume", cut], ranks: 2, environment: ["DDP_FAULT": "kill:45:1"])
+        XCTAssertEqual(again.status, 137, again.all)
 
         try resumeToTheSameParameters(cut, ranks: 2, at: "epoch 2, step 40", as: whole)
+        XCTAssertEqual(try rows(cut + "/launches.csv").map { $0.prefix(2) }, [["1", "0"], ["2", "40"]])
 
         let a = try DDPProcess.json(whole + "/summary.json"), b = try DDPProcess.json(cut + "/summary.json")
         XCTAssertEqual(b["test_acc"] as? Double, a["test_acc"] as? Double)
