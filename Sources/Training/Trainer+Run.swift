@@ -125,7 +125,11 @@ extension Trainer {
         }
         if let resume {
             let ranks = resume.state.ranks == comm.size ? "" : " on \(comm.size) rank(s) (it ran on \(resume.state.ranks))"
-            say("resuming \(folder?.path ?? "") at epoch \(resume.state.epoch + 1), step \(resume.state.step)\(ranks)")
+            // A run stopped after its last step (during the sharpness measurement) has no epoch left to train.
+            let position = resume.state.step >= config.totalSteps
+                ? "after its last step, step \(resume.state.step) (nothing left to train)"
+                : "at epoch \(resume.state.epoch + 1), step \(resume.state.step)"
+            say("resuming \(folder?.path ?? "") \(position)\(ranks)")
         } else {
             try trainer.synchronizeInitialWeights()
             try agreed(comm) {

@@ -364,6 +364,7 @@ final class PreemptionTests: XCTestCase {
         XCTAssertEqual(stopped.status, 143, stopped.all)
         let resumed = try DDPProcess.run(["train", "--resume", cut], ranks: 2)
         XCTAssertEqual(resumed.status, 0, resumed.all)
+        XCTAssertTrue(resumed.stdout.contains("resuming \(cut) after its last step, step 2 (nothing left to train)"), resumed.stdout)
         let (a, b) = (try DDPProcess.json(cut + "/summary.json"), try DDPProcess.json(whole + "/summary.json"))
         for key in ["sharpness", "sharpness_random", "param_checksum", "test_acc", "steps"] {
             XCTAssertNotNil(b[key] as? NSNumber ?? b[key] as? String, key)
