@@ -74,6 +74,9 @@ final class CommandLineTests: XCTestCase {
         try expectFailure(base + ["--checkpoint-every=-1"], mentioning: "--checkpoint-every must be 0")
         try expectFailure(base + ["--collective-timeout=-5"], mentioning: "--collective-timeout must be 0")
         try expectFailure(base + ["--on-nan", "ignore"], mentioning: "ignore")
+        // An empty item is a typo, not a shorter list (it built fc64-fc32-fc10 without a word).
+        try expectFailure(base + ["--hidden", "64,,32"], mentioning: "'64,,32' is not a comma-separated list of numbers")
+        try expectFailure(base + ["--hidden", "64,"], mentioning: "'64,' is not a comma-separated list of numbers")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "no run folder for a refused run")
     }
 
