@@ -78,8 +78,9 @@ public enum MemoryBudget {
             }
             activations += c * h * w
         }
+        let scratch = columns > 0 ? ", \(gigabytes(4 * columns)) of im2col columns" : ""
         try check(4 * (columns + 6 * parameters + 2 * activations),
-                  for: "the model (\(String(format: "%.3g", parameters)) parameters, \(gigabytes(4 * columns)) of im2col columns)")
+                  for: "the model (\(String(format: "%.3g", parameters)) parameters\(scratch))")
     }
 
     static func gigabytes(_ bytes: Double) -> String {

@@ -62,7 +62,8 @@ final class InputHardeningTests: XCTestCase {
     func testSizesBeyondThisMachineAreOneErrorNotACrash() throws {
         let dir = DDPProcess.temporaryFolder("hardening-memory")
         let base = ["train", "--run-dir", dir]
-        _ = try expectRefusal(base + ["--data", "synthetic", "--hidden", "100000000000"], mentioning: "GB per rank; this machine has")
+        _ = try expectRefusal(base + ["--data", "synthetic", "--hidden", "100000000000"],
+                              mentioning: "the model (7.95e+13 parameters) needs about 1.91e+06 GB per rank; this machine has")
         _ = try expectRefusal(base + ["--data", "synthetic-binary:100000000000x10"], mentioning: "GB per rank; this machine has")
         // Checked before the layers are built: a convolution makes its im2col columns when built, and
         // a count near Int.max used to trap in the geometry's arithmetic.
