@@ -90,10 +90,34 @@ public struct BenchRecord: Codable, Sendable {
 }
 
 public enum Benchmark {
+    /// The settings a timed batch per rank runs with: no accumulation, warmup + steps steps.
+    static func settings(_ base: TrainConfig, batchPerRank batch: Int, steps: Int) -> TrainConfig {
+        var c = base
+        (c.batchPerRank, c.accumulate, c.globalBatch, c.maxSteps) = (batch, 1, nil, steps)
+        return c
+    }
+
+    /// Every batch checked on every rank before any is timed, as a run checks itself (Trainer.check):
+    /// a refusal is one message at once, not found after the others were timed, and not by rank 0
+    /// alone (timing one rank by itself) while the others wait for it in a barrier.
+    static func checkBatches(_ base: TrainConfig, _ batches: [Int], steps: Int, comm: Communicator, data: DataSplit) throws {
+        try agreed(comm) {
+            let model = try Trainer.buildModel(base, data: data)
+            for batch in batches {
+                do {
+                    try Trainer.check(model, try ResolvedConfig(settings(base, batchPerRank: batch, steps: steps), ranks: comm.size, data: data))
+                } catch {
+                    throw ConfigError("batch per rank \(batch): \(error)")
+                }
+            }
+        }
+    }
+
     /// Collective: every rank calls it.
     public static func run(_ settings: BenchSettings, comm: Communicator, console: Console) throws -> BenchRecord {
         let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
         let data = try agreed(comm) { try Trainer.loadData(settings.base.data, seed: settings.base.dataSeed ?? settings.base.seed) }
+        try checkBatches(settings.base, settings.batchesPerRank, steps: settings.warmup + settings.steps, comm: comm, data: data)
         let hosts = comm.allgather(comm.hostName)
         var results: [BenchResult] = []
         var modelName = settings.base.model, parameterCount = 0
@@ -104,8 +128,7 @@ public enum Benchmark {
         let peakGflops = median(comm.allgather([peakShape.flops / GEMMCeiling.measure([peakShape]) / 1e9]).map { $0[0] })
         say("sgemm peak: \(String(format: "%.1f", peakGflops)) GFLOP/s per rank (\(peakSize)^3, one thread, \(comm.size) rank(s) at once) on \(cpuName)")
         for batch in settings.batchesPerRank {
-            var c = settings.base
-            (c.batchPerRank, c.accumulate, c.globalBatch, c.maxSteps) = (batch, 1, nil, settings.warmup + settings.steps)
+            let c = Benchmark.settings(settings.base, batchPerRank: batch, steps: settings.warmup + settings.steps)
             let config = try agreed(comm) { try ResolvedConfig(c, ranks: comm.size, data: data) }
             let model = try agreed(comm) { try Trainer.buildModel(c, data: data) }
             let trainer = Trainer(config: config, data: data, model: model, comm: comm)

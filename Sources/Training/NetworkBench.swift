@@ -97,6 +97,8 @@ public enum NetworkBench {
     public static func run(_ settings: NetBenchSettings, comm: Communicator, console: Console) throws -> NetBenchRecord {
         let say: (String) -> Void = { if comm.rank == 0 { console.line($0) } }
         let hosts = comm.allgather(comm.hostName)
+        let data = try agreed(comm) { try Trainer.loadData(settings.base.data, seed: settings.base.dataSeed ?? settings.base.seed) }
+        try Benchmark.checkBatches(settings.base, settings.batchesPerRank, steps: settings.warmup + settings.steps, comm: comm, data: data)
         let samples = timeAllreduce(sizes: settings.sizes, comm: comm)
         guard let fit = LatencyBandwidthModel.fit(samples) else {
             throw ConfigError("netbench needs at least two ranks and two message sizes to fit a latency and a bandwidth")
@@ -104,12 +106,10 @@ public enum NetworkBench {
         let fitError = samples.map { abs(fit.seconds(ranks: $0.ranks, bytes: $0.bytes) / $0.seconds - 1) }.max() ?? 0
         say(String(format: "allreduce over %ld rank(s) on %@: alpha %.1f us, beta %.3f ns/B (%.2f Gbit/s), fit within %.0f%%",
                    comm.size, Set(hosts).sorted().joined(separator: ","), fit.alpha * 1e6, fit.beta * 1e9, fit.bitsPerSecond / 1e9, 100 * fitError))
-        let data = try agreed(comm) { try Trainer.loadData(settings.base.data, seed: settings.base.dataSeed ?? settings.base.seed) }
         var results: [NetBatchResult] = []
         var modelName = settings.base.model, parameterCount = 0, bucketCount = 0
         for batch in settings.batchesPerRank {
-            var c = settings.base
-            (c.batchPerRank, c.accumulate, c.globalBatch, c.maxSteps) = (batch, 1, nil, settings.warmup + settings.steps)
+            var c = Benchmark.settings(settings.base, batchPerRank: batch, steps: settings.warmup + settings.steps)
             // Rank 0 alone, the others waiting: the compute a node of its own would have.
             var single: StepProfile?
             var singleRate = 0.0

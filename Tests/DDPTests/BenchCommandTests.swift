@@ -41,4 +41,24 @@ final class BenchCommandTests: XCTestCase {
         XCTAssertNotEqual(again.status, 0)
         XCTAssertEqual(again.errorLines.count, 1, again.all)
     }
+
+    /// Every batch is checked on every rank before anything is timed. netbench timed rank 0 alone
+    /// first: a batch it refused (larger than the data) left the other rank in a barrier for good;
+    /// bench found a batch too big for memory only after timing the ones before it.
+    func testABatchOneCommandCannotRunIsRefusedBeforeTimingOnEveryRank() throws {
+        let rank0 = "error: rank 0 on \(ProcessInfo.processInfo.hostName): "
+        let refusals = [
+            ("netbench", ["--data", "synthetic", "--batches", "32,100000"],
+             rank0 + "batch per rank 100000: global batch 200000 is larger than the 4096 training samples"),
+            ("bench", ["--data", "synthetic", "--model", "fc64-bn-fc10", "--ghost-batch", "3", "--batches", "6,32"],
+             rank0 + "batch per rank 32: --ghost-batch 3 must divide the micro-batch per rank (32)")]
+        for (command, flags, message) in refusals {
+            let job = try RunningProcess.mpirun([command] + flags + ["--steps", "5", "--out", DDPProcess.temporaryFolder(command) + ".json"], ranks: 2)
+            let outcome = try job.finish(within: 120)
+            XCTAssertEqual(outcome.status, 1, outcome.all)
+            XCTAssertEqual(outcome.errorLines.count, 1, outcome.all)
+            XCTAssertTrue(outcome.errorLines.first?.hasPrefix(message) ?? false, outcome.all)
+            XCTAssertFalse(outcome.stdout.contains("samples/s") || outcome.stdout.contains("allreduce over"), "nothing timed: \(outcome.stdout)")
+        }
+    }
 }
