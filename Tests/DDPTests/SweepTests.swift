@@ -88,6 +88,35 @@ final class SweepTests: XCTestCase {
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
     }
 
+    /// A rule typed but run nowhere: an empty item in --rules ("none," lost "sqrt"), or the remedies
+    /// of --remedies-above-smallest-only over a single batch. Each was dropped in silence and the sweep
+    /// trained the rest; now one usage error from one rank, exit 64, no folder.
+    func testARuleThatWouldRunAtNoPointIsRefusedBeforeAnythingRuns() throws {
+        let cases: [([String], String)] = [
+            (["--rules", "none,", "--global-batch", "64"], "--rules 'none,' has an empty rule between its commas"),
+            (["--rules", "none,,sqrt", "--global-batch", "64"], "--rules 'none,,sqrt' has an empty rule between its commas"),
+            (["--rules", "none,sqrt,sqrt+gb16", "--global-batch", "64", "--remedies-above-smallest-only"],
+             "--remedies-above-smallest-only runs the rules after the first (sqrt, sqrt+gb16) only at batches above the smallest, "
+             + "and --global-batch has one batch (64): give a larger batch too"),
+        ]
+        for (flags, message) in cases {
+            let dir = DDPProcess.temporaryFolder("sweep-no-rule")
+            let outcome = try DDPProcess.run(["sweep", "--data", "synthetic", "--budget", "steps:2", "--out", dir] + flags, ranks: 2)
+            XCTAssertEqual(outcome.status, 64, outcome.all)
+            XCTAssertEqual(outcome.errorLines, ["Error: " + message], outcome.all)
+            XCTAssertFalse(outcome.all.contains("swift-ddp sweep:"), "nothing trained")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
+        }
+        // Spaces after the commas are the rules themselves, as in --global-batch 64, 128.
+        let spaced = DDPProcess.temporaryFolder("sweep-spaced-rules")
+        let outcome = try DDPProcess.run(["sweep", "--data", "synthetic", "--budget", "steps:1", "--global-batch", "64",
+                                          "--rules", "none, sqrt", "--out", spaced], ranks: 2)
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        let rules = try String(contentsOfFile: spaced + "/results.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false)[2] }
+        XCTAssertEqual(rules, ["none", "sqrt"])
+    }
+
     func testDivergedTrainRunSaysSoOnceAndExitsNonZero() throws {
         let dir = DDPProcess.temporaryFolder("diverge")
         let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--lr", "50", "--momentum", "0", "--steps", "30",
