@@ -76,4 +76,30 @@ final class ReportHostileInputTests: XCTestCase {
         XCTAssertEqual(sqrt64?.number("data-y"), 150)
         XCTAssertEqual(sqrt64?.number("cy") ?? .nan, chart.pixelY(150), accuracy: 0.01)
     }
+
+    func testAResumedRunsTimingIsCalledTheLastLaunchsNotTheRuns() throws {
+        // timing.csv is written at the run's end from that launch's clocks: after a resume it holds
+        // the last launch's seconds, which the page called "over the run".
+        let dir = Fixtures.temporaryFolder("resumed-timing")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        Fixtures.writeRun(dir, rule: "linear", batch: 64, seed: 1, peakLr: 0.01, steps: 8, testAcc: 0.8, trainAcc: 0.85, gns: 100)
+        let once = try Report.html(for: dir)
+        XCTAssertFalse(once.contains("launches only"), "one launch: nothing to say")
+        XCTAssertFalse(once.contains("time over the run"))
+        let summary = try String(contentsOfFile: dir + "/summary.json", encoding: .utf8)
+        Fixtures.write(summary.replacingOccurrences(of: "\"accumulate\" : 1,", with: "\"accumulate\" : 1, \"launches\" : 3,"), to: dir + "/summary.json")
+        XCTAssertEqual(RunData.load(dir).launches, 3)
+        let resumed = try Report.html(for: dir)
+        XCTAssertTrue(resumed.contains("This run's timing.csv holds the last of its 3 launches only (it was resumed), not the whole run."))
+
+        // In a sweep, the run shown for its batch says the same in the timing section's lead.
+        let sweep = Fixtures.sweep()
+        defer { try? FileManager.default.removeItem(atPath: sweep) }
+        let run = sweep + "/linear-b64-s1/summary.json"
+        Fixtures.write(try String(contentsOfFile: run, encoding: .utf8)
+            .replacingOccurrences(of: "\"accumulate\" : 1,", with: "\"accumulate\" : 1, \"launches\" : 2,"), to: run)
+        let page = try Report.html(for: sweep)
+        XCTAssertTrue(page.contains("64: linear-b64-s1 (its timing.csv holds the last of its 2 launches only (it was resumed), not the whole run)"))
+        XCTAssertFalse(page.contains("128: linear-b128-s1 (its"))
+    }
 }
