@@ -102,4 +102,17 @@ final class ReportHostileInputTests: XCTestCase {
         XCTAssertTrue(page.contains("64: linear-b64-s1 (its timing.csv holds the last of its 2 launches only (it was resumed), not the whole run)"))
         XCTAssertFalse(page.contains("128: linear-b128-s1 (its"))
     }
+
+    func testWholeNumbersInTheRunTableAreShownInFull() throws {
+        // A seed is a name: %.6g showed seed 123456789012 as 1.23457e+11. Fractions keep six digits.
+        let dir = Fixtures.temporaryFolder("long-seed")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        Fixtures.write("run,global_batch,rule,seed,test_acc\nr1,64,none,123456789012,0.123456789\nr2,128,none,-98765432109,0.5\n",
+                       to: dir + "/results.csv")
+        let html = try Report.html(for: dir)
+        for cell in ["<td class=\"num\">123456789012</td>", "<td class=\"num\">-98765432109</td>",
+                     "<td class=\"num\" title=\"0.123456789\">0.123457</td>"] {
+            XCTAssertTrue(html.contains(cell), cell)
+        }
+    }
 }
