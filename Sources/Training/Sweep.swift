@@ -160,13 +160,16 @@ public enum Sweep {
 
     static func resultsRow(_ name: String, _ s: RunSummary) -> String {
         let optional: (Double?, Int) -> String = { value, digits in value.map { fmt($0, digits) } ?? "" }
+        // Sharpness spans decades (Keskar et al.'s random-subspace figure is about 1e-3 here, a small
+        // eps gives less): six significant digits, where "%.4f" wrote 0.0038 and 4e-5 as 0.0000.
+        let significant: (Double?) -> String = { value in value.flatMap { $0.isFinite ? String(format: "%.6g", $0) : nil } ?? "" }
         // A diverged run has no final accuracy worth plotting: those cells stay empty.
         let final: (Double?) -> String = { value in s.diverged ? "" : optional(value, 6) }
         return [
             name, "\(s.globalBatch)", s.rule, "\(s.seed)", s.optimizer, "\(s.peakLr)", "\(s.warmupEpochs)", "\(s.epochs)", "\(s.steps)",
             final(s.testAcc), optional(s.bestTestAcc, 6), final(s.trainAcc), final(s.gap), final(s.testLoss), final(s.trainLoss),
             optional(s.target, 4), s.stepsToTarget.map(String.init) ?? "", fmt(s.wallSeconds, 3), fmt(s.samplesPerSec, 1),
-            s.diverged ? "yes" : "no", optional(s.gns, 2), optional(s.sharpness, 4), optional(s.sharpnessRandom, 4),
+            s.diverged ? "yes" : "no", optional(s.gns, 2), significant(s.sharpness), significant(s.sharpnessRandom),
         ].joined(separator: ",")
     }
 
