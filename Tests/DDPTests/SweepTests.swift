@@ -79,6 +79,28 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: cut + "/results.csv", encoding: .utf8).split(separator: "\n").count, 3)
     }
 
+    /// A row cut mid-write (a full disk, a dead node) used to count as recorded, by its run name, and
+    /// the next row was appended onto its end. The resume drops the cut line and re-makes the row from
+    /// the point's summary.json: results.csv ends as the uncut one did, byte for byte; a header cut
+    /// short likewise.
+    func testAResultsRowCutMidWriteIsMadeAgainOnResume() throws {
+        let dir = DDPProcess.temporaryFolder("sweep-cut-row")
+        let first = try DDPProcess.run(["sweep", "--data", "synthetic", "--global-batch", "64,128", "--rules", "none", "--seeds", "1",
+                                        "--budget", "steps:3", "--out", dir], ranks: 2)
+        XCTAssertEqual(first.status, 0, first.all)
+        let results = dir + "/results.csv"
+        let whole = try String(contentsOfFile: results, encoding: .utf8)
+        let lines = whole.split(separator: "\n")
+        XCTAssertEqual(lines.count, 3)
+        for cut in [lines[0] + "\n" + lines[1] + "\n" + lines[2].prefix(25), String(lines[0].prefix(12))] {
+            try Data(cut.utf8).write(to: URL(fileURLWithPath: results))
+            let resumed = try DDPProcess.run(["sweep", "--resume", dir], ranks: 2)
+            XCTAssertEqual(resumed.status, 0, resumed.all)
+            XCTAssertTrue(resumed.stdout.contains("(resuming: 2 done, 0 to continue)"), resumed.stdout)
+            XCTAssertEqual(try String(contentsOfFile: results, encoding: .utf8), whole, "cut after \(cut.count) bytes")
+        }
+    }
+
     func testABadRuleIsRefusedBeforeAnythingRuns() throws {
         let dir = DDPProcess.temporaryFolder("sweep-bad")
         let outcome = try DDPProcess.run(["sweep", "--data", "synthetic", "--rules", "none,cubic", "--out", dir], ranks: 2)
