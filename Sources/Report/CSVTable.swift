@@ -47,6 +47,12 @@ public struct CSVTable: Sendable {
         cell(row, column).flatMap { Double($0.trimmingCharacters(in: .whitespaces)) }
     }
 
+    /// The cell as a whole number (a rank, a count): nil unless it is an integer Int holds, so a
+    /// hand-edited "nan", "1.5" or "1e300" is skipped rather than trapping the conversion.
+    public func integer(_ row: Int, _ column: String) -> Int? {
+        number(row, column).flatMap { Int(exactly: $0) }
+    }
+
     /// A whole column as numbers (nil where empty or unparsable).
     public func numbers(_ column: String) -> [Double?] {
         rows.indices.map { number($0, column) }

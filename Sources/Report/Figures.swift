@@ -129,7 +129,7 @@ enum Figures {
         let gap = 0.8
         let slots = Double(groups.map(\.ranks.count).reduce(0, +)) + gap * Double(groups.count - 1)
         let tallest = groups.flatMap(\.ranks).map { $0.compute + $0.allreduce }.max() ?? 1
-        var chart = Chart(id: id, title: title, xLabel: xLabel, yLabel: "time over the run (seconds)",
+        var chart = Chart(id: id, title: title, xLabel: xLabel, yLabel: "time in timing.csv (seconds)",
                           x: Scale(kind: .linear, lo: 0, hi: max(slots, 1)),
                           y: .linear(covering: [0, tallest * 1.08], includeZero: true, pad: 0),
                           width: mainSize.width, height: mainSize.height + 20)

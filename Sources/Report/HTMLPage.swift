@@ -104,7 +104,10 @@ struct HTMLPage {
             let cls = rowClass(i).map { " class=\"\(Format.escape($0))\"" } ?? ""
             out.append("<tr\(cls)>" + row.map { cell in
                 guard let value = Double(cell) else { return "<td>\(Format.escape(cell))</td>" }
-                let short = String(format: "%.6g", value)
+                // A whole number (a seed, a step count, a batch) is shown in full: %.6g made seed
+                // 123456789012 read 1.23457e+11, another seed.
+                let whole = cell.drop(while: { $0 == "-" }).allSatisfy { $0.isASCII && $0.isWholeNumber }
+                let short = whole ? cell : String(format: "%.6g", value)
                 let shown = short.count < cell.count ? short : cell
                 let title = shown == cell ? "" : " title=\"\(Format.escape(cell))\""
                 return "<td class=\"num\"\(title)>\(Format.escape(shown))</td>"

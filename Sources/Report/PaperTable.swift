@@ -15,6 +15,8 @@ import Foundation
 struct PaperFigure: Equatable {
     let paper: String, source: String, model: String, dataset: String, metric: String
     let small: Double, large: Double
+    /// The figures as papers.csv writes them, the paper's own digits (205.14, not 205.1).
+    let smallText: String, largeText: String
     /// The paper's batch pair, as it states it.
     let smallBatch: String, largeBatch: String
     /// The comparison a sweep must run for these figures to sit beside it.
@@ -28,7 +30,8 @@ struct PaperFigure: Equatable {
                   let sweepSmall = table.number(i, "sweep_small_batch"), let sweepLarge = table.number(i, "sweep_large_batch") else { return nil }
             let cell = { table.cell(i, $0) ?? "" }
             return PaperFigure(paper: cell("paper"), source: cell("source"), model: cell("model"), dataset: cell("dataset"),
-                               metric: cell("metric"), small: small, large: large, smallBatch: cell("small_batch"),
+                               metric: cell("metric"), small: small, large: large, smallText: cell("paper_small"),
+                               largeText: cell("paper_large"), smallBatch: cell("small_batch"),
                                largeBatch: cell("large_batch"), optimizer: cell("optimizer"), sweepSmallBatch: sweepSmall,
                                sweepLargeBatch: sweepLarge)
         }
@@ -36,6 +39,12 @@ struct PaperFigure: Equatable {
 
     func matches(_ c: PaperTable.Comparison) -> Bool {
         model == c.model && optimizer == c.optimizer && sweepSmallBatch == c.small && sweepLargeBatch == c.large
+    }
+
+    /// The paper's LB − SB to the digits of its figures (205.14 − 1.23 = 203.91).
+    var differenceText: String {
+        let decimals = [smallText, largeText].map { $0.split(separator: ".").dropFirst().first?.count ?? 0 }.max() ?? 0
+        return String(format: "%.\(decimals)f", large - small)
     }
 
     /// "adam, SB 256 vs LB 6000".
@@ -48,6 +57,8 @@ struct PaperRow: Equatable {
     let paper: PaperFigure?
     /// Ours, in the paper's units (accuracies in percent).
     let small: Summary?, large: Summary?
+    /// Runs left out of `small` and `large` because they diverged.
+    var divergedSmall = 0, divergedLarge = 0
 
     struct Summary: Equatable {
         let mean: Double, deviation: Double, count: Int
@@ -60,6 +71,13 @@ struct PaperRow: Equatable {
         }
 
         var text: String { "\(Format.number(mean)) ± \(Format.number(deviation)) (n \(count))" }
+
+        /// A cell: the summary, and how many runs diverged; a batch whose every run diverged says so.
+        static func text(_ summary: Summary?, diverged: Int) -> String {
+            let left = diverged == 0 ? "" : "\(diverged) diverged"
+            guard let summary else { return left }
+            return summary.text + (left.isEmpty ? "" : ", " + left)
+        }
     }
 
     var difference: Double? { small.flatMap { s in large.map { $0.mean - s.mean } } }
@@ -86,12 +104,20 @@ enum PaperTable {
     /// The sweep's model from sweep.json (nil when absent).
     static func model(_ sweep: SweepData) -> String? { base(sweep, "model") }
 
-    /// The baseline's (the first rule at the smallest batch) runs at SB and LB and their optimizer:
-    /// results.csv's optimizer column when it has one value there, else sweep.json's base optimizer.
+    /// The small-batch baseline: the rule of results.csv's first row at the smallest batch, diverged
+    /// or not (one definition for the comparison and the rows, so the paper's figures never move to
+    /// another rule when the baseline's own SB runs diverged).
+    static func baseline(_ sweep: SweepData) -> String? {
+        guard let smallest = sweep.batches.first else { return nil }
+        return sweep.runs.first { $0.globalBatch == smallest }?.rule
+    }
+
+    /// The baseline's runs at SB and LB and their optimizer: results.csv's optimizer column when it
+    /// has one value there, else sweep.json's base optimizer.
     static func comparison(_ sweep: SweepData) -> Comparison? {
         let batches = sweep.batches
         guard let smallest = batches.first, let largest = batches.last, smallest < largest else { return nil }
-        let baseline = sweep.runs.first { $0.globalBatch == smallest }?.rule
+        let baseline = baseline(sweep)
         let runs = sweep.runs.filter { $0.rule == baseline && ($0.globalBatch == smallest || $0.globalBatch == largest) }
         let named = Set(runs.compactMap { sweep.results.cell($0.row, "optimizer") }.filter { !$0.isEmpty })
         let optimizer = named.count == 1 ? named.first : named.isEmpty ? base(sweep, "optimizer") : nil
@@ -108,22 +134,30 @@ enum PaperTable {
         let batches = sweep.batches
         guard let smallest = batches.first, let largest = batches.last, smallest < largest else { return [] }
         let figures = figures(sweep)
-        let usable = sweep.runs.filter { !$0.diverged }
-        let atSmall = usable.filter { $0.globalBatch == smallest }, atLarge = usable.filter { $0.globalBatch == largest }
-        let baseline = atSmall.first?.rule
+        let atSmall = sweep.runs.filter { $0.globalBatch == smallest }, atLarge = sweep.runs.filter { $0.globalBatch == largest }
+        let baseline = baseline(sweep)
+        // Every rule that ran at LB, diverged or not: a rule whose LB runs all diverged is a finding
+        // the table shows, not a row that disappears (with the paper's figures, for the baseline).
         var rules: [String] = []
         for run in atLarge where !rules.contains(run.rule) { rules.append(run.rule) }
         var rows: [PaperRow] = []
         for metric in metrics {
             guard sweep.results.has(metric.column) else { continue }
-            let values = { (runs: [SweepRun]) in runs.compactMap { sweep.value($0, metric.column) }.filter(\.isFinite).map { $0 * metric.scale } }
+            let values = { (runs: [SweepRun]) in
+                runs.filter { !$0.diverged }.compactMap { sweep.value($0, metric.column) }.filter(\.isFinite).map { $0 * metric.scale }
+            }
+            // A metric the sweep never measured (no sharpness asked for) has no rows, diverged runs or not.
+            guard !values(atSmall + atLarge).isEmpty else { continue }
             for rule in rules {
                 let own = atSmall.filter { $0.rule == rule }
-                let small = PaperRow.Summary(values(own.isEmpty ? atSmall.filter { $0.rule == baseline } : own))
-                let large = PaperRow.Summary(values(atLarge.filter { $0.rule == rule }))
-                guard small != nil || large != nil else { continue }
+                let smallRuns = own.isEmpty ? atSmall.filter { $0.rule == baseline } : own
+                let largeRuns = atLarge.filter { $0.rule == rule }
+                let small = PaperRow.Summary(values(smallRuns)), large = PaperRow.Summary(values(largeRuns))
+                let (divergedSmall, divergedLarge) = (smallRuns.filter(\.diverged).count, largeRuns.filter(\.diverged).count)
+                guard small != nil || large != nil || divergedSmall + divergedLarge > 0 else { continue }
                 let paper = rule == baseline ? figures.first { $0.metric == metric.column } : nil
-                rows.append(PaperRow(metric: metric.label, rule: rule, paper: paper, small: small, large: large))
+                rows.append(PaperRow(metric: metric.label, rule: rule, paper: paper, small: small, large: large,
+                                     divergedSmall: divergedSmall, divergedLarge: divergedLarge))
             }
         }
         return rows
@@ -140,8 +174,9 @@ enum PaperTable {
         let header = ["metric", "rule at LB", "paper SB", "paper LB", "paper LB − SB", "ours SB", "ours LB", "ours LB − SB", "paper source"]
         let cells = rows.map { row -> [String] in
             let p = row.paper
-            return [row.metric, row.rule, p.map { Format.number($0.small) } ?? "", p.map { Format.number($0.large) } ?? "",
-                    signed(p.map { $0.large - $0.small }), row.small?.text ?? "", row.large?.text ?? "", signed(row.difference),
+            return [row.metric, row.rule, p?.smallText ?? "", p?.largeText ?? "", p?.differenceText ?? "",
+                    PaperRow.Summary.text(row.small, diverged: row.divergedSmall), PaperRow.Summary.text(row.large, diverged: row.divergedLarge),
+                    signed(row.difference),
                     p.map { "\($0.paper), \($0.source)" } ?? ""]
         }
         let modelName = model(sweep)
@@ -150,7 +185,7 @@ enum PaperTable {
         let unmatched = PaperFigure.all.filter { $0.model == modelName && !matched.contains($0) }
         let ours = comparison(sweep).map { Format.escape($0.text) } ?? "?"
         var lead = "Ours: SB = global batch \(Format.number(batches.first!)), LB = \(Format.number(batches.last!)), model \(model); "
-            + "mean ± standard deviation over seeds (n seeds), diverged runs left out. "
+            + "mean ± standard deviation over seeds (n seeds), diverged runs left out and counted beside it. "
         if !matched.isEmpty {
             lead += "This sweep runs the comparison of \(Set(matched.map(\.paper)).sorted().joined(separator: ", ")) (\(ours)); "
                 + "the paper trained on \(Set(matched.map(\.dataset)).sorted().joined(separator: ", ")) with SB \(matched[0].smallBatch) "

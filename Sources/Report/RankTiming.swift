@@ -23,13 +23,14 @@ public struct RankTiming: Equatable, Sendable {
     static let computePhases: Set<String> = ["data", "forward", "backward", "optimizer"]
 
     /// Sums timing.csv's total_seconds over epochs for each rank, ranks in increasing order, with
-    /// each rank's wait_seconds from `imbalance`.
+    /// each rank's wait_seconds from `imbalance`. A row whose rank is not a whole number or whose
+    /// seconds are not finite (a damaged or hand-edited file) is left out, never fatal.
     public static func perRank(_ table: CSVTable, imbalance: CSVTable? = nil) -> [RankTiming] {
         var compute: [Int: Double] = [:], allreduce: [Int: Double] = [:], evaluation: [Int: Double] = [:]
         var hosts: [Int: String] = [:]
         for i in table.rows.indices {
-            guard let rank = table.number(i, "rank").map(Int.init), let phase = table.cell(i, "phase"),
-                  let seconds = table.number(i, "total_seconds") else { continue }
+            guard let rank = table.integer(i, "rank"), let phase = table.cell(i, "phase"),
+                  let seconds = table.number(i, "total_seconds"), seconds.isFinite else { continue }
             hosts[rank] = hosts[rank] ?? table.cell(i, "host") ?? ""
             if computePhases.contains(phase) {
                 compute[rank, default: 0] += seconds
@@ -42,7 +43,7 @@ public struct RankTiming: Equatable, Sendable {
         var waits: [Int: Double] = [:]
         if let imbalance {
             for i in imbalance.rows.indices {
-                guard let rank = imbalance.number(i, "rank").map(Int.init), let wait = imbalance.number(i, "wait_seconds") else { continue }
+                guard let rank = imbalance.integer(i, "rank"), let wait = imbalance.number(i, "wait_seconds"), wait.isFinite else { continue }
                 waits[rank] = wait
             }
         }

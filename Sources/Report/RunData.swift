@@ -82,5 +82,13 @@ public struct RunData: Sendable {
     }
 
     public var rule: String? { summary?["rule"]?.string }
+    /// The launches the run took (summary.json's `launches`; each resume starts one). timing.csv and
+    /// imbalance.csv are written at a run's end from that launch's clocks, so they hold the last one's.
+    public var launches: Int { summary?["launches"]?.number.flatMap { Int(exactly: $0) }.map { max($0, 1) } ?? 1 }
+
+    /// What the timing of a resumed run covers, for the page's words beside its bars; "" for one launch.
+    var timingScope: String {
+        launches > 1 ? "timing.csv holds the last of its \(launches) launches only (it was resumed), not the whole run" : ""
+    }
     public var diverged: Bool { summary?["diverged"]?.bool ?? false }
 }

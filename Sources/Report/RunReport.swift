@@ -31,7 +31,8 @@ enum RunReport {
         let timings = run.rankTimings
         page.sections.append(HTMLPage.section("Per-rank timing", id: "timing",
             lead: "Compute is data + forward + backward + optimizer; allreduce is the exposed communication, what the step waited for after backward; "
-                + RankTiming.waitDefinition + "; evaluation is left out." + hiddenCommunication(run, timings),
+                + RankTiming.waitDefinition + "; evaluation is left out." + hiddenCommunication(run, timings)
+                + (run.timingScope.isEmpty ? "" : " This run's " + Format.escape(run.timingScope) + "."),
             [HTMLPage.figure(Figures.timing([(label: "global batch " + (run.summary?["global_batch"]?.display ?? "?"), ranks: timings)],
                                             id: "run-timing", title: "Per-rank time: compute, allreduce, wait", xLabel: "rank"),
                              caption: "A rank with a tall wait bar sat in allreduce for the rank marked ▼, which had the most compute.",

@@ -19,11 +19,13 @@ struct Scale {
 
     /// Linear over the data with a little room, widened to round tick values.
     static func linear(covering values: [Double], includeZero: Bool = false, pad: Double = 0.05) -> Scale {
-        var finite = values.filter(\.isFinite)
+        var finite = values.filter(\.isFinite).map { Swift.min(Swift.max($0, -largest), largest) }
         if includeZero { finite.append(0) }
         guard var lo = finite.min(), var hi = finite.max() else { return Scale(kind: .linear, lo: 0, hi: 1) }
-        if hi - lo < 1e-12 {
-            let half = max(abs(lo) * 0.05, 1e-3)
+        // A span within a few ulps of the values is widened too: a tick step below their spacing
+        // would never advance the tick loop.
+        if hi - lo < Swift.max(1e-12, 1e-9 * Swift.max(abs(lo), abs(hi))) {
+            let half = Swift.max(abs(lo) * 0.05, 1e-3)
             lo -= half
             hi += half
         }
@@ -36,10 +38,16 @@ struct Scale {
 
     /// Log2 over positive values, half a doubling of room at each end.
     static func log2(covering values: [Double], subdivide: Bool = false) -> Scale {
-        let positive = values.filter { $0.isFinite && $0 > 0 }
+        let positive = values.filter { $0.isFinite && $0 > 0 }.map { Swift.min(Swift.max($0, 1 / largest), largest) }
         guard let lo = positive.min(), let hi = positive.max() else { return Scale(kind: .log2, lo: 1, hi: 2, subdivide: subdivide) }
         return Scale(kind: .log2, lo: lo / 2.0.squareRoot(), hi: hi * 2.0.squareRoot(), subdivide: subdivide)
     }
+
+    /// The largest magnitude an axis covers: a quarter of Double's range, so padding, rounding to a
+    /// tick and the log2 axis's extra half doubling stay finite. A value beyond it (only a damaged or
+    /// hand-edited file holds one) is drawn at the edge or left out, never turned into an infinite
+    /// axis, which trapped converting a tick to Int or looped on ticks forever.
+    static let largest = Double.greatestFiniteMagnitude / 4
 
     /// 0 at `lo`, 1 at `hi`.
     func fraction(_ value: Double) -> Double {
@@ -53,7 +61,7 @@ struct Scale {
         value.isFinite && value >= lo - 1e-12 * abs(lo) && value <= hi + 1e-12 * abs(hi) && (kind == .linear || value > 0)
     }
 
-    /// Round values for a linear axis; powers of two for log2, every other label when more than 9.
+    /// Round values for a linear axis; powers of two for log2, at most 9 of them labelled.
     var ticks: [Tick] {
         switch kind {
         case .linear:
@@ -73,7 +81,7 @@ struct Scale {
                 let values = (first - 1...last).flatMap { e in [Foundation.pow(2.0, Double(e)), 1.5 * Foundation.pow(2.0, Double(e))] }
                 return values.filter { $0 >= lo && $0 <= hi }.map { Tick(value: $0, label: Format.number($0)) }
             }
-            let every = powers.count > 9 ? 2 : 1
+            let every = Swift.max(1, (powers.count + 8) / 9)  // at most 9 labels: every other up to 18 powers
             return powers.enumerated().map { i, e in
                 let value = Foundation.pow(2.0, Double(e))
                 return Tick(value: value, label: (i % every == 0) ? Scale.powerOfTwoLabel(e) : nil)
@@ -82,7 +90,8 @@ struct Scale {
     }
 
     static func powerOfTwoLabel(_ exponent: Int) -> String {
-        if exponent >= 0 { return String(1 << min(exponent, 62)) }
+        if exponent > 62 { return "2^\(exponent)" }
+        if exponent >= 0 { return String(1 << exponent) }
         return Format.number(Foundation.pow(2.0, Double(exponent)))
     }
 

@@ -135,7 +135,7 @@ enum SweepReport {
             if let run = candidates.first(where: { !(sweep.folders[$0.run]?.rankTimings.isEmpty ?? true) }) {
                 let data = sweep.folders[run.run]!
                 groups.append((label(batch), data.rankTimings))
-                used.append("\(label(batch)): \(run.run)")
+                used.append("\(label(batch)): \(run.run)" + (data.timingScope.isEmpty ? "" : " (its " + data.timingScope + ")"))
                 if let share = CommunicationShare(run: run.run, data: data) { shares.append((batch, share)) }
             }
         }

@@ -123,8 +123,8 @@ public enum Sweep {
         let encoded = try agreed(comm) { () -> [UInt8] in
             guard let folder else { return [] }
             let fm = FileManager.default
-            let rows = (try? String(contentsOfFile: folder.file("results.csv"), encoding: .utf8))?
-                .split(separator: "\n").dropFirst().map { String($0.prefix { $0 != "," }) } ?? []
+            let rows = try completeResultRows(folder.file("results.csv"))
+                .split(separator: "\n").dropFirst().map { String($0.prefix { $0 != "," }) }
             let decoder = JSONDecoder()
             decoder.keyDecodingStrategy = .convertFromSnakeCase
             var states: [PointState] = []
@@ -158,15 +158,38 @@ public enum Sweep {
         return try decoder.decode([PointState].self, from: Data(shared))
     }
 
+    /// results.csv's text up to its last complete line. A row cut mid-write (the disk filled, the
+    /// node died) is removed from the file: kept, its run name would count as recorded though the
+    /// row is not, and the next row would be appended onto its end. The point's summary.json gives
+    /// the row again. A header cut short leaves no file, so the next append writes the header whole.
+    static func completeResultRows(_ path: String) throws -> String {
+        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else { return "" }
+        guard !text.isEmpty, !text.hasSuffix("\n") else { return text }
+        let kept = String(text[..<(text.lastIndex(of: "\n").map { text.index(after: $0) } ?? text.startIndex)])
+        do {
+            if kept.isEmpty {
+                try FileManager.default.removeItem(atPath: path)
+            } else {
+                try Data(kept.utf8).write(to: URL(fileURLWithPath: path), options: .atomic)
+            }
+        } catch {
+            throw ConfigError("\(path) ends in a row cut short, which could not be removed: \(FileProblem.describe(error, path: path))")
+        }
+        return kept
+    }
+
     static func resultsRow(_ name: String, _ s: RunSummary) -> String {
         let optional: (Double?, Int) -> String = { value, digits in value.map { fmt($0, digits) } ?? "" }
+        // Sharpness spans decades (Keskar et al.'s random-subspace figure is about 1e-3 here, a small
+        // eps gives less): six significant digits, where "%.4f" wrote 0.0038 and 4e-5 as 0.0000.
+        let significant: (Double?) -> String = { value in value.flatMap { $0.isFinite ? String(format: "%.6g", $0) : nil } ?? "" }
         // A diverged run has no final accuracy worth plotting: those cells stay empty.
         let final: (Double?) -> String = { value in s.diverged ? "" : optional(value, 6) }
         return [
             name, "\(s.globalBatch)", s.rule, "\(s.seed)", s.optimizer, "\(s.peakLr)", "\(s.warmupEpochs)", "\(s.epochs)", "\(s.steps)",
             final(s.testAcc), optional(s.bestTestAcc, 6), final(s.trainAcc), final(s.gap), final(s.testLoss), final(s.trainLoss),
             optional(s.target, 4), s.stepsToTarget.map(String.init) ?? "", fmt(s.wallSeconds, 3), fmt(s.samplesPerSec, 1),
-            s.diverged ? "yes" : "no", optional(s.gns, 2), optional(s.sharpness, 4), optional(s.sharpnessRandom, 4),
+            s.diverged ? "yes" : "no", optional(s.gns, 2), significant(s.sharpness), significant(s.sharpnessRandom),
         ].joined(separator: ",")
     }
 

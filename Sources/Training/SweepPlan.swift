@@ -207,6 +207,15 @@ public struct SweepPlan: Codable, Sendable {
         }
     }
 
+    /// Throws when a rule would run at no batch: with `remediesAboveSmallestOnly` the rules after the
+    /// first run only above the smallest batch, so a sweep of one batch would drop them without a word.
+    public func checkEveryRuleRuns() throws {
+        guard remediesAboveSmallestOnly == true, rules.count > 1, Set(globalBatches).count < 2 else { return }
+        let dropped = rules.dropFirst().map(\.description).joined(separator: ", ")
+        throw ConfigError("--remedies-above-smallest-only runs the rules after the first (\(dropped)) only at batches above the smallest, "
+                          + "and --global-batch has one batch (\(globalBatches.map(String.init).joined(separator: ","))): give a larger batch too")
+    }
+
     /// Seed outermost, so a sweep cut short still holds whole grids for its first seeds.
     public func points(in directory: String) -> [Point] {
         var points: [Point] = []

@@ -79,8 +79,11 @@ struct SweepCommand: ParsableCommand {
     }
 
     func plan() throws -> SweepPlan {
-        let ruleList = try rules.split(separator: ",").map { try ScalingRule(String($0)) }
-        guard !ruleList.isEmpty else { throw ValidationError("--rules needs at least one rule") }
+        // An empty item ("none,", "none,,sqrt") is a rule left out by a slip, not one to drop in silence.
+        let items = rules.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !items.allSatisfy(\.isEmpty) else { throw ValidationError("--rules needs at least one rule") }
+        guard !items.contains("") else { throw ValidationError("--rules '\(rules)' has an empty rule between its commas") }
+        let ruleList = try items.map { try ScalingRule($0) }
         let budget = try Budget(budget)
         if ruleList.contains(where: \.regime) {
             switch budget {
@@ -93,6 +96,7 @@ struct SweepCommand: ParsableCommand {
                          ghostBatches: options.ghostBatch.count > 1 ? options.ghostBatch : nil,
                          remediesAboveSmallestOnly: remediesAboveSmallestOnly ? true : nil, directory: out)
         try plan.checkDistinctPoints()
+        try plan.checkEveryRuleRuns()
         return plan
     }
 

@@ -79,6 +79,28 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(try String(contentsOfFile: cut + "/results.csv", encoding: .utf8).split(separator: "\n").count, 3)
     }
 
+    /// A row cut mid-write (a full disk, a dead node) used to count as recorded, by its run name, and
+    /// the next row was appended onto its end. The resume drops the cut line and re-makes the row from
+    /// the point's summary.json: results.csv ends as the uncut one did, byte for byte; a header cut
+    /// short likewise.
+    func testAResultsRowCutMidWriteIsMadeAgainOnResume() throws {
+        let dir = DDPProcess.temporaryFolder("sweep-cut-row")
+        let first = try DDPProcess.run(["sweep", "--data", "synthetic", "--global-batch", "64,128", "--rules", "none", "--seeds", "1",
+                                        "--budget", "steps:3", "--out", dir], ranks: 2)
+        XCTAssertEqual(first.status, 0, first.all)
+        let results = dir + "/results.csv"
+        let whole = try String(contentsOfFile: results, encoding: .utf8)
+        let lines = whole.split(separator: "\n")
+        XCTAssertEqual(lines.count, 3)
+        for cut in [lines[0] + "\n" + lines[1] + "\n" + lines[2].prefix(25), String(lines[0].prefix(12))] {
+            try Data(cut.utf8).write(to: URL(fileURLWithPath: results))
+            let resumed = try DDPProcess.run(["sweep", "--resume", dir], ranks: 2)
+            XCTAssertEqual(resumed.status, 0, resumed.all)
+            XCTAssertTrue(resumed.stdout.contains("(resuming: 2 done, 0 to continue)"), resumed.stdout)
+            XCTAssertEqual(try String(contentsOfFile: results, encoding: .utf8), whole, "cut after \(cut.count) bytes")
+        }
+    }
+
     func testABadRuleIsRefusedBeforeAnythingRuns() throws {
         let dir = DDPProcess.temporaryFolder("sweep-bad")
         let outcome = try DDPProcess.run(["sweep", "--data", "synthetic", "--rules", "none,cubic", "--out", dir], ranks: 2)
@@ -86,6 +108,35 @@ final class SweepTests: XCTestCase {
         XCTAssertEqual(outcome.errorLines.count, 1, outcome.all)
         XCTAssertTrue(outcome.all.contains("rule 'cubic'"), outcome.all)
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
+    }
+
+    /// A rule typed but run nowhere: an empty item in --rules ("none," lost "sqrt"), or the remedies
+    /// of --remedies-above-smallest-only over a single batch. Each was dropped in silence and the sweep
+    /// trained the rest; now one usage error from one rank, exit 64, no folder.
+    func testARuleThatWouldRunAtNoPointIsRefusedBeforeAnythingRuns() throws {
+        let cases: [([String], String)] = [
+            (["--rules", "none,", "--global-batch", "64"], "--rules 'none,' has an empty rule between its commas"),
+            (["--rules", "none,,sqrt", "--global-batch", "64"], "--rules 'none,,sqrt' has an empty rule between its commas"),
+            (["--rules", "none,sqrt,sqrt+gb16", "--global-batch", "64", "--remedies-above-smallest-only"],
+             "--remedies-above-smallest-only runs the rules after the first (sqrt, sqrt+gb16) only at batches above the smallest, "
+             + "and --global-batch has one batch (64): give a larger batch too"),
+        ]
+        for (flags, message) in cases {
+            let dir = DDPProcess.temporaryFolder("sweep-no-rule")
+            let outcome = try DDPProcess.run(["sweep", "--data", "synthetic", "--budget", "steps:2", "--out", dir] + flags, ranks: 2)
+            XCTAssertEqual(outcome.status, 64, outcome.all)
+            XCTAssertEqual(outcome.errorLines, ["Error: " + message], outcome.all)
+            XCTAssertFalse(outcome.all.contains("swift-ddp sweep:"), "nothing trained")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
+        }
+        // Spaces after the commas are the rules themselves, as in --global-batch 64, 128.
+        let spaced = DDPProcess.temporaryFolder("sweep-spaced-rules")
+        let outcome = try DDPProcess.run(["sweep", "--data", "synthetic", "--budget", "steps:1", "--global-batch", "64",
+                                          "--rules", "none, sqrt", "--out", spaced], ranks: 2)
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        let rules = try String(contentsOfFile: spaced + "/results.csv", encoding: .utf8).split(separator: "\n").dropFirst()
+            .map { $0.split(separator: ",", omittingEmptySubsequences: false)[2] }
+        XCTAssertEqual(rules, ["none", "sqrt"])
     }
 
     func testDivergedTrainRunSaysSoOnceAndExitsNonZero() throws {

@@ -93,6 +93,56 @@ final class PaperTableTests: XCTestCase {
         XCTAssertTrue(html.contains("No published figures are stored for model mlp"), "said plainly")
     }
 
+    /// Keskar's comparison where the baseline's LB runs all diverged, and, at SB, its first seed
+    /// diverged while a second rule (sqrt) also ran there.
+    func divergedFixture() -> String {
+        let dir = Fixtures.temporaryFolder("paper-diverged")
+        let rows = [
+            "a,256,none,1,,,yes,,", "b,256,none,2,0.91,0.96,no,2.0,0.2", "c,256,none,3,0.89,0.94,no,3.0,0.3",
+            "s,256,sqrt,1,0.80,0.81,no,5.0,0.5",
+            "d,6000,none,1,,,yes,,", "e,6000,none,2,,,yes,,", "f,6000,none,3,,,yes,,",
+            "g,6000,sqrt,1,0.85,0.86,no,7.0,0.7",
+        ]
+        Fixtures.write((["run,global_batch,rule,seed,test_acc,train_acc,diverged,sharpness,sharpness_random"] + rows).joined(separator: "\n") + "\n",
+                       to: dir + "/results.csv")
+        Fixtures.write("{\"base\": {\"model\": \"keskar-f1\", \"optimizer\": \"adam\"}}\n", to: dir + "/sweep.json")
+        return dir
+    }
+
+    func testABaselineWhoseLargeBatchRunsAllDivergedKeepsItsRowAndThePapersFigures() throws {
+        let sweep = try SweepData.load(divergedFixture())
+        defer { try? FileManager.default.removeItem(atPath: sweep.path) }
+        let rows = PaperTable.rows(sweep)
+        XCTAssertEqual(rows.map(\.rule), ["none", "sqrt", "none", "sqrt", "none", "sqrt", "none", "sqrt"])
+        let test = rows[2]
+        XCTAssertEqual(test.metric, "test accuracy (%)")
+        // SB: seeds 2 and 3 (90 ± 1.414), seed 1 diverged; LB: all three diverged, no mean, said in the cell.
+        XCTAssertEqual(test.small?.mean ?? 0, 90, accuracy: 1e-9)
+        XCTAssertEqual(test.small?.deviation ?? 0, 2.0.squareRoot(), accuracy: 1e-9)
+        XCTAssertEqual([test.divergedSmall, test.divergedLarge], [1, 3])
+        XCTAssertNil(test.large)
+        XCTAssertEqual(test.paper?.large, 97.81, "the paper's figures stay on the baseline, none")
+        XCTAssertNil(rows[3].paper, "never moved to sqrt, the first rule with a run left at SB")
+        XCTAssertEqual(rows[3].small?.mean ?? 0, 80, accuracy: 1e-9, "sqrt's own SB")
+
+        let html = try Report.html(for: sweep.path)
+        for cell in ["<td>90 ± 1.414 (n 2), 1 diverged</td>", "<td>3 diverged</td>", "<td class=\"num\">97.81</td>"] {
+            XCTAssertTrue(html.contains(cell), cell)
+        }
+    }
+
+    func testThePapersFiguresAreShownWithThePapersDigits() throws {
+        let dir = fixture()
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let html = try Report.html(for: dir)
+        // Table 3's LB 205.14 and its difference 203.91, not 205.1 and 203.9; Table 2's −0.22 and 0.26.
+        for cell in ["205.14", "203.91", "1.23", "-0.22", "0.26", "99.92"] {
+            XCTAssertTrue(html.contains("<td class=\"num\">\(cell)</td>"), cell)
+        }
+        let f1 = PaperFigure.all.filter { $0.model == "keskar-f1" }
+        XCTAssertEqual(f1.map(\.differenceText), ["0.26", "-0.22", "203.91"])
+    }
+
     func testTheDataFileHoldsTheIssuesFigures() {
         // Keskar et al. 2017 Tables 2 and 3 as the issue quotes them.
         let f1 = PaperFigure.all.filter { $0.model == "keskar-f1" }
