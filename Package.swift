@@ -50,7 +50,7 @@ let package = Package(
         .testTarget(name: "OptimTests", dependencies: ["Optim", "Tensor"]),
         // Interposes malloc in the test executable to count allocations inside the training step.
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
-        .testTarget(name: "TrainingTests", dependencies: ["Training", "Collective", "Data", "NN", "Tensor", "CAllocationCounter", "Report"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "Collective", "Data", "NN", "Tensor", "CAllocationCounter", "Report", "TestSupport"]),
         .testTarget(name: "ReportTests", dependencies: ["Report", "TestSupport"]),
         // Runs the built `ddp` as a user does, alone and under a real mpirun.
         .testTarget(name: "DDPTests", dependencies: ["Data", "TestSupport", "ddp"]),

@@ -130,10 +130,12 @@ public final class RunFolder {
         try write(name, try encoder.encode(value) + Data("\n".utf8))
     }
 
-    /// Appends lines to a CSV file, writing `header` first if the file is new.
+    /// Appends lines to a CSV file, writing `header` first if the file is new or empty (cut before
+    /// its header was written: a full disk, a killed rank).
     public func append(_ name: String, header: String, lines: [String]) throws {
         let path = file(name)
-        if !FileManager.default.fileExists(atPath: path) {
+        let size = (try? FileManager.default.attributesOfItem(atPath: path))?[.size] as? Int
+        if (size ?? 0) == 0 {
             guard FileManager.default.createFile(atPath: path, contents: Data((header + "\n").utf8)) else {
                 throw ConfigError("cannot create \(path)")
             }
