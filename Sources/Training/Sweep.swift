@@ -21,13 +21,17 @@ public enum Sweep {
         let data = try agreed(comm) { try Trainer.loadData(plan.base.data, seed: plan.dataSeed) }
         let directory = plan.directory ?? RunFolder.defaultPath(prefix: "sweeps")
         let points = plan.points(in: directory)
-        let recorded = resuming ? try recordedGhostBatches(points, comm: comm) : [:]
+        let recorded = resuming ? try recordedStarts(points, comm: comm) : Recorded()
         // Every point is checked before the first one runs: a bad grid costs nothing.
         try agreed(comm) {
-            let counts = rankCounts(points, recordedGhosts: recorded)
+            let counts = rankCounts(points, recordedGhosts: recorded.ghostBatches, ranRanks: recorded.ranks)
             // No count at all: a point's ghost batch does not divide its global batch, which that
             // point's own check below names (a list of no counts would say nothing).
             if !counts.contains(comm.size), !counts.isEmpty {
+                if let ran = recorded.ranks, counts == [ran], points.contains(where: { $0.settings.sync != nil }) {
+                    throw ConfigError("this sweep ran on \(ran) ranks and has local-SGD points, where each rank is a replica: "
+                                      + "it continues only on \(ran) (on \(comm.size) its points would be another algorithm than those already run)")
+                }
                 let ghosts = counts == ResolvedConfig.rankCounts(splitting: plan.globalBatches.map { ($0, nil) })
                     ? "" : ", into its ghost batches"
                 let problem = plan.globalBatches.first { $0 % comm.size != 0 }.map { "global batch \($0) of this sweep is not divisible by" }
@@ -86,29 +90,44 @@ public enum Sweep {
 
     /// The rank counts that can run this sweep, or continue it after a stop: every point's global
     /// batch split over the ranks, into the point's ghost batches; a point that holds a checkpoint
-    /// keeps the ghost batch its BatchNorm used there (`recordedGhosts`, by point name). The refusal
-    /// of another -np and the line after a stop both say these.
-    public static func rankCounts(_ points: [SweepPlan.Point], recordedGhosts: [String: Int]) -> [Int] {
-        ResolvedConfig.rankCounts(splitting: points.map {
+    /// keeps the ghost batch its BatchNorm used there (`recordedGhosts`, by point name). A sweep with
+    /// local-SGD points that has run (`ranRanks`) stays on that count: each rank is a replica there,
+    /// so its points on another count would be another algorithm than their siblings already run.
+    /// The refusal of another -np and the line after a stop both say these.
+    public static func rankCounts(_ points: [SweepPlan.Point], recordedGhosts: [String: Int], ranRanks: Int?) -> [Int] {
+        let counts = ResolvedConfig.rankCounts(splitting: points.map {
             ($0.settings.globalBatch ?? $0.settings.batchPerRank, recordedGhosts[$0.name] ?? $0.settings.ghostBatch)
         })
+        guard let ranRanks, points.contains(where: { $0.settings.sync != nil }) else { return counts }
+        return counts.filter { $0 == ranRanks }
     }
 
-    /// The ghost batches recorded in the checkpoints of unfinished points, by point name: rank 0
-    /// reads them and every rank gets them. A checkpoint that does not load is left for the resume
-    /// of that point to report.
-    static func recordedGhostBatches(_ points: [SweepPlan.Point], comm: Communicator) throws -> [String: Int] {
-        var ghosts: [String: Int] = [:]
+    /// What the points a sweep started recorded, read by rank 0 and shared with every rank.
+    struct Recorded: Codable {
+        /// The ghost batch of each unfinished point's checkpoint, by point name.
+        var ghostBatches: [String: Int] = [:]
+        /// The ranks of the last started point (its checkpoint, or its summary if it finished).
+        var ranks: Int?
+    }
+
+    /// A checkpoint or summary that does not load is left for the resume of that point to report.
+    static func recordedStarts(_ points: [SweepPlan.Point], comm: Communicator) throws -> Recorded {
+        var recorded = Recorded()
         if comm.rank == 0 {
             for point in points {
                 let run = point.settings.runDir ?? point.name, file = run + "/" + Checkpoint.fileName
-                guard RunFolder.finishedSummary(run) == nil, let data = FileManager.default.contents(atPath: file),
-                      let ghost = (try? Checkpoint.decode([UInt8](data), source: file))?.state.ghostBatch else { continue }
-                ghosts[point.name] = ghost
+                if let summary = RunFolder.finishedSummary(run) {
+                    recorded.ranks = summary["ranks"] as? Int ?? recorded.ranks
+                    continue
+                }
+                guard let data = FileManager.default.contents(atPath: file),
+                      let state = (try? Checkpoint.decode([UInt8](data), source: file))?.state else { continue }
+                recorded.ranks = state.ranks
+                if let ghost = state.ghostBatch { recorded.ghostBatches[point.name] = ghost }
             }
         }
-        let bytes = comm.broadcast(bytes: comm.rank == 0 ? [UInt8](try JSONEncoder().encode(ghosts)) : [], root: 0)
-        return try JSONDecoder().decode([String: Int].self, from: Data(bytes))
+        let bytes = comm.broadcast(bytes: comm.rank == 0 ? [UInt8](try JSONEncoder().encode(recorded)) : [], root: 0)
+        return try JSONDecoder().decode(Recorded.self, from: Data(bytes))
     }
 
     /// Where each point stands, decided by rank 0 from the files and shared with every rank.

@@ -184,7 +184,8 @@ struct SweepCommand: ParsableCommand {
             if comm.rank == 0 {
                 let folder = (last.runDir as NSString).deletingLastPathComponent
                 let cut = (last.runDir as NSString).lastPathComponent
-                let counts = Sweep.rankCounts(plan.points(in: folder), recordedGhosts: last.ghostBatch.map { [cut: $0] } ?? [:])
+                let counts = Sweep.rankCounts(plan.points(in: folder), recordedGhosts: last.ghostBatch.map { [cut: $0] } ?? [:],
+                                              ranRanks: comm.size)
                 console.line(stoppedLine(last, command: "sweep", ranks: comm.size, counts: counts, folder: folder))
             }
             throw ExitCode(StopSignal.exitCode(name: last.stopSignal ?? ""))

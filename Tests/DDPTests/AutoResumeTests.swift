@@ -137,6 +137,29 @@ final class AutoResumeTests: XCTestCase {
         XCTAssertTrue(one.stdout.contains("(resuming: 0 done, 1 to continue)"), one.stdout)
         XCTAssertEqual(try csvRows(cut + "/results.csv").map { $0["steps"] }, ["40", "40"])
     }
+
+    /// A sweep with a local-SGD rule continues only on the rank count it ran on, even when it was
+    /// cut in a synchronous point: its local-SGD points (each rank a replica) would otherwise run on
+    /// the new count, another algorithm than the seed siblings already run. The line after the stop
+    /// names that count alone; 1 rank is refused before anything trains; 2 ranks continue it.
+    func testALocalSGDSweepContinuesOnlyOnTheRankCountItRanOn() throws {
+        let grid = ["sweep", "--data", "synthetic", "--global-batch", "64", "--rules", "none,none+local4", "--seeds", "1",
+                    "--budget", "steps:30", "--batch-per-rank", "32", "--trace-steps", "none"]
+        let cut = DDPProcess.temporaryFolder("sweep-local")
+        let stopped = try DDPProcess.run(grid + ["--out", cut], ranks: 2, environment: ["DDP_FAULT": "term:10:1"])
+        XCTAssertEqual(stopped.status, 143, stopped.all)
+        XCTAssertTrue(stopped.stdout.contains("sweep --resume \(cut) (-np may be any of 2)"), stopped.stdout)
+
+        let refused = try expectRefusal(["sweep", "--resume", cut], ranks: 1,
+                                        mentioning: "error: this sweep ran on 2 ranks and has local-SGD points, where each rank is a replica: "
+                                                    + "it continues only on 2 (on 1 its points would be another algorithm than those already run)")
+        XCTAssertFalse(refused.stdout.contains("resuming"), refused.stdout)
+
+        let two = try DDPProcess.run(["sweep", "--resume", cut], ranks: 2)
+        XCTAssertEqual(two.status, 0, two.all)
+        XCTAssertEqual(try csvRows(cut + "/results.csv").map { $0["rule"] }, ["none", "none+local4"])
+        XCTAssertEqual(try DDPProcess.json(cut + "/b00064-none+local4-s1/summary.json")["ranks"] as? Int, 2)
+    }
 }
 
 /// A CSV file's rows, each by its header's column names.
