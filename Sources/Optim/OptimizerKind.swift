@@ -123,6 +123,26 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
             trustCoefficient = try c.decode(Double.self, forKey: .trustCoefficient)
             decayAll = try c.decodeIfPresent(Bool.self, forKey: .decayAll) ?? false
         }
+
+        /// The first setting whose single-precision value, the one the optimizers compute with, leaves
+        /// the range its flag allows, as a message naming the flag; nil: all are usable. A Double
+        /// check passes --beta2 0.99999999, which is 1 in Float: Adam's bias correction 1 - b2^t is
+        /// then 0 and its first update NaN; --trust-coefficient 1e-50 is 0 (LARS would stop on a
+        /// precondition on every rank), --eps 1e39 infinite (Adam would never move).
+        public var singlePrecisionProblem: String? {
+            let belowOne = Float(1).nextDown, smallest = Float.leastNonzeroMagnitude, largest = Float.greatestFiniteMagnitude
+            let checks: [(flag: String, value: Double, usable: (Float) -> Bool, range: String, hint: String)] = [
+                ("--momentum", momentum, { $0 < 1 }, "below 1", "at most \(belowOne)"),
+                ("--beta1", beta1, { $0 < 1 }, "below 1", "at most \(belowOne)"),
+                ("--beta2", beta2, { $0 < 1 }, "below 1", "at most \(belowOne)"),
+                ("--eps", epsilon, { $0 > 0 && $0.isFinite }, "positive and finite", "\(smallest) to \(largest)"),
+                ("--trust-coefficient", trustCoefficient, { $0 > 0 && $0.isFinite }, "positive and finite", "\(smallest) to \(largest)"),
+                ("--weight-decay", weightDecay, { $0.isFinite }, "finite", "at most \(largest)"),
+            ]
+            guard let bad = checks.first(where: { !$0.usable(Float($0.value)) }) else { return nil }
+            return "\(bad.flag) \(bad.value) is \(Float(bad.value)) in single precision, which the optimizers compute in; "
+                + "it must be \(bad.range) there (\(bad.hint))"
+        }
     }
 
     /// An optimizer over the flat buffer that `segments` (one per parameter tensor, in layout
