@@ -30,6 +30,14 @@ final class SharpnessResolutionTests: XCTestCase {
         }
     }
 
+    func testTheSubspacesMemoryIsCountedForTheBudget() {
+        // keskar-f1's 1.46 M parameters at p = 100: 23.4 MB of bits (rows padded to two 64-bit words, so
+        // more than README's n p / 8 = 18 MB), 0.4 MB a row block,
+        // 0.12 MB of Gram matrices. p = 50000 on the 101,770-parameter MLP: 30 GB of Gram matrices alone.
+        XCTAssertEqual(RandomSubspace.bytes(rows: 1_460_000, columns: 100), 23_360_000 + 409_600 + 120_000)
+        XCTAssertEqual(RandomSubspace.bytes(rows: 101_770, columns: 50_000), 30_841_473_120)
+    }
+
     /// MLP 784-32-10 on the synthetic set (4096 samples) after 20 steps at batch 64, one rank.
     func trainedMLP() throws -> Trainer {
         var settings = TrainConfig()
