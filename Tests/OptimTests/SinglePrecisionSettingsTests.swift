@@ -1,4 +1,4 @@
-// Settings that pass a check in Double but not in Float, the precision the optimizers compute in:
+// Settings and rates that pass a check in Double but not in Float, the precision the optimizers compute in:
 // each is named by its flag, and the values just inside the range pass.
 import Optim
 import XCTest
@@ -36,5 +36,20 @@ final class SinglePrecisionSettingsTests: XCTestCase {
             XCTAssertEqual(p.allSatisfy(\.isFinite), finite, "beta2 \(beta2): \(p)")
             XCTAssertEqual(settings.singlePrecisionProblem == nil, finite)
         }
+    }
+
+    func testRatesThatFloatTurnsIntoZeroOrInfinityAreNamed() {
+        func schedule(_ base: Double, batch: Int = 64, start: Double? = nil) -> LRSchedule {
+            LRSchedule(baseRate: base, referenceBatch: 64, globalBatch: batch, scaling: .linear, warmupSteps: start == nil ? 0 : 5,
+                       warmupStartRate: start, totalSteps: 10, decay: .constant)
+        }
+        let tail = " in single precision, which the optimizers compute in; it must be positive and finite there (1e-45 to 3.4028235e+38)"
+        XCTAssertNil(schedule(0.1).singlePrecisionProblem)
+        XCTAssertNil(schedule(1e-45).singlePrecisionProblem)
+        XCTAssertEqual(schedule(1e-50).singlePrecisionProblem, "--lr 1e-50 is 0.0" + tail)
+        XCTAssertEqual(schedule(1e-50).rate(at: 3), 0, "what the refusal prevents: a run that trains nothing")
+        XCTAssertEqual(schedule(1e38, batch: 1024).singlePrecisionProblem, "the peak rate 1.6e+39 (--lr 1e+38 scaled by 16.0) is inf" + tail)
+        XCTAssertEqual(schedule(1e38, batch: 1024).rate(at: 0), .infinity)
+        XCTAssertEqual(schedule(0.1, start: 1e-60).singlePrecisionProblem, "--warmup-start-lr 1e-60 is 0.0" + tail)
     }
 }
