@@ -85,6 +85,26 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
         return forms.map { form in "\(form) for \(names { $0.weightDecayForm == form })" }.joined(separator: "; ")
     }
 
+    /// The first setting given (differing from its default; a default given again passes) that none
+    /// of `kinds` uses, the optimizers of a run or of a sweep's rules, as a message; nil: every one is
+    /// used. --momentum with adam was dropped without a word, and --nesterov with --momentum 0 ran
+    /// plain SGD under a "nesterov" label (torch.optim.SGD refuses it).
+    public static func ignoredSetting(_ s: Settings, kinds: [OptimizerKind]) -> String? {
+        let d = Settings()
+        let used = kinds.map(\.rawValue).joined(separator: ", ")
+        func unused(_ flag: String, given: Bool, _ property: (OptimizerKind) -> Bool) -> String? {
+            guard given, !kinds.contains(where: property) else { return nil }
+            return "\(flag) applies to \(names(where: property)) only, not to \(used)"
+        }
+        return unused("--momentum \(s.momentum)", given: s.momentum != d.momentum, \.usesMomentum)
+            ?? unused("--nesterov", given: s.nesterov, { $0 == .sgd })
+            ?? unused("--beta1 \(s.beta1)", given: s.beta1 != d.beta1, \.usesAdamMoments)
+            ?? unused("--beta2 \(s.beta2)", given: s.beta2 != d.beta2, \.usesAdamMoments)
+            ?? unused("--eps \(s.epsilon)", given: s.epsilon != d.epsilon, \.usesAdamMoments)
+            ?? unused("--trust-coefficient \(s.trustCoefficient)", given: s.trustCoefficient != d.trustCoefficient, { $0 == .lars })
+            ?? (s.nesterov && s.momentum == 0 ? "--nesterov needs --momentum above 0 (with 0 it is plain SGD; torch.optim.SGD refuses it too)" : nil)
+    }
+
     /// The optimizers with a rule prefix, in case order.
     public static var ruleOptimizers: [OptimizerKind] { allCases.filter { $0.bareRule != nil } }
 
