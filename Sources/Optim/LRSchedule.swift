@@ -47,6 +47,18 @@ public struct LRSchedule: Codable, Equatable, Sendable {
         self.decayFactor = decayFactor
     }
 
+    /// The first rate the steps would see as 0 or infinite in single precision (`rate(at:)` is a
+    /// Float), as a message naming its flag; nil: all usable. --lr 1e-50 passes a Double check and
+    /// trains nothing; --lr 1e38 with linear scaling to batch 1024 makes the first update infinite.
+    public var singlePrecisionProblem: String? {
+        let rates = [("--lr \(baseRate)", baseRate),
+                     ("the peak rate \(peakRate) (--lr \(baseRate) scaled by \(peakRate / baseRate))", peakRate),
+                     ("--warmup-start-lr \(warmupStartRate)", warmupStartRate)]
+        guard let (what, rate) = rates.first(where: { Float($0.1) <= 0 || !Float($0.1).isFinite }) else { return nil }
+        return "\(what) is \(Float(rate)) in single precision, which the optimizers compute in; "
+            + "it must be positive and finite there (\(Float.leastNonzeroMagnitude) to \(Float.greatestFiniteMagnitude))"
+    }
+
     /// The rate for optimizer step `step` (0-based).
     public func rate(at step: Int) -> Float {
         if step < warmupSteps {

@@ -85,6 +85,26 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
         return forms.map { form in "\(form) for \(names { $0.weightDecayForm == form })" }.joined(separator: "; ")
     }
 
+    /// The first setting given (differing from its default; a default given again passes) that none
+    /// of `kinds` uses, the optimizers of a run or of a sweep's rules, as a message; nil: every one is
+    /// used. --momentum with adam was dropped without a word, and --nesterov with --momentum 0 ran
+    /// plain SGD under a "nesterov" label (torch.optim.SGD refuses it).
+    public static func ignoredSetting(_ s: Settings, kinds: [OptimizerKind]) -> String? {
+        let d = Settings()
+        let used = kinds.map(\.rawValue).joined(separator: ", ")
+        func unused(_ flag: String, given: Bool, _ property: (OptimizerKind) -> Bool) -> String? {
+            guard given, !kinds.contains(where: property) else { return nil }
+            return "\(flag) applies to \(names(where: property)) only, not to \(used)"
+        }
+        return unused("--momentum \(s.momentum)", given: s.momentum != d.momentum, \.usesMomentum)
+            ?? unused("--nesterov", given: s.nesterov, { $0 == .sgd })
+            ?? unused("--beta1 \(s.beta1)", given: s.beta1 != d.beta1, \.usesAdamMoments)
+            ?? unused("--beta2 \(s.beta2)", given: s.beta2 != d.beta2, \.usesAdamMoments)
+            ?? unused("--eps \(s.epsilon)", given: s.epsilon != d.epsilon, \.usesAdamMoments)
+            ?? unused("--trust-coefficient \(s.trustCoefficient)", given: s.trustCoefficient != d.trustCoefficient, { $0 == .lars })
+            ?? (s.nesterov && s.momentum == 0 ? "--nesterov needs --momentum above 0 (with 0 it is plain SGD; torch.optim.SGD refuses it too)" : nil)
+    }
+
     /// The optimizers with a rule prefix, in case order.
     public static var ruleOptimizers: [OptimizerKind] { allCases.filter { $0.bareRule != nil } }
 
@@ -122,6 +142,26 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
             epsilon = try c.decode(Double.self, forKey: .epsilon)
             trustCoefficient = try c.decode(Double.self, forKey: .trustCoefficient)
             decayAll = try c.decodeIfPresent(Bool.self, forKey: .decayAll) ?? false
+        }
+
+        /// The first setting whose single-precision value, the one the optimizers compute with, leaves
+        /// the range its flag allows, as a message naming the flag; nil: all are usable. A Double
+        /// check passes --beta2 0.99999999, which is 1 in Float: Adam's bias correction 1 - b2^t is
+        /// then 0 and its first update NaN; --trust-coefficient 1e-50 is 0 (LARS would stop on a
+        /// precondition on every rank), --eps 1e39 infinite (Adam would never move).
+        public var singlePrecisionProblem: String? {
+            let belowOne = Float(1).nextDown, smallest = Float.leastNonzeroMagnitude, largest = Float.greatestFiniteMagnitude
+            let checks: [(flag: String, value: Double, usable: (Float) -> Bool, range: String, hint: String)] = [
+                ("--momentum", momentum, { $0 < 1 }, "below 1", "at most \(belowOne)"),
+                ("--beta1", beta1, { $0 < 1 }, "below 1", "at most \(belowOne)"),
+                ("--beta2", beta2, { $0 < 1 }, "below 1", "at most \(belowOne)"),
+                ("--eps", epsilon, { $0 > 0 && $0.isFinite }, "positive and finite", "\(smallest) to \(largest)"),
+                ("--trust-coefficient", trustCoefficient, { $0 > 0 && $0.isFinite }, "positive and finite", "\(smallest) to \(largest)"),
+                ("--weight-decay", weightDecay, { $0.isFinite }, "finite", "at most \(largest)"),
+            ]
+            guard let bad = checks.first(where: { !$0.usable(Float($0.value)) }) else { return nil }
+            return "\(bad.flag) \(bad.value) is \(Float(bad.value)) in single precision, which the optimizers compute in; "
+                + "it must be \(bad.range) there (\(bad.hint))"
         }
     }
 

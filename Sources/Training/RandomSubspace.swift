@@ -1,7 +1,7 @@
 // The random n x p matrix A of Keskar et al. 2017's sharpness in a subspace (metric 2.1 with A
 // random, their Table 4 uses p = 100): entries +-1 / sqrt(n) from a seeded generator, so columns
-// have unit norm and A^T A = I + O(sqrt(p / n)). Stored as one bit per entry (n x p / 8 bytes, 18 MB
-// for 1.45 M parameters and p = 100, where floats would take 580 MB) and unpacked a block of rows
+// have unit norm and A^T A = I + O(sqrt(p / n)). Stored as one bit per entry, rows padded to 64-bit words
+// (n x 8 ceil(p / 64) bytes: 23 MB for 1.45 M parameters and p = 100, where floats would take 580 MB) and unpacked a block of rows
 // at a time for the products, which go to BLAS. Shapes: A (n, p) row-major, x and y (n), z (p).
 import Tensor
 
@@ -21,6 +21,14 @@ struct RandomSubspace {
         magnitude = 1 / Float(rows).squareRoot()
         var rng = SplitMix64(seed: seed, stream: 0x5348_4152_5053_5542)  // "SHARPSUB"
         bits = (0..<(rows * words)).map { _ in rng.next() }
+    }
+
+    /// Bytes a measurement holds at its peak: the bits, one unpacked row block, and the p x p Gram
+    /// matrix in Float with its Cholesky factor in Double. For MemoryBudget before training: p = 50000
+    /// on a 100 K-parameter MLP needs 31 GB, which would end the run after training without its figures.
+    static func bytes(rows: Int, columns: Int) -> Double {
+        let (n, p) = (Double(rows), Double(columns))
+        return n * (p / 64).rounded(.up) * 8 + Double(blockRows) * p * 4 + p * p * (4 + 8)
     }
 
     /// A[i, j].

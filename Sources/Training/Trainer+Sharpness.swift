@@ -93,10 +93,12 @@ extension Trainer {
             model.backward(batch: end - begin, context: PassContext(mode: .probe))
             begin = end
         }
-        tail[Tail.loss.rawValue] = Float(loss)
-        tail[Tail.samples.rawValue] = Float(hi - comm.rank * total / comm.size)
         tail[Tail.stop.rawValue] = StopSignal.received > 0 ? 1 : 0
         comm.allreduceSum(reduction.buffer)
-        return (Double(tail[Tail.loss.rawValue]) / Double(tail[Tail.samples.rawValue]), tail[Tail.stop.rawValue] > 0)
+        // The loss sum in Double: a Float sum resolves about 6e-8 of the loss, and in a small box or
+        // a random subspace the rise is a few parts in 10^7 of it (a sharpness of 1.15e-5 once read as 7.1e-6).
+        var sums = [loss, Double(hi - comm.rank * total / comm.size)]
+        sums.withUnsafeMutableBufferPointer { comm.allreduceSum($0) }
+        return (sums[0] / sums[1], tail[Tail.stop.rawValue] > 0)
     }
 }

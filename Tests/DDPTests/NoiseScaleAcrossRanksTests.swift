@@ -40,6 +40,24 @@ final class NoiseScaleAcrossRanksTests: XCTestCase {
         XCTAssertEqual(measured, exact, accuracy: 0.05 * exact, "2 x 128: online B_simple \(measured) vs exact \(exact)")
     }
 
+    func testThreeRanksWithAccumulationMatchPerExampleValue() throws {
+        // 3 x 32 x 2 = 192: the small batch is each rank's first micro-batch (b = 32, k = 3), the big
+        // one the step's 192; 1888 = 9 x 192 + 160 ends each epoch with 96 + 64 samples (b = 32, B = 160).
+        let folder = IDXFolder()
+        folder.writeDataset(train: trainCount, test: 10, height: side, width: side, classes: classes, pixel: IDXFolder.scrambled)
+        let dir = DDPProcess.temporaryFolder("noise3")
+        let outcome = try DDPProcess.run(["train", "--data", folder.path, "--model", "mlp", "--hidden", String(hidden),
+                                          "--batch-per-rank", "32", "--accumulate", "2", "--epochs", "100", "--lr", "1e-12",
+                                          "--momentum", "0", "--trace-steps", "none", "--run-dir", dir], ranks: 3)
+        XCTAssertEqual(outcome.status, 0, outcome.all)
+        let measured = try XCTUnwrap(DDPProcess.json(dir + "/summary.json")["gns"] as? Double)
+        let weights = try SafetensorsFile.tensors(atPath: dir + "/model.safetensors").map(\.values)
+        let network = ReferenceNetwork(layers: [.dense(inputs: side * side, outputs: hidden, relu: true),
+                                                .dense(inputs: hidden, outputs: classes, relu: false)], tensors: weights)
+        let exact = exactNoiseScale(network)
+        XCTAssertEqual(measured, exact, accuracy: 0.05 * exact, "3 x 32 x 2: online B_simple \(measured) vs exact \(exact)")
+    }
+
     /// tr(Sigma) / |G|^2 with tr(Sigma) the per-example gradients' variance over the training set.
     func exactNoiseScale(_ network: ReferenceNetwork) -> Double {
         let images = referenceImages(count: trainCount, pixelsPerImage: side * side)
