@@ -90,19 +90,34 @@ public enum OptimizerKind: String, Codable, CaseIterable, Sendable {
     /// used. --momentum with adam was dropped without a word, and --nesterov with --momentum 0 ran
     /// plain SGD under a "nesterov" label (torch.optim.SGD refuses it).
     public static func ignoredSetting(_ s: Settings, kinds: [OptimizerKind]) -> String? {
-        let d = Settings()
         let used = kinds.map(\.rawValue).joined(separator: ", ")
-        func unused(_ flag: String, given: Bool, _ property: (OptimizerKind) -> Bool) -> String? {
-            guard given, !kinds.contains(where: property) else { return nil }
-            return "\(flag) applies to \(names(where: property)) only, not to \(used)"
-        }
-        return unused("--momentum \(s.momentum)", given: s.momentum != d.momentum, \.usesMomentum)
-            ?? unused("--nesterov", given: s.nesterov, { $0 == .sgd })
-            ?? unused("--beta1 \(s.beta1)", given: s.beta1 != d.beta1, \.usesAdamMoments)
-            ?? unused("--beta2 \(s.beta2)", given: s.beta2 != d.beta2, \.usesAdamMoments)
-            ?? unused("--eps \(s.epsilon)", given: s.epsilon != d.epsilon, \.usesAdamMoments)
-            ?? unused("--trust-coefficient \(s.trustCoefficient)", given: s.trustCoefficient != d.trustCoefficient, { $0 == .lars })
+        let unused = specificSettings(s).first { $0.given && !kinds.contains(where: $0.usedBy) }
+        return unused.map { "\($0.flag) applies to \(names(where: $0.usedBy)) only, not to \(used)" }
             ?? (s.nesterov && s.momentum == 0 ? "--nesterov needs --momentum above 0 (with 0 it is plain SGD; torch.optim.SGD refuses it too)" : nil)
+    }
+
+    /// The settings with those `kind` does not use back at their defaults: a sweep point's, so that its
+    /// config.toml (a `train` study file) holds no flag `train` would refuse as ignored.
+    public func keepingOnly(_ s: Settings) -> Settings {
+        var kept = s
+        for setting in OptimizerKind.specificSettings(s) where !setting.usedBy(self) { setting.reset(&kept) }
+        return kept
+    }
+
+    /// The settings only some optimizers use: the flag, whether `s` gives it (differs from its default),
+    /// which optimizers use it, and how to put it back at its default.
+    private static func specificSettings(_ s: Settings)
+        -> [(flag: String, given: Bool, usedBy: (OptimizerKind) -> Bool, reset: (inout Settings) -> Void)] {
+        let d = Settings()
+        return [
+            ("--momentum \(s.momentum)", s.momentum != d.momentum, \.usesMomentum, { $0.momentum = d.momentum }),
+            ("--nesterov", s.nesterov, { $0 == .sgd }, { $0.nesterov = d.nesterov }),
+            ("--beta1 \(s.beta1)", s.beta1 != d.beta1, \.usesAdamMoments, { $0.beta1 = d.beta1 }),
+            ("--beta2 \(s.beta2)", s.beta2 != d.beta2, \.usesAdamMoments, { $0.beta2 = d.beta2 }),
+            ("--eps \(s.epsilon)", s.epsilon != d.epsilon, \.usesAdamMoments, { $0.epsilon = d.epsilon }),
+            ("--trust-coefficient \(s.trustCoefficient)", s.trustCoefficient != d.trustCoefficient, { $0 == .lars },
+             { $0.trustCoefficient = d.trustCoefficient }),
+        ]
     }
 
     /// The optimizers with a rule prefix, in case order.

@@ -238,6 +238,7 @@ public struct SweepPlan: Codable, Sendable {
                             c.optimizer = kind
                             c.learningRate = learningRate(of: kind)
                         }
+                        c.optim = c.optimizer.keepingOnly(c.optim)
                         budget.apply(to: &c)
                         if rule.regime, case .epochs(let n) = budget { c.regimeEpochs = n }
                         if let sync = rule.sync { c.sync = sync }

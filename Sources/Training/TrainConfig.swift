@@ -219,6 +219,8 @@ public struct ResolvedConfig: Codable, Sendable {
             scaling: settings.lrScaling, warmupSteps: warmupSteps, warmupStartRate: settings.warmupStartRate,
             totalSteps: totalSteps, decay: settings.decay,
             milestones: decayEpochs.map { Int(($0 * Double(stepsPerEpoch)).rounded()) })
+        // Checked in Double by the flags, but the optimizers compute in Float.
+        if let problem = settings.optim.singlePrecisionProblem ?? schedule.singlePrecisionProblem { throw ConfigError(problem) }
         self.trainSamples = n
         self.testSamples = data.test.count
         self.inputShape = data.train.shape

@@ -43,8 +43,13 @@ extension Trainer {
         if let ghost = settings.ghostBatch, model.layout.momentCount == 0 {
             throw ConfigError("--ghost-batch \(ghost) has no effect: model \(settings.model) has no BatchNorm (bn) layer")
         }
-        if let p = settings.sharpnessSubspace, p >= model.layout.count {
-            throw ConfigError("--sharpness-subspace \(p) must be smaller than the model's \(model.layout.count) parameters")
+        if let p = settings.sharpnessSubspace {
+            guard p < model.layout.count else {
+                throw ConfigError("--sharpness-subspace \(p) must be smaller than the model's \(model.layout.count) parameters")
+            }
+            // Made after training: found short of memory then, the run would end without its figures.
+            try MemoryBudget.check(RandomSubspace.bytes(rows: model.layout.count, columns: p),
+                                   for: "--sharpness-subspace \(p) (its \(model.layout.count) x \(p) matrix and \(p) x \(p) Gram matrix)")
         }
         return model
     }

@@ -95,6 +95,8 @@ struct SweepCommand: ParsableCommand {
                          budget: budget, warmupEpochs: warmupEpochs, larsLearningRate: larsLr, lambLearningRate: lambLr,
                          ghostBatches: options.ghostBatch.count > 1 ? options.ghostBatch : nil,
                          remediesAboveSmallestOnly: remediesAboveSmallestOnly ? true : nil, directory: out)
+        let optimizers = ruleList.map { $0.optimizer ?? options.optimizer }
+        if let problem = OptimizerKind.ignoredSetting(options.settings.optim, kinds: optimizers) { throw ValidationError(problem) }
         try plan.checkDistinctPoints()
         try plan.checkEveryRuleRuns()
         return plan

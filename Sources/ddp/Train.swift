@@ -67,6 +67,7 @@ struct Train: ParsableCommand {
         if let budget {
             do { _ = try Budget(budget) } catch { throw ValidationError(String(describing: error)) }
         }
+        if let problem = OptimizerKind.ignoredSetting(options.settings.optim, kinds: [options.optimizer]) { throw ValidationError(problem) }
     }
 
     /// Every setting: SettingsTable's rows for the shared flags and train's own, and the run folder.

@@ -13,10 +13,11 @@ extension LRDecay: ExpressibleByArgument {}
 extension OptimizerKind: ExpressibleByArgument {}
 extension NaNPolicy: ExpressibleByArgument {}
 
-/// A comma-separated list of numbers, e.g. `--hidden 256,128`. An empty item ("256,,128", "256,")
-/// is a typo, not a shorter list.
+/// A comma-separated list of numbers, e.g. `--hidden 256,128`; "" is the empty list (a study
+/// file's `decay-epochs = []`). An empty item ("256,,128", "256,") is a typo, not a shorter list.
 func parseList<T: LosslessStringConvertible>(_ text: String) throws -> [T] {
-    try text.split(separator: ",", omittingEmptySubsequences: false).map {
+    guard !text.isEmpty else { return [] }
+    return try text.split(separator: ",", omittingEmptySubsequences: false).map {
         guard let value = T(String($0).trimmingCharacters(in: .whitespaces)) else {
             throw ValidationError("'\(text)' is not a comma-separated list of numbers")
         }

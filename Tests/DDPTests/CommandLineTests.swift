@@ -77,6 +77,10 @@ final class CommandLineTests: XCTestCase {
         // An empty item is a typo, not a shorter list (it built fc64-fc32-fc10 without a word).
         try expectFailure(base + ["--hidden", "64,,32"], mentioning: "'64,,32' is not a comma-separated list of numbers")
         try expectFailure(base + ["--hidden", "64,"], mentioning: "'64,' is not a comma-separated list of numbers")
+        // A setting the optimizer does not use, and values the optimizers' Float turns into 0 or 1.
+        try expectFailure(base + ["--optimizer", "adam", "--momentum", "0.5"], mentioning: "--momentum 0.5 applies to sgd and lars only, not to adam")
+        try expectFailure(base + ["--lr", "1e-50"], mentioning: "--lr 1e-50 is 0.0 in single precision")
+        try expectFailure(base + ["--optimizer", "adam", "--beta2", "0.99999999"], mentioning: "--beta2 0.99999999 is 1.0 in single precision")
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "no run folder for a refused run")
     }
 

@@ -69,6 +69,9 @@ final class InputHardeningTests: XCTestCase {
         // a count near Int.max used to trap in the geometry's arithmetic.
         _ = try expectRefusal(base + ["--data", "synthetic", "--model", "conv1k100000same-fc10"], mentioning: "GB of im2col columns")
         _ = try expectRefusal(base + ["--data", "synthetic", "--model", "conv4611686018427387904k3-fc10"], mentioning: "GB per rank")
+        // The subspace of the sharpness measurement is made after training: checked before it.
+        _ = try expectRefusal(base + ["--data", "synthetic", "--hidden", "1000", "--sharpness", "1e-3", "--sharpness-subspace", "700000"],
+                              mentioning: "--sharpness-subspace 700000 (its 795010 x 700000 matrix and 700000 x 700000 Gram matrix) needs about 5.9")
         // A trace window far beyond the run is sized by the run's steps, not by the window.
         let ok = try DDPProcess.run(base + ["--data", "synthetic", "--steps", "3", "--trace-steps", "2:100000000000"], ranks: 2)
         XCTAssertEqual(ok.status, 0, ok.all)

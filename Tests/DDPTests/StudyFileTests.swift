@@ -81,12 +81,19 @@ final class StudyFileTests: XCTestCase {
             rules = "none,lars+sqrt+warmup,lamb,sqrt+gb16,sqrt+local2,sqrt+regime"
             budget = "epochs:1"
             warmup-epochs = 0.5
+            momentum = 0.5
+            trust-coefficient = 0.002
             """)
         let rules = DDPProcess.temporaryFolder("study-sweep-rules")
         let outcome = try DDPProcess.run(["sweep", "--config", rulesStudy, "--out", rules], ranks: 2)
         XCTAssertEqual(outcome.status, 0, outcome.all)
         let lamb = try String(contentsOfFile: rules + "/b00512-lamb+sqrt+warmup-s1/config.toml", encoding: .utf8)
         XCTAssertTrue(lamb.contains("optimizer = \"lamb\"") && lamb.contains("lr = 0.01") && lamb.contains("target = \"none\""), lamb)
+        // The sweep's momentum and trust coefficient, which LAMB does not use, are at their defaults in
+        // its point's study file (train refuses them with lamb as ignored); LARS's point keeps both.
+        XCTAssertTrue(lamb.contains("\nmomentum = 0.9\n") && lamb.contains("\ntrust-coefficient = 0.001\n"), lamb)
+        let lars = try String(contentsOfFile: rules + "/b00512-lars+sqrt+warmup-s1/config.toml", encoding: .utf8)
+        XCTAssertTrue(lars.contains("\nmomentum = 0.5\n") && lars.contains("\ntrust-coefficient = 0.002\n"), lars)
         let regime = try String(contentsOfFile: rules + "/b00512-sqrt+regime-s1/config.toml", encoding: .utf8)
         XCTAssertTrue(regime.contains("budget = \"regime:1\""), regime)
         try assertPointsRepeat(rules, expected: 6)
