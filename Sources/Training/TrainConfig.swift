@@ -205,6 +205,14 @@ public struct ResolvedConfig: Codable, Sendable {
         }
         let decayEpochs = settings.decayEpochs.isEmpty
             ? [0.5, 0.75].map { $0 * Double(totalSteps) / Double(stepsPerEpoch) } : settings.decayEpochs.map { $0 * epochScale }
+        let milestones = decayEpochs.map { Int(($0 * Double(stepsPerEpoch)).rounded()) }
+        // A step of decay inside the warmup drops the rate before it reaches its peak (Goyal et al. 2017
+        // warm up for 5 epochs and decay from epoch 30).
+        if settings.decay == .step, let (epoch, step) = zip(decayEpochs, milestones).first(where: { $0.1 < warmupSteps }) {
+            let which = settings.decayEpochs.isEmpty ? " (the default decay epochs: 50% and 75% of training)" : ""
+            throw ConfigError("step decay at epoch \(epochLabel(epoch / epochScale)) (step \(step))\(which) falls inside the warmup of "
+                              + "\(warmupSteps) steps: the rate would drop before it reached its peak; decay after the warmup, or shorten it")
+        }
         self.settings = settings
         self.ranks = ranks
         self.batchPerRank = batchPerRank
@@ -218,7 +226,7 @@ public struct ResolvedConfig: Codable, Sendable {
             baseRate: settings.learningRate, referenceBatch: settings.referenceBatch, globalBatch: globalBatch,
             scaling: settings.lrScaling, warmupSteps: warmupSteps, warmupStartRate: settings.warmupStartRate,
             totalSteps: totalSteps, decay: settings.decay,
-            milestones: decayEpochs.map { Int(($0 * Double(stepsPerEpoch)).rounded()) })
+            milestones: milestones)
         // Checked in Double by the flags, but the optimizers compute in Float.
         if let problem = settings.optim.singlePrecisionProblem ?? schedule.singlePrecisionProblem { throw ConfigError(problem) }
         self.trainSamples = n

@@ -160,7 +160,10 @@ struct TrainingOptions: ParsableArguments {
         try require(bucketKb.map { $0 >= 0 && $0 <= 1 << 20 } ?? true, "--bucket-kb must be 0 (no buckets) to \(1 << 20) (got \(bucketKb ?? 0))")
         try require(evalsPerEpoch >= 1, "--evals-per-epoch must be at least 1")
         try require(target.map { $0 > 0 && $0 <= 1 } ?? true, "--target is a test accuracy in (0, 1]")
-        try require(sharpness.map { $0 > 0 && $0 <= 1 } ?? true, "--sharpness is a box size relative to each weight, in (0, 1] (Keskar et al. use 1e-3 and 5e-4)")
+        // Below Float's epsilon the box rounds away in the Float weights: the figure would read 0, never measured.
+        try require(sharpness.map { $0 >= Double(Float.ulpOfOne) && $0 <= 1 } ?? true,
+                    "--sharpness is a box size relative to each weight, in [\(Float.ulpOfOne), 1] (Keskar et al. use 1e-3 and 5e-4; "
+                    + "below \(Float.ulpOfOne) it rounds away in single precision)")
         try require(sharpnessSubspace.map { $0 >= 1 } ?? true, "--sharpness-subspace must be at least 1 (Keskar et al. use 100)")
         try require(sharpnessSubspace == nil || sharpness != nil, "--sharpness-subspace needs --sharpness (the box size, e.g. 1e-3)")
         try require(sharpnessSamples >= 1 && sharpnessSteps >= 1, "--sharpness-samples and --sharpness-steps must be at least 1")

@@ -50,7 +50,7 @@ final class HostileInputTests: XCTestCase {
     func testSharpnessBoxOutOfRangeIsRefused() throws {
         let dir = DDPProcess.temporaryFolder("hostile-sharpness")
         _ = try expectRefusal(["train", "--data", "synthetic", "--steps", "2", "--sharpness", "1e30", "--run-dir", dir],
-                                        mentioning: "--sharpness is a box size relative to each weight, in (0, 1]", status: 64)
+                                        mentioning: "--sharpness is a box size relative to each weight, in [1.1920929e-07, 1]", status: 64)
     }
 
     /// `--resume` takes every setting from the checkpoint: a flag that would change one is refused

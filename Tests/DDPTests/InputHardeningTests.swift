@@ -32,6 +32,13 @@ final class InputHardeningTests: XCTestCase {
         // 4096 / 64 = 64 steps an epoch, 2 epochs.
         _ = try expectRefusal(base + ["--epochs", "2", "--batch-per-rank", "32", "--decay", "step", "--decay-epochs", "1,3"],
                               mentioning: "--decay-epochs 3.0 is not before the end of training (2 epochs)")
+        // A decay inside the warmup (2 ranks x 32: 64 steps an epoch): the default 50% of 4 epochs, and a given 0.5.
+        _ = try expectRefusal(base + ["--epochs", "4", "--batch-per-rank", "32", "--warmup-epochs", "3", "--decay", "step"],
+                              mentioning: "step decay at epoch 2 (step 128) (the default decay epochs: 50% and 75% of training) falls inside the warmup of 192 steps")
+        _ = try expectRefusal(base + ["--epochs", "4", "--batch-per-rank", "32", "--warmup-epochs", "1", "--decay", "step", "--decay-epochs", "0.5,2"],
+                              mentioning: "step decay at epoch 0.5 (step 32) falls inside the warmup of 64 steps")
+        // A box below Float's epsilon rounds away in the weights: its figure would be 0, never measured.
+        _ = try expectRefusal(base + ["--sharpness", "1e-9"], mentioning: "--sharpness is a box size relative to each weight, in [1.1920929e-07, 1]", status: 64)
         _ = try expectRefusal(base + ["--epochs", "2", "--decay", "cosine", "--decay-epochs", "1"],
                               mentioning: "--decay-epochs applies only to --decay step (this run uses cosine)")
         _ = try expectRefusal(base + ["--steps", "10", "--trace-steps", "500:600"],
