@@ -375,9 +375,15 @@ extension Trainer {
           batch       global \(config.globalBatch) = \(comm.size) ranks x \(config.batchPerRank) per rank x \(config.accumulate) accumulation
           schedule    lr \(s.learningRate) at batch \(s.referenceBatch), \(s.lrScaling.rawValue) scaling -> peak \(String(format: "%.5g", config.schedule.peakRate)), warmup \(config.schedule.warmupSteps) steps, \(s.decay.rawValue) decay
           optimizer   \(optimizerDescription), seed \(s.seed)
-          training    \(config.epochs) epoch(s), \(config.totalSteps) steps (\(config.stepsPerEpoch) per epoch)\(budgetNote)
+          training    \(config.epochs) epoch(s), \(config.totalSteps) steps (\(config.stepsPerEpoch) per epoch)\(budgetNote)\(noiseScaleNote)
           run folder  \(runDir)
         """
+    }
+
+    /// The noise scale compares two batch sizes within a step: one rank without accumulation has one.
+    var noiseScaleNote: String {
+        guard config.settings.noiseScale, !measuresNoiseScale else { return "" }
+        return "\n  noise scale not measured: 1 rank without accumulation has one batch size a step (run on 2+ ranks or with --accumulate 2+)"
     }
 
     /// How the budget was set when it is not plain epochs or steps.

@@ -76,3 +76,19 @@ final class NoiseScaleAcrossRanksTests: XCTestCase {
         return (sumOfSquaredNorms / n - squaredNormOfMean) / squaredNormOfMean
     }
 }
+
+extension NoiseScaleAcrossRanksTests {
+    /// One rank without accumulation has one batch size a step: the run says the noise scale is not
+    /// measured, and summary.json and steps.csv hold no value; with --accumulate 2 it is measured.
+    func testOneRankWithoutAccumulationSaysTheNoiseScaleIsNotMeasured() throws {
+        let note = "  noise scale not measured: 1 rank without accumulation has one batch size a step (run on 2+ ranks or with --accumulate 2+)"
+        for (accumulate, measured) in [("1", false), ("2", true)] {
+            let dir = DDPProcess.temporaryFolder("noise-one-rank")
+            let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--steps", "4", "--accumulate", accumulate,
+                                              "--trace-steps", "none", "--run-dir", dir], ranks: 1)
+            XCTAssertEqual(outcome.status, 0, outcome.all)
+            XCTAssertEqual(outcome.stdout.split(separator: "\n").contains { $0 == note }, !measured, outcome.stdout)
+            XCTAssertEqual(try DDPProcess.json(dir + "/summary.json")["gns"] is NSNull, !measured)
+        }
+    }
+}
