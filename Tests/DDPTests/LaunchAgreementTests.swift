@@ -5,6 +5,7 @@
 // MPI_ERR_TRUNCATE, other --lr trained to "replicas diverged", and a rank that never called
 // MPI_Init left the others in it forever.
 import Foundation
+import TestSupport
 import XCTest
 
 final class LaunchAgreementTests: XCTestCase {
@@ -64,5 +65,40 @@ final class LaunchAgreementTests: XCTestCase {
                                      environment: ["DDP": DDPProcess.executable, "RUN": dir])
         assertOneRefusal(outcome, mentioning: ["error: rank 0 on ", "MPI_Init waited 2 s, over --collective-timeout 2: not every rank of the job started MPI"])
         XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
+    }
+
+    /// The same command on both ranks, but `--data data` is relative and each rank starts in its own
+    /// folder: rank 1's data differ in content only (same counts), or in their count. The count used
+    /// to crash the job with an MPI error after making the run folder; the content trained on it.
+    func testARankReadingOtherDataEndsTheJobNamingItBeforeTheRunFolder() throws {
+        let ramp = IDXFolder(), scrambled = IDXFolder(), larger = IDXFolder()
+        ramp.writeDataset(train: 64, test: 16)
+        scrambled.writeDataset(train: 64, test: 16, pixel: IDXFolder.scrambled)
+        larger.writeDataset(train: 80, test: 16)
+        for (other, described) in [(scrambled, "64 train and 16 test samples of [1, 4, 4] x 10 classes, fingerprint "),
+                                   (larger, "80 train and 16 test samples of [1, 4, 4] x 10 classes, fingerprint ")] {
+            let homes = DDPProcess.temporaryFolder("launch-data")
+            for (rank, folder) in [ramp, other].enumerated() {
+                try FileManager.default.createDirectory(atPath: homes + "/\(rank)", withIntermediateDirectories: true)
+                try FileManager.default.createSymbolicLink(atPath: homes + "/\(rank)/data", withDestinationPath: folder.path)
+            }
+            let dir = homes + "/run"
+            let outcome = try runPerRank(#"cd "$HOMES/$OMPI_COMM_WORLD_RANK" && exec "$DDP" train --data data --batch-per-rank 8 --epochs 2 --run-dir "$RUN""#,
+                                         environment: ["DDP": DDPProcess.executable, "HOMES": homes, "RUN": dir])
+            assertOneRefusal(outcome, mentioning: ["error: rank 1 on ", "read other data than rank 0 (" + described,
+                                                   "; rank 0: 64 train and 16 test samples of [1, 4, 4] x 10 classes, fingerprint "])
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "no run folder for a refused launch")
+        }
+        // The same data in two places is the same data.
+        let copy = IDXFolder()
+        copy.writeDataset(train: 64, test: 16)
+        let homes = DDPProcess.temporaryFolder("launch-data-same")
+        for (rank, folder) in [ramp, copy].enumerated() {
+            try FileManager.default.createDirectory(atPath: homes + "/\(rank)", withIntermediateDirectories: true)
+            try FileManager.default.createSymbolicLink(atPath: homes + "/\(rank)/data", withDestinationPath: folder.path)
+        }
+        let same = try runPerRank(#"cd "$HOMES/$OMPI_COMM_WORLD_RANK" && exec "$DDP" train --data data --batch-per-rank 8 --steps 2 --run-dir "$RUN""#,
+                                  environment: ["DDP": DDPProcess.executable, "HOMES": homes, "RUN": homes + "/run"])
+        XCTAssertEqual(same.status, 0, same.all)
     }
 }

@@ -1,6 +1,9 @@
 // LaunchAgreement's pieces without MPI: the GNU build ID read from an ELF file, and which rank's
-// launch the message names (LaunchAgreementTests runs them through mpirun).
+// launch the message names; the data fingerprint `agreed` compares (LaunchAgreementTests runs them through mpirun).
 @testable import Collective
+@testable import Data
+@testable import Training
+import Tensor
 import Foundation
 import XCTest
 
@@ -46,5 +49,33 @@ final class LaunchAgreementUnitTests: XCTestCase {
         // The bytes that travel keep empty arguments and a missing build ID.
         let odd = Launch(arguments: ["train", "", "--run-dir", "a b"], buildID: nil, executable: "/p q/ddp")
         XCTAssertEqual(Launch(bytes: odd.bytes), odd)
+    }
+}
+
+
+final class DataAgreementUnitTests: XCTestCase {
+    func split(_ pixels: [UInt8], labels: [UInt8]) -> DataSplit {
+        let train = Dataset(images: pixels, labels: labels, height: 2, width: 2, classes: 3)
+        return DataSplit(name: "t", train: train, test: Dataset(images: [1, 2, 3, 4], labels: [0], height: 2, width: 2, classes: 3))
+    }
+
+    /// The fingerprint follows the pixels' statistics and the labels; the message names the lowest
+    /// rank that differs from rank 0, with both descriptions.
+    func testTheFirstRankWhoseDataDifferIsNamedWithItsCountsAndFingerprint() throws {
+        let a = split([0, 10, 20, 30, 40, 50, 60, 70], labels: [0, 1])
+        let sameAgain = split([0, 10, 20, 30, 40, 50, 60, 70], labels: [0, 1])
+        let otherPixels = split([0, 10, 20, 30, 40, 50, 60, 71], labels: [0, 1])
+        let otherLabels = split([0, 10, 20, 30, 40, 50, 60, 70], labels: [0, 2])
+        XCTAssertEqual(a.fingerprint.map(\.bitPattern), sameAgain.fingerprint.map(\.bitPattern))
+        XCTAssertNotEqual(a.fingerprint.last?.bitPattern, otherPixels.fingerprint.last?.bitPattern)
+        XCTAssertNotEqual(a.fingerprint.last?.bitPattern, otherLabels.fingerprint.last?.bitPattern)
+        XCTAssertEqual(Array(a.fingerprint.dropLast()), [2, 1, 1, 2, 2, 3])
+        let hosts = ["h0", "h1", "h2"]
+        XCTAssertNil(sameOnEveryRankProblem([a.fingerprint, sameAgain.fingerprint, a.fingerprint], hosts: hosts, type: DataSplit.self))
+        let hex = { (s: DataSplit) in Checksum.hex(s.fingerprint[6].bitPattern) }
+        XCTAssertEqual(sameOnEveryRankProblem([a.fingerprint, a.fingerprint, otherLabels.fingerprint], hosts: hosts, type: DataSplit.self),
+                       "rank 2 on h2 read other data than rank 0 (2 train and 1 test samples of [1, 2, 2] x 3 classes, fingerprint \(hex(otherLabels)); "
+                       + "rank 0: 2 train and 1 test samples of [1, 2, 2] x 3 classes, fingerprint \(hex(a))); "
+                       + "every host must hold the same files at the --data path (copy them again, or use a shared folder)")
     }
 }
