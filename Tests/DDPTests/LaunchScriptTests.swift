@@ -48,4 +48,17 @@ final class LaunchScriptTests: XCTestCase {
         XCTAssertEqual(missing.errorLines.count, 1, missing.all)
         XCTAssertTrue(missing.errorLines.first?.contains("/nonexistent folder") ?? false, missing.all)
     }
+
+    /// A DIR with a space made hosts whose mpirun failed with "rsh agent not found" (OpenMPI splits
+    /// plm_rsh_agent at spaces): refused before anything is made, root or not.
+    func testNetnsHostsRefusesADirItsMpirunCouldNotUse() throws {
+        for name in ["ns dir", "ns$dir", "ns\"dir"] {
+            let dir = DDPProcess.temporaryFolder("netns") + "/" + name
+            let outcome = try script("netns-hosts.sh", ["up", "2", dir])
+            XCTAssertEqual(outcome.status, 2, outcome.all)
+            XCTAssertEqual(outcome.stderr, "netns-hosts: DIR '\(dir)' holds a space, quote, $, ` or backslash, which mpirun's rsh agent path cannot; choose another DIR\n")
+            XCTAssertFalse(FileManager.default.fileExists(atPath: dir))
+        }
+    }
 }
+
