@@ -86,3 +86,22 @@ extension DataSplit: SameOnEveryRank {
         ("read other data than", "every host must hold the same files at the --data path (copy them again, or use a shared folder)")
     }
 }
+
+extension ResolvedConfig: SameOnEveryRank {
+    /// The settings' hash (as a checkpoint keeps it, without the run folder only rank 0 writes) and
+    /// the batch and step counts derived from them and the data. The command line is the same on every
+    /// rank (LaunchAgreement); a study file (--config) read on each host need not be.
+    var fingerprint: [Double] {
+        [Double(bitPattern: UInt64(Checkpoint.configHash(settings), radix: 16) ?? 0)]
+            + [globalBatch, batchPerRank, accumulate, totalSteps].map(Double.init)
+    }
+
+    static func describe(_ f: [Double]) -> String {
+        let n = f.dropFirst().map { Int($0) }
+        return "settings hash \(Checksum.hex(f[0].bitPattern)), global batch \(n[0]) = \(n[1]) per rank x \(n[2]) accumulation, \(n[3]) steps"
+    }
+
+    static var differs: (what: String, advice: String) {
+        ("resolved other settings than", "every rank must read the same settings (is a --config file different on that host?)")
+    }
+}

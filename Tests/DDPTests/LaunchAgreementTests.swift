@@ -101,4 +101,22 @@ final class LaunchAgreementTests: XCTestCase {
                                   environment: ["DDP": DDPProcess.executable, "HOMES": homes, "RUN": homes + "/run"])
         XCTAssertEqual(same.status, 0, same.all)
     }
+
+    /// The same command line, `--config s.toml` relative, and each rank's folder holds another file:
+    /// rank 1 trained at its own rate until "replicas diverged" at the end.
+    func testARankReadingAnotherStudyFileEndsTheJobNamingIt() throws {
+        let homes = DDPProcess.temporaryFolder("launch-config")
+        for (rank, rate) in ["0.1", "0.2"].enumerated() {
+            try FileManager.default.createDirectory(atPath: homes + "/\(rank)", withIntermediateDirectories: true)
+            try Data("lr = \(rate)\n".utf8).write(to: URL(fileURLWithPath: homes + "/\(rank)/s.toml"))
+        }
+        let dir = homes + "/run"
+        let outcome = try runPerRank(#"cd "$HOMES/$OMPI_COMM_WORLD_RANK" && exec "$DDP" train --data synthetic --config s.toml --steps 2 --run-dir "$RUN""#,
+                                     environment: ["DDP": DDPProcess.executable, "HOMES": homes, "RUN": dir])
+        assertOneRefusal(outcome, mentioning: ["error: rank 1 on ", "resolved other settings than rank 0 (settings hash ",
+                                               ", global batch 64 = 32 per rank x 1 accumulation, 2 steps; rank 0: settings hash ",
+                                               "every rank must read the same settings (is a --config file different on that host?)"])
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dir), "no run folder for a refused launch")
+    }
 }
+
