@@ -8,6 +8,7 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")/.." && pwd)
 ranks=${1:?usage: launch/local.sh RANKS [ddp arguments]}
 shift
+[[ "$ranks" =~ ^[1-9][0-9]*$ ]] || { echo "launch/local.sh: RANKS must be a positive integer, not '$ranks'" >&2; exit 1; }
 ddp=${DDP:-$here/.build/release/ddp}
 [ -x "$ddp" ] || { echo "launch/local.sh: $ddp not built; run: swift build -c release" >&2; exit 1; }
 

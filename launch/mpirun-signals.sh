@@ -11,6 +11,8 @@
 # so rank 0, when it runs on this host (always under local.sh), names that one in its stop line.
 run_mpirun() {
   local filter note
+  # Without this, setsid's "failed to execute mpirun" would be all a user sees.
+  command -v mpirun > /dev/null || { echo "launch/${0##*/}: mpirun not found on PATH; install OpenMPI (bash launch/setup.sh)" >&2; return 127; }
   filter="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/mpirun-filter.awk"
   note=$(mktemp "${TMPDIR:-/tmp}/ddp-signal.XXXXXX")
   export DDP_SIGNAL_NOTE=$note

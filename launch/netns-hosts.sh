@@ -62,6 +62,14 @@ up() {
   local count=$1 dir=$2 tag=${DDP_NETNS_TAG:-$$} slots=${DDP_NETNS_SLOTS:-1} k ns bridge
   local rate=${DDP_NETNS_RATE:-} burst=""
   [[ "$count" =~ ^[1-9][0-9]{0,2}$ ]] && [ "$count" -le 250 ] && [[ "$slots" =~ ^[1-9][0-9]*$ ]] || usage
+  # mpirun splits --mca plm_rsh_agent at spaces ("rsh agent not found"), and the scripts written
+  # below carry DIR inside quotes: refuse such a DIR before anything is made.
+  local absolute=$dir
+  [[ "$absolute" == /* ]] || absolute=$PWD/$absolute
+  if [[ "$absolute" =~ [[:space:]\"\$\`\\] ]]; then
+    echo "netns-hosts: DIR '$absolute' holds a space, quote, \$, \` or backslash, which mpirun's rsh agent path cannot; choose another DIR" >&2
+    exit 2
+  fi
   if [ -n "$rate" ]; then
     burst=$(rate_burst "$rate") || { echo "netns-hosts: DDP_NETNS_RATE=$rate is not a rate such as 10gbit, 500mbit (kbit, mbit, gbit)" >&2; exit 2; }
     command -v tc >/dev/null || { echo "netns-hosts: DDP_NETNS_RATE needs tc (iproute2)" >&2; exit 77; }

@@ -29,8 +29,13 @@ public enum LaunchEnvironment {
         return launcherOutput.hasPrefix("/dev/pts/") || launcherOutput.hasPrefix("/dev/tty")
     }
 
-    /// The communicator for this process: MPI under a launcher, one local rank otherwise.
+    /// The communicator for this process: MPI under a launcher, one local rank otherwise. Under a
+    /// launcher, every rank must have been started with the same arguments and build, or all end
+    /// here (exit 1) with one line from rank 0 (LaunchAgreement).
     public static func makeCommunicator(collectiveTimeout: Double? = nil) throws -> Communicator {
-        underMPI() ? try MPICommunicator(collectiveTimeout: collectiveTimeout) : LocalCommunicator()
+        guard underMPI() else { return LocalCommunicator() }
+        let comm = try MPICommunicator(collectiveTimeout: collectiveTimeout)
+        LaunchAgreement.require(comm)
+        return comm
     }
 }

@@ -20,7 +20,10 @@ public final class MPICommunicator: Communicator {
         // SERIALIZED: MPI calls never overlap, but the step's allreduce may come from a worker thread.
         // MULTIPLE with the watchdog, whose thread talks to the other ranks while a collective waits.
         let wanted = collectiveTimeout == nil ? MPI_THREAD_SERIALIZED : MPI_THREAD_MULTIPLE
-        try MPIError.check(MPI_Init_thread(nil, nil, Int32(wanted), &provided), "MPI_Init_thread")
+        let startup = collectiveTimeout.map { StartupWatch(timeout: $0, rank: LaunchEnvironment.rank()) }
+        let initialized = MPI_Init_thread(nil, nil, Int32(wanted), &provided)
+        startup?.done()
+        try MPIError.check(initialized, "MPI_Init_thread")
         allowsCollectivesOffMainThread = provided >= Int32(MPI_THREAD_SERIALIZED)
         world = cmpi_comm_world()
         var r: Int32 = 0, s: Int32 = 0
