@@ -12,10 +12,10 @@ final class SharpnessResolutionTests: XCTestCase {
     func testARiseOfAFewPartsIn10To7IsMeasuredToItsFirstOrderValue() throws {
         // A one-dimensional random subspace (p = 1): the rise is |a . grad| eps (|a^+ x| + 1), small
         // because a . grad is (a random unit vector); each weight still moves by ~1e-5 of itself.
-        let trainer = try trainedMLP()
+        let trainer = try trained(model: "mlp")
         let before = trainer.parameterChecksum
         let (n, samples) = (trainer.layout.count, 4096)
-        let loss = lossAndGradientSum(trainer, samples: samples)
+        let loss = referenceLoss(trainer, samples: samples)
         let a = RandomSubspace(rows: n, columns: 1, seed: trainer.config.settings.seed)
         let centre = a.pseudoInverseTimes(trainer.parameters.pointer)[0]
         var projected = 0.0
@@ -36,36 +36,5 @@ final class SharpnessResolutionTests: XCTestCase {
         // 0.12 MB of Gram matrices. p = 50000 on the 101,770-parameter MLP: 30 GB of Gram matrices alone.
         XCTAssertEqual(RandomSubspace.bytes(rows: 1_460_000, columns: 100), 23_360_000 + 409_600 + 120_000)
         XCTAssertEqual(RandomSubspace.bytes(rows: 101_770, columns: 50_000), 30_841_473_120)
-    }
-
-    /// MLP 784-32-10 on the synthetic set (4096 samples) after 20 steps at batch 64, one rank.
-    func trainedMLP() throws -> Trainer {
-        var settings = TrainConfig()
-        settings.data = "synthetic"
-        settings.hidden = [32]
-        settings.batchPerRank = 64
-        let data = try Trainer.loadData(settings.data, seed: 1)
-        let trainer = Trainer(config: try ResolvedConfig(settings, ranks: 1, data: data), data: data,
-                              model: try Trainer.buildModel(settings, data: data), comm: LocalCommunicator())
-        try trainer.synchronizeInitialWeights()
-        trainer.sampler.startEpoch(0)
-        for s in 0..<20 { _ = trainer.trainStep(s, stepInEpoch: s) }
-        return trainer
-    }
-
-    /// Mean loss over the first `samples` (a multiple of 64) in a probe pass, summed in Double, with
-    /// the gradient SUM left in the reduction buffer: apart from the trainer's ascent.
-    func lossAndGradientSum(_ trainer: Trainer, samples: Int) -> Double {
-        let data = trainer.data
-        trainer.reduction.zero()
-        var loss = 0.0
-        for begin in stride(from: 0, to: samples, by: 64) {
-            data.train.assemble(range: begin..<(begin + 64), normalizer: data.normalizer, into: trainer.model.input, labels: trainer.labels)
-            let logits = trainer.model.forward(batch: 64, context: PassContext(mode: .probe))
-            loss += SoftmaxCrossEntropy.evaluate(logits: logits, labels: trainer.labels, batch: 64, classes: 10,
-                                                 gradient: trainer.model.outputGradient).loss
-            trainer.model.backward(batch: 64, context: PassContext(mode: .probe))
-        }
-        return loss / Double(samples)
     }
 }
