@@ -51,4 +51,33 @@ final class StudyScriptTests: XCTestCase {
         XCTAssertEqual(calls.filter { $0.hasPrefix("sweep ") }.count, 2, "one sweep launch, two ranks: \(calls)")
         XCTAssertTrue(calls.contains("report \(out)"), "\(calls)")
     }
+
+    /// launch/slurm.sbatch names the run or sweep folder after the job and adds --auto-resume unless
+    /// they are given, on the command line or as keys of a --config study file (the script's folder
+    /// silently won over the file's run-dir). srun is a stand-in that records the ranks' command.
+    func testTheSlurmScriptLeavesAFolderAStudyFileGivesAlone() throws {
+        let scratch = DDPProcess.temporaryFolder("slurm-arguments")
+        let log = scratch + "/calls.log"
+        let srun = try standIn(scratch + "/bin", log: log)
+        try FileManager.default.moveItem(atPath: srun, toPath: scratch + "/bin/srun")
+        let study = scratch + "/study.toml"
+        try Data("lr = 0.1\nrun-dir = \"runs/mine\"\n".utf8).write(to: URL(fileURLWithPath: study))
+        let environment = ["PATH": scratch + "/bin:" + (ProcessInfo.processInfo.environment["PATH"] ?? ""), "SLURM_JOB_ID": "77",
+                           "SLURM_TASKS_PER_NODE": "2", "DDP_HOME": root.path, "DDP": "/bin/true"]
+        let cases: [([String], String)] = [
+            (["train", "--config", study], "train --config \(study) --auto-resume"),
+            (["train", "--config=\(study)", "--steps", "3"], "train --config=\(study) --steps 3 --auto-resume"),
+            (["train", "--steps", "3"], "train --steps 3 --run-dir runs/slurm-77 --auto-resume"),
+            (["train", "--run-dir=runs/x", "--auto-resume"], "train --run-dir=runs/x --auto-resume"),
+            (["sweep", "--global-batch", "64"], "sweep --global-batch 64 --out sweeps/slurm-77 --auto-resume"),
+            (["train", "--resume", "runs/old"], "train --resume runs/old"),
+        ]
+        for (arguments, expected) in cases {
+            try? FileManager.default.removeItem(atPath: log)
+            let outcome = try script("launch/slurm.sbatch", arguments, environment: environment)
+            XCTAssertEqual(outcome.status, 0, outcome.all)
+            let call = try String(contentsOfFile: log, encoding: .utf8).trimmingCharacters(in: .newlines)
+            XCTAssertTrue(call.hasSuffix("/launch/rank-env.sh /bin/true " + expected), "\(arguments): \(call)")
+        }
+    }
 }
