@@ -1,6 +1,7 @@
 // swift-ddp's presets against PyTorch as an outside reference (bench/pytorch/equivalence.py): the
 // same initial weights (model.safetensors of --steps 0), data, batches, BatchNorm groups, dropout
-// masks and optimizer, K steps in float64 autograd, on 1 and 2 ranks under mpirun. Every parameter
+// masks and optimizer, K steps in float64 autograd, on 1 and 2 ranks under mpirun and on 1 rank
+// accumulating 2 micro-batches (rows "1", "2", "1x2"). Every parameter
 // and running statistic must be within max(1e-5, 10 x the case's float32 floor) of the reference:
 // the floor is how far PyTorch's own float32 runs land, since a value within rounding of a ReLU's
 // or a max-pool's kink parts any two float32 trajectories by far more than rounding.
@@ -11,8 +12,9 @@ import XCTest
 final class PyTorchEquivalenceTests: XCTestCase {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent()
-    static let cases = ["mlp-sgd", "mlp-adam", "cnn-sgd", "cnn-adam", "keskar-c1-sgd", "keskar-c1-adam",
+    static let cases = ["mlp-sgd", "mlp-adam", "cnn-sgd", "cnn-adam", "keskar-c1-sgd", "keskar-c1-adam", "keskar-f1-sgd",
                         "resnet8-sgd", "resnet8-adam", "bn-ghost-sgd"]
+    static let splits = ["1", "2", "1x2"]
 
     /// `equivalence.py arguments` under a python that imports torch; skips, saying why, without one.
     func equivalence(_ arguments: [String]) throws -> Outcome {
@@ -31,12 +33,12 @@ final class PyTorchEquivalenceTests: XCTestCase {
         return try DDPProcess.capture(python, [script, "--ddp", DDPProcess.executable] + arguments)
     }
 
-    /// The rows "case ranks group param-rel update-rel state-rel floor tensor [FAIL ...]" of a run, by "case/ranks".
+    /// The rows "case split group param-rel update-rel state-rel floor tensor [FAIL ...]" of a run, by "case/split".
     func rows(_ outcome: Outcome) -> [String: [Double]] {
         var found: [String: [Double]] = [:]
         for line in outcome.stdout.split(separator: "\n") {
             let fields = line.split(separator: " ").map(String.init)
-            guard fields.count >= 8, Self.cases.contains(fields[0]), Int(fields[1]) != nil else { continue }
+            guard fields.count >= 8, Self.cases.contains(fields[0]), Self.splits.contains(fields[1]) else { continue }
             found[fields[0] + "/" + fields[1]] = fields[3...6].compactMap(Double.init)
         }
         return found
@@ -46,7 +48,7 @@ final class PyTorchEquivalenceTests: XCTestCase {
         XCTAssertEqual(outcome.status, 0, outcome.all, file: file, line: line)
         let found = rows(outcome)
         for name in Self.cases {
-            for ranks in [1, 2] {
+            for ranks in Self.splits {
                 guard let row = found["\(name)/\(ranks)"], row.count == 4 else {
                     XCTFail("no row for \(name) on \(ranks) rank(s):\n\(outcome.all)", file: file, line: line)
                     continue
@@ -63,7 +65,8 @@ final class PyTorchEquivalenceTests: XCTestCase {
 
     /// Five steps with the direct kernels (sums rounded as float32 sums are): mlp, cnn, keskar-c1
     /// (dropout masks replicated), resnet8 (projection and identity shortcuts, stride-2 `same`, gap),
-    /// and a spec with ghost batches of 4, SGD with momentum and weight decay, and Adam.
+    /// keskar-f1 (BatchNorm on features), and a spec with ghost batches of 4; SGD with momentum and
+    /// weight decay, and Adam.
     func testPresetsFollowPyTorchFloat64ForFiveSteps() throws {
         let outcome = try equivalence(["--steps", "5", "--keep", DDPProcess.temporaryFolder("torch-equivalence-direct")])
         assertWithinBounds(outcome)

@@ -2,7 +2,8 @@
 
 For each case it writes a small MNIST-format IDX folder of exactly G training images (12 x 12), so
 that with global batch G every step is one whole epoch, runs `ddp train --steps 0` for the seeded
-initial weights (model.safetensors), then `ddp train --steps K` on 1 and 2 ranks under mpirun, and
+initial weights (model.safetensors), then `ddp train --steps K` on 1 and 2 ranks under mpirun and on 1
+rank accumulating 2 micro-batches, and
 repeats the K steps in PyTorch (float64, autograd) from those weights: the same per-epoch
 permutation (ShardedSampler's SplitMix64 Fisher-Yates), BatchNorm over the same groups (the
 micro-batch per rank, or --ghost-batch), the same dropout masks (Dropout.generator), the loss as
@@ -419,9 +420,10 @@ def reference(case, net, initial, x_all, y_all, group, record_first=False, dtype
 
 # ---- swift-ddp ---------------------------------------------------------------------------------------
 
-def run_ddp(ddp, case, data, run_dir, ranks, steps, group):
-    batch_per_rank = case["batch"] // ranks
+def run_ddp(ddp, case, data, run_dir, ranks, steps, group, accumulate=1):
+    batch_per_rank = case["batch"] // (ranks * accumulate)
     flags = ["train", "--data", str(data), "--model", case["model"], "--batch-per-rank", str(batch_per_rank),
+             "--accumulate", str(accumulate),
              "--steps", str(steps), "--optimizer", case["optimizer"], "--lr", repr(case["lr"]),
              "--reference-batch", str(case["batch"]), "--lr-scaling", "none", "--decay", "constant",
              "--weight-decay", repr(case["weight_decay"]), "--seed", str(case["seed"]),
@@ -461,6 +463,7 @@ CASES = [
     {"name": "cnn-adam", "model": "cnn", "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0},
     {"name": "keskar-c1-sgd", "model": "keskar-c1", "optimizer": "sgd", "lr": 0.05, "weight_decay": 5e-4},
     {"name": "keskar-c1-adam", "model": "keskar-c1", "optimizer": "adam", "lr": 1e-3, "weight_decay": 0.0},
+    {"name": "keskar-f1-sgd", "model": "keskar-f1", "optimizer": "sgd", "lr": 0.05, "weight_decay": 1e-4},
     {"name": "resnet8-sgd", "model": "resnet8", "optimizer": "sgd", "lr": 0.1, "weight_decay": 5e-4},
     {"name": "resnet8-adam", "model": "resnet8", "optimizer": "adam", "lr": 1e-3, "weight_decay": 1e-4},
     {"name": "bn-ghost-sgd", "model": "conv8k3s2same-bn-relu-res16s2-gap-fc32-bn-relu-drop0.25-fc10",
@@ -487,13 +490,13 @@ def compare(swift, torch_result, initial, net):
     return rows
 
 
-def layer_report(config, case, net, initial, x_all, y_all, group, folder, ranks):
+def layer_report(config, case, net, initial, x_all, y_all, group, folder, ranks, accumulate):
     """Isolates a difference: swift-ddp's first-step gradient of every tensor against PyTorch's on
     the initial weights. For SGD, step 1 is p1 = p0 - lr (g + wd p0) (the velocity starts at 0), so
     g = (p0 - p1) / lr - wd p0; an Adam case is read as SGD with its rate. The gradient is only as
     exact as p1's float32 rounding allows (ulp(p) / lr)."""
     one = dict(case, optimizer="sgd", steps=1)
-    after = run_ddp(config.ddp, one, folder / "data", folder / f"ranks{ranks}-step1", ranks, 1, group)
+    after = run_ddp(config.ddp, one, folder / "data", folder / f"ranks{ranks}x{accumulate}-step1", ranks, 1, group, accumulate)
     _, first = reference(one, net, initial, x_all, y_all, group, record_first=True)
     print(f"    first step: PyTorch loss {first['loss']:.7f}; per tensor |g| and swift-ddp's relative difference")
     for name, grad in first["grads"].items():
@@ -529,7 +532,8 @@ def main(argv):
     parser.add_argument("--ddp", type=Path, default=HERE.parent.parent / ".build" / "release" / "ddp")
     parser.add_argument("--cases", default=",".join(c["name"] for c in CASES),
                         help="comma-separated names (default all): " + ", ".join(c["name"] for c in CASES))
-    parser.add_argument("--ranks", default="1,2")
+    parser.add_argument("--ranks", default="1,2,1x2",
+                        help="rank counts; RxA: R ranks accumulating A micro-batches a step (BatchNorm groups: the micro-batch)")
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--batch", type=int, default=16, help="global batch G = the training set's size")
     parser.add_argument("--size", type=int, default=12, help="images are 1 x size x size (small: fewer values near a kink)")
@@ -553,7 +557,12 @@ def main(argv):
     unknown = [w for w in wanted if w not in {c["name"] for c in CASES}]
     if unknown:
         fail(f"unknown case {unknown[0]}")
-    ranks_list = [int(r) for r in config.ranks.split(",")]
+    try:
+        ranks_list = [tuple(int(n) for n in (r + "x1").split("x")[:2]) for r in config.ranks.split(",")]
+    except ValueError:
+        parser.error(f"--ranks {config.ranks!r}: want R or RxA, joined by commas")
+    if any(r < 1 or a < 1 or config.batch % (r * a) for r, a in ranks_list):
+        parser.error(f"--ranks {config.ranks!r}: every R x A must divide --batch {config.batch}")
     scratch = config.keep or Path(tempfile.mkdtemp(prefix="ddp-equivalence-"))
     scratch.mkdir(parents=True, exist_ok=True)
     failures = []
@@ -569,21 +578,22 @@ def main(argv):
         x_all, y_all = normalise(images), torch.from_numpy(labels.astype(np.int64))
         net = Net(case["model"], (1, config.size, config.size))
         initial = run_ddp(config.ddp, case, folder / "data", folder / "init", 1, 0, None)
-        for ranks in ranks_list:
-            group = case.get("ghost") or config.batch // ranks
-            swift = run_ddp(config.ddp, case, folder / "data", folder / f"ranks{ranks}", ranks, config.steps, group)
+        for ranks, accumulate in ranks_list:
+            group = case.get("ghost") or config.batch // (ranks * accumulate)
+            label = str(ranks) if accumulate == 1 else f"{ranks}x{accumulate}"
+            swift = run_ddp(config.ddp, case, folder / "data", folder / f"ranks{label}", ranks, config.steps, group, accumulate)
             expected, _ = reference(case, net, initial, x_all, y_all, group)
             worst, worst_update, worst_state = summary(compare(swift, expected, initial, net))
             floor = noise_floor(case, net, initial, x_all, y_all, group, expected)
             allowed = max(config.tolerance, config.noise_factor * floor)
             verdict = "" if max(worst[1], worst_state) <= allowed else f"  FAIL (allowed {allowed:.1e})"
             if verdict:
-                failures.append(f"{case['name']} on {ranks} rank(s): parameters {worst[1]:.2e} ({worst[0]}), "
+                failures.append(f"{case['name']} on {label} rank(s): parameters {worst[1]:.2e} ({worst[0]}), "
                                 f"running statistics {worst_state:.2e}")
-            print(f"{case['name']:<16}{ranks:>6}{group:>6}{worst[1]:>11.2e}{worst_update:>11.2e}{worst_state:>11.2e}"
+            print(f"{case['name']:<16}{label:>6}{group:>6}{worst[1]:>11.2e}{worst_update:>11.2e}{worst_state:>11.2e}"
                   f"{floor:>11.2e}  {worst[0]}{verdict}", flush=True)
             if config.layers:
-                layer_report(config, case, net, initial, x_all, y_all, group, folder, ranks)
+                layer_report(config, case, net, initial, x_all, y_all, group, folder, ranks, accumulate)
     if not config.keep:
         shutil.rmtree(scratch, ignore_errors=True)
     if failures:
