@@ -31,6 +31,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -284,18 +285,15 @@ class Net:
 class Pass:
     """One training forward pass in float64 over the global batch: BatchNorm groups of `group`
     consecutive samples, dropout masks per (epoch, layer, sample index); records each BatchNorm's
-    moments for the running statistics, and (optionally) every layer's output."""
+    moments for the running statistics."""
 
-    def __init__(self, params, group, seed, epoch, indices, record=False):
+    def __init__(self, params, group, seed, epoch, indices):
         self.params, self.group, self.seed, self.epoch, self.indices = params, group, seed, epoch, indices
         self.moments = {}  # path -> (sum of x per channel, within-group SS per channel, values, groups)
-        self.outputs = {} if record else None
 
     def run(self, layers, x):
         for layer in layers:
             x = self.layer(layer, x)
-            if self.outputs is not None:
-                self.outputs[layer[1]] = x
         return x
 
     def layer(self, layer, x):
@@ -378,11 +376,12 @@ def read_safetensors(path):
 def reference(case, net, initial, x_all, y_all, group, record_first=False, dtype=torch.float64, jitter=None):
     """K optimizer steps from `initial` in `dtype`, the weights first multiplied by 1 + 2^-24 e
     (e standard normal, seeded by `jitter`) when asked; returns parameters and state (numpy, float64),
-    and the first step's per-layer outputs and gradients when asked."""
+    and the first step's loss and gradients when asked."""
     def start(name):
         value = initial[name]
         if jitter is not None:
-            value = value * (1 + 2.0 ** -24 * np.random.default_rng([jitter, len(name)]).standard_normal(value.shape))
+            noise = np.random.default_rng([jitter, zlib.crc32(name.encode())]).standard_normal(value.shape)
+            value = value * (1 + 2.0 ** -24 * noise)
         return torch.tensor(value, dtype=dtype, requires_grad=True)
     params = {name: start(name) for name in net.roles}
     state = {name: torch.tensor(value, dtype=dtype) for name, value in initial.items() if name not in net.roles}
@@ -398,18 +397,13 @@ def reference(case, net, initial, x_all, y_all, group, record_first=False, dtype
     for step in range(case["steps"]):
         order = permutation(len(y_all), case["seed"], step)  # one epoch per step: G samples, batch G
         index = torch.tensor(order)
-        forward = Pass(params, group, case["seed"], step, order, record=record_first and step == 0)
+        forward = Pass(params, group, case["seed"], step, order)
         logits = forward.run(net.layers, x_all[index])
         loss = F.cross_entropy(logits, y_all[index])  # mean over the global batch
         optimizer.zero_grad()
-        if forward.outputs is not None:
-            for out in forward.outputs.values():
-                out.retain_grad()
         loss.backward()
-        if forward.outputs is not None:
-            first = {"loss": loss.item(),
-                     "outputs": {k: v.detach().numpy() for k, v in forward.outputs.items()},
-                     "grads": {k: v.grad.numpy().copy() for k, v in params.items()}}
+        if record_first and step == 0:
+            first = {"loss": loss.item(), "grads": {k: v.grad.double().numpy().copy() for k, v in params.items()}}
         optimizer.step()
         with torch.no_grad():
             update_running(state, forward.moments)
