@@ -101,12 +101,16 @@ class ShardedBatches:
 
 class Residual(nn.Module):
     """He et al.'s basic block as swift-ddp's `resF[sS]`: conv3x3 (stride) - bn - relu - conv3x3 - bn,
-    plus the identity or a 1 x 1 conv (stride) - bn projection; relu after the sum."""
+    plus the identity or a 1 x 1 conv (stride) - bn projection; relu after the sum. A stride-2 conv3x3
+    pads as swift-ddp's `same` (TensorFlow's SAME): the one pixel of padding at the bottom and right,
+    none at the top and left (PyTorch's padding=1 would put one on every side: another network)."""
 
     def __init__(self, channels, filters, stride):
         super().__init__()
+        first = [nn.Conv2d(channels, filters, 3, stride, 1, bias=False)] if stride == 1 else \
+            [nn.ZeroPad2d((0, 1, 0, 1)), nn.Conv2d(channels, filters, 3, stride, 0, bias=False)]
         self.body = nn.Sequential(
-            nn.Conv2d(channels, filters, 3, stride, 1, bias=False), nn.BatchNorm2d(filters), nn.ReLU(),
+            *first, nn.BatchNorm2d(filters), nn.ReLU(),
             nn.Conv2d(filters, filters, 3, 1, 1, bias=False), nn.BatchNorm2d(filters))
         self.shortcut = None
         if stride != 1 or channels != filters:
