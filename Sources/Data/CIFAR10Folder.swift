@@ -26,12 +26,24 @@ public enum CIFAR10Folder {
     public static func load(_ folder: String) throws -> DataSplit {
         let trainPaths = trainFiles.map { path(folder, $0) }
         let testPath = path(folder, testFile)
-        // Every file is looked for before any is read, so a missing one is named at once.
-        for (name, file) in zip(trainFiles + [testFile], trainPaths + [testPath]) where !FileManager.default.fileExists(atPath: file) {
-            throw DataError.missingFile(folder: folder, names: [name])
-        }
+        // Every file is looked for before any is read, so all the missing ones are named at once.
+        let missing = zip(trainFiles + [testFile], trainPaths + [testPath])
+            .filter { !FileManager.default.fileExists(atPath: $0.1) }.map(\.0)
+        if !missing.isEmpty { throw DataError.missingFile(folder: folder, names: missing) }
         return DataSplit(name: folder, train: try read(trainPaths), test: try read([testPath]),
-                         files: trainPaths + [testPath])
+                         files: trainPaths + [testPath], filesNotRead: filesNotRead(folder))
+    }
+
+    /// Files beside the six that look like data but are not read (a data_batch_6.bin, a
+    /// data_batch_1.bin.gz, the python version's pickles, MNIST-format files): named at start and in
+    /// config.json, so a folder read as CIFAR-10 never drops data silently. Sorted by name.
+    static func filesNotRead(_ folder: String) -> [String] {
+        let read = Set(trainFiles + [testFile])
+        let idx = Set(["train", "t10k"].flatMap { MNISTFolder.candidates(prefix: $0) })
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        return names.filter { name in
+            !read.contains(name) && (name.hasPrefix("data_batch") || name.hasPrefix("test_batch") || idx.contains(name))
+        }.sorted().map { path(folder, $0) }
     }
 
     /// The records of `paths`, concatenated in order.

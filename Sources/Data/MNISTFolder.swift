@@ -18,8 +18,8 @@ public enum MNISTFolder {
 
     static func loadPair(_ folder: String, prefix: String, classes: Int,
                          files: inout [String], notRead: inout [String]) throws -> Dataset {
-        let (imagePath, otherImages) = try find(folder, stems: ["\(prefix)-images-idx3-ubyte", "\(prefix)-images.idx3-ubyte"])
-        let (labelPath, otherLabels) = try find(folder, stems: ["\(prefix)-labels-idx1-ubyte", "\(prefix)-labels.idx1-ubyte"])
+        let (imagePath, otherImages) = try find(folder, stems: imageStems(prefix))
+        let (labelPath, otherLabels) = try find(folder, stems: labelStems(prefix))
         files += [imagePath, labelPath]
         notRead += otherImages + otherLabels
         let images = try IDX.read(path: imagePath)
@@ -42,6 +42,14 @@ public enum MNISTFolder {
         }
         return Dataset(images: images.bytes, labels: labels.bytes,
                        height: images.dimensions[1], width: images.dimensions[2], classes: classes)
+    }
+
+    static func imageStems(_ prefix: String) -> [String] { ["\(prefix)-images-idx3-ubyte", "\(prefix)-images.idx3-ubyte"] }
+    static func labelStems(_ prefix: String) -> [String] { ["\(prefix)-labels-idx1-ubyte", "\(prefix)-labels.idx1-ubyte"] }
+
+    /// Every file name looked for for the `prefix` ("train" or "t10k") set, images then labels.
+    static func candidates(prefix: String) -> [String] {
+        (imageStems(prefix) + labelStems(prefix)).flatMap { [$0 + ".gz", $0] }
     }
 
     /// The first present of the candidate names (X.gz before X), and the others present, which are

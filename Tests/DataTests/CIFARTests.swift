@@ -42,6 +42,13 @@ final class CIFARTests: XCTestCase {
         try FileManager.default.removeItem(atPath: missing.file("data_batch_3.bin"))
         expect(missing, .missingFile(folder: missing.path, names: ["data_batch_3.bin"]))
 
+        // Every missing file is named at once, not the first only (a second run would find the next).
+        let several = good()
+        for name in ["data_batch_2.bin", "data_batch_4.bin", "test_batch.bin"] { try FileManager.default.removeItem(atPath: several.file(name)) }
+        expect(several, .missingFile(folder: several.path, names: ["data_batch_2.bin", "data_batch_4.bin", "test_batch.bin"]))
+        XCTAssertEqual(DataError.missingFile(folder: "/d", names: ["data_batch_2.bin", "data_batch_4.bin"]).description,
+                       "data folder /d has no data_batch_2.bin or data_batch_4.bin")
+
         let noTest = good()
         try FileManager.default.removeItem(atPath: noTest.file("test_batch.bin"))
         expect(noTest, .missingFile(folder: noTest.path, names: ["test_batch.bin"]))
@@ -85,6 +92,25 @@ final class CIFARTests: XCTestCase {
         XCTAssertEqual(DataError.partialRecord("/d/test_batch.bin", bytes: 3080, recordSize: 3073).description,
                        "/d/test_batch.bin holds 3080 bytes, not a whole number of 3073-byte CIFAR-10 records (1 label byte + 3 x 32 x 32 pixels): 7 bytes left over")
         XCTAssertEqual(DataError.missingFile(folder: "/d", names: ["data_batch_3.bin"]).description, "data folder /d has no data_batch_3.bin")
+    }
+
+    func testDataFilesBesideTheSixAreNamedAsNotRead() throws {
+        let folder = IDXFolder()
+        folder.writeCIFAR10(perBatch: 2, test: 1)
+        let plain = try DataFolder.load(folder.path)
+        XCTAssertEqual(plain.filesNotRead, [], "only the six files: nothing else to name")
+        // An extra batch, a gzip copy, the python version's pickles, MNIST-format files, and files
+        // that are no data (kept out of the list).
+        folder.write("data_batch_6.bin", IDXFolder.cifarRecords(count: 2, seed: 5))
+        for name in ["data_batch_1.bin.gz", "test_batch", "train-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte",
+                     "batches.meta.txt", "readme.html", "notes-data_batch.txt"] {
+            folder.write(name, [1, 2, 3])
+        }
+        let split = try DataFolder.load(folder.path)
+        XCTAssertEqual(split.train.count, 10, "the five batches only")
+        XCTAssertEqual(split.filesNotRead, ["data_batch_1.bin.gz", "data_batch_6.bin", "t10k-labels-idx1-ubyte",
+                                            "test_batch", "train-images-idx3-ubyte.gz"].map(folder.file))
+        XCTAssertEqual(split.files, (CIFAR10Folder.trainFiles + [CIFAR10Folder.testFile]).map(folder.file))
     }
 
     func testAFolderWithoutCIFARFilesIsReadAsIDX() throws {
