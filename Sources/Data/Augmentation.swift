@@ -48,10 +48,12 @@ public struct Augmentation: Codable, Equatable, Sendable, CustomStringConvertibl
         isNone ? "none" : ((cropPadding > 0 ? ["crop:\(cropPadding)"] : []) + (flip ? ["flip"] : [])).joined(separator: ",")
     }
 
-    /// Refuses a crop padding that would let a window hold no pixel of the image.
+    /// Refuses a crop padding that would let a window hold no pixel of the image: the window at
+    /// offset 0 (or 2P) of the padded image keeps rows P - H + 1 ... of the image, none when P >= H.
     public func check(height: Int, width: Int) throws {
-        if cropPadding > min(height, width) {
-            throw AugmentationError(reason: "padding \(cropPadding) is larger than the \(height) x \(width) images")
+        if cropPadding >= min(height, width) {
+            throw AugmentationError(reason: "padding \(cropPadding) is larger than the \(height) x \(width) images allow "
+                                    + "(at most \(min(height, width) - 1): a larger one leaves some crop windows without a pixel of the image)")
         }
     }
 

@@ -23,11 +23,38 @@ final class AugmentationTests: XCTestCase {
             }
         }
         XCTAssertThrowsError(try Augmentation(cropPadding: 5).check(height: 4, width: 8))
-        XCTAssertNoThrow(try Augmentation(cropPadding: 4).check(height: 4, width: 8))
+        XCTAssertNoThrow(try Augmentation(cropPadding: 3).check(height: 4, width: 8))
         // Stored as its text in config.json and checkpoints.
         let encoded = try JSONEncoder().encode([Augmentation(cropPadding: 3, flip: true)])
         XCTAssertEqual(String(decoding: encoded, as: UTF8.self), #"["crop:3,flip"]"#)
         XCTAssertEqual(try JSONDecoder().decode([Augmentation].self, from: encoded), [Augmentation(cropPadding: 3, flip: true)])
+    }
+
+    /// The largest padding accepted leaves a pixel of the image in every window (the extreme
+    /// offsets 0 and 2P keep one row or column); one more would give a window of padding only.
+    func testEveryAcceptedPaddingLeavesAPixelInEveryWindow() {
+        for (height, width) in [(4, 8), (5, 4), (1, 20), (3, 3)] {
+            let largest = (1...40).last { (try? Augmentation(cropPadding: $0).check(height: height, width: width)) != nil }
+            XCTAssertEqual(largest, min(height, width) > 1 ? min(height, width) - 1 : nil, "\(height) x \(width)")
+            XCTAssertThrowsError(try Augmentation(cropPadding: min(height, width)).check(height: height, width: width)) {
+                XCTAssertTrue("\($0)".hasPrefix("padding \(min(height, width)) is larger than the \(height) x \(width) images allow"), "\($0)")
+            }
+            guard let p = largest else { continue }
+            // Every window offset of the largest padding, through the real write: byte 255 everywhere,
+            // so a window holds a pixel of the image exactly when some output is not the padding value.
+            let set = Dataset(images: [UInt8](repeating: 255, count: height * width), labels: [0], height: height, width: width, classes: 10)
+            let normalizer = PixelNormalizer(fitting: set)
+            var out = [Float](repeating: 0, count: height * width)
+            for top in 0...(2 * p) { for left in 0...(2 * p) {
+                set.images.withUnsafeBufferPointer {
+                    AugmentationDraw(rowShift: top - p, columnShift: left - p, flip: false)
+                        .write($0.baseAddress!, into: &out, normalizer: normalizer, channels: 1, height: height, width: width)
+                }
+                let inside = out.filter { $0 != normalizer(0, channel: 0) }.count
+                XCTAssertEqual(inside, (height - abs(top - p)) * (width - abs(left - p)), "\(height) x \(width) at (\(top), \(left))")
+                XCTAssertGreaterThan(inside, 0)
+            } }
+        }
     }
 
     /// 2 channels of 5 x 4, distinct bytes everywhere (none 0, so padding is told apart).
