@@ -20,6 +20,8 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
     case shapeMismatch(train: [Int], test: [Int])
     case partialRecord(String, bytes: Int, recordSize: Int)
     case cifarPythonVersion(String)
+    case dataInSubfolder(folder: String, subfolder: String)
+    case archiveNotExtracted(folder: String, archive: String)
 
     public var description: String {
         switch self {
@@ -62,6 +64,11 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
         case .cifarPythonVersion(let folder):
             return "data folder \(folder) holds the python version of CIFAR-10 (pickles), which is not read: "
                 + "use the binary version (cifar-10-binary.tar.gz, folder cifar-10-batches-bin)"
+        case .dataInSubfolder(let folder, let subfolder):
+            return "data folder \(folder) holds no data files, but its subfolder \(subfolder) does: use --data \(subfolder)"
+        case .archiveNotExtracted(let folder, let archive):
+            return "data folder \(folder) holds no data files, only the archive \(archive): extract it "
+                + "(e.g. tar xzf \(archive)) and give --data the folder it makes"
         }
     }
 }

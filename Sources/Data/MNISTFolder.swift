@@ -52,6 +52,12 @@ public enum MNISTFolder {
         (imageStems(prefix) + labelStems(prefix)).flatMap { [$0 + ".gz", $0] }
     }
 
+    /// Whether `folder` holds any of the files looked for (a folder with none is no MNIST folder at all).
+    static func holdsAnyFile(_ folder: String) -> Bool {
+        ["train", "t10k"].flatMap { candidates(prefix: $0) }
+            .contains { FileManager.default.fileExists(atPath: (folder as NSString).appendingPathComponent($0)) }
+    }
+
     /// The first present of the candidate names (X.gz before X), and the others present, which are
     /// not read (said in the resolved configuration and config.json, so the choice is never silent).
     static func find(_ folder: String, stems: [String]) throws -> (path: String, notRead: [String]) {

@@ -113,6 +113,45 @@ final class CIFARTests: XCTestCase {
         XCTAssertEqual(split.files, (CIFAR10Folder.trainFiles + [CIFAR10Folder.testFile]).map(folder.file))
     }
 
+    func testTheFolderAboveTheDataOrAnUnextractedArchiveIsNamed() throws {
+        // `tar xzf cifar-10-binary.tar.gz` in DIR makes DIR/cifar-10-batches-bin: --data DIR is the slip.
+        let parent = IDXFolder()
+        let inner = parent.file("cifar-10-batches-bin")
+        try FileManager.default.createDirectory(atPath: inner, withIntermediateDirectories: false)
+        try FileManager.default.createDirectory(atPath: parent.file("a-empty-folder"), withIntermediateDirectories: false)
+        parent.write("cifar-10-binary.tar.gz", [0x1F, 0x8B])
+        for name in CIFAR10Folder.trainFiles + [CIFAR10Folder.testFile] {
+            FileManager.default.createFile(atPath: inner + "/" + name, contents: Data(IDXFolder.cifarRecords(count: 1, seed: 1)))
+        }
+        expect(parent, .dataInSubfolder(folder: parent.path, subfolder: inner))
+        XCTAssertEqual(DataError.dataInSubfolder(folder: "/d", subfolder: "/d/cifar-10-batches-bin").description,
+                       "data folder /d holds no data files, but its subfolder /d/cifar-10-batches-bin does: use --data /d/cifar-10-batches-bin")
+        XCTAssertEqual(try DataFolder.load(inner).train.count, 5, "the subfolder named is the one that loads")
+
+        // An MNIST-format subfolder too (Fashion-MNIST's repository keeps them under data/fashion).
+        let mnistParent = IDXFolder()
+        let fashion = IDXFolder()
+        fashion.writeDataset(train: 2, test: 1, gzipped: true)
+        try FileManager.default.moveItem(atPath: fashion.path, toPath: mnistParent.file("fashion"))
+        expect(mnistParent, .dataInSubfolder(folder: mnistParent.path, subfolder: mnistParent.file("fashion")))
+
+        // Only the archive: extract it.
+        let archive = IDXFolder()
+        archive.write("cifar-10-binary.tar.gz", [0x1F, 0x8B])
+        expect(archive, .archiveNotExtracted(folder: archive.path, archive: "cifar-10-binary.tar.gz"))
+
+        // A folder with one MNIST file of four is still an MNIST folder with files missing, subfolder or not.
+        let partial = IDXFolder()
+        partial.writeDataset(train: 2, test: 1)
+        try FileManager.default.removeItem(atPath: partial.file("t10k-images-idx3-ubyte"))
+        try FileManager.default.createDirectory(atPath: partial.file("backup"), withIntermediateDirectories: false)
+        partial.write("backup/t10k-images-idx3-ubyte", [0])
+        XCTAssertThrowsError(try DataFolder.load(partial.path)) {
+            guard case .missingFile(partial.path, let names)? = $0 as? DataError else { return XCTFail("\($0)") }
+            XCTAssertEqual(names.last, "t10k-images.idx3-ubyte")
+        }
+    }
+
     func testAFolderWithoutCIFARFilesIsReadAsIDX() throws {
         let folder = IDXFolder()
         folder.writeDataset(train: 6, test: 2)
