@@ -40,7 +40,9 @@ public enum DataError: Error, Equatable, CustomStringConvertible {
         case .corruptGzip(let path, let reason):
             return "\(path) is not a valid gzip stream: \(reason)"
         case .badMagic(let path, let found):
-            return "\(path) is not an IDX file: magic bytes \(found.map { String($0) }.joined(separator: " ")), expected 0 0 8 N"
+            // A gzip file under the raw name (gunzip -k's output renamed back, a copy) is read only as X.gz.
+            let gzip = found.starts(with: [0x1F, 0x8B]) ? "; it is gzip-compressed: name it \(path).gz or decompress it" : ""
+            return "\(path) is not an IDX file: magic bytes \(found.map { String($0) }.joined(separator: " ")), expected 0 0 8 N\(gzip)"
         case .unsupportedType(let path, let code):
             return "\(path) holds IDX element type 0x\(String(code, radix: 16)); only unsigned bytes (0x08) are supported"
         case .wrongDimensions(let path, let expected, let found):

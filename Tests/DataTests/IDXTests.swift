@@ -37,6 +37,10 @@ final class IDXTests: XCTestCase {
         let good = IDX.encode(IDXArray(dimensions: [2, 2], bytes: [1, 2, 3, 4]))
         expect([], .empty("f"))
         expect([0x50, 0x4B, 3, 4, 0, 0], .badMagic("f", found: [0x50, 0x4B, 3, 4]))
+        XCTAssertEqual(DataError.badMagic("/d/f", found: [0x50, 0x4B, 3, 4]).description,
+                       "/d/f is not an IDX file: magic bytes 80 75 3 4, expected 0 0 8 N")
+        XCTAssertEqual(DataError.badMagic("/d/f", found: [0x1F, 0x8B, 8, 0]).description,
+                       "/d/f is not an IDX file: magic bytes 31 139 8 0, expected 0 0 8 N; it is gzip-compressed: name it /d/f.gz or decompress it")
         expect([0, 0, 0x0D, 1, 0, 0, 0, 1, 0, 0, 0, 0], .unsupportedType("f", code: 0x0D))
         expect(Array(good.dropLast()), .truncated("f", expectedBytes: 4, foundBytes: 3))
         expect(Array(good.prefix(6)), .truncated("f", expectedBytes: 12, foundBytes: 6))
