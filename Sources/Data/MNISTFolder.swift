@@ -5,18 +5,20 @@ import Foundation
 public enum MNISTFolder {
     public static let fashionMNIST = "/usr/share/datasets/fashion-mnist"
 
-    public static func load(_ folder: String, classes: Int = 10) throws -> DataSplit {
+    /// `classes`: nil takes them from the training labels, at least 10 (EMNIST balanced has 47,
+    /// letters labels 1-26); the test labels must fall among them.
+    public static func load(_ folder: String, classes: Int? = nil) throws -> DataSplit {
         try DataFolder.requireFolder(folder)
         var files: [String] = [], notRead: [String] = []
         let train = try loadPair(folder, prefix: "train", classes: classes, files: &files, notRead: &notRead)
-        let test = try loadPair(folder, prefix: "t10k", classes: classes, files: &files, notRead: &notRead)
+        let test = try loadPair(folder, prefix: "t10k", classes: train.classes, files: &files, notRead: &notRead)
         guard train.height == test.height, train.width == test.width else {
             throw DataError.shapeMismatch(train: [train.height, train.width], test: [test.height, test.width])
         }
         return DataSplit(name: folder, train: train, test: test, files: files, filesNotRead: notRead)
     }
 
-    static func loadPair(_ folder: String, prefix: String, classes: Int,
+    static func loadPair(_ folder: String, prefix: String, classes given: Int?,
                          files: inout [String], notRead: inout [String]) throws -> Dataset {
         let (imagePath, otherImages) = try find(folder, stems: imageStems(prefix))
         let (labelPath, otherLabels) = try find(folder, stems: labelStems(prefix))
@@ -37,6 +39,7 @@ public enum MNISTFolder {
         guard images.dimensions[1] > 0, images.dimensions[2] > 0 else {
             throw DataError.wrongDimensions(imagePath, expected: "rows and columns of at least 1", found: images.dimensions)
         }
+        let classes = given ?? max(10, Int(labels.bytes.max() ?? 0) + 1)
         if let index = labels.bytes.firstIndex(where: { Int($0) >= classes }) {
             throw DataError.labelOutOfRange(labelPath, index: index, label: Int(labels.bytes[index]), classes: classes)
         }

@@ -100,8 +100,16 @@ final class CommandLineTests: XCTestCase {
 
         let badLabel = IDXFolder()
         badLabel.writeDataset(train: 8, test: 4)
-        badLabel.write("train-labels-idx1-ubyte", IDX.encode(IDXArray(dimensions: [8], bytes: [0, 1, 2, 3, 4, 5, 6, 12])))
-        try expectFailure(["--data", badLabel.path], mentioning: "label 12 at index 7 is outside 0-9")
+        // The classes are the training labels' (at least 10): a test label beyond them is refused.
+        badLabel.write("t10k-labels-idx1-ubyte", IDX.encode(IDXArray(dimensions: [4], bytes: [0, 1, 12, 3])))
+        try expectFailure(["--data", badLabel.path], mentioning: "label 12 at index 2 is outside 0-9")
+        // EMNIST balanced's 47 classes (DESIGN.md: its MNIST-format files work): the model ends in fc47.
+        let emnist = IDXFolder()
+        emnist.writeDataset(train: 94, test: 47, classes: 47)
+        let emnistRun = try DDPProcess.run(["train", "--data", emnist.path, "--steps", "2", "--batch-per-rank", "8",
+                                            "--run-dir", DDPProcess.temporaryFolder("emnist")], ranks: 2)
+        XCTAssertEqual(emnistRun.status, 0, emnistRun.all)
+        XCTAssertTrue(emnistRun.stdout.contains("[1, 4, 4] x 47 classes") && emnistRun.stdout.contains("fc128-fc47"), emnistRun.stdout)
 
         let notGzip = IDXFolder()
         notGzip.writeDataset(train: 8, test: 4)

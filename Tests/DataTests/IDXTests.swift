@@ -115,6 +115,18 @@ final class IDXTests: XCTestCase {
         }
     }
 
+    /// The classes are the training labels', at least 10: EMNIST's MNIST-format files (balanced: 47
+    /// classes) load as they are, and a small set with labels 0-4 keeps 10.
+    func testTheClassesAreTheTrainingLabelsAtLeastTen() throws {
+        let emnist = IDXFolder()
+        emnist.writeDataset(train: 94, test: 47, classes: 47)
+        let split = try MNISTFolder.load(emnist.path)
+        XCTAssertEqual([split.train.classes, split.test.classes], [47, 47])
+        let few = IDXFolder()
+        few.writeDataset(train: 10, test: 5, classes: 5)
+        XCTAssertEqual(try MNISTFolder.load(few.path).train.classes, 10)
+    }
+
     func testFashionMNISTFromDebianLoadsWithItsKnownShape() throws {
         guard FileManager.default.fileExists(atPath: MNISTFolder.fashionMNIST) else {
             throw XCTSkip("dataset-fashion-mnist is not installed (launch/setup.sh installs it)")
