@@ -1,0 +1,65 @@
+// What a run records, piece by piece: the console's timing table (min / median / max over ranks),
+// TensorBoard scalars (never a NaN written as a point), and the run's progress (steps to target
+// is the first evaluation at or above it; best and last as evaluated).
+@testable import Training
+import XCTest
+
+final class RunRecordUnitTests: XCTestCase {
+    /// A report of one epoch per rank with `seconds[r]` in every phase.
+    func report(_ seconds: [Double]) -> TimingReport {
+        let perRank = seconds.map { s -> [EpochTiming] in
+            var epoch = EpochTiming()
+            epoch.totals = [Double](repeating: s, count: Phase.allCases.count)
+            epoch.steps = 4
+            return [epoch]
+        }
+        return TimingReport(hosts: seconds.map { _ in "h" }, perRank: perRank, waits: seconds.map { _ in 0 },
+                            stragglerSteps: seconds.map { _ in 0 })
+    }
+
+    /// The table's row of `phase`: its min, median and max columns.
+    func row(_ table: String, _ phase: Phase) throws -> [Double] {
+        let line = try XCTUnwrap(table.split(separator: "\n").first { $0.hasPrefix(phase.name + " ") }, table)
+        return line.split(separator: " ").dropFirst().prefix(3).map { Double($0)! }
+    }
+
+    func testTimingTableMedianOfAnEvenRankCountIsTheMeanOfTheMiddleTwo() throws {
+        // 2 ranks at 1 s and 3 s: the median is 2 s, not the upper value 3 s.
+        XCTAssertEqual(try row(report([1, 3]).table, .forward), [1, 2, 3])
+        XCTAssertEqual(try row(report([4, 1, 3, 2]).table, .data), [1, 2.5, 4])
+        XCTAssertEqual(try row(report([5, 1, 3]).table, .allreduce), [1, 3, 5])
+        XCTAssertEqual(try row(report([0.25]).table, .evaluation), [0.25, 0.25, 0.25])
+    }
+
+    func testTensorBoardScalarsLeaveOutValuesThatAreNotNumbers() {
+        // A step skipped under --on-nan skip has no loss: steps.csv leaves the field empty, and the
+        // event holds the other tags only, byte for byte as if the loss had not been given.
+        let clean = TensorBoardEvent.scalars([("step/lr", 0.1)], step: 4, wallTime: 2)
+        XCTAssertEqual(TensorBoardEvent.scalars([("step/loss", .nan), ("step/lr", 0.1)], step: 4, wallTime: 2), clean)
+        XCTAssertEqual(TensorBoardEvent.scalars([("step/lr", 0.1), ("eval/gap", .infinity), ("eval/x", -.infinity)], step: 4, wallTime: 2), clean)
+        // A finite value is kept: the event is longer by its tag and float.
+        XCTAssertGreaterThan(TensorBoardEvent.scalars([("step/loss", 2.5), ("step/lr", 0.1)], step: 4, wallTime: 2).count, clean.count)
+    }
+
+    func evaluation(test: Double) -> Evaluation {
+        Evaluation(trainLoss: 1, trainAcc: test + 0.1, testLoss: 1.5, testAcc: test)
+    }
+
+    func testStepsToTargetIsTheFirstEvaluationAtOrAboveTheTarget() {
+        var settings = TrainConfig()
+        settings.target = 0.9
+        var progress = RunProgress(settings: settings)
+        XCTAssertNil(progress.bestTestAcc, "nothing evaluated yet: null, not 0")
+        for (step, accuracy) in [(4, 0.5), (8, 0.89999), (12, 0.9), (16, 0.95), (20, 0.7)] {
+            progress.record(evaluation(test: accuracy), step: step)
+        }
+        XCTAssertEqual(progress.stepsToTarget, 12, "0.9 itself reaches a target of 0.9")
+        XCTAssertEqual(progress.bestTestAcc, 0.95)
+        XCTAssertEqual(progress.last.testAcc, 0.7, "the last evaluation, not the best")
+
+        settings.target = 0.96
+        var missed = RunProgress(settings: settings)
+        for (step, accuracy) in [(4, 0.5), (8, 0.95)] { missed.record(evaluation(test: accuracy), step: step) }
+        XCTAssertNil(missed.stepsToTarget)
+    }
+}
