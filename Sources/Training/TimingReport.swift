@@ -56,16 +56,15 @@ struct TimingReport {
         for (rank, epochs) in perRank.enumerated() {
             for (epoch, timing) in epochs.enumerated() {
                 for phase in Phase.allCases {
-                    let total = timing.totals[phase.rawValue]
-                    let perStep = phase.isOutsideStep ? total : total / Double(max(timing.steps, 1))
                     lines.append("\(rank),\(hosts[rank]),\(firstEpoch + epoch + 1),\(phase.name),"
-                                 + "\(fmt(total, 6)),\(fmt(perStep, 6)),\(fmt(timing.maxima[phase.rawValue], 6))")
+                                 + "\(fmt(timing.totals[phase.rawValue], 6)),\(fmt(timing.mean(phase), 6)),\(fmt(timing.maxima[phase.rawValue], 6))")
                 }
             }
         }
         return lines
     }
 
+    /// For evaluation and checkpoint the mean and max are per occurrence (they run between steps).
     static let csvHeader = "rank,host,epoch,phase,total_seconds,mean_per_step,max_per_step"
 
     /// Seconds in `phase` over the whole run, per rank.

@@ -31,6 +31,29 @@ final class RunRecordUnitTests: XCTestCase {
         XCTAssertEqual(try row(report([0.25]).table, .evaluation), [0.25, 0.25, 0.25])
     }
 
+    func testTimingCSVMeansEvaluationsPerEvaluationNotTheirTotal() throws {
+        // 3 steps of 1 s forward; 2 evaluations of 0.5 s and 1.5 s and one checkpoint of 0.25 s between them.
+        var timer = PhaseTimer()
+        for _ in 0..<3 {
+            timer.record(.forward, from: 10, to: 11)
+            timer.endStep()
+        }
+        timer.recordOutsideStep(.evaluation, from: 20, to: 20.5)
+        timer.recordOutsideStep(.checkpoint, from: 21, to: 21.25)
+        timer.recordOutsideStep(.evaluation, from: 22, to: 23.5)
+        timer.endEpoch()
+        // Through the flat form every rank gathers, as TimingReport.gather rebuilds it.
+        let epoch = EpochTiming(flattened: ArraySlice(timer.epochs[0].flattened))
+        XCTAssertEqual(epoch.steps, 3)
+        let csv = TimingReport(hosts: ["h"], perRank: [[epoch]], waits: [0], stragglerSteps: [0]).csv
+        let all = csv.joined(separator: "\n")
+        // total, mean, max: a mean is never above the max.
+        XCTAssertTrue(csv.contains("0,h,1,forward,3.000000,1.000000,1.000000"), all)
+        XCTAssertTrue(csv.contains("0,h,1,evaluation,2.000000,1.000000,1.500000"), all)
+        XCTAssertTrue(csv.contains("0,h,1,checkpoint,0.250000,0.250000,0.250000"), all)
+        XCTAssertTrue(csv.contains("0,h,1,data,0.000000,0.000000,0.000000"), all)
+    }
+
     func testTensorBoardScalarsLeaveOutValuesThatAreNotNumbers() {
         // A step skipped under --on-nan skip has no loss: steps.csv leaves the field empty, and the
         // event holds the other tags only, byte for byte as if the loss had not been given.
