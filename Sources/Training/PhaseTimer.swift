@@ -11,11 +11,14 @@ public enum Phase: Int, CaseIterable, Sendable {
 
 struct EpochTiming {
     var totals = [Double](repeating: 0, count: Phase.allCases.count)
+    /// A phase of the step: its largest per-step time; outside the step: its longest occurrence.
     var maxima = [Double](repeating: 0, count: Phase.allCases.count)
+    /// Times each phase was recorded outside a step (evaluations, checkpoints): what their mean divides by.
+    var occurrences = [Double](repeating: 0, count: Phase.allCases.count)
     var steps = 0
 
-    /// Flat form for gathering: totals, maxima, steps.
-    var flattened: [Double] { totals + maxima + [Double(steps)] }
+    /// Flat form for gathering: totals, maxima, occurrences, steps.
+    var flattened: [Double] { totals + maxima + occurrences + [Double(steps)] }
 
     init() {}
 
@@ -23,9 +26,17 @@ struct EpochTiming {
         let p = Phase.allCases.count
         totals = Array(row.prefix(p))
         maxima = Array(row.dropFirst(p).prefix(p))
-        steps = Int(row[row.startIndex + 2 * p])
+        occurrences = Array(row.dropFirst(2 * p).prefix(p))
+        steps = Int(row[row.startIndex + 3 * p])
     }
-    static var flatCount: Int { 2 * Phase.allCases.count + 1 }
+    static var flatCount: Int { 3 * Phase.allCases.count + 1 }
+
+    /// A phase's mean: per step for the step's phases, per occurrence for evaluation and checkpoint
+    /// (their total over the steps would be a "mean" larger than the longest one).
+    func mean(_ phase: Phase) -> Double {
+        let count = phase.isOutsideStep ? occurrences[phase.rawValue] : Double(steps)
+        return totals[phase.rawValue] / max(count, 1)
+    }
 }
 
 struct PhaseTimer {
@@ -58,6 +69,7 @@ struct PhaseTimer {
     mutating func recordOutsideStep(_ phase: Phase, from start: Double, to end: Double) {
         current.totals[phase.rawValue] += end - start
         current.maxima[phase.rawValue] = max(current.maxima[phase.rawValue], end - start)
+        current.occurrences[phase.rawValue] += 1
         trace?.record(phase, from: start, to: end)
     }
 

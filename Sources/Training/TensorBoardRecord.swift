@@ -50,10 +50,12 @@ public enum TensorBoardEvent {
         return out
     }
 
-    /// An event at `step` carrying scalar summaries (tag, value).
+    /// An event at `step` carrying scalar summaries (tag, value). A NaN or infinite value is left
+    /// out, as a CSV field is left empty (`fmt`): it was not measured as a number, and TensorBoard
+    /// would plot it as a point.
     public static func scalars(_ values: [(tag: String, value: Float)], step: Int, wallTime: Double) -> [UInt8] {
         var summary: [UInt8] = []
-        for (tag, value) in values {
+        for (tag, value) in values where value.isFinite {
             var entry: [UInt8] = []
             putBytes(1, Array(tag.utf8), into: &entry)
             putFloat(2, value, into: &entry)

@@ -4,6 +4,7 @@
 // the allreduce arrived last (the straggler), and every other rank waited for it the difference.
 import Collective
 import Foundation
+import Tensor
 
 struct TimingReport {
     let hosts: [String]
@@ -55,16 +56,15 @@ struct TimingReport {
         for (rank, epochs) in perRank.enumerated() {
             for (epoch, timing) in epochs.enumerated() {
                 for phase in Phase.allCases {
-                    let total = timing.totals[phase.rawValue]
-                    let perStep = phase.isOutsideStep ? total : total / Double(max(timing.steps, 1))
                     lines.append("\(rank),\(hosts[rank]),\(firstEpoch + epoch + 1),\(phase.name),"
-                                 + "\(fmt(total, 6)),\(fmt(perStep, 6)),\(fmt(timing.maxima[phase.rawValue], 6))")
+                                 + "\(fmt(timing.totals[phase.rawValue], 6)),\(fmt(timing.mean(phase), 6)),\(fmt(timing.maxima[phase.rawValue], 6))")
                 }
             }
         }
         return lines
     }
 
+    /// For evaluation and checkpoint the mean and max are per occurrence (they run between steps).
     static let csvHeader = "rank,host,epoch,phase,total_seconds,mean_per_step,max_per_step"
 
     /// Seconds in `phase` over the whole run, per rank.
@@ -77,10 +77,10 @@ struct TimingReport {
         var lines = ["phase        min s     median s  max s     slowest"]
         for phase in Phase.allCases {
             let t = totals(phase)
-            let sorted = t.sorted()
             let slowest = t.indices.max { t[$0] < t[$1] } ?? 0
-            lines.append(pad(phase.name, 12) + pad(fmt(sorted.first ?? 0, 3), 10) + pad(fmt(sorted[sorted.count / 2], 3), 10)
-                         + pad(fmt(sorted.last ?? 0, 3), 10) + "rank \(slowest) @ \(hosts[slowest])")
+            // The median of an even rank count is the mean of the middle two (Tensor's median), not the upper one.
+            lines.append(pad(phase.name, 12) + pad(fmt(t.min() ?? 0, 3), 10) + pad(fmt(median(t), 3), 10)
+                         + pad(fmt(t.max() ?? 0, 3), 10) + "rank \(slowest) @ \(hosts[slowest])")
         }
         // Compute is what a rank does before the allreduce; the slowest at it makes the others wait there.
         let compute = perRank.indices.map { r in
