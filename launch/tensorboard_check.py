@@ -77,9 +77,12 @@ def check(run):
         expected = [(int(r["step"]), r[column]) for r in steps if r[column] != ""]
         if expected or f"step/{column}" in scalars:
             points += compare(run, scalars, f"step/{column}", expected)
-    metrics = rows(os.path.join(run, "metrics.csv"))
+    # A run that diverged before its first evaluation has no metrics.csv and no eval/ points.
+    path = os.path.join(run, "metrics.csv")
+    metrics = rows(path) if os.path.exists(path) else []
     for column in ["train_loss", "train_acc", "test_loss", "test_acc", "gap", "loss_gap", "samples_per_sec"]:
-        points += compare(run, scalars, f"eval/{column}", [(int(r["step"]), r[column]) for r in metrics])
+        if metrics or f"eval/{column}" in scalars:
+            points += compare(run, scalars, f"eval/{column}", [(int(r["step"]), r[column]) for r in metrics])
     epoch_end = {}
     for r in steps:
         epoch_end[int(r["epoch"])] = max(epoch_end.get(int(r["epoch"]), 0), int(r["step"]))

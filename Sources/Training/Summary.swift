@@ -39,7 +39,8 @@ public struct RunSummary: Codable, Sendable {
     @Nullable public var gns: Double?
     /// Keskar et al. (2017) sharpness in percent, if measured (--sharpness).
     @Nullable public var sharpness: Double?
-    public var samplesPerSec: Double
+    /// null: no step was timed (--steps 0), not a rate over zero seconds.
+    @Nullable public var samplesPerSec: Double?
     public var trainSeconds: Double
     public var wallSeconds: Double
     public var paramChecksum: String

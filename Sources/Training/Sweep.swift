@@ -207,7 +207,7 @@ public enum Sweep {
         return [
             name, "\(s.globalBatch)", s.rule, "\(s.seed)", s.optimizer, "\(s.peakLr)", "\(s.warmupEpochs)", "\(s.epochs)", "\(s.steps)",
             final(s.testAcc), optional(s.bestTestAcc, 6), final(s.trainAcc), final(s.gap), final(s.testLoss), final(s.trainLoss),
-            optional(s.target, 4), s.stepsToTarget.map(String.init) ?? "", fmt(s.wallSeconds, 3), fmt(s.samplesPerSec, 1),
+            optional(s.target, 4), s.stepsToTarget.map(String.init) ?? "", fmt(s.wallSeconds, 3), s.samplesPerSec.map { fmt($0, 1) } ?? "",
             s.diverged ? "yes" : "no", optional(s.gns, 2), significant(s.sharpness), significant(s.sharpnessRandom),
         ].joined(separator: ",")
     }

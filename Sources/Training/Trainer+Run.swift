@@ -155,6 +155,11 @@ extension Trainer {
         var stopSignal: Int32?
         var trainedSamples = resume?.state.trainedSamples ?? 0
         let startEpoch = resume?.state.epoch ?? 0
+        // The epoch's timing, also into TensorBoard (a diverged run's cut epoch as timing.csv has it).
+        func closeEpoch(_ step: Int) throws {
+            trainer.timer.endEpoch()
+            if settings.tensorboard { try TensorBoardWriter.writeEpoch(board, trainer: trainer, step: step, comm: comm) }
+        }
         // A checkpoint taken at the epoch end where the plateau rule stopped the run has nothing left to train.
         epochs: for epoch in startEpoch..<config.epochs where step < config.totalSteps && progress.plateauEpoch == nil {
             trainer.sampler.startEpoch(epoch)
@@ -209,7 +214,7 @@ extension Trainer {
                     } else {
                         say("diverged at step \(diverged): loss \(progress.lastLoss) (first step \(progress.firstLoss ?? 0)); stopping this run")
                     }
-                    trainer.timer.endEpoch()
+                    try closeEpoch(step)
                     break epochs
                 }
                 let next = s + 1 == stepsThisEpoch ? (epoch + 1, 0) : (epoch, s + 1)
@@ -228,7 +233,7 @@ extension Trainer {
                     guard evaluation.trainLoss.isFinite && evaluation.testLoss.isFinite else {
                         progress.diverge(at: step, because: "the evaluation loss is not finite; \(progress.skippedSteps) step(s) were skipped as non-finite")
                         say("diverged at step \(step): \(progress.divergence ?? ""); stopping this run")
-                        trainer.timer.endEpoch()
+                        try closeEpoch(step)
                         break epochs
                     }
                     progress.record(evaluation, step: step)
@@ -255,8 +260,7 @@ extension Trainer {
                 segmentSamples = 0
                 segmentStart = monotonicSeconds()
             }
-            trainer.timer.endEpoch()
-            if settings.tensorboard { try TensorBoardWriter.writeEpoch(board, trainer: trainer, step: step, comm: comm) }
+            try closeEpoch(step)
             _ = try trainer.agreeOnReplicas()  // drift is caught within an epoch of happening
             if let stopped = progress.plateauEpoch {
                 say("plateau: the training loss has not improved by a relative \(PlateauRule.threshold) for "
@@ -312,7 +316,7 @@ extension Trainer {
             diverged: progress.divergedStep != nil, divergedStep: progress.divergedStep,
             nonFiniteRank: progress.nonFiniteRank, skippedSteps: progress.skippedSteps,
             gns: finite(trainer.noiseScale.value), sharpness: finite(sharpness),
-            samplesPerSec: Double(trainedSamples) / max(clock.trainSeconds, 1e-9),
+            samplesPerSec: clock.trainSeconds > 0 ? Double(trainedSamples) / clock.trainSeconds : nil,
             trainSeconds: clock.trainSeconds, wallSeconds: clock.wallSeconds,
             paramChecksum: checksums[0], rankChecksums: checksums, blasCore: BLASInfo.coreName,
             plateauEpoch: progress.plateauEpoch, sync: settings.sync?.description,

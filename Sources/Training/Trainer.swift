@@ -264,7 +264,7 @@ public final class Trainer {
             let local = localNonFinite
             let rank = comm.firstFailingRank(local) ?? 0
             timer.endStep()
-            return StepResult(samples: Int(samples), lossMean: .nan, accuracy: 0, learningRate: config.schedule.rate(at: step),
+            return StepResult(samples: Int(samples), lossMean: .nan, accuracy: .nan, learningRate: config.schedule.rate(at: step),
                               noiseScale: noiseScale.value, nonFiniteRank: rank)
         }
         let contributors = Double(tail[Tail.smallContributors.rawValue])

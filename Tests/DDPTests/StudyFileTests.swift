@@ -215,6 +215,8 @@ final class StudyFileTests: XCTestCase {
         let (run, again) = (DDPProcess.temporaryFolder("study-zero"), DDPProcess.temporaryFolder("study-zero-again"))
         XCTAssertEqual(try DDPProcess.run(["train", "--data", "synthetic", "--steps", "0", "--run-dir", run], ranks: 2).status, 0)
         XCTAssertTrue(try String(contentsOfFile: run + "/config.toml", encoding: .utf8).contains("budget = \"steps:0\"\n"))
+        // No step was timed: no rate (it was 0 samples over 1e-9 s, written as measured).
+        XCTAssertTrue(try DDPProcess.json(run + "/summary.json")["samples_per_sec"] is NSNull)
         let outcome = try DDPProcess.run(["train", "--config", run + "/config.toml", "--run-dir", again], ranks: 2)
         XCTAssertEqual(outcome.status, 0, outcome.all)
         XCTAssertEqual(try DDPProcess.json(again + "/summary.json")["steps"] as? Int, 0)

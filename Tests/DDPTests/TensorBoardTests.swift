@@ -85,4 +85,26 @@ final class TensorBoardTests: XCTestCase {
         XCTAssertEqual(try DDPProcess.json(on + "/summary.json")["param_checksum"] as? String,
                        try DDPProcess.json(off + "/summary.json")["param_checksum"] as? String)
     }
+
+    /// A step skipped as non-finite (--on-nan skip) has no accuracy point (it had 0 while steps.csv
+    /// leaves it empty); a run stopped by a non-finite step has its cut epoch's timing in the events
+    /// as in timing.csv; and a run that diverged before its first evaluation (no metrics.csv) is
+    /// read without a traceback. The reader compares every point with the CSVs.
+    func testSkippedStoppedAndEarlyDivergedRunsMatchTheCSVs() throws {
+        for (flags, status) in [(["--on-nan", "skip"], Int32(0)), ([String](), Int32(1))] {
+            let run = DDPProcess.temporaryFolder("tb-nan")
+            let outcome = try DDPProcess.run(["train", "--data", "synthetic", "--epochs", "2", "--evals-per-epoch", "2",
+                                              "--batch-per-rank", "64", "--run-dir", run] + flags, ranks: 2, environment: ["DDP_FAULT": "nan:40:1"])
+            XCTAssertEqual(outcome.status, status, outcome.all)
+            let checked = try check([run])
+            XCTAssertEqual(checked.status, 0, checked.all)
+        }
+        let early = DDPProcess.temporaryFolder("tb-early")
+        let diverged = try DDPProcess.run(["train", "--data", "synthetic", "--steps", "20", "--batch-per-rank", "64", "--run-dir", early],
+                                          ranks: 2, environment: ["DDP_FAULT": "nan:3:0"])
+        XCTAssertEqual(diverged.status, 1, diverged.all)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: early + "/metrics.csv"))
+        let checked = try check([early])
+        XCTAssertEqual(checked.status, 0, checked.all)
+    }
 }
