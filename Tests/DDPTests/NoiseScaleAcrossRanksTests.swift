@@ -10,14 +10,21 @@ import XCTest
 final class NoiseScaleAcrossRanksTests: XCTestCase {
     let (side, trainCount, classes, hidden) = (6, 1888, 10, 16)
 
-    func testTwoRankEstimateMatchesPerExampleValueAndSkipsOneBatchSizeSteps() throws {
+    /// 100 epochs of the MLP on the scrambled set with its weights held still (a negligible rate),
+    /// split as `split` over `ranks`; returns the run folder.
+    func trainHeldStill(_ split: [String], ranks: Int) throws -> String {
         let folder = IDXFolder()
         folder.writeDataset(train: trainCount, test: 10, height: side, width: side, classes: classes, pixel: IDXFolder.scrambled)
         let dir = DDPProcess.temporaryFolder("noise")
-        let outcome = try DDPProcess.run(["train", "--data", folder.path, "--model", "mlp", "--hidden", String(hidden),
-                                          "--batch-per-rank", "128", "--epochs", "100", "--lr", "1e-12", "--momentum", "0",
-                                          "--trace-steps", "none", "--run-dir", dir], ranks: 2)
+        let outcome = try DDPProcess.run(["train", "--data", folder.path, "--model", "mlp", "--hidden", String(hidden)] + split
+                                         + ["--epochs", "100", "--lr", "1e-12", "--momentum", "0", "--trace-steps", "none", "--run-dir", dir],
+                                         ranks: ranks)
         XCTAssertEqual(outcome.status, 0, outcome.all)
+        return dir
+    }
+
+    func testTwoRankEstimateMatchesPerExampleValueAndSkipsOneBatchSizeSteps() throws {
+        let dir = try trainHeldStill(["--batch-per-rank", "128"], ranks: 2)
 
         // Steps of 96 samples (one contributor, b = B) carry no information: the value stays.
         XCTAssertGreaterThan(Double(Float(1) / Float(96)), 1.0 / 96, "the case that once passed the guard")
@@ -43,13 +50,7 @@ final class NoiseScaleAcrossRanksTests: XCTestCase {
     func testThreeRanksWithAccumulationMatchPerExampleValue() throws {
         // 3 x 32 x 2 = 192: the small batch is each rank's first micro-batch (b = 32, k = 3), the big
         // one the step's 192; 1888 = 9 x 192 + 160 ends each epoch with 96 + 64 samples (b = 32, B = 160).
-        let folder = IDXFolder()
-        folder.writeDataset(train: trainCount, test: 10, height: side, width: side, classes: classes, pixel: IDXFolder.scrambled)
-        let dir = DDPProcess.temporaryFolder("noise3")
-        let outcome = try DDPProcess.run(["train", "--data", folder.path, "--model", "mlp", "--hidden", String(hidden),
-                                          "--batch-per-rank", "32", "--accumulate", "2", "--epochs", "100", "--lr", "1e-12",
-                                          "--momentum", "0", "--trace-steps", "none", "--run-dir", dir], ranks: 3)
-        XCTAssertEqual(outcome.status, 0, outcome.all)
+        let dir = try trainHeldStill(["--batch-per-rank", "32", "--accumulate", "2"], ranks: 3)
         let measured = try XCTUnwrap(DDPProcess.json(dir + "/summary.json")["gns"] as? Double)
         let weights = try SafetensorsFile.tensors(atPath: dir + "/model.safetensors").map(\.values)
         let network = ReferenceNetwork(layers: [.dense(inputs: side * side, outputs: hidden, relu: true),
